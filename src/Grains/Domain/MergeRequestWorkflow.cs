@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+
+namespace Orchestrator.Domain;
+
+/// <summary>One image of the current attempt: what the check said, and what the build produced.</summary>
+[GenerateSerializer, Alias("ImageState")]
+public sealed record ImageState(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Tag,
+    [property: Id(2)] FreshnessVerdict Verdict,
+    [property: Id(3)] string? Digest);
+
+/// <summary>An image copied to the upstream repository and not (yet) taken back.</summary>
+[GenerateSerializer, Alias("Promotion")]
+public sealed record Promotion(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] string Digest,
+    [property: Id(4)] string Repository);
+
+/// <summary>
+/// The state of one merge request's workflow, folded from its stream by <see cref="WorkflowEvolver"/>.
+/// <see cref="Promotions"/> outlives an attempt on purpose: a promotion must be undone (or may be
+/// overwritten by the same MR) whatever became of the attempt that made it.
+/// </summary>
+[GenerateSerializer, Alias("MergeRequestWorkflow")]
+public sealed record MergeRequestWorkflow(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] WorkflowState State,
+    [property: Id(2)] string? RequestedBy,
+    [property: Id(3)] int Rebases,
+    [property: Id(4)] string? RebasedSha,
+    [property: Id(5)] string? TargetSha,
+    [property: Id(6)] long? PipelineId,
+    [property: Id(7)] string? PipelineStatus,
+    [property: Id(8)] bool ForcedRebuild,
+    [property: Id(9)] ImmutableList<ImageState> Images,
+    [property: Id(10)] ImmutableList<BuiltImage> BuiltImages,
+    [property: Id(11)] ImmutableList<Promotion> Promotions,
+    [property: Id(12)] string? MergeCommitSha,
+    [property: Id(13)] string? Outcome,
+    [property: Id(14)] DateTimeOffset? AttemptStartedAt,
+    [property: Id(15)] DateTimeOffset? UpdatedAt)
+{
+    public static readonly MergeRequestWorkflow Initial = new(
+        0, WorkflowState.None, null, 0, null, null, null, null, false,
+        [], [], [], null, null, null, null);
+
+    public bool IsActive => State.IsActive();
+
+    public bool IsPromoted(string name, string tag) => Promotions.Any(p => p.Name == name && p.Tag == tag);
+}

@@ -1,0 +1,42 @@
+namespace Orchestrator.Domain;
+
+// What the shell asks of the decider. Time comes in with each command: the decider reads no clock.
+// Commands that record an outcome ("Record…") carry the observed inputs (GitLab's and the registry's
+// answers), so the decision can be re-run on them for audit.
+
+public abstract record WorkflowCommand(DateTimeOffset At);
+
+/// <summary>Ask for the merge request to be merged (a bot's API call, an assignment, a note).</summary>
+public sealed record Enqueue(string RequestedBy, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>The target branch's queue handed this merge request the branch.</summary>
+public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record RecordRebase(string RebasedSha, string TargetSha, DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record RecordFreshness(IReadOnlyList<ImageAssessment> Images, bool AllowUnbumpedInputs, DateTimeOffset At)
+    : WorkflowCommand(At);
+
+public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebuild, DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>The policy's CI timeout elapsed while the pipeline had not finished.</summary>
+public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At)
+    : WorkflowCommand(At);
+
+public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At)
+    : WorkflowCommand(At);
+
+public sealed record RecordPromotionUndone(string Name, string Tag, string Digest, DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusal Refusal, int MaxRebases, DateTimeOffset At)
+    : WorkflowCommand(At);
+
+public sealed record Fail(string Reason, DateTimeOffset At) : WorkflowCommand(At);
+
+public sealed record Cancel(string CancelledBy, string Reason, DateTimeOffset At) : WorkflowCommand(At);

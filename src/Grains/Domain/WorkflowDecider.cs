@@ -1,0 +1,170 @@
+using static Orchestrator.Domain.WorkflowState;
+
+namespace Orchestrator.Domain;
+
+/// <summary>
+/// The workflow's decisions: pure, total, and re-runnable on recorded inputs for audit.
+/// A repeat of a command that already took effect decides nothing (no events, no rejection),
+/// because webhooks, polls and retried grain calls all deliver the same fact more than once.
+/// </summary>
+public static class WorkflowDecider
+{
+    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => (command, state.State) switch
+    {
+        (Enqueue, _) when state.IsActive => Decision.Nothing,
+        (Enqueue, Completed) => Decision.Reject(RejectionKind.Conflict,
+            $"merge request was already merged as {state.MergeCommitSha}"),
+        (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At)),
+
+        (StartRebase c, Queued) => Decision.Of(new RebaseStarted(state.Attempt, 1, "queue granted the target branch", c.At)),
+        (StartRebase, Rebasing) => Decision.Nothing,
+
+        (RecordRebase c, Rebasing) => Decision.Of(new Rebased(state.Attempt, c.RebasedSha, c.TargetSha, c.At)),
+        (RecordRebase c, _) when IsRepeatOfRebase(c, state) => Decision.Nothing,
+
+        (RecordFreshness c, Checking) => DecideFreshness(c, state),
+
+        (RecordPipeline c, Building) => DecidePipeline(c, state),
+        (RecordPipeline c, _) when c.PipelineId == state.PipelineId => Decision.Nothing,
+
+        (ObservePipeline c, _) => DecideObservation(c, state),
+
+        (TimeOut c, Building) => Fail(state, "CI is taking too long.", c.At),
+        (TimeOut, _) => Decision.Nothing,
+
+        (RecordVerification c, Verifying) => DecideVerification(c, state),
+
+        (RecordPromotion c, Promoting) => DecidePromotion(c, state),
+        (RecordPromotion c, _) when state.Promotions.Any(p => p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest)
+            => Decision.Nothing,
+
+        (RecordPromotionUndone c, _) => DecideUndo(c, state),
+
+        (RecordMerge c, Merging) => Decision.Of(new Merged(state.Attempt, c.MergeCommitSha, c.At)),
+        (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
+
+        (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state),
+
+        (Fail c, _) when state.IsActive => Fail(state, c.Reason, c.At),
+
+        (Cancel c, _) when state.IsActive => Decision.Of(new AttemptCancelled(state.Attempt, c.CancelledBy, c.Reason, c.At)),
+        (Cancel, Cancelled) => Decision.Nothing,
+
+        _ => Decision.Reject(RejectionKind.InvalidState,
+            $"{command.GetType().Name} does not apply to a workflow that is {state.State.ToWireName()}"),
+    };
+
+    private static bool IsRepeatOfRebase(RecordRebase c, MergeRequestWorkflow state) =>
+        state.State > Rebasing && state.IsActive && c.RebasedSha == state.RebasedSha && c.TargetSha == state.TargetSha;
+
+    private static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state)
+    {
+        var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, c.Images, c.AllowUnbumpedInputs, c.At);
+        var unbumped = c.Images.Where(i => i.Verdict == FreshnessVerdict.Unbumped).Select(i => i.Name).ToList();
+        if (unbumped.Count == 0 || c.AllowUnbumpedInputs)
+            return Decision.Of(checkedEvent);
+        return Decision.Of(checkedEvent, new AttemptFailed(state.Attempt, Checking,
+            $"This merge request changes what image {string.Join(", ", unbumped)} is built from without bumping its tag. " +
+            "Bump the tag so the image is rebuilt, or ask a maintainer to allow unbumped inputs.", c.At));
+    }
+
+    private static Decision DecidePipeline(RecordPipeline c, MergeRequestWorkflow state)
+    {
+        if (state.PipelineId == c.PipelineId) return Decision.Nothing;
+        if (state.PipelineId is not null)
+            return Decision.Reject(RejectionKind.Conflict,
+                $"attempt {state.Attempt} already runs pipeline {state.PipelineId}; one pipeline per attempt");
+        if (c.Sha != state.RebasedSha)
+            return Decision.Reject(RejectionKind.InvalidInput,
+                $"pipeline {c.PipelineId} runs on {c.Sha}, not on the rebased {state.RebasedSha}");
+        return Decision.Of(new PipelineCreated(state.Attempt, c.PipelineId, c.Sha, c.ForcedRebuild, c.At));
+    }
+
+    private static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state)
+    {
+        // Observations arrive from webhooks and polls, late, twice and out of order: anything that is not
+        // news about the pipeline we are waiting on changes nothing.
+        if (state.State != Building || state.PipelineId != c.PipelineId || state.PipelineStatus == c.Status)
+            return Decision.Nothing;
+        var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At);
+        return PipelineStatus.Classify(c.Status) switch
+        {
+            PipelineOutcome.Succeeded => Decision.Of(observed),
+            PipelineOutcome.Failed => Decision.Of(observed, Failed(state, "CI failed!", c.At)),
+            PipelineOutcome.Canceled => Decision.Of(observed, Failed(state, "Someone canceled the CI.", c.At)),
+            PipelineOutcome.Skipped => Decision.Of(observed, Failed(state, "CI was skipped: the pipeline ran no job.", c.At)),
+            _ => Decision.Of(observed),
+        };
+    }
+
+    private static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state)
+    {
+        if (c.TargetSha != state.TargetSha)
+            return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At), c.MaxRebases, c.At);
+
+        foreach (var image in c.Images)
+        {
+            if (image.LabelCommit != state.RebasedSha || image.LabelPipelineId != state.PipelineId)
+                return Fail(state,
+                    $"Image {image.Name}:{image.Tag} ({image.Digest}) is labelled with commit {image.LabelCommit ?? "none"} " +
+                    $"and pipeline {image.LabelPipelineId?.ToString() ?? "none"}, not with {state.RebasedSha} " +
+                    $"and pipeline {state.PipelineId}: it was not built by this merge request's pipeline.", c.At);
+        }
+
+        var notBuilt = state.Images
+            .Where(i => state.ForcedRebuild && i.Verdict.NeedsRebuild() && !c.Images.Any(b => b.Name == i.Name && b.Tag == i.Tag))
+            .Select(i => $"{i.Name}:{i.Tag}")
+            .ToList();
+        if (notBuilt.Count > 0)
+            return Fail(state, $"The pipeline succeeded but did not build {string.Join(", ", notBuilt)}.", c.At);
+
+        return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, c.Images, c.At));
+    }
+
+    private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)
+    {
+        // Fork images are untrusted: only what verification recorded, by digest, may go upstream.
+        var verified = state.BuiltImages.Any(b => b.Name == c.Name && b.Tag == c.Tag && b.Digest == c.Digest);
+        if (!verified)
+            return Decision.Reject(RejectionKind.InvalidInput,
+                $"{c.Name}:{c.Tag}@{c.Digest} was not verified by attempt {state.Attempt}; nothing unverified is promoted");
+        if (state.Promotions.Any(p => p.Attempt == state.Attempt && p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest))
+            return Decision.Nothing;
+        return Decision.Of(new ImagePromoted(state.Attempt, c.Name, c.Tag, c.Digest, c.Repository, c.At));
+    }
+
+    private static Decision DecideUndo(RecordPromotionUndone c, MergeRequestWorkflow state)
+    {
+        if (!state.Promotions.Any(p => p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest))
+            return Decision.Nothing;
+        if (state.State == Completed)
+            return Decision.Reject(RejectionKind.InvalidState,
+                $"{c.Name}:{c.Tag} was promoted for a merge that happened; it stays");
+        return Decision.Of(new PromotionUndone(state.Attempt, c.Name, c.Tag, c.Digest, c.At));
+    }
+
+    private static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state)
+    {
+        var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, c.Refusal, c.At);
+        return c.Refusal switch
+        {
+            MergeRefusal.StillChecking => Decision.Of(refused),
+            MergeRefusal.TargetMoved => Rebase(state, refused, c.MaxRebases, c.At),
+            MergeRefusal.SourceChanged => Decision.Of(refused,
+                Failed(state, "Someone pushed to branch while we were trying to merge", c.At)),
+            _ => Decision.Of(refused, Failed(state, $"GitLab refused the merge ({c.StatusCode}): {c.Message}", c.At)),
+        };
+    }
+
+    private static Decision Rebase(MergeRequestWorkflow state, IWorkflowEvent cause, int maxRebases, DateTimeOffset at) =>
+        state.Rebases < maxRebases
+            ? Decision.Of(cause, new RebaseStarted(state.Attempt, state.Rebases + 1, "target branch moved", at))
+            : Decision.Of(cause, Failed(state,
+                $"The target branch kept moving: rebased {state.Rebases} time(s), the most the policy allows.", at));
+
+    private static Decision Fail(MergeRequestWorkflow state, string reason, DateTimeOffset at) =>
+        Decision.Of(Failed(state, reason, at));
+
+    private static AttemptFailed Failed(MergeRequestWorkflow state, string reason, DateTimeOffset at) =>
+        new(state.Attempt, state.State, reason, at);
+}

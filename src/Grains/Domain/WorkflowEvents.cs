@@ -1,0 +1,130 @@
+namespace Orchestrator.Domain;
+
+// Past-tense facts, each carrying the inputs behind the decision that raised it.
+// The type names below are mapped to stable stream names in WorkflowEventNames; never
+// renumber an [Id] or rename an alias: stored streams depend on them.
+
+/// <summary>Every event of a merge request's stream.</summary>
+public interface IWorkflowEvent
+{
+    int Attempt { get; }
+    DateTimeOffset At { get; }
+}
+
+[GenerateSerializer, Alias("MergeRequested")]
+public sealed record MergeRequested(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string RequestedBy,
+    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("RebaseStarted")]
+public sealed record RebaseStarted(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int Rebase,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("Rebased")]
+public sealed record Rebased(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string RebasedSha,
+    [property: Id(2)] string TargetSha,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("ImageAssessment")]
+public sealed record ImageAssessment(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Tag,
+    [property: Id(2)] FreshnessVerdict Verdict,
+    [property: Id(3)] string? FdoCommit,
+    [property: Id(4)] string Reason);
+
+[GenerateSerializer, Alias("FreshnessChecked")]
+public sealed record FreshnessChecked(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string RebasedSha,
+    [property: Id(2)] IReadOnlyList<ImageAssessment> Images,
+    [property: Id(3)] bool AllowUnbumpedInputs,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("PipelineCreated")]
+public sealed record PipelineCreated(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] long PipelineId,
+    [property: Id(2)] string Sha,
+    [property: Id(3)] bool ForcedRebuild,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("PipelineObserved")]
+public sealed record PipelineObserved(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] long PipelineId,
+    [property: Id(2)] string Status,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("BuiltImage")]
+public sealed record BuiltImage(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Tag,
+    [property: Id(2)] string Digest,
+    [property: Id(3)] string? LabelCommit,
+    [property: Id(4)] long? LabelPipelineId);
+
+[GenerateSerializer, Alias("BuildVerified")]
+public sealed record BuildVerified(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string TargetSha,
+    [property: Id(2)] IReadOnlyList<BuiltImage> Images,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("TargetMoved")]
+public sealed record TargetMoved(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string RebasedOnto,
+    [property: Id(2)] string TargetSha,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("ImagePromoted")]
+public sealed record ImagePromoted(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] string Digest,
+    [property: Id(4)] string Repository,
+    [property: Id(5)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("PromotionUndone")]
+public sealed record PromotionUndone(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] string Digest,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("MergeRefused")]
+public sealed record MergeRefused(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int StatusCode,
+    [property: Id(2)] string Message,
+    [property: Id(3)] MergeRefusal Refusal,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("Merged")]
+public sealed record Merged(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string MergeCommitSha,
+    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("AttemptFailed")]
+public sealed record AttemptFailed(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] WorkflowState FailedIn,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("AttemptCancelled")]
+public sealed record AttemptCancelled(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string CancelledBy,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;

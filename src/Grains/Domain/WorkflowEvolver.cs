@@ -1,0 +1,68 @@
+namespace Orchestrator.Domain;
+
+/// <summary>Folds events into state. Total: an event that does not fit (another attempt's, unknown) changes nothing.</summary>
+public static class WorkflowEvolver
+{
+    public static MergeRequestWorkflow Evolve(MergeRequestWorkflow state, IWorkflowEvent @event)
+    {
+        if (@event is not MergeRequested && @event.Attempt != state.Attempt)
+            return state;
+        var next = @event switch
+        {
+            MergeRequested e => MergeRequestWorkflow.Initial with
+            {
+                Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy,
+                AttemptStartedAt = e.At, Promotions = state.Promotions,
+            },
+            RebaseStarted e => state with
+            {
+                State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null,
+                ForcedRebuild = false, BuiltImages = [],
+            },
+            Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
+            FreshnessChecked e => state with
+            {
+                State = WorkflowState.Building,
+                Images = [.. e.Images.Select(i => new ImageState(i.Name, i.Tag, i.Verdict, null))],
+            },
+            PipelineCreated e => state with { PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild },
+            PipelineObserved e => state with
+            {
+                PipelineStatus = e.Status,
+                State = PipelineStatus.Classify(e.Status) == PipelineOutcome.Succeeded ? WorkflowState.Verifying : state.State,
+            },
+            BuildVerified e => state with
+            {
+                State = e.Images.Count > 0 ? WorkflowState.Promoting : WorkflowState.Merging,
+                BuiltImages = [.. e.Images],
+                Images = [.. state.Images.Select(i => i with { Digest = e.Images.FirstOrDefault(b => b.Name == i.Name && b.Tag == i.Tag)?.Digest })],
+            },
+            TargetMoved e => state with { TargetSha = e.TargetSha },
+            ImagePromoted e => AfterPromotion(state with
+            {
+                Promotions = state.Promotions
+                    .RemoveAll(p => p.Name == e.Name && p.Tag == e.Tag)
+                    .Add(new Promotion(e.Attempt, e.Name, e.Tag, e.Digest, e.Repository)),
+            }),
+            PromotionUndone e => state with
+            {
+                Promotions = state.Promotions.RemoveAll(p => p.Name == e.Name && p.Tag == e.Tag && p.Digest == e.Digest),
+            },
+            MergeRefused => state,
+            Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged" },
+            AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },
+            AttemptCancelled e => state with { State = WorkflowState.Cancelled, Outcome = $"cancelled by {e.CancelledBy}: {e.Reason}" },
+            _ => state,
+        };
+        return ReferenceEquals(next, state) ? state : next with { UpdatedAt = @event.At };
+    }
+
+    public static MergeRequestWorkflow Fold(IEnumerable<IWorkflowEvent> events) =>
+        events.Aggregate(MergeRequestWorkflow.Initial, Evolve);
+
+    private static MergeRequestWorkflow AfterPromotion(MergeRequestWorkflow state) =>
+        state.State == WorkflowState.Promoting && state.BuiltImages.All(b => state.Promotions.Any(
+            p => p.Attempt == state.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest))
+            ? state with { State = WorkflowState.Merging }
+            : state;
+}

@@ -1,0 +1,27 @@
+namespace Orchestrator.Domain;
+
+/// <summary>Where an attempt stands. <see cref="None"/> is a merge request the orchestrator never saw.</summary>
+[GenerateSerializer, Alias("WorkflowState")]
+public enum WorkflowState
+{
+    None = 0,
+    Queued = 1,
+    Rebasing = 2,
+    Checking = 3,
+    Building = 4,
+    Verifying = 5,
+    Promoting = 6,
+    Merging = 7,
+    Completed = 8,
+    Failed = 9,
+    Cancelled = 10,
+}
+
+public static class WorkflowStateExtensions
+{
+    public static bool IsActive(this WorkflowState state) =>
+        state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled);
+
+    /// <summary>The name the API and the events use: lower case, as in the design.</summary>
+    public static string ToWireName(this WorkflowState state) => state.ToString().ToLowerInvariant();
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test of the solution against real servers it brings up itself.
+# Extra arguments go on to `dotnet test` (e.g. ./test.sh --filter Category=Fault).
+set -euo pipefail
+cd "$(dirname "$0")"
+source infra/env.sh
+command -v curl >/dev/null || orch_apt_install curl ca-certificates
+
+started=()
+cleanup() {
+  local s
+  for s in "${started[@]}"; do infra/"$s".sh stop || true; done
+}
+trap cleanup EXIT
+for s in postgres registry; do
+  t0=$(( $(date +%s%N) / 1000000 ))
+  if [ "$(infra/$s.sh start)" = started ]; then started+=("$s"); fi
+  echo "$s: ready in $(( $(date +%s%N) / 1000000 - t0 )) ms"
+done
+
+export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION"
+export ORCH_TEST_REGISTRY="http://127.0.0.1:$ORCH_REGISTRY_PORT"
+dotnet test Orchestrator.sln -c Release --nologo -v minimal --logger "console;verbosity=normal" "$@"
