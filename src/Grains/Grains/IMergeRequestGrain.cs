@@ -1,0 +1,42 @@
+using Orchestrator.Domain;
+using Orchestrator.Persistence;
+
+namespace Orchestrator.Grains;
+
+/// <summary>
+/// One GitLab merge request's merge workflow, keyed by <see cref="MergeRequestKey"/> (<c>projectId/iid</c>).
+/// Its state is the fold of its Marten event stream; every call that changes it appends events first.
+/// </summary>
+[Alias("IMergeRequestGrain")]
+public interface IMergeRequestGrain : IGrainWithStringKey
+{
+    /// <summary>
+    /// Asks for the merge request to be merged. While an attempt is active this returns it unchanged;
+    /// after a failed or cancelled attempt it starts the next; after a merge it is rejected (conflict).
+    /// </summary>
+    [Alias("Enqueue")]
+    Task<CommandOutcome> Enqueue(string requestedBy);
+
+    /// <summary>Cancels the active attempt. Cancelling a cancelled attempt changes nothing.</summary>
+    [Alias("Cancel")]
+    Task<CommandOutcome> Cancel(string cancelledBy, string reason);
+
+    /// <summary>The current state and the stream version it was folded from.</summary>
+    [Alias("GetSnapshot")]
+    Task<WorkflowSnapshot> GetSnapshot();
+
+    /// <summary>The stream as stored, oldest first.</summary>
+    [Alias("GetEvents")]
+    Task<IReadOnlyList<RecordedEvent>> GetEvents();
+}
+
+/// <summary>A state and the version of the stream it reflects.</summary>
+[GenerateSerializer, Alias("WorkflowSnapshot")]
+public sealed record WorkflowSnapshot([property: Id(0)] int Version, [property: Id(1)] MergeRequestWorkflow Workflow);
+
+/// <summary>What a command did: the state afterwards, whether it recorded anything, or why it was refused.</summary>
+[GenerateSerializer, Alias("CommandOutcome")]
+public sealed record CommandOutcome(
+    [property: Id(0)] WorkflowSnapshot Snapshot,
+    [property: Id(1)] int EventsRecorded,
+    [property: Id(2)] Rejection? Rejection);

@@ -1,0 +1,86 @@
+namespace Orchestrator.Hosting;
+
+/// <summary>
+/// Every setting of the orchestrator, bound from the <c>Orchestrator</c> section
+/// (<c>appsettings.json</c>, or environment variables such as <c>Orchestrator__Postgres__ConnectionString</c>).
+/// README.md lists each key with its meaning and default.
+/// </summary>
+public sealed class OrchestratorOptions
+{
+    public const string Section = "Orchestrator";
+
+    public GitLabOptions GitLab { get; set; } = new();
+    public WebhookOptions Webhooks { get; set; } = new();
+    public ApiOptions Api { get; set; } = new();
+    public PostgresOptions Postgres { get; set; } = new();
+    public HttpOptions Http { get; set; } = new();
+    public ClusterSettings Cluster { get; set; } = new();
+    public TelemetryOptions Telemetry { get; set; } = new();
+}
+
+public sealed class GitLabOptions
+{
+    /// <summary>GitLab's base URL (e.g. https://gitlab.freedesktop.org). Empty: the embedded sandbox is used.</summary>
+    public string? BaseUrl { get; set; }
+    /// <summary>The bot user's personal access token (scope <c>api</c>). Never logged.</summary>
+    public string? BotToken { get; set; }
+    public string BotUsername { get; set; } = "orchestrator-bot";
+}
+
+public sealed class WebhookOptions
+{
+    /// <summary>The <c>X-Gitlab-Token</c> expected from projects with no secret of their own.</summary>
+    public string? DefaultSecret { get; set; }
+    /// <summary>Per project (numeric id as key): its own secret.</summary>
+    public Dictionary<string, ProjectWebhook> Projects { get; set; } = [];
+}
+
+public sealed class ProjectWebhook
+{
+    public string? Secret { get; set; }
+}
+
+public sealed class ApiOptions
+{
+    /// <summary>Bearer tokens, stored as the lower-case hex SHA-256 of the token, never the token itself.</summary>
+    public List<ApiToken> Tokens { get; set; } = [];
+}
+
+public sealed class ApiToken
+{
+    public string Name { get; set; } = "";
+    public string Sha256 { get; set; } = "";
+    /// <summary><c>read</c>, <c>merge</c>, <c>admin</c>.</summary>
+    public List<string> Scopes { get; set; } = [];
+    /// <summary>Numeric project ids this token may touch; empty means all.</summary>
+    public List<long> Projects { get; set; } = [];
+}
+
+public sealed class PostgresOptions
+{
+    public string ConnectionString { get; set; } = "";
+    /// <summary>The schema holding the event store, reminders and the project's own tables.</summary>
+    public string Schema { get; set; } = "orchestrator";
+}
+
+public sealed class HttpOptions
+{
+    public string Urls { get; set; } = "http://127.0.0.1:5080";
+    /// <summary>Largest request body accepted, in bytes (webhook payloads included).</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1024 * 1024;
+}
+
+public sealed class ClusterSettings
+{
+    public string ClusterId { get; set; } = "orchestrator";
+    public string ServiceId { get; set; } = "orchestrator";
+    public int SiloPort { get; set; } = 11111;
+    public int GatewayPort { get; set; } = 30000;
+}
+
+public sealed class TelemetryOptions
+{
+    /// <summary><c>none</c>, <c>console</c> or <c>otlp</c>.</summary>
+    public string Exporter { get; set; } = "none";
+    public string? OtlpEndpoint { get; set; }
+}

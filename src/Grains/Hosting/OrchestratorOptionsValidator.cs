@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Options;
+
+namespace Orchestrator.Hosting;
+
+/// <summary>Checks the settings at start-up and names the bad key, so a typo fails fast and plainly.</summary>
+public sealed class OrchestratorOptionsValidator : IValidateOptions<OrchestratorOptions>
+{
+    private static readonly string[] Scopes = ["read", "merge", "admin"];
+    private static readonly string[] Exporters = ["none", "console", "otlp"];
+
+    public ValidateOptionsResult Validate(string? name, OrchestratorOptions o)
+    {
+        var errors = new List<string>();
+        void Check(bool ok, string key, string message)
+        {
+            if (!ok) errors.Add($"{OrchestratorOptions.Section}:{key} {message}");
+        }
+
+        Check(!string.IsNullOrWhiteSpace(o.Postgres.ConnectionString), "Postgres:ConnectionString", "is required");
+        Check(IsSchemaName(o.Postgres.Schema), "Postgres:Schema", "must be lower-case letters, digits and underscores");
+        if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))
+        {
+            Check(IsHttpUrl(o.GitLab.BaseUrl), "GitLab:BaseUrl", "must be an absolute http(s) URL");
+            Check(!string.IsNullOrWhiteSpace(o.GitLab.BotToken), "GitLab:BotToken", "is required when GitLab:BaseUrl is set");
+        }
+        Check(!string.IsNullOrWhiteSpace(o.GitLab.BotUsername), "GitLab:BotUsername", "is required");
+        Check(o.Http.Urls.Split(';').All(IsHttpUrl), "Http:Urls", "must be absolute http(s) URLs separated by ';'");
+        Check(o.Http.MaxRequestBodyBytes is > 0 and <= 64 * 1024 * 1024, "Http:MaxRequestBodyBytes", "must be between 1 byte and 64 MiB");
+        Check(o.Cluster.SiloPort is > 0 and < 65536, "Cluster:SiloPort", "must be a TCP port");
+        Check(o.Cluster.GatewayPort is > 0 and < 65536, "Cluster:GatewayPort", "must be a TCP port");
+        Check(Exporters.Contains(o.Telemetry.Exporter), "Telemetry:Exporter", "must be one of none, console, otlp");
+        if (o.Telemetry.Exporter == "otlp")
+            Check(o.Telemetry.OtlpEndpoint is { } e && IsHttpUrl(e), "Telemetry:OtlpEndpoint", "must be an absolute URL when the exporter is otlp");
+        for (var i = 0; i < o.Api.Tokens.Count; i++)
+        {
+            var t = o.Api.Tokens[i];
+            Check(!string.IsNullOrWhiteSpace(t.Name), $"Api:Tokens:{i}:Name", "is required");
+            Check(t.Sha256.Length == 64 && t.Sha256.All(Uri.IsHexDigit), $"Api:Tokens:{i}:Sha256",
+                "must be the 64-character hex SHA-256 of the token (the token itself is never stored)");
+            Check(t.Scopes.Count > 0 && t.Scopes.All(Scopes.Contains), $"Api:Tokens:{i}:Scopes", "must list read, merge and/or admin");
+        }
+        foreach (var (project, hook) in o.Webhooks.Projects)
+        {
+            Check(long.TryParse(project, out var id) && id > 0, $"Webhooks:Projects:{project}", "must be keyed by a numeric project id");
+            Check(!string.IsNullOrEmpty(hook.Secret), $"Webhooks:Projects:{project}:Secret", "is required");
+        }
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
+
+    private static bool IsSchemaName(string value) =>
+        value.Length is > 0 and < 60 && !char.IsDigit(value[0]) && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
+}

@@ -1,0 +1,56 @@
+using Marten;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using Orchestrator.Persistence;
+
+namespace Orchestrator;
+
+/// <summary>Everything a silo needs to host the orchestrator's grains; shared by the silo, the tests and the benchmarks.</summary>
+public static class OrchestratorSilo
+{
+    public const string LogConsistencyProvider = "MartenStreams";
+
+    public static ISiloBuilder AddOrchestrator(this ISiloBuilder silo, IConfiguration configuration)
+    {
+        var services = silo.Services;
+        services.AddOrchestratorOptions(configuration);
+        services.AddOrchestratorPersistence();
+        services.TryAddSingleton(TimeProvider.System);
+        silo.AddCustomStorageBasedLogConsistencyProvider(LogConsistencyProvider);
+        silo.AddReminders();
+        services.AddSingleton<IReminderTable, PostgresReminderTable>();
+        return silo;
+    }
+
+    public static IServiceCollection AddOrchestratorOptions(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<Hosting.OrchestratorOptions>()
+            .Bind(configuration.GetSection(Hosting.OrchestratorOptions.Section))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<Hosting.OrchestratorOptions>, Hosting.OrchestratorOptionsValidator>());
+        return services;
+    }
+
+    public static IServiceCollection AddOrchestratorPersistence(this IServiceCollection services)
+    {
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
+            var builder = new NpgsqlDataSourceBuilder(options.Postgres.ConnectionString);
+            builder.ConfigureTracing(t => t.EnableFirstResponseEvent(false));
+            return builder.Build();
+        });
+        services.TryAddSingleton(sp => new PostgresSchema(sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.Postgres.Schema));
+        services.AddMarten(sp =>
+        {
+            var store = new StoreOptions();
+            MartenSetup.Configure(store, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<PostgresSchema>().Name);
+            return store;
+        });
+        services.TryAddSingleton<WorkflowJournal>();
+        return services;
+    }
+}

@@ -1,0 +1,22 @@
+using JasperFx;
+using JasperFx.Events;
+using Marten;
+using Npgsql;
+using Weasel.Core;
+
+namespace Orchestrator.Persistence;
+
+public static class MartenSetup
+{
+    /// <summary>The store options shared by the silo, the tests and the benchmarks.</summary>
+    public static void Configure(StoreOptions options, NpgsqlDataSource dataSource, string schema)
+    {
+        options.Connection(dataSource);
+        options.DatabaseSchemaName = schema;
+        options.Events.DatabaseSchemaName = schema;
+        options.Events.StreamIdentity = StreamIdentity.AsString;
+        options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
+        options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
+        WorkflowEventNames.Register(options);
+    }
+}

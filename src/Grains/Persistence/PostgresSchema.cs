@@ -1,0 +1,48 @@
+using Npgsql;
+
+namespace Orchestrator.Persistence;
+
+/// <summary>The project's own tables beside Marten's, in the same schema; created on first use.</summary>
+public sealed class PostgresSchema(string name)
+{
+    public string Name { get; } = ValidName(name);
+
+    private int created;
+
+    public async Task EnsureAsync(NpgsqlDataSource dataSource, CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref created) == 1) return;
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var tx = await connection.BeginTransactionAsync(cancellationToken);
+        // Several silos start at once: DDL under one advisory lock, or "create … if not exists" can still collide.
+        await using (var lockCmd = new NpgsqlCommand("select pg_advisory_xact_lock(hashtext($1))", connection, tx))
+        {
+            lockCmd.Parameters.AddWithValue($"orchestrator-schema:{Name}");
+            await lockCmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await using (var ddl = new NpgsqlCommand(Ddl, connection, tx))
+            await ddl.ExecuteNonQueryAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+        Volatile.Write(ref created, 1);
+    }
+
+    private string Ddl => $"""
+        create schema if not exists {Name};
+        create table if not exists {Name}.orleans_reminders (
+            service_id    text        not null,
+            grain_id      text        not null,
+            reminder_name text        not null,
+            start_time    timestamptz not null,
+            period_ms     bigint      not null,
+            grain_hash    bigint      not null,
+            etag          text        not null,
+            primary key (service_id, grain_id, reminder_name)
+        );
+        create index if not exists orleans_reminders_ring on {Name}.orleans_reminders (service_id, grain_hash);
+        """;
+
+    private static string ValidName(string name) =>
+        name.Length is > 0 and < 60 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsDigit(name[0])
+            ? name
+            : throw new ArgumentException($"'{name}' is not a schema name (lower-case letters, digits, underscore)", nameof(name));
+}

@@ -1,0 +1,37 @@
+using Marten;
+using Orchestrator.Domain;
+
+namespace Orchestrator.Persistence;
+
+/// <summary>
+/// The names under which events are stored. These are a migration contract: a stored stream is read
+/// back by these names, so renaming a C# type is free and renaming an entry here is not.
+/// </summary>
+public static class WorkflowEventNames
+{
+    public static readonly IReadOnlyDictionary<Type, string> All = new Dictionary<Type, string>
+    {
+        [typeof(MergeRequested)] = "merge_requested",
+        [typeof(RebaseStarted)] = "rebase_started",
+        [typeof(Rebased)] = "rebased",
+        [typeof(FreshnessChecked)] = "freshness_checked",
+        [typeof(PipelineCreated)] = "pipeline_created",
+        [typeof(PipelineObserved)] = "pipeline_observed",
+        [typeof(BuildVerified)] = "build_verified",
+        [typeof(TargetMoved)] = "target_moved",
+        [typeof(ImagePromoted)] = "image_promoted",
+        [typeof(PromotionUndone)] = "promotion_undone",
+        [typeof(MergeRefused)] = "merge_refused",
+        [typeof(Merged)] = "merged",
+        [typeof(AttemptFailed)] = "attempt_failed",
+        [typeof(AttemptCancelled)] = "attempt_cancelled",
+    };
+
+    public static string NameOf(IWorkflowEvent e) => All[e.GetType()];
+
+    internal static void Register(StoreOptions options)
+    {
+        foreach (var (type, name) in All)
+            options.Events.MapEventType(type, name);
+    }
+}
