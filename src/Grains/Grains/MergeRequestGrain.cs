@@ -4,6 +4,7 @@ using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using Orchestrator.Domain;
 using Orchestrator.Persistence;
+using Orchestrator.Telemetry;
 
 namespace Orchestrator.Grains;
 
@@ -35,11 +36,25 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     {
         for (var round = 1; ; round++)
         {
-            var decision = WorkflowDecider.Decide(command(clock.GetUtcNow()), State.Current);
+            var next = command(clock.GetUtcNow());
+            using var activity = OrchestratorTelemetry.Source.StartActivity($"decide {next.GetType().Name}");
+            activity?.SetTag("gitlab.project_id", Key.ProjectId);
+            activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
+            activity?.SetTag("orchestrator.attempt", State.Current.Attempt);
+            var decision = WorkflowDecider.Decide(next, State.Current);
+            if (decision.IsRejected)
+            {
+                activity?.SetTag("orchestrator.rejection", decision.Rejection!.Kind.ToString());
+                OrchestratorTelemetry.CommandsRejected.Add(1);
+            }
             if (decision.IsRejected || decision.Events.Count == 0)
                 return new CommandOutcome(Snapshot(), 0, decision.Rejection);
             if (await RaiseConditionalEvents(decision.Events))
+            {
+                OrchestratorTelemetry.EventsAppended.Add(decision.Events.Count);
                 return new CommandOutcome(Snapshot(), decision.Events.Count, null);
+            }
+            OrchestratorTelemetry.ConcurrencyRetries.Add(1);
             if (round == MaxConflictRounds)
                 throw new InvalidOperationException($"merge request {Key}: the stream kept changing under {round} decisions");
             logger.LogInformation("Merge request {MergeRequest}: stream moved on to version {Version}; deciding again", Key, Version);

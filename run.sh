@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Brings up what is missing (PostgreSQL, registry), builds, and runs the orchestrator on 127.0.0.1.
+# Ctrl-C stops the orchestrator and every server this script started (servers already running stay).
+set -euo pipefail
+cd "$(dirname "$0")"
+source infra/env.sh
+command -v curl >/dev/null || orch_apt_install curl ca-certificates
+
+started=()
+cleanup() {
+  local s
+  for s in "${started[@]}"; do infra/"$s".sh stop || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+for s in postgres registry; do
+  if [ "$(infra/$s.sh start)" = started ]; then started+=("$s"); fi
+done
+
+dotnet build src/Silo -c Release --nologo -v quiet -clp:ErrorsOnly
+url="http://127.0.0.1:$ORCH_API_PORT"
+export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
+export Orchestrator__Http__Urls="${Orchestrator__Http__Urls:-$url}"
+dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &
+silo=$!
+if orch_wait_http "$url/healthz" 60; then
+  echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
+fi
+wait "$silo"

@@ -1,0 +1,39 @@
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+
+namespace Orchestrator.Api.MergeRequests;
+
+public sealed record ImageResponse(string Name, string Tag, string Verdict, string? Digest, bool Promoted);
+
+/// <summary>A merge request's workflow as bots see it.</summary>
+public sealed record MergeRequestResponse(
+    long ProjectId,
+    long Iid,
+    string State,
+    int Attempt,
+    int Version,
+    string? RequestedBy,
+    string? RebasedSha,
+    string? TargetSha,
+    long? PipelineId,
+    string? PipelineStatus,
+    string? MergeCommitSha,
+    string? Outcome,
+    IReadOnlyList<ImageResponse> Images,
+    DateTimeOffset? UpdatedAt)
+{
+    public static MergeRequestResponse From(MergeRequestKey key, WorkflowSnapshot snapshot)
+    {
+        var w = snapshot.Workflow;
+        return new(key.ProjectId, key.Iid, w.State.ToWireName(), w.Attempt, snapshot.Version, w.RequestedBy, w.RebasedSha,
+            w.TargetSha, w.PipelineId, w.PipelineStatus, w.MergeCommitSha, w.Outcome,
+            [.. w.Images.Select(i => new ImageResponse(i.Name, i.Tag, i.Verdict.ToString().ToLowerInvariant(), i.Digest, w.IsPromoted(i.Name, i.Tag)))],
+            w.UpdatedAt);
+    }
+}
+
+public sealed record EnqueueRequest(string? RequestedBy);
+
+public sealed record CancelRequest(string? Reason);
+
+public sealed record EventResponse(long Version, string Type, DateTimeOffset At, System.Text.Json.JsonElement Data);

@@ -1,0 +1,42 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Orchestrator.Api.Http;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Silo;
+
+public static class OrchestratorHost
+{
+    /// <summary>One process: the Orleans silo, the HTTP API, and telemetry, all from the Orchestrator settings.</summary>
+    public static WebApplicationBuilder AddOrchestratorHost(this WebApplicationBuilder builder)
+    {
+        var settings = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new();
+        builder.WebHost.UseUrls(settings.Http.Urls.Split(';'));
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.Http.MaxRequestBodyBytes);
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(settings.Cluster.SiloPort, settings.Cluster.GatewayPort,
+                serviceId: settings.Cluster.ServiceId, clusterId: settings.Cluster.ClusterId);
+            silo.AddActivityPropagation();
+            silo.AddOrchestrator(builder.Configuration);
+        });
+        builder.Services.AddProblemDetails();
+        builder.AddOrchestratorTelemetry(settings.Telemetry);
+        return builder;
+    }
+
+    /// <summary>Every error leaves as problem+json: unknown routes, oversized bodies, unexpected exceptions.</summary>
+    public static WebApplication UseOrchestratorErrors(this WebApplication app)
+    {
+        app.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var result = error is BadHttpRequestException bad
+                ? Problems.Make(bad.StatusCode, "bad-request", "Bad request", bad.Message)
+                : Problems.Make(StatusCodes.Status500InternalServerError, "internal", "Internal error",
+                    "the orchestrator failed to handle this request; nothing was recorded unless the events say so");
+            await result.ExecuteAsync(context);
+        }));
+        app.UseStatusCodePages();
+        return app;
+    }
+}
