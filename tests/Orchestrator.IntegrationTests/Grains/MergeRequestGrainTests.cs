@@ -1,0 +1,95 @@
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Orchestrator.Persistence;
+using Xunit;
+
+namespace Orchestrator.IntegrationTests.Grains;
+
+public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<SchemaFixture>
+{
+    private readonly string serviceId = "svc-" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task Given_recorded_attempts_When_every_silo_stops_and_a_new_cluster_starts_Then_state_and_version_are_equal()
+    {
+        var key = new MergeRequestKey(278964, 1203);
+        WorkflowSnapshot before;
+        await using (var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId))
+        {
+            var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
+            await grain.Enqueue("marge");
+            await grain.Cancel("api", "reassigned");
+            await grain.Enqueue("marge");
+            await grain.Cancel("api", "unassigned");
+            var last = await grain.Enqueue("marge-bot");
+            Assert.Equal(1, last.EventsRecorded);
+            before = await grain.GetSnapshot();
+            await cluster.StopAllSilosAsync();
+        }
+
+        await using var next = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var after = await next.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString()).GetSnapshot();
+
+        Assert.Equal(5, before.Version);
+        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(3, after.Workflow.Attempt);
+        Assert.Equal(WorkflowState.Queued, after.Workflow.State);
+        Assert.Equal("marge-bot", after.Workflow.RequestedBy);
+        Assert.Equal(before.Workflow with { Images = [], BuiltImages = [], Promotions = [] },
+            after.Workflow with { Images = [], BuiltImages = [], Promotions = [] });
+    }
+
+    [Fact]
+    public async Task Given_an_active_grain_When_another_writer_appends_first_Then_the_grain_decides_again_and_the_history_does_not_fork()
+    {
+        var key = new MergeRequestKey(278964, 1204);
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
+        await grain.Enqueue("marge");
+
+        var journal = cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
+        var outside = new AttemptCancelled(1, "operator", "cancelled in the database", DateTimeOffset.UtcNow);
+        Assert.True(await journal.AppendAsync(key, 1, [outside]));
+
+        // The grain still believes attempt 1 is queued: its cancel collides with the outside append,
+        // it re-reads the stream, and on the fresh state a cancel of a cancelled attempt decides nothing.
+        var outcome = await grain.Cancel("api", "second cancel");
+
+        Assert.Equal(0, outcome.EventsRecorded);
+        Assert.Equal(2, outcome.Snapshot.Version);
+        Assert.Equal(WorkflowState.Cancelled, outcome.Snapshot.Workflow.State);
+        var (version, events) = await journal.ReadAsync(key);
+        Assert.Equal(2, version);
+        Assert.Equal(["merge_requested", "attempt_cancelled"], events.Select(WorkflowEventNames.NameOf));
+        Assert.Equal("operator", Assert.IsType<AttemptCancelled>(events[1]).CancelledBy);
+
+        // And the grain carries on from the shared history: the next enqueue is attempt 2 at version 3.
+        var next = await grain.Enqueue("marge");
+        Assert.Equal((3, 2), (next.Snapshot.Version, next.Snapshot.Workflow.Attempt));
+    }
+
+    [Fact]
+    public async Task Given_a_merged_request_When_enqueued_through_the_grain_Then_it_is_refused_and_nothing_is_written()
+    {
+        var key = new MergeRequestKey(278964, 1205);
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var journal = cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
+        var t = DateTimeOffset.UtcNow;
+        IWorkflowEvent[] merged =
+        [
+            new MergeRequested(1, "marge", t), new RebaseStarted(1, 1, "queue granted the target branch", t),
+            new Rebased(1, "aaaa", "bbbb", t), new FreshnessChecked(1, "aaaa", [], false, t),
+            new PipelineCreated(1, 7, "aaaa", false, t), new PipelineObserved(1, 7, "success", t),
+            new BuildVerified(1, "bbbb", [], t), new Merged(1, "cccc", t),
+        ];
+        Assert.True(await journal.AppendAsync(key, 0, merged));
+
+        var outcome = await cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue("marge");
+
+        Assert.Equal(RejectionKind.Conflict, outcome.Rejection?.Kind);
+        Assert.Equal(WorkflowState.Completed, outcome.Snapshot.Workflow.State);
+        Assert.Equal(8, (await journal.ReadAsync(key)).Version);
+    }
+}

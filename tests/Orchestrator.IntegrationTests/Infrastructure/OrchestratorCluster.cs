@@ -1,0 +1,40 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Orleans.Hosting;
+using Orleans.TestingHost;
+
+namespace Orchestrator.IntegrationTests.Infrastructure;
+
+/// <summary>Builds Orleans test clusters whose silos are configured exactly as the real silo is, on a test schema.</summary>
+public static class OrchestratorCluster
+{
+    public static async Task<TestCluster> DeployAsync(string schema, string serviceId, short silos = 1)
+    {
+        var builder = new TestClusterBuilder(silos);
+        // The same ServiceId across deployments: reminders and streams belong to the service, not one cluster.
+        builder.Options.ServiceId = serviceId;
+        builder.ConfigureHostConfiguration(config => config.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Orchestrator:Postgres:ConnectionString"] = TestPostgres.ConnectionString,
+            ["Orchestrator:Postgres:Schema"] = schema,
+        }));
+        builder.AddSiloBuilderConfigurator<SiloConfigurator>();
+        var cluster = builder.Build();
+        await cluster.DeployAsync();
+        return cluster;
+    }
+
+    private sealed class SiloConfigurator : ISiloConfigurator
+    {
+        public void Configure(ISiloBuilder silo)
+        {
+            silo.AddOrchestrator(silo.Configuration);
+            silo.Services.Configure<ReminderOptions>(o =>
+            {
+                o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
+                o.RefreshReminderListPeriod = TimeSpan.FromSeconds(1);
+                o.InitializationTimeout = TimeSpan.FromSeconds(30);
+            });
+        }
+    }
+}
