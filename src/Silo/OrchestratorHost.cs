@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Options;
 using Orchestrator.Api.Http;
 using Orchestrator.Hosting;
 
@@ -11,7 +12,6 @@ public static class OrchestratorHost
     {
         var settings = builder.Configuration.GetSection(OrchestratorOptions.Section).Get<OrchestratorOptions>() ?? new();
         builder.WebHost.UseUrls(settings.Http.Urls.Split(';'));
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = settings.Http.MaxRequestBodyBytes);
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(settings.Cluster.SiloPort, settings.Cluster.GatewayPort,
@@ -37,6 +37,7 @@ public static class OrchestratorHost
             await result.ExecuteAsync(context);
         }));
         app.UseStatusCodePages();
+        app.UseRequestBodyLimit(app.Services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Http.MaxRequestBodyBytes);
         return app;
     }
 }

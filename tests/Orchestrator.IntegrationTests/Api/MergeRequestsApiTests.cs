@@ -1,0 +1,127 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Xunit;
+
+namespace Orchestrator.IntegrationTests.Api;
+
+public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
+{
+    private OrchestratorApiFactory factory = null!;
+    private HttpClient client = null!;
+
+    public Task InitializeAsync()
+    {
+        factory = new OrchestratorApiFactory(db.Schema);
+        client = factory.CreateClient();
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await factory.DisposeAsync();
+
+    [Fact]
+    public async Task Given_a_new_merge_request_When_enqueued_Then_202_and_the_events_show_the_request()
+    {
+        var response = await client.PostAsJsonAsync("/api/v1/projects/42/merge-requests/7/merge", new { requestedBy = "marge-bot" });
+
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal("queued", body.GetProperty("state").GetString());
+        Assert.Equal(1, body.GetProperty("attempt").GetInt32());
+        Assert.Equal("marge-bot", body.GetProperty("requestedBy").GetString());
+
+        var events = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/7/events");
+        var only = Assert.Single(events.EnumerateArray());
+        Assert.Equal(1, only.GetProperty("version").GetInt64());
+        Assert.Equal("merge_requested", only.GetProperty("type").GetString());
+        Assert.Equal("marge-bot", only.GetProperty("data").GetProperty("requestedBy").GetString());
+        Assert.True(only.TryGetProperty("at", out _));
+    }
+
+    [Fact]
+    public async Task Given_an_active_attempt_When_enqueued_again_Then_200_with_the_same_attempt_and_no_new_event()
+    {
+        await client.PostAsync("/api/v1/projects/42/merge-requests/8/merge", null);
+        var again = await client.PostAsync("/api/v1/projects/42/merge-requests/8/merge", null);
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        var state = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/8");
+        Assert.Equal((1, 1), (state.GetProperty("attempt").GetInt32(), state.GetProperty("version").GetInt32()));
+    }
+
+    [Fact]
+    public async Task Given_a_cancelled_attempt_When_enqueued_Then_attempt_two_starts()
+    {
+        await client.PostAsync("/api/v1/projects/42/merge-requests/9/merge", null);
+        var cancel = await client.DeleteAsync("/api/v1/projects/42/merge-requests/9/merge");
+        Assert.Equal("cancelled", (await cancel.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("state").GetString());
+
+        var next = await client.PostAsync("/api/v1/projects/42/merge-requests/9/merge", null);
+
+        Assert.Equal(HttpStatusCode.Accepted, next.StatusCode);
+        Assert.Equal(2, (await next.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("attempt").GetInt32());
+    }
+
+    [Fact]
+    public async Task Given_an_unknown_merge_request_When_read_Then_404_problem()
+    {
+        var response = await client.GetAsync("/api/v1/projects/42/merge-requests/999");
+        await AssertProblem(response, HttpStatusCode.NotFound);
+    }
+
+    [Theory]
+    [InlineData("POST", "/api/v1/projects/abc/merge-requests/1/merge", null, "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/-3/merge", null, "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/0/merge", null, "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests/1x", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": ", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "[1,2]", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": 5}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"unexpected\": true}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "requestedBy=x", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("GET", "/api/v1/no-such-route", null, null, HttpStatusCode.NotFound)]
+    [InlineData("PATCH", "/api/v1/projects/1/merge-requests/5/merge", null, null, HttpStatusCode.MethodNotAllowed)]
+    public async Task Given_bad_input_When_sent_Then_a_4xx_problem_and_nothing_is_written(
+        string method, string path, string? body, string? contentType, HttpStatusCode expected)
+    {
+        var before = await db.CountEventsAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null) request.Content = new StringContent(body, Encoding.UTF8, contentType!);
+
+        var response = await client.SendAsync(request);
+
+        await AssertProblem(response, expected);
+        Assert.Equal(before, await db.CountEventsAsync());
+    }
+
+    [Fact]
+    public async Task Given_an_oversized_body_When_sent_Then_413_problem_and_nothing_is_written()
+    {
+        var before = await db.CountEventsAsync();
+        var huge = JsonSerializer.Serialize(new { requestedBy = new string('x', 10_000) });
+
+        var response = await client.PostAsync("/api/v1/projects/1/merge-requests/6/merge",
+            new StringContent(huge, Encoding.UTF8, "application/json"));
+
+        await AssertProblem(response, HttpStatusCode.RequestEntityTooLarge);
+        Assert.Equal(before, await db.CountEventsAsync());
+    }
+
+    [Fact]
+    public async Task Given_the_service_When_health_is_asked_Then_ok()
+    {
+        var health = await client.GetFromJsonAsync<JsonElement>("/healthz");
+        Assert.Equal("ok", health.GetProperty("status").GetString());
+    }
+
+    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode expected)
+    {
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
+        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
+    }
+}
