@@ -20,4 +20,14 @@ done
 
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION"
 export ORCH_TEST_REGISTRY="http://127.0.0.1:$ORCH_REGISTRY_PORT"
-dotnet test Orchestrator.sln -c Release --nologo -v minimal --logger "console;verbosity=normal" "$@"
+log="$ORCH_STATE/test-output.log"
+set +e
+dotnet test Orchestrator.sln -c Release --nologo -v minimal "$@" 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole solution, summed over the test assemblies' own summaries.
+awk '/(Passed|Failed)! +- +Failed: /{
+       for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) }
+     }
+     END { gsub(",", "", f); printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit "$rc"

@@ -15,6 +15,7 @@ public sealed class OrchestratorApiFactory(string schema) : WebApplicationFactor
         builder.UseSetting("Orchestrator:Cluster:SiloPort", FreePort().ToString());
         builder.UseSetting("Orchestrator:Cluster:GatewayPort", FreePort().ToString());
         builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "4096");
+        builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 
     private static int FreePort()
