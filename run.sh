@@ -4,18 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source infra/env.sh
-command -v curl >/dev/null || orch_apt_install curl ca-certificates
-
-started=()
-cleanup() {
-  local s
-  for s in "${started[@]}"; do infra/"$s".sh stop || true; done
-}
-trap cleanup EXIT
 trap 'exit 130' INT TERM
-for s in postgres registry; do
-  if [ "$(infra/$s.sh start)" = started ]; then started+=("$s"); fi
-done
+orch_bring_up postgres registry
 
 dotnet build src/Silo -c Release --nologo -v quiet -clp:ErrorsOnly
 url="http://127.0.0.1:$ORCH_API_PORT"
@@ -23,6 +13,7 @@ export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__Conne
 export Orchestrator__Http__Urls="${Orchestrator__Http__Urls:-$url}"
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &
 silo=$!
+trap 'kill "$silo" 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
 if orch_wait_http "$url/healthz" 60; then
   echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
 fi

@@ -4,22 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source infra/env.sh
-command -v curl >/dev/null || orch_apt_install curl ca-certificates
-
-started=()
-cleanup() {
-  local s
-  for s in "${started[@]}"; do infra/"$s".sh stop || true; done
-}
-trap cleanup EXIT
-for s in postgres registry; do
-  t0=$(( $(date +%s%N) / 1000000 ))
-  if [ "$(infra/$s.sh start)" = started ]; then started+=("$s"); fi
-  echo "$s: ready in $(( $(date +%s%N) / 1000000 - t0 )) ms"
-done
+orch_bring_up postgres registry
 
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION"
-export ORCH_TEST_REGISTRY="http://127.0.0.1:$ORCH_REGISTRY_PORT"
 log="$ORCH_STATE/test-output.log"
 set +e
 dotnet test Orchestrator.sln -c Release --nologo -v minimal "$@" 2>&1 | tee "$log"

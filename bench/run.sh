@@ -4,10 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/env.sh
-started=()
-cleanup() { local s; for s in "${started[@]}"; do infra/"$s".sh stop || true; done; }
-trap cleanup EXIT
-if [ "$(infra/postgres.sh start)" = started ]; then started+=(postgres); fi
+orch_bring_up postgres
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION"
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB, commit $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 dotnet run --project bench/Orchestrator.Bench -c Release -- "$@"

@@ -36,3 +36,22 @@ orch_wait_http() { # url seconds
   done
   return 1
 }
+
+# Starts each named server (infra/<name>.sh) that is not running yet and remembers which ones this
+# script started, so orch_tear_down stops those and leaves servers someone else started alone.
+ORCH_STARTED=()
+orch_bring_up() {
+  local s t0
+  command -v curl >/dev/null || orch_apt_install curl ca-certificates
+  for s in "$@"; do
+    t0=$(($(date +%s%N) / 1000000))
+    if [ "$("$ORCH_ROOT/infra/$s.sh" start)" = started ]; then ORCH_STARTED+=("$s"); fi
+    echo "$s: ready in $(($(date +%s%N) / 1000000 - t0)) ms" >&2
+  done
+  trap orch_tear_down EXIT
+}
+orch_tear_down() {
+  local s
+  for s in "${ORCH_STARTED[@]}"; do "$ORCH_ROOT/infra/$s.sh" stop || true; done
+  ORCH_STARTED=()
+}
