@@ -1,0 +1,81 @@
+using System.Text.Json.Nodes;
+using Sandbox.Model;
+
+namespace Sandbox.Http;
+
+/// <summary>One authenticated API call, under the store's gate, with its merged parameters.</summary>
+public sealed class GitLabRequest(HttpContext context, SandboxStore store, User user, RequestParams parameters)
+{
+    public HttpContext Context { get; } = context;
+    public SandboxStore Store { get; } = store;
+    public User User { get; } = user;
+    public RequestParams Params { get; } = parameters;
+
+    public string Route(string name) => Uri.UnescapeDataString(Context.Request.RouteValues[name]?.ToString() ?? "");
+
+    public long RouteLong(string name, string what) =>
+        long.TryParse(Route(name), out var v) ? v : throw GitLabError.NotFound(what);
+
+    public Project Project() => Store.FindProject(Route("id"), User);
+
+    public void RequireAdmin()
+    {
+        if (!User.IsAdmin) throw GitLabError.Forbidden();
+    }
+
+    public void RequireAccess(Project project, int level)
+    {
+        if (Store.AccessLevelOf(project, User) < level) throw GitLabError.Forbidden();
+    }
+
+    public T Service<T>() where T : notnull => Context.RequestServices.GetRequiredService<T>();
+}
+
+public static class GitLabEndpoint
+{
+    public static IResult Json(JsonNode node, int status = 200) =>
+        Results.Content(node.ToJsonString(), "application/json", System.Text.Encoding.UTF8, status);
+
+    public static IResult List(GitLabRequest r, IReadOnlyList<JsonNode> all) =>
+        Json(new JsonArray([.. Paging.Page(r.Context, r.Params, all).Select(n => n.DeepClone())]));
+
+    public static RouteHandlerBuilder MapGitLab(this IEndpointRouteBuilder app, string method, string pattern,
+        Func<GitLabRequest, Task<IResult>> handler) =>
+        app.MapMethods("/api/v4" + pattern, [method], async (HttpContext context, SandboxStore store) =>
+        {
+            await using var gate = await store.EnterAsync();
+            var user = Caller.Authenticate(context, store);
+            var parameters = await RequestParams.ReadAsync(context.Request);
+            return await handler(new GitLabRequest(context, store, user, parameters));
+        });
+
+    public static RouteHandlerBuilder MapGitLab(this IEndpointRouteBuilder app, string method, string pattern,
+        Func<GitLabRequest, IResult> handler) =>
+        app.MapGitLab(method, pattern, r => Task.FromResult(handler(r)));
+
+    /// <summary>GitLab's error bodies for everything: our own errors, unknown routes, wrong methods, crashes (never a bare 500 page).</summary>
+    public static IApplicationBuilder UseGitLabErrors(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        try
+        {
+            await next(context);
+            if (context.Response is { HasStarted: false, StatusCode: 404 or 405 } response && response.ContentLength is null)
+            {
+                var body = response.StatusCode == 404
+                    ? new JsonObject { ["error"] = "404 Not Found" }
+                    : new JsonObject { ["message"] = "405 Method Not Allowed" };
+                await Json(body, response.StatusCode).ExecuteAsync(context);
+            }
+        }
+        catch (GitLabError e) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await Json(e.Body, e.Status).ExecuteAsync(context);
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            context.Response.Clear();
+            await Json(new JsonObject { ["error"] = e.Message }, e.StatusCode).ExecuteAsync(context);
+        }
+    });
+}

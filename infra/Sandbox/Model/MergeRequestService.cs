@@ -1,0 +1,166 @@
+using Sandbox.Git;
+using Sandbox.Http;
+
+namespace Sandbox.Model;
+
+/// <summary>Mergeability, rebase and merge on real git, with GitLab's order of checks and its asynchrony.</summary>
+public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequestService> logger)
+{
+    public async Task<Mergeability> EvaluateAsync(MergeRequest mr)
+    {
+        var source = store.ProjectById(mr.SourceProjectId);
+        var target = store.ProjectById(mr.TargetProjectId);
+        var targetRepo = store.Repo(target);
+        var sha = mr.State == "merged" ? mr.MergedSha : await store.Repo(source).BranchHeadAsync(mr.SourceBranch);
+        var targetHead = await targetRepo.BranchHeadAsync(mr.TargetBranch);
+        var discussionsResolved = !target.OnlyAllowMergeIfAllDiscussionsAreResolved
+            || mr.Discussions.All(d => d.Notes.Where(n => n.Resolvable).All(n => n.Resolved));
+        var approvalsLeft = Math.Max(0, target.ApprovalsRequired - mr.ApprovedBy.Count);
+        if (sha is null || targetHead is null)
+            return new("cannot_be_merged", mr.State == "opened" ? "broken_status" : "not_open", false, discussionsResolved, approvalsLeft,
+                sha, null, targetHead);
+
+        if (mr.State != "merged")
+            await SyncHeadRefAsync(mr, source, target);
+        var baseSha = await targetRepo.MergeBaseAsync(targetHead, sha);
+        var upToDate = await targetRepo.IsAncestorAsync(targetHead, sha);
+        var conflicts = !upToDate && await targetRepo.MergeTreeAsync(targetHead, sha) is null;
+        var needRebase = target.MergeMethod is "ff" or "rebase_merge" && !upToDate;
+        var checking = mr.RebaseInProgress || store.Now < mr.CheckingUntil;
+
+        var detailed =
+            mr.State != "opened" ? "not_open"
+            : mr.IsDraft ? "draft_status"
+            : checking ? "checking"
+            : conflicts ? "conflict"
+            : needRebase ? "need_rebase"
+            : !discussionsResolved ? "discussions_not_resolved"
+            : approvalsLeft > 0 ? "not_approved"
+            : "mergeable";
+        var status = checking && mr.State == "opened" ? "checking" : conflicts ? "cannot_be_merged" : "can_be_merged";
+        return new(status, detailed, conflicts, discussionsResolved, approvalsLeft, sha, baseSha, targetHead);
+    }
+
+    /// <summary>GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not.</summary>
+    private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target) =>
+        await new Repository(target.RepoPath).FetchAsync(source.RepoPath, $"refs/heads/{mr.SourceBranch}", $"refs/merge-requests/{mr.Iid}/head");
+
+    public void StartRebase(MergeRequest mr, User user, bool skipCi)
+    {
+        var source = store.ProjectById(mr.SourceProjectId);
+        if (!store.CanPush(source, mr.SourceBranch, user)) throw GitLabError.Forbidden();
+        if (mr.State != "opened") throw GitLabError.MethodNotAllowed();
+        if (mr.RebaseInProgress) throw GitLabError.Conflict("Rebase is already in progress");
+        mr.RebaseInProgress = true;
+        mr.MergeError = null;
+        _ = Task.Run(async () =>
+        {
+            await Task.Delay(store.Options.RebaseDuration);
+            await using var _ = await store.EnterAsync();
+            try
+            {
+                await RebaseNowAsync(mr, user, skipCi);
+            }
+            catch (Exception e)
+            {
+                logger.LogError(e, "rebase of !{Iid} failed", mr.Iid);
+                mr.MergeError = "Rebase failed: Something went wrong during the rebase. Try again later.";
+            }
+            finally
+            {
+                mr.RebaseInProgress = false;
+            }
+        });
+    }
+
+    private async Task RebaseNowAsync(MergeRequest mr, User user, bool skipCi)
+    {
+        var source = store.ProjectById(mr.SourceProjectId);
+        var target = store.ProjectById(mr.TargetProjectId);
+        var sourceRepo = store.Repo(source);
+        var oldHead = await sourceRepo.BranchHeadAsync(mr.SourceBranch);
+        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
+        if (oldHead is null || targetHead is null)
+        {
+            mr.MergeError = "Rebase failed: the source or target branch no longer exists.";
+            return;
+        }
+        var work = Directory.CreateTempSubdirectory("sandbox-rebase-").FullName;
+        try
+        {
+            await GitCli.RunAsync(null, "init", "-q", work);
+            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", source.RepoPath, $"+refs/heads/{mr.SourceBranch}:refs/sandbox/source");
+            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", target.RepoPath, $"+refs/heads/{mr.TargetBranch}:refs/sandbox/target");
+            if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
+                return; // already on top of the target: GitLab changes nothing
+            await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
+            var who = new GitCli.Identity(user.Name, user.Email);
+            var rebase = await GitCli.TryRunAsync(work, ["rebase", "-q", targetHead], identity: who);
+            if (rebase.ExitCode != 0)
+            {
+                await GitCli.TryRunAsync(work, ["rebase", "--abort"]);
+                mr.MergeError = "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.";
+                return;
+            }
+            var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
+            var push = await GitCli.TryRunAsync(work,
+                ["push", "-q", $"--force-with-lease=refs/heads/{mr.SourceBranch}:{oldHead}", source.RepoPath, $"{newHead}:refs/heads/{mr.SourceBranch}"]);
+            if (push.ExitCode != 0)
+            {
+                mr.MergeError = "Rebase failed: the source branch changed during the rebase. Try again.";
+                return;
+            }
+            store.BranchMoved(source, mr.SourceBranch);
+            BranchPushed?.Invoke(source, mr.SourceBranch, oldHead, newHead, user, skipCi);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Raised after the sandbox itself moves a branch (rebase, merge), for CI and hooks to follow.</summary>
+    public event Action<Project, string, string?, string, User, bool>? BranchPushed;
+
+    public void NotifyPushed(Project project, string branch, string? before, string after, User user, bool skipCi) =>
+        BranchPushed?.Invoke(project, branch, before, after, user, skipCi);
+
+    public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message)
+    {
+        var target = store.ProjectById(mr.TargetProjectId);
+        var source = store.ProjectById(mr.SourceProjectId);
+        // GitLab's order: 401 (may not merge) → 405 (not mergeable) → 422 → 409 (sha).
+        if (!store.CanMergeInto(target, mr.TargetBranch, user)) throw GitLabError.Unauthorized();
+        var m = await EvaluateAsync(mr);
+        if (!m.Mergeable) throw GitLabError.MethodNotAllowed();
+        if (sha is not null && sha != m.Sha) throw GitLabError.Conflict($"SHA does not match HEAD of source branch: {m.Sha}");
+
+        var repo = store.Repo(target);
+        var targetHead = m.StartSha!;
+        var headRef = $"refs/merge-requests/{mr.Iid}/head";
+        string newTarget;
+        string? mergeCommit = null;
+        if (target.MergeMethod == "ff")
+        {
+            newTarget = m.Sha!;
+        }
+        else
+        {
+            var tree = await repo.MergeTreeAsync(targetHead, headRef) ?? throw GitLabError.Unprocessable("Branch cannot be merged");
+            var text = message ?? $"Merge branch '{mr.SourceBranch}' into '{mr.TargetBranch}'\n\n{mr.Title}\n\nSee merge request {target.FullPath}!{mr.Iid}\n";
+            mergeCommit = newTarget = await repo.CommitTreeAsync(tree, [targetHead, m.Sha!], text, new(user.Name, user.Email), store.Now);
+        }
+        if (!await repo.UpdateRefAsync($"refs/heads/{mr.TargetBranch}", newTarget, targetHead))
+            throw GitLabError.Unprocessable("Branch cannot be merged");
+
+        mr.State = "merged";
+        mr.MergedAt = mr.UpdatedAt = store.Now;
+        mr.MergedById = user.Id;
+        mr.MergeCommitSha = mergeCommit;
+        mr.MergedSha = m.Sha;
+        store.BranchMoved(target, mr.TargetBranch);
+        BranchPushed?.Invoke(target, mr.TargetBranch, targetHead, newTarget, user, false);
+        if (removeSource ?? mr.ShouldRemoveSourceBranch ?? mr.ForceRemoveSourceBranch)
+            await store.Repo(source).DeleteRefAsync($"refs/heads/{mr.SourceBranch}", m.Sha!);
+    }
+}
