@@ -33,8 +33,14 @@ public sealed class GitLabRequest(HttpContext context, SandboxStore store, User 
 
 public static class GitLabEndpoint
 {
+    // GitLab (Rails) escapes nothing beyond what JSON requires; neither do we.
+    private static readonly System.Text.Json.JsonSerializerOptions Output = new()
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     public static IResult Json(JsonNode node, int status = 200) =>
-        Results.Content(node.ToJsonString(), "application/json", System.Text.Encoding.UTF8, status);
+        Results.Content(node.ToJsonString(Output), "application/json", System.Text.Encoding.UTF8, status);
 
     public static IResult List(GitLabRequest r, IReadOnlyList<JsonNode> all) =>
         Json(new JsonArray([.. Paging.Page(r.Context, r.Params, all).Select(n => n.DeepClone())]));
