@@ -252,7 +252,7 @@ public sealed class Views(SandboxStore store)
             ["blocking_discussions_resolved"] = m.BlockingDiscussionsResolved,
             ["approvals_before_merge"] = target.ApprovalsRequired,
             ["subscribed"] = false,
-            ["changes_count"] = null,
+            ["changes_count"] = m.ChangesCount?.ToString(CultureInfo.InvariantCulture),
             ["latest_build_started_at"] = null,
             ["latest_build_finished_at"] = null,
             ["first_deployed_to_production_at"] = null,

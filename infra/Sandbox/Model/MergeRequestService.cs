@@ -18,7 +18,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         var approvalsLeft = Math.Max(0, target.ApprovalsRequired - mr.ApprovedBy.Count);
         if (sha is null || targetHead is null)
             return new("cannot_be_merged", mr.State == "opened" ? "broken_status" : "not_open", false, discussionsResolved, approvalsLeft,
-                sha, null, targetHead);
+                sha, null, targetHead, null);
 
         if (mr.State != "merged")
             await SyncHeadRefAsync(mr, source, target);
@@ -38,7 +38,9 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             : approvalsLeft > 0 ? "not_approved"
             : "mergeable";
         var status = checking && mr.State == "opened" ? "checking" : conflicts ? "cannot_be_merged" : "can_be_merged";
-        return new(status, detailed, conflicts, discussionsResolved, approvalsLeft, sha, baseSha, targetHead);
+        var changes = baseSha is null ? 0 : (await GitCli.RunAsync(targetRepo.Path, "diff", "--name-only", baseSha, sha))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        return new(status, detailed, conflicts, discussionsResolved, approvalsLeft, sha, baseSha, targetHead, changes);
     }
 
     /// <summary>GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not.</summary>

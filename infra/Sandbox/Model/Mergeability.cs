@@ -9,7 +9,8 @@ public sealed record Mergeability(
     int ApprovalsLeft,
     string? Sha,
     string? BaseSha,
-    string? StartSha)
+    string? StartSha,
+    int? ChangesCount)
 {
     /// <summary>GitLab's <c>mergeable?</c>: what <c>PUT …/merge</c> requires before it looks at <c>sha</c>.</summary>
     public bool Mergeable => DetailedMergeStatus == "mergeable";

@@ -1,0 +1,85 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Xunit;
+
+namespace Orchestrator.Sandbox.Tests.Infrastructure;
+
+/// <summary>Raw HTTP against the sandbox, for contract checks where the exact bytes GitLab would send matter.</summary>
+public static class Api
+{
+    public static async Task<JsonNode> Send(this HttpClient client, HttpMethod method, string path, object? body = null,
+        HttpStatusCode expect = HttpStatusCode.OK)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (body is not null) request.Content = JsonContent.Create(body);
+        using var response = await client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expect, $"{method} {path}: expected {(int)expect}, got {(int)response.StatusCode}: {text}");
+        Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
+        return JsonNode.Parse(text)!;
+    }
+
+    public static Task<JsonNode> Get(this HttpClient c, string path, HttpStatusCode expect = HttpStatusCode.OK) => c.Send(HttpMethod.Get, path, null, expect);
+    public static Task<JsonNode> Post(this HttpClient c, string path, object? body = null, HttpStatusCode expect = HttpStatusCode.Created) => c.Send(HttpMethod.Post, path, body, expect);
+    public static Task<JsonNode> Put(this HttpClient c, string path, object? body = null, HttpStatusCode expect = HttpStatusCode.OK) => c.Send(HttpMethod.Put, path, body, expect);
+
+    public static string Str(this JsonNode n, string key) => n[key]!.GetValue<string>();
+    public static long Long(this JsonNode n, string key) => n[key]!.GetValue<long>();
+
+    public static async Task<JsonNode> WaitFor(this HttpClient c, string path, Func<JsonNode, bool> done, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var node = await c.Get(path);
+            if (done(node)) return node;
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{path} never reached the awaited state: {node.ToJsonString()}");
+            await Task.Delay(50);
+        }
+    }
+}
+
+/// <summary>A small world: an upstream project, a fork, users with tokens, built through the API itself.</summary>
+public sealed class World
+{
+    public required HttpClient Admin { get; init; }
+    public required HttpClient Maintainer { get; init; }
+    public required HttpClient Contributor { get; init; }
+    public required HttpClient Stranger { get; init; }
+    public required JsonNode Upstream { get; init; }
+    public required JsonNode Fork { get; init; }
+    public required string ContributorName { get; init; }
+    public required string MaintainerName { get; init; }
+
+    public static async Task<World> CreateAsync(SandboxHost host, string tag)
+    {
+        var admin = host.Client();
+        async Task<(HttpClient, string)> User(string name)
+        {
+            var username = $"{name}-{tag}";
+            var user = await admin.Post("users", new { email = $"{username}@example.com", username, name = $"{name} {tag}", password = "s3cret-password" });
+            var token = await admin.Post($"users/{user.Long("id")}/personal_access_tokens", new { name = "tests", scopes = new[] { "api" } });
+            return (host.Client(token.Str("token")), username);
+        }
+        var (maintainer, maintainerName) = await User("maint");
+        var (contributor, contributorName) = await User("contrib");
+        var (stranger, _) = await User("stranger");
+        var upstream = await maintainer.Post("projects", new { name = $"mesa-{tag}", initialize_with_readme = true, visibility = "public" });
+        var fork = await contributor.Post($"projects/{upstream.Long("id")}/fork", new { });
+        return new World
+        {
+            Admin = admin, Maintainer = maintainer, Contributor = contributor, Stranger = stranger, Upstream = upstream, Fork = fork,
+            ContributorName = contributorName, MaintainerName = maintainerName,
+        };
+    }
+
+    public static object Commit(string branch, string message, string path, string content, string action = "create", string? startBranch = null) => new
+    {
+        branch,
+        start_branch = startBranch,
+        commit_message = message,
+        actions = new[] { new { action, file_path = path, content } },
+    };
+}
