@@ -39,8 +39,18 @@ public static class GitLabEndpoint
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
-    public static IResult Json(JsonNode node, int status = 200) =>
-        Results.Content(node.ToJsonString(Output), "application/json", System.Text.Encoding.UTF8, status);
+    // Exactly "application/json", no charset: GitLab sends that, and python-gitlab compares the header verbatim.
+    public static IResult Json(JsonNode node, int status = 200) => new JsonAnswer(node.ToJsonString(Output), status);
+
+    private sealed class JsonAnswer(string json, int status) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            return context.Response.WriteAsync(json);
+        }
+    }
 
     public static IResult List(GitLabRequest r, IReadOnlyList<JsonNode> all) =>
         Json(new JsonArray([.. Paging.Page(r.Context, r.Params, all).Select(n => n.DeepClone())]));

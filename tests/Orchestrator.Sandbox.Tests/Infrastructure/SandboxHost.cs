@@ -15,7 +15,7 @@ public sealed class SandboxHost : IAsyncLifetime
 {
     public const string AdminToken = "glpat-admin-for-tests";
     public static readonly TimeSpan RebaseDuration = TimeSpan.FromMilliseconds(600);
-    public static readonly TimeSpan MergeCheckDuration = TimeSpan.FromMilliseconds(400);
+    public static readonly TimeSpan MergeCheckDuration = TimeSpan.FromMilliseconds(1000);
 
     private WebApplication? app;
 
