@@ -44,6 +44,16 @@ public sealed class ProtocolTests(SandboxHost host) : IClassFixture<SandboxHost>
         Assert.Equal("A file with this name already exists", (await w.Maintainer.Post($"projects/{id}/repository/commits",
             World.Commit("main", "dup", "README.md", "again"), HttpStatusCode.BadRequest)).Str("message"));
 
+        var mrs = $"projects/{id}/merge_requests";
+        Assert.Equal("You can't use same project/branch for source and target", (await w.Maintainer.Post(mrs,
+            new { source_branch = "main", target_branch = "main", title = "x" }, HttpStatusCode.UnprocessableEntity))["message"]![0]!.GetValue<string>());
+        Assert.Equal("Source branch \"ghost\" does not exist", (await w.Maintainer.Post(mrs,
+            new { source_branch = "ghost", target_branch = "main", title = "x" }, HttpStatusCode.Conflict))["message"]![0]!.GetValue<string>());
+        var other = await w.Stranger.Post("projects", new { name = "unrelated-errors1" });
+        await w.Stranger.Post($"projects/{other.Long("id")}/repository/commits", World.Commit("main", "init", "a.txt", "a"));
+        await w.Stranger.Post($"projects/{other.Long("id")}/merge_requests",
+            new { source_branch = "main", target_branch = "main", title = "x", target_project_id = id }, HttpStatusCode.UnprocessableEntity);
+
         using var malformed = new HttpRequestMessage(HttpMethod.Post, $"projects/{id}/merge_requests")
         {
             Content = new StringContent("{\"title\": ", Encoding.UTF8, "application/json"),

@@ -116,20 +116,20 @@ public static class MergeRequestsApi
         var target = r.Params.Long("target_project_id") is { } tid && tid != source.Id
             ? r.Store.FindProject(tid.ToString(), r.User)
             : source;
-        if (target.Id != source.Id && source.ForkedFromId != target.Id) throw GitLabError.BadRequest("Target project is not the upstream of the source project");
         if (r.Store.AccessLevelOf(source, r.User) < AccessLevel.Developer) throw GitLabError.Forbidden();
-        if (await r.Store.Repo(source).BranchHeadAsync(sourceBranch) is null)
-            throw Validation($"Source branch \"{sourceBranch}\" does not exist");
-        if (await r.Store.Repo(target).BranchHeadAsync(targetBranch) is null)
-            throw Validation($"Target branch \"{targetBranch}\" does not exist");
+        // GitLab's handle_merge_request_errors!: branch_conflict and validate_fork answer 422,
+        // validate_branches (missing branches, a duplicate open MR) answers 409.
+        if (target.Id != source.Id && source.ForkedFromId != target.Id)
+            throw Rejected(422, "Source project is not a fork of the target project");
         if (target.Id == source.Id && sourceBranch == targetBranch)
-            throw Validation("You can't use same project/branch for source and target");
+            throw Rejected(422, "You can't use same project/branch for source and target");
+        if (await r.Store.Repo(source).BranchHeadAsync(sourceBranch) is null)
+            throw Rejected(409, $"Source branch \"{sourceBranch}\" does not exist");
+        if (await r.Store.Repo(target).BranchHeadAsync(targetBranch) is null)
+            throw Rejected(409, $"Target branch \"{targetBranch}\" does not exist");
         if (r.Store.MergeRequests.FirstOrDefault(m => m.State == "opened" && m.SourceProjectId == source.Id && m.SourceBranch == sourceBranch
                 && m.TargetProjectId == target.Id && m.TargetBranch == targetBranch) is { } existing)
-            throw new GitLabError(409, new JsonObject
-            {
-                ["message"] = new JsonArray($"Another open merge request already exists for this source branch: !{existing.Iid}"),
-            });
+            throw Rejected(409, $"Another open merge request already exists for this source branch: !{existing.Iid}");
         var mr = new MergeRequest
         {
             Id = r.Store.NewId(), Iid = target.NextMergeRequestIid++, TargetProjectId = target.Id, SourceProjectId = source.Id,
@@ -188,7 +188,7 @@ public static class MergeRequestsApi
         ApplyEditable(r, mr);
         if (r.Params.String("target_branch") is { } tb)
         {
-            if (await r.Store.Repo(target).BranchHeadAsync(tb) is null) throw Validation($"Target branch \"{tb}\" does not exist");
+            if (await r.Store.Repo(target).BranchHeadAsync(tb) is null) throw Rejected(409, $"Target branch \"{tb}\" does not exist");
             mr.TargetBranch = tb;
             mr.CheckingUntil = r.Store.Now + r.Store.Options.MergeCheckDuration;
         }
@@ -268,5 +268,5 @@ public static class MergeRequestsApi
         Id = r.Store.NewId(), Body = body, AuthorId = r.User.Id, CreatedAt = r.Store.Now, UpdatedAt = r.Store.Now, Resolvable = resolvable,
     };
 
-    private static GitLabError Validation(string message) => new(400, new JsonObject { ["message"] = new JsonArray(message) });
+    private static GitLabError Rejected(int status, string message) => new(status, new JsonObject { ["message"] = new JsonArray(message) });
 }
