@@ -19,4 +19,26 @@ public sealed class SandboxOptions
 
     /// <summary>How long <c>merge_status</c> reads <c>checking</c> after a push or rebase touches a merge request.</summary>
     public TimeSpan MergeCheckDuration { get; set; } = TimeSpan.FromSeconds(1);
+
+    public RegistryOptions Registry { get; set; } = new();
+
+    public CiOptions Ci { get; set; } = new();
+}
+
+public sealed class RegistryOptions
+{
+    /// <summary>The Debian registry binary the sandbox starts behind its token auth.</summary>
+    public string Binary { get; set; } = "/usr/bin/docker-registry";
+
+    /// <summary>Its port on 127.0.0.1; 0 picks a free one.</summary>
+    public int Port { get; set; }
+}
+
+public sealed class CiOptions
+{
+    /// <summary>Added to every job's run time: models builds that take tens of minutes, shortened for tests.</summary>
+    public TimeSpan JobDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Extra delay for container build jobs when they actually build (not reuse or copy).</summary>
+    public TimeSpan BuildDelay { get; set; } = TimeSpan.Zero;
 }

@@ -113,7 +113,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
                 return;
             }
             store.BranchMoved(source, mr.SourceBranch);
-            BranchPushed?.Invoke(source, mr.SourceBranch, oldHead, newHead, user, skipCi);
+            await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, skipCi);
         }
         finally
         {
@@ -121,11 +121,11 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         }
     }
 
-    /// <summary>Raised after the sandbox itself moves a branch (rebase, merge), for CI and hooks to follow.</summary>
-    public event Action<Project, string, string?, string, User, bool>? BranchPushed;
+    /// <summary>Called under the gate after a branch moves (API commits, rebases, merges), for CI and hooks to follow.</summary>
+    public Func<Project, string, string?, string, User, bool, Task>? BranchPushed { get; set; }
 
-    public void NotifyPushed(Project project, string branch, string? before, string after, User user, bool skipCi) =>
-        BranchPushed?.Invoke(project, branch, before, after, user, skipCi);
+    public Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, bool skipCi) =>
+        BranchPushed?.Invoke(project, branch, before, after, user, skipCi) ?? Task.CompletedTask;
 
     public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message)
     {
@@ -161,7 +161,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         mr.MergeCommitSha = mergeCommit;
         mr.MergedSha = m.Sha;
         store.BranchMoved(target, mr.TargetBranch);
-        BranchPushed?.Invoke(target, mr.TargetBranch, targetHead, newTarget, user, false);
+        await NotifyPushedAsync(target, mr.TargetBranch, targetHead, newTarget, user, false);
         if (removeSource ?? mr.ShouldRemoveSourceBranch ?? mr.ForceRemoveSourceBranch)
             await store.Repo(source).DeleteRefAsync($"refs/heads/{mr.SourceBranch}", m.Sha!);
     }

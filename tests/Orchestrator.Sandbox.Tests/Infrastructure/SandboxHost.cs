@@ -37,7 +37,7 @@ public sealed class SandboxHost : IAsyncLifetime
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         BaseUrl = new Uri(address);
-        app.Services.GetRequiredService<SandboxStore>().ExternalUrl = address;
+        await SandboxApp.StartServicesAsync(app, address);
     }
 
     public HttpClient Client(string? token = AdminToken)

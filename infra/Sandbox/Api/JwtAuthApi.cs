@@ -1,0 +1,83 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Sandbox.Ci;
+using Sandbox.Http;
+using Sandbox.Model;
+using Sandbox.Registry;
+
+namespace Sandbox.Api;
+
+/// <summary>
+/// GitLab's registry token endpoint (<c>/jwt/auth</c>): HTTP Basic with a username and a personal access token,
+/// or <c>gitlab-ci-token</c> and a job's <c>CI_JOB_TOKEN</c>; anonymous callers may pull public projects.
+/// Each requested scope is granted only the actions the caller's access allows, as GitLab does.
+/// </summary>
+public static class JwtAuthApi
+{
+    public static void MapJwtAuthApi(this IEndpointRouteBuilder app) =>
+        app.MapGet("/jwt/auth", async (HttpContext context, SandboxStore store, TokenIssuer issuer, JobExecutor jobs) =>
+        {
+            await using var gate = await store.EnterAsync();
+            User? user = null;
+            Job? job = null;
+            if (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+            {
+                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(auth[6..].Trim())).Split(':', 2);
+                if (pair.Length == 2 && pair[0] == "gitlab-ci-token" && jobs.JobTokens.TryGetValue(pair[1], out var j))
+                {
+                    job = j;
+                    user = store.UserById(j.UserId);
+                }
+                else
+                {
+                    user = store.Authenticate(pair.ElementAtOrDefault(1));
+                    if (user is null || !string.Equals(user.Username, pair[0], StringComparison.OrdinalIgnoreCase))
+                        return GitLabEndpoint.Json(new JsonObject
+                        {
+                            ["errors"] = new JsonArray(new JsonObject { ["code"] = "UNAUTHORIZED", ["message"] = "HTTP Basic: Access denied" }),
+                        }, 401);
+                }
+            }
+            if (context.Request.Query["service"].FirstOrDefault() != TokenIssuer.Service)
+                return GitLabEndpoint.Json(new JsonObject { ["message"] = "403 Forbidden" }, 403);
+            var granted = new List<RegistryAccess>();
+            foreach (var scope in context.Request.Query["scope"].SelectMany(s => (s ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)))
+            {
+                if (RegistryAccess.Parse(scope) is not { } wanted) continue;
+                var actions = Allowed(store, wanted, user, job);
+                if (actions.Count > 0) granted.Add(wanted with { Actions = actions });
+            }
+            var token = issuer.Mint(user?.Username ?? "", granted, store.Now);
+            return GitLabEndpoint.Json(new JsonObject
+            {
+                ["token"] = token,
+                ["access_token"] = token,
+                ["expires_in"] = (int)TokenIssuer.Lifetime.TotalSeconds,
+                ["issued_at"] = Views.Time(store.Now),
+            });
+        });
+
+    private static List<string> Allowed(SandboxStore store, RegistryAccess wanted, User? user, Job? job)
+    {
+        if (wanted.Type == "registry" && wanted.Name == "catalog")
+            return user is { IsAdmin: true } && job is null ? [.. wanted.Actions] : [];
+        if (wanted.Type != "repository") return [];
+        // The project is the longest project path the repository name starts with.
+        var project = store.Projects.Values
+            .Where(p => wanted.Name == p.FullPath.ToLowerInvariant() || wanted.Name.StartsWith(p.FullPath.ToLowerInvariant() + "/"))
+            .MaxBy(p => p.FullPath.Length);
+        if (project is null) return [];
+        var level = user is null ? 0 : store.AccessLevelOf(project, user);
+        var canRead = project.Visibility == "public" || (user is not null && store.CanRead(project, user));
+        // A job token writes only to its own project's registry.
+        var canWrite = level >= AccessLevel.Developer && (job is null || job.Pipeline.ProjectId == project.Id);
+        var canDelete = level >= AccessLevel.Maintainer && job is null;
+        return [.. wanted.Actions.Where(a => a switch
+        {
+            "pull" => canRead,
+            "push" => canWrite,
+            "delete" or "*" => canDelete,
+            _ => false,
+        })];
+    }
+}

@@ -1,0 +1,217 @@
+using Sandbox.Git;
+using Sandbox.Http;
+using Sandbox.Model;
+
+namespace Sandbox.Ci;
+
+/// <summary>
+/// Creates pipelines as GitLab does (pushes, the API, merge requests) and runs their jobs in the background:
+/// stages in order, <c>needs</c> honoured, later stages skipped after a failure, blocking manual jobs left
+/// waiting (the pipeline then sits at <c>manual</c>). Jobs run outside the store's gate; every status change
+/// is made under it and announced to the webhooks.
+/// </summary>
+public sealed class PipelineService(SandboxStore store, JobExecutor executor, ILogger<PipelineService> logger)
+{
+    public event Action<Pipeline>? PipelineChanged;
+    public event Action<Job>? JobChanged;
+
+    public List<Pipeline> Pipelines { get; } = [];
+    public Dictionary<long, Job> AllJobs { get; } = [];
+    private readonly Dictionary<long, long> nextIid = [];
+
+    /// <summary>Under the gate. A broken .gitlab-ci.yml still makes a pipeline, failed with <c>yaml_errors</c>.</summary>
+    public async Task<Pipeline?> CreateAsync(Project project, string refName, string sha, string beforeSha, string source, User user,
+        IReadOnlyList<KeyValuePair<string, string>> variables, long? mergeRequestIid = null, bool failOnYamlError = false)
+    {
+        var repo = store.Repo(project);
+        PipelineSpec? spec = null;
+        string? yamlError = null;
+        try
+        {
+            spec = await PipelineConfig.LoadAsync(async path =>
+                await repo.ReadFileAsync(sha, path) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null);
+        }
+        catch (CiConfigException e) when (e.Message == "Missing .gitlab-ci.yml file" && source == "push")
+        {
+            return null; // no CI configured: GitLab creates no pipeline for a push
+        }
+        catch (CiConfigException e)
+        {
+            if (failOnYamlError) throw GitLabError.BadRequest(e.Message);
+            yamlError = e.Message;
+        }
+        var iid = nextIid[project.Id] = nextIid.GetValueOrDefault(project.Id) + 1;
+        var pipeline = new Pipeline
+        {
+            Id = store.NewId(), Iid = iid, ProjectId = project.Id, Sha = sha, BeforeSha = beforeSha, Ref = refName, Source = source,
+            UserId = user.Id, CreatedAt = store.Now, UpdatedAt = store.Now, MergeRequestIid = mergeRequestIid, YamlErrors = yamlError,
+            Variables = [.. variables],
+        };
+        Pipelines.Add(pipeline);
+        if (spec is null)
+        {
+            pipeline.Status = "failed";
+            pipeline.FinishedAt = store.Now;
+            PipelineChanged?.Invoke(pipeline);
+            return pipeline;
+        }
+        foreach (var jobSpec in spec.Jobs.OrderBy(j => spec.Stages.ToList().IndexOf(j.Stage)))
+            AddJob(pipeline, jobSpec, user.Id);
+        pipeline.Status = "pending";
+        PipelineChanged?.Invoke(pipeline);
+        Start(pipeline, spec);
+        return pipeline;
+    }
+
+    private Job AddJob(Pipeline pipeline, JobSpec spec, long userId)
+    {
+        var job = new Job { Id = store.NewId(), Name = spec.Name, Stage = spec.Stage, Pipeline = pipeline, Spec = spec, CreatedAt = store.Now, UserId = userId };
+        pipeline.Jobs.Add(job);
+        AllJobs[job.Id] = job;
+        return job;
+    }
+
+    private readonly Dictionary<long, PipelineSpec> specs = [];
+
+    private void Start(Pipeline pipeline, PipelineSpec spec)
+    {
+        specs[pipeline.Id] = spec;
+        _ = Task.Run(() => RunAsync(pipeline));
+    }
+
+    private async Task RunAsync(Pipeline pipeline)
+    {
+        try
+        {
+            while (true)
+            {
+                Job? next;
+                await using (await store.EnterAsync())
+                {
+                    next = Advance(pipeline);
+                    if (next is null) return;
+                    next.Status = "running";
+                    next.StartedAt = store.Now;
+                    pipeline.StartedAt ??= store.Now;
+                    Touch(pipeline);
+                    JobChanged?.Invoke(next);
+                }
+                var outcome = await executor.RunAsync(next, specs[pipeline.Id], pipeline.Cancellation.Token);
+                await using (await store.EnterAsync())
+                {
+                    next.Status = pipeline.Cancellation.IsCancellationRequested ? "canceled" : outcome ? "success" : "failed";
+                    if (next.Status == "failed") next.FailureReason = "script_failure";
+                    next.FinishedAt = store.Now;
+                    JobChanged?.Invoke(next);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogError(e, "pipeline {Pipeline} crashed", pipeline.Id);
+        }
+    }
+
+    /// <summary>Marks what can no longer run, returns the next job to run, and settles the pipeline's status when nothing can.</summary>
+    private Job? Advance(Pipeline pipeline)
+    {
+        var stages = specs[pipeline.Id].Stages.ToList();
+        bool Blocking(Job j) => j.Status is "failed" or "canceled" && !j.AllowFailure;
+        bool Done(Job j) => CiStatus.IsFinished(j.Status) || (j.Status == "manual" && j.AllowFailure);
+        foreach (var job in pipeline.Jobs.Where(j => j.Status == "created").OrderBy(j => stages.IndexOf(j.Stage)))
+        {
+            if (pipeline.Cancellation.IsCancellationRequested) { Set(job, "canceled"); continue; }
+            var before = job.Spec.Needs is { } needs
+                ? pipeline.Jobs.Where(j => needs.Contains(j.Name)).ToList()
+                : pipeline.Jobs.Where(j => stages.IndexOf(j.Stage) < stages.IndexOf(job.Stage)).ToList();
+            if (before.Any(j => Blocking(j) || (job.Spec.Needs is not null && j.Status == "skipped"))) { Set(job, "skipped"); continue; }
+            if (!before.All(Done)) continue;
+            if (job.Spec.When == "manual") { Set(job, "manual"); continue; }
+            return job;
+        }
+        var jobs = pipeline.Jobs;
+        var status =
+            pipeline.Cancellation.IsCancellationRequested ? "canceled"
+            : jobs.Any(Blocking) ? "failed"
+            : jobs.Any(j => j.Status == "manual" && !j.AllowFailure) ? "manual"
+            : jobs.All(j => CiStatus.IsFinished(j.Status) || j.Status == "manual") ? (jobs.All(j => j.Status is "skipped" or "manual") ? "skipped" : "success")
+            : "running";
+        if (status != pipeline.Status)
+        {
+            pipeline.Status = status;
+            if (CiStatus.IsFinished(status)) pipeline.FinishedAt = store.Now;
+            Touch(pipeline);
+        }
+        return null;
+    }
+
+    private void Set(Job job, string status)
+    {
+        job.Status = status;
+        if (CiStatus.IsFinished(status)) job.FinishedAt ??= store.Now;
+        JobChanged?.Invoke(job);
+    }
+
+    private void Touch(Pipeline pipeline)
+    {
+        var status = pipeline.Jobs.Any(j => j.Status == "running") ? "running" : pipeline.Status;
+        pipeline.Status = status;
+        pipeline.UpdatedAt = store.Now;
+        PipelineChanged?.Invoke(pipeline);
+    }
+
+    /// <summary>Under the gate.</summary>
+    public void Cancel(Pipeline pipeline)
+    {
+        if (CiStatus.IsFinished(pipeline.Status)) return;
+        pipeline.Cancellation.Cancel();
+        foreach (var job in pipeline.Jobs.Where(j => j.Status is "created" or "pending" or "manual")) Set(job, "canceled");
+        if (pipeline.Jobs.All(j => j.Status != "running"))
+        {
+            pipeline.Status = "canceled";
+            pipeline.FinishedAt = store.Now;
+            Touch(pipeline);
+        }
+        else _ = Task.Run(async () =>
+        {
+            // The running job is being killed; the run loop settles the pipeline when it returns.
+            while (true)
+            {
+                await Task.Delay(50);
+                await using (await store.EnterAsync())
+                {
+                    if (pipeline.Jobs.All(j => j.Status != "running")) { Advance(pipeline); return; }
+                }
+            }
+        });
+    }
+
+    /// <summary>Under the gate: failed, canceled and skipped jobs run again as new jobs, as GitLab's retry does.</summary>
+    public void Retry(Pipeline pipeline, User user)
+    {
+        var again = pipeline.Jobs.Where(j => j.Status is "failed" or "canceled" or "skipped").ToList();
+        if (again.Count == 0 || !CiStatus.IsFinished(pipeline.Status)) return;
+        pipeline.Cancellation = new CancellationTokenSource();
+        foreach (var old in again)
+        {
+            var index = pipeline.Jobs.IndexOf(old);
+            pipeline.Jobs.RemoveAt(index);
+            var job = new Job { Id = store.NewId(), Name = old.Name, Stage = old.Stage, Pipeline = pipeline, Spec = old.Spec, CreatedAt = store.Now, UserId = user.Id };
+            pipeline.Jobs.Insert(index, job);
+            AllJobs[job.Id] = job;
+        }
+        pipeline.Status = "pending";
+        pipeline.FinishedAt = null;
+        Touch(pipeline);
+        _ = Task.Run(() => RunAsync(pipeline));
+    }
+
+    /// <summary>The git side of a push: GitLab runs a branch pipeline unless asked not to (<c>skip_ci</c>, <c>[skip ci]</c>).</summary>
+    public async Task OnPushAsync(Project project, string branch, string? before, string after, User user, bool skipCi)
+    {
+        if (skipCi) return;
+        var message = (await store.Repo(project).CommitAsync(after)).Message;
+        if (message.Contains("[skip ci]", StringComparison.OrdinalIgnoreCase) || message.Contains("[ci skip]", StringComparison.OrdinalIgnoreCase)) return;
+        await CreateAsync(project, branch, after, before ?? new string('0', 40), "push", user, []);
+    }
+}
