@@ -24,9 +24,12 @@ public static class PipelineConfig
         foreach (var path in Includes(root))
         {
             var text = await readFile(path.TrimStart('/')) ?? throw new CiConfigException($"Local file `{path}` does not exist!");
-            foreach (var (k, v) in Parse(text, path)) merged.Children[k] = v;
+            DeepMerge(merged, Parse(text, path));
         }
-        foreach (var (k, v) in root) if (Key(k) != "include") merged.Children[k] = v;
+        // GitLab merges included files under the main one, hashes deeply (a job or `variables` can be extended).
+        var own = new YamlMappingNode();
+        foreach (var (k, v) in root) if (Key(k) != "include") own.Children[k] = v;
+        DeepMerge(merged, own);
 
         var templates = new Dictionary<string, YamlMappingNode>
         {

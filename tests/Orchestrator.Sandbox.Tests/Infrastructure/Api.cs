@@ -83,3 +83,25 @@ public sealed class World
         actions = new[] { new { action, file_path = path, content } },
     };
 }
+
+public static class Files
+{
+    /// <summary>One commit creating or updating several files.</summary>
+    public static object Commit(string branch, string message, IReadOnlyDictionary<string, string> files, string action = "create", string? startBranch = null) => new
+    {
+        branch,
+        start_branch = startBranch,
+        commit_message = message,
+        actions = files.Select(f => new { action, file_path = f.Key, content = f.Value }).ToArray(),
+    };
+
+    public static async Task<JsonNode> WaitForPipeline(this HttpClient client, long project, long pipeline) =>
+        await client.WaitFor($"projects/{project}/pipelines/{pipeline}",
+            p => p.Str("status") is "success" or "failed" or "canceled" or "skipped" or "manual", TimeSpan.FromSeconds(60));
+
+    public static async Task<JsonNode> LatestPipeline(this HttpClient client, long project, string refName, string sha) =>
+        (await client.WaitFor($"projects/{project}/pipelines?ref={refName}&sha={sha}", p => p.AsArray().Count > 0, TimeSpan.FromSeconds(10)))[0]!;
+
+    public static async Task<string> Trace(this HttpClient client, long project, long job) =>
+        await client.GetStringAsync($"projects/{project}/jobs/{job}/trace");
+}
