@@ -93,5 +93,11 @@ public static class GitLabEndpoint
             context.Response.Clear();
             await Json(new JsonObject { ["error"] = e.Message }, e.StatusCode).ExecuteAsync(context);
         }
+        catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+        {
+            context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Sandbox").LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+            context.Response.Clear();
+            await Json(new JsonObject { ["message"] = "500 Internal Server Error" }, 500).ExecuteAsync(context);
+        }
     });
 }

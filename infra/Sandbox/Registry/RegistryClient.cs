@@ -102,9 +102,17 @@ public sealed class RegistryClient(HttpClient http, Uri baseUrl, Func<IReadOnlyL
 
     public async Task<IReadOnlyList<string>> CatalogAsync()
     {
-        using var response = await SendAsync(HttpMethod.Get, "/v2/_catalog?n=10000", ["registry:catalog:*"]);
-        await Ensure(response);
-        return [.. JsonNode.Parse(await response.Content.ReadAsStringAsync())!["repositories"]!.AsArray().Select(r => r!.GetValue<string>())];
+        // 2.8.2 serves at most 1000 names a page; follow `last` until a short page.
+        var all = new List<string>();
+        while (true)
+        {
+            var last = all.Count > 0 ? "&last=" + Uri.EscapeDataString(all[^1]) : "";
+            using var response = await SendAsync(HttpMethod.Get, $"/v2/_catalog?n=1000{last}", ["registry:catalog:*"]);
+            await Ensure(response);
+            var page = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["repositories"]!.AsArray().Select(r => r!.GetValue<string>()).ToList();
+            all.AddRange(page);
+            if (page.Count < 1000) return all;
+        }
     }
 
     public async Task DeleteManifestAsync(string name, string digest)
