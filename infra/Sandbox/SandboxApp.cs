@@ -1,5 +1,6 @@
 using Sandbox.Api;
 using Sandbox.Ci;
+using Sandbox.Hooks;
 using Sandbox.Http;
 using Sandbox.Model;
 using Sandbox.Registry;
@@ -23,10 +24,16 @@ public static class SandboxApp
         builder.Services.AddSingleton<JobExecutor>();
         builder.Services.AddSingleton<PipelineService>();
         builder.Services.AddHttpClient("registry");
+        builder.Services.AddHttpClient("webhooks");
+        builder.Services.AddSingleton<Faults>();
+        builder.Services.AddSingleton<WebhookDispatcher>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
+        builder.Services.AddSingleton<WebhookEvents>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
         app.UseGitLabErrors();
+        app.UseFaults();
         app.MapUsersApi();
         app.MapProjectsApi();
         app.MapRepositoryApi();
@@ -34,11 +41,28 @@ public static class SandboxApp
         app.MapPipelinesApi();
         app.MapContainerRegistryApi();
         app.MapJwtAuthApi();
+        app.MapHooksApi();
+        app.MapAdminApi();
 
-        // Pushes made through the API (and by rebases and merges) run branch pipelines, as on GitLab.
+        // Pushes made through the API (and by rebases and merges) run branch pipelines and send push hooks; a push
+        // to an open MR's source branch is also a merge request "update", as on GitLab.
+        var store = app.Services.GetRequiredService<SandboxStore>();
         var merges = app.Services.GetRequiredService<MergeRequestService>();
         var pipelines = app.Services.GetRequiredService<PipelineService>();
-        merges.BranchPushed = pipelines.OnPushAsync;
+        var hooks = app.Services.GetRequiredService<WebhookEvents>();
+        merges.BranchPushed = async (project, branch, before, after, user, skipCi) =>
+        {
+            await hooks.PushAsync(project, branch, before, after, user);
+            foreach (var mr in store.MergeRequests.Where(m => m.State == "opened" && m.SourceProjectId == project.Id && m.SourceBranch == branch).ToList())
+            {
+                mr.UpdatedAt = store.Now;
+                await hooks.MergeRequestAsync(mr, "update", user, oldrev: before);
+            }
+            await pipelines.OnPushAsync(project, branch, before, after, user, skipCi);
+        };
+        merges.MergeRequestChanged = hooks.MergeRequestAsync;
+        pipelines.PipelineChanged += hooks.Pipeline;
+        pipelines.JobChanged += hooks.Job;
         return app;
     }
 

@@ -28,10 +28,11 @@ public static class MergeRequestsApi
             var notes = asc ? mr.Notes.OrderBy(n => n.CreatedAt).ThenBy(n => n.Id) : mr.Notes.OrderByDescending(n => n.CreatedAt).ThenByDescending(n => n.Id);
             return GitLabEndpoint.List(r, [.. notes.Select(n => (JsonNode)r.Service<Views>().Note(n, mr))]);
         });
-        app.MapGitLab("POST", One + "/notes", r =>
+        app.MapGitLab("POST", One + "/notes", async r =>
         {
             var (_, mr) = Find(r);
             var note = AddDiscussion(r, mr, r.Params.RequiredString("body"), resolvable: false).Notes[0];
+            await r.Service<Hooks.WebhookEvents>().NoteAsync(note, mr, r.User);
             return GitLabEndpoint.Json(r.Service<Views>().Note(note, mr), 201);
         });
 
@@ -82,6 +83,7 @@ public static class MergeRequestsApi
                 throw GitLabError.Conflict("SHA does not match HEAD of source branch");
             mr.ApprovedBy.Add(r.User.Id);
             mr.UpdatedAt = r.Store.Now;
+            await r.Service<MergeRequestService>().NotifyChangedAsync(mr, "approved", r.User);
             return GitLabEndpoint.Json(r.Service<Views>().Approvals(mr), 201);
         });
         app.MapGitLab("POST", One + "/unapprove", r =>
@@ -139,6 +141,16 @@ public static class MergeRequestsApi
         ApplyEditable(r, mr);
         if (r.Params.Bool("draft") == true) mr.Title = DraftTitle.Mark(mr.Title);
         r.Store.MergeRequests.Add(mr);
+        // Opening changes every attribute from nothing, and GitLab lists them so.
+        JsonObject FromNothing(JsonNode? current) => new() { ["previous"] = null, ["current"] = current };
+        var opened = new JsonObject
+        {
+            ["title"] = FromNothing(mr.Title), ["draft"] = FromNothing(mr.IsDraft),
+            ["labels"] = new JsonObject { ["previous"] = new JsonArray(), ["current"] = LabelList(string.Join(',', mr.Labels)) },
+            ["updated_by_id"] = FromNothing(r.User.Id), ["last_edited_at"] = FromNothing(Views.Time(mr.CreatedAt)),
+            ["last_edited_by_id"] = FromNothing(r.User.Id), ["updated_at"] = FromNothing(Views.Time(mr.UpdatedAt)),
+        };
+        await (r.Service<MergeRequestService>().MergeRequestChanged?.Invoke(mr, "open", r.User, null, opened) ?? Task.CompletedTask);
         return GitLabEndpoint.Json(await View(r, mr, false), 201);
     }
 
@@ -185,6 +197,7 @@ public static class MergeRequestsApi
     {
         var (target, mr) = Find(r);
         if (mr.AuthorId != r.User.Id && r.Store.AccessLevelOf(target, r.User) < AccessLevel.Developer) throw GitLabError.Forbidden();
+        var before = (mr.State, mr.IsDraft, Labels: string.Join(',', mr.Labels), Assignees: string.Join(',', mr.AssigneeIds));
         ApplyEditable(r, mr);
         if (r.Params.String("target_branch") is { } tb)
         {
@@ -215,8 +228,26 @@ public static class MergeRequestsApi
                 throw GitLabError.Invalid("state_event");
         }
         mr.UpdatedAt = r.Store.Now;
+        var action = before.State != mr.State ? (mr.State == "closed" ? "close" : "reopen") : "update";
+        var changes = new JsonObject();
+        if (before.IsDraft != mr.IsDraft) changes["draft"] = new JsonObject { ["previous"] = before.IsDraft, ["current"] = mr.IsDraft };
+        if (before.Labels != string.Join(',', mr.Labels))
+            changes["labels"] = new JsonObject { ["previous"] = LabelList(before.Labels), ["current"] = LabelList(string.Join(',', mr.Labels)) };
+        if (before.Assignees != string.Join(',', mr.AssigneeIds))
+            changes["assignees"] = new JsonObject { ["previous"] = UserList(r, before.Assignees), ["current"] = UserList(r, string.Join(',', mr.AssigneeIds)) };
+        changes["updated_by_id"] = new JsonObject { ["previous"] = null, ["current"] = r.User.Id };
+        await (r.Service<MergeRequestService>().MergeRequestChanged?.Invoke(mr, action, r.User, null, changes) ?? Task.CompletedTask);
         return GitLabEndpoint.Json(await View(r, mr, false));
     }
+
+    private static JsonArray LabelList(string csv) =>
+        new([.. csv.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(l => (JsonNode?)new JsonObject { ["title"] = l })]);
+
+    private static JsonArray UserList(GitLabRequest r, string csv) =>
+        new([.. csv.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(id => (JsonNode?)new JsonObject
+        {
+            ["id"] = long.Parse(id), ["username"] = r.Store.UserById(long.Parse(id)).Username,
+        })]);
 
     private static void ApplyEditable(GitLabRequest r, MergeRequest mr)
     {

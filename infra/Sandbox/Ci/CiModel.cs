@@ -14,6 +14,7 @@ public sealed class Pipeline
     public required long UserId { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public long? MergeRequestIid { get; init; }
+    public required Git.CommitInfo Commit { get; init; }
     public string Status { get; set; } = "created";
     public DateTimeOffset UpdatedAt { get; set; }
     public DateTimeOffset? StartedAt { get; set; }

@@ -45,6 +45,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         {
             Id = store.NewId(), Iid = iid, ProjectId = project.Id, Sha = sha, BeforeSha = beforeSha, Ref = refName, Source = source,
             UserId = user.Id, CreatedAt = store.Now, UpdatedAt = store.Now, MergeRequestIid = mergeRequestIid, YamlErrors = yamlError,
+            Commit = await repo.CommitAsync(sha),
             Variables = [.. variables],
         };
         Pipelines.Add(pipeline);

@@ -124,6 +124,12 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     /// <summary>Called under the gate after a branch moves (API commits, rebases, merges), for CI and hooks to follow.</summary>
     public Func<Project, string, string?, string, User, bool, Task>? BranchPushed { get; set; }
 
+    /// <summary>Called under the gate when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
+    public Func<MergeRequest, string, User, string?, System.Text.Json.Nodes.JsonObject?, Task>? MergeRequestChanged { get; set; }
+
+    public Task NotifyChangedAsync(MergeRequest mr, string action, User user) =>
+        MergeRequestChanged?.Invoke(mr, action, user, null, null) ?? Task.CompletedTask;
+
     public Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, bool skipCi) =>
         BranchPushed?.Invoke(project, branch, before, after, user, skipCi) ?? Task.CompletedTask;
 
@@ -164,5 +170,6 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         await NotifyPushedAsync(target, mr.TargetBranch, targetHead, newTarget, user, false);
         if (removeSource ?? mr.ShouldRemoveSourceBranch ?? mr.ForceRemoveSourceBranch)
             await store.Repo(source).DeleteRefAsync($"refs/heads/{mr.SourceBranch}", m.Sha!);
+        await NotifyChangedAsync(mr, "merge", user);
     }
 }

@@ -21,6 +21,8 @@ public static class Fixtures
 
     public static JsonNode GitLabApi(string file) => Load(Path.Combine(Root, "gitlab", "api", file));
 
+    public static JsonNode GitLabWebhook(string file) => Load(Path.Combine(Root, "gitlab", "webhooks", file));
+
     public static IReadOnlyList<string> GitLabApiFiles() =>
         [.. Directory.GetFiles(Path.Combine(Root, "gitlab", "api"), "*.json").Select(Path.GetFileName).Order()!];
 

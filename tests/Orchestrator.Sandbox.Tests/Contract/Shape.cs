@@ -43,7 +43,7 @@ public static class Shape
                 break;
             case JsonArray e when e.Count > 0:
                 var arr = (JsonArray)actual;
-                if (arr.Count == 0 && !nullable.Contains(path + "[]")) problems.Add($"{path}: empty, expected elements like the example");
+                if (arr.Count == 0 && !nullable.Contains(path + "[]") && !nullable.Contains(path)) problems.Add($"{path}: empty, expected elements like the example");
                 foreach (var item in arr) Compare(e[0], item, nullable, path + "[]", problems);
                 break;
         }

@@ -12,11 +12,12 @@ public static class Api
     public static async Task<JsonNode> Send(this HttpClient client, HttpMethod method, string path, object? body = null,
         HttpStatusCode expect = HttpStatusCode.OK)
     {
-        using var request = new HttpRequestMessage(method, path);
+        using var request = new HttpRequestMessage(method, path.StartsWith('/') ? new Uri(client.BaseAddress!, path) : new Uri(path, UriKind.Relative));
         if (body is not null) request.Content = JsonContent.Create(body);
         using var response = await client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
         Assert.True(response.StatusCode == expect, $"{method} {path}: expected {(int)expect}, got {(int)response.StatusCode}: {text}");
+        if (expect == HttpStatusCode.NoContent) return new JsonObject();
         Assert.Equal("application/json", response.Content.Headers.ContentType?.MediaType);
         return JsonNode.Parse(text)!;
     }

@@ -1,0 +1,66 @@
+using System.Text.Json.Nodes;
+using Sandbox.Hooks;
+using Sandbox.Http;
+
+namespace Sandbox.Api;
+
+/// <summary>The sandbox's own admin endpoints (not GitLab's): fault switches and delivery records, admin token only.</summary>
+public static class AdminApi
+{
+    public static void MapAdminApi(this IEndpointRouteBuilder app)
+    {
+        app.MapMethods("/-/sandbox/faults", ["PUT"], async (HttpContext context, Model.SandboxStore store, Faults faults) =>
+        {
+            await using (await store.EnterAsync())
+                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            var p = await RequestParams.ReadAsync(context.Request);
+            faults.Reset();
+            faults.Latency = TimeSpan.FromMilliseconds(p.Long("latency_ms") ?? 0);
+            faults.Stall = TimeSpan.FromMilliseconds(p.Long("stall_ms") ?? 0);
+            faults.DropDeliveries = (int)(p.Long("drop_deliveries") ?? 0);
+            faults.DuplicateDeliveries = (int)(p.Long("duplicate_deliveries") ?? 0);
+            faults.DeliveryDelay = TimeSpan.FromMilliseconds(p.Long("delivery_delay_ms") ?? 0);
+            faults.ReorderBatch = (int)(p.Long("reorder_batch") ?? 0);
+            foreach (var route in p.Array("routes") ?? [])
+            {
+                if (route is not JsonObject o) throw GitLabError.Invalid("routes");
+                faults.Routes.Add(new RouteFault(o["method"]?.GetValue<string>() ?? "*", o["path"]?.GetValue<string>() ?? throw GitLabError.Missing("routes[path]"),
+                    o["status"]?.GetValue<int>() ?? 503, o["retry_after"]?.GetValue<int>(), o["count"]?.GetValue<int>() ?? 1));
+            }
+            return Results.NoContent();
+        });
+
+        app.MapGet("/-/sandbox/deliveries", async (HttpContext context, Model.SandboxStore store, WebhookDispatcher dispatcher) =>
+        {
+            await using (await store.EnterAsync())
+                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            JsonArray list;
+            lock (dispatcher.Log)
+                list = new JsonArray([.. dispatcher.Log.Select(d => (JsonNode?)new JsonObject
+                {
+                    ["hook_id"] = d.HookId, ["event"] = d.Event, ["status"] = d.Status, ["idempotency_key"] = d.IdempotencyKey,
+                })]);
+            return GitLabEndpoint.Json(list);
+        });
+    }
+
+    /// <summary>Added latency, stalls, and 5xx/429 storms on chosen routes, before any endpoint runs.</summary>
+    public static IApplicationBuilder UseFaults(this IApplicationBuilder app) => app.Use(async (context, next) =>
+    {
+        var faults = context.RequestServices.GetRequiredService<Faults>();
+        var path = context.Request.Path.Value ?? "";
+        if (path.StartsWith("/-/sandbox/")) { await next(context); return; }
+        if (faults.Stall > TimeSpan.Zero) await Task.Delay(faults.Stall, context.RequestAborted);
+        if (faults.Latency > TimeSpan.Zero) await Task.Delay(faults.Latency, context.RequestAborted);
+        if (faults.Take(context.Request.Method, path) is { } fault)
+        {
+            if (fault.RetryAfterSeconds is { } after) context.Response.Headers.RetryAfter = after.ToString();
+            await GitLabEndpoint.Json(new JsonObject
+            {
+                ["message"] = fault.Status == 429 ? "Retry later" : $"{fault.Status} Internal Server Error",
+            }, fault.Status).ExecuteAsync(context);
+            return;
+        }
+        await next(context);
+    });
+}

@@ -1,0 +1,83 @@
+using System.Text.RegularExpressions;
+
+namespace Sandbox.Hooks;
+
+/// <summary>A route that misbehaves: <c>Status</c> (5xx, or 429 with Retry-After) for the next <c>Count</c> matching calls.</summary>
+public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count)
+{
+    public Regex Regex { get; } = new(PathPattern, RegexOptions.Compiled);
+}
+
+/// <summary>
+/// The sandbox's fault switches, set through <c>PUT /-/sandbox/faults</c> (admin). Deterministic by design:
+/// counts, not probabilities, so a test knows exactly which calls and deliveries misbehave.
+/// </summary>
+public sealed class Faults
+{
+    private readonly Lock gate = new();
+
+    /// <summary>Added to every API call.</summary>
+    public TimeSpan Latency { get; set; }
+
+    /// <summary>Every API call hangs this long before answering (a stalled GitLab).</summary>
+    public TimeSpan Stall { get; set; }
+
+    public List<RouteFault> Routes { get; } = [];
+
+    /// <summary>The next N webhook deliveries are silently lost.</summary>
+    public int DropDeliveries { get; set; }
+
+    /// <summary>The next N deliveries are sent twice (same headers, as a GitLab retry would).</summary>
+    public int DuplicateDeliveries { get; set; }
+
+    /// <summary>Every delivery waits this long before it leaves.</summary>
+    public TimeSpan DeliveryDelay { get; set; }
+
+    /// <summary>Deliveries are held in batches of this size and sent in reverse order; 0 or 1 keeps the order.</summary>
+    public int ReorderBatch { get; set; }
+
+    public RouteFault? Take(string method, string path)
+    {
+        lock (gate)
+        {
+            for (var i = 0; i < Routes.Count; i++)
+            {
+                var f = Routes[i];
+                if (!(f.Method == "*" || string.Equals(f.Method, method, StringComparison.OrdinalIgnoreCase)) || !f.Regex.IsMatch(path)) continue;
+                if (f.Count <= 1) Routes.RemoveAt(i); else Routes[i] = f with { Count = f.Count - 1 };
+                return f;
+            }
+            return null;
+        }
+    }
+
+    public bool TakeDrop()
+    {
+        lock (gate)
+        {
+            if (DropDeliveries <= 0) return false;
+            DropDeliveries--;
+            return true;
+        }
+    }
+
+    public bool TakeDuplicate()
+    {
+        lock (gate)
+        {
+            if (DuplicateDeliveries <= 0) return false;
+            DuplicateDeliveries--;
+            return true;
+        }
+    }
+
+    public void Reset()
+    {
+        lock (gate)
+        {
+            Latency = Stall = DeliveryDelay = TimeSpan.Zero;
+            Routes.Clear();
+            DropDeliveries = DuplicateDeliveries = ReorderBatch = 0;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Text;
+using System.Threading.Channels;
+using Sandbox.Model;
+
+namespace Sandbox.Hooks;
+
+/// <summary>
+/// Sends webhooks from a queue after the triggering request has answered, with GitLab's headers. A failed
+/// delivery is retried with backoff (same Idempotency-Key); 4 consecutive failures disable the hook, for good
+/// after a 4xx, for a growing while after 5xx or timeouts — as GitLab does. Fault switches can drop,
+/// duplicate, delay and reorder deliveries.
+/// </summary>
+public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpClientFactory httpFactory, ILogger<WebhookDispatcher> logger)
+    : BackgroundService
+{
+    public const string Version = "17.9.0-sandbox";
+    private readonly Channel<Delivery> queue = Channel.CreateUnbounded<Delivery>();
+
+    public List<ProjectHook> Hooks { get; } = [];
+
+    /// <summary>Every delivery attempt, for tests and the fault reports: hook, event, status, idempotency key.</summary>
+    public List<(long HookId, string Event, int Status, string IdempotencyKey)> Log { get; } = [];
+
+    public TimeSpan RetryBase { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Under the store's gate: queues the event for every hook of the project that wants it.</summary>
+    public void Enqueue(long projectId, string eventName, string body)
+    {
+        foreach (var hook in Hooks.Where(h => h.ProjectId == projectId && h.Wants(eventName)))
+            queue.Writer.TryWrite(new Delivery(hook, eventName, body, Guid.NewGuid().ToString(), Guid.NewGuid().ToString()));
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var held = new List<Delivery>();
+        await foreach (var delivery in queue.Reader.ReadAllAsync(stoppingToken))
+        {
+            if (faults.ReorderBatch > 1)
+            {
+                held.Add(delivery);
+                if (held.Count < faults.ReorderBatch && queue.Reader.Count > 0) continue;
+                if (held.Count < faults.ReorderBatch)
+                {
+                    // Release a partial batch after a short wait so nothing is held forever.
+                    await Task.Delay(200, stoppingToken);
+                    if (queue.Reader.Count > 0) continue;
+                }
+                var batch = held.AsEnumerable().Reverse().ToList();
+                held.Clear();
+                foreach (var d in batch) await SendAsync(d, stoppingToken);
+                continue;
+            }
+            await SendAsync(delivery, stoppingToken);
+        }
+    }
+
+    private async Task SendAsync(Delivery delivery, CancellationToken ct)
+    {
+        var hook = delivery.Hook;
+        if (hook.PermanentlyDisabled || (hook.DisabledUntil is { } until && until > store.Now)) return;
+        if (faults.DeliveryDelay > TimeSpan.Zero) await Task.Delay(faults.DeliveryDelay, ct);
+        if (faults.TakeDrop())
+        {
+            lock (Log) Log.Add((hook.Id, delivery.EventName, -1, delivery.IdempotencyKey));
+            return;
+        }
+        var copies = faults.TakeDuplicate() ? 2 : 1;
+        for (var copy = 0; copy < copies; copy++)
+        {
+            var status = await PostAsync(delivery, ct);
+            lock (Log) Log.Add((hook.Id, delivery.EventName, status, delivery.IdempotencyKey));
+            if (copy > 0) continue;
+            if (status is >= 200 and < 300)
+            {
+                hook.RecentFailures = 0;
+                hook.DisabledUntil = null;
+                continue;
+            }
+            hook.RecentFailures++;
+            if (hook.RecentFailures >= 4)
+            {
+                if (status is >= 400 and < 500) hook.PermanentlyDisabled = true;
+                else hook.DisabledUntil = store.Now + TimeSpan.FromMinutes(Math.Min(1440, Math.Pow(2, hook.RecentFailures - 4)));
+                logger.LogWarning("hook {Hook} disabled after {Failures} failures", hook.Id, hook.RecentFailures);
+                continue;
+            }
+            if (delivery.Attempt < 3)
+            {
+                var retry = delivery with { Attempt = delivery.Attempt + 1 };
+                _ = Task.Run(async () =>
+                {
+                    await Task.Delay(RetryBase * Math.Pow(2, delivery.Attempt), ct);
+                    queue.Writer.TryWrite(retry);
+                }, ct);
+            }
+        }
+    }
+
+    private async Task<int> PostAsync(Delivery d, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, d.Hook.Url)
+        {
+            Content = new StringContent(d.Body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("User-Agent", $"GitLab/{Version}");
+        request.Headers.TryAddWithoutValidation("X-Gitlab-Event", d.EventName);
+        request.Headers.TryAddWithoutValidation("X-Gitlab-Webhook-UUID", d.Hook.Uuid);
+        request.Headers.TryAddWithoutValidation("X-Gitlab-Event-UUID", d.EventUuid);
+        request.Headers.TryAddWithoutValidation("X-Gitlab-Instance", store.ExternalUrl.TrimEnd('/'));
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", d.IdempotencyKey);
+        if (!string.IsNullOrEmpty(d.Hook.Token)) request.Headers.TryAddWithoutValidation("X-Gitlab-Token", d.Hook.Token);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(10));
+            using var response = await httpFactory.CreateClient("webhooks").SendAsync(request, timeout.Token);
+            return (int)response.StatusCode;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+        {
+            return 0;
+        }
+    }
+}
