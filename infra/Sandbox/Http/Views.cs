@@ -32,6 +32,13 @@ public sealed class Views(SandboxStore store)
         var o = UserBasic(u);
         o["created_at"] = Time(u.CreatedAt);
         o["bio"] = "";
+        o["location"] = null;
+        o["public_email"] = "";
+        o["skype"] = "";
+        o["linkedin"] = "";
+        o["twitter"] = "";
+        o["website_url"] = "";
+        o["organization"] = "";
         if (withPrivate)
         {
             o["email"] = u.Email;
