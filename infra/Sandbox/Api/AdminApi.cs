@@ -30,6 +30,17 @@ public static class AdminApi
             return Results.NoContent();
         });
 
+        // Seeds the incident through the sandbox's own REST API; answers with the ids, users and tokens it made.
+        app.MapPost("/-/sandbox/seed/incident", async (HttpContext context, Model.SandboxStore store) =>
+        {
+            await using (await store.EnterAsync())
+                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            var tag = context.Request.Query["suffix"].FirstOrDefault() ?? "";
+            using var http = new HttpClient { BaseAddress = new Uri($"{store.ExternalUrl.TrimEnd('/')}/api/v4/") };
+            var summary = await new Seed.IncidentSeeder(http, store.AdminToken).SeedAsync(tag);
+            return GitLabEndpoint.Json(summary, 201);
+        });
+
         app.MapGet("/-/sandbox/deliveries", async (HttpContext context, Model.SandboxStore store, WebhookDispatcher dispatcher) =>
         {
             await using (await store.EnterAsync())
