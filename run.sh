@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Brings up what is missing (PostgreSQL, registry), builds, and runs the orchestrator on 127.0.0.1.
 # Ctrl-C stops the orchestrator and every server this script started (servers already running stay).
-#   ./run.sh            the orchestrator
+#   ./run.sh            the orchestrator; with no GitLab configured (Orchestrator__GitLab__BaseUrl), against the
+#                       embedded default: the sandbox GitLab, started here and seeded with the incident
 #   ./run.sh sandbox    the sandbox GitLab alone; prints "sandbox: <base-url> <admin-token>"
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -16,13 +17,33 @@ if [ "${1:-}" = sandbox ]; then
 fi
 orch_bring_up postgres registry
 
-dotnet build src/Silo -c Release --nologo -v quiet -clp:ErrorsOnly
+dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ]; then
+  # The embedded default: the sandbox as its own process, seeded with the incident through its own API.
+  command -v git >/dev/null || orch_apt_install git
+  dotnet build infra/Sandbox -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary"
+  dotnet infra/Sandbox/bin/Release/net10.0/Orchestrator.Sandbox.dll --urls "http://127.0.0.1:$ORCH_SANDBOX_PORT" \
+    --Sandbox:AdminToken "${ORCH_SANDBOX_TOKEN:-}" >"$ORCH_STATE/sandbox.log" 2>&1 &
+  sandbox=$!
+  trap 'kill "$sandbox" 2>/dev/null; orch_tear_down' EXIT
+  for _ in $(seq 300); do grep -q '^sandbox: ' "$ORCH_STATE/sandbox.log" && break; sleep 0.1; done
+  read -r _ sandbox_url sandbox_token < <(grep '^sandbox: ' "$ORCH_STATE/sandbox.log")
+  [ -n "${sandbox_url:-}" ] || { echo "the sandbox did not start; see $ORCH_STATE/sandbox.log" >&2; exit 1; }
+  curl -fsS -X POST -H "PRIVATE-TOKEN: $sandbox_token" "$sandbox_url/-/sandbox/seed/incident" >"$ORCH_STATE/incident.json"
+  bot=$(grep -o '"bot":{[^}]*}' "$ORCH_STATE/incident.json")
+  export Orchestrator__GitLab__BaseUrl="$sandbox_url"
+  export Orchestrator__GitLab__BotToken
+  Orchestrator__GitLab__BotToken=$(sed -E 's/.*"token":"([^"]*)".*/\1/' <<<"$bot")
+  export Orchestrator__GitLab__BotUsername
+  Orchestrator__GitLab__BotUsername=$(sed -E 's/.*"username":"([^"]*)".*/\1/' <<<"$bot")
+  echo "sandbox: $sandbox_url $sandbox_token (incident seeded: $ORCH_STATE/incident.json)"
+fi
 url="http://127.0.0.1:$ORCH_API_PORT"
 export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
 export Orchestrator__Http__Urls="${Orchestrator__Http__Urls:-$url}"
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &
 silo=$!
-trap 'kill "$silo" 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
+trap 'kill "$silo" ${sandbox:-} 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
 if orch_wait_http "$url/healthz" 60; then
   echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
 fi
