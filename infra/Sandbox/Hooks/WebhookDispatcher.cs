@@ -32,25 +32,20 @@ public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpCl
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var held = new List<Delivery>();
-        await foreach (var delivery in queue.Reader.ReadAllAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
-            if (faults.ReorderBatch > 1)
+            var batch = new List<Delivery> { await queue.Reader.ReadAsync(stoppingToken) };
+            // Reordering holds deliveries until the batch is full, or until nothing more came for 2 s.
+            var size = faults.ReorderBatch;
+            while (size > 1 && batch.Count < size)
             {
-                held.Add(delivery);
-                if (held.Count < faults.ReorderBatch && queue.Reader.Count > 0) continue;
-                if (held.Count < faults.ReorderBatch)
-                {
-                    // Release a partial batch after a short wait so nothing is held forever.
-                    await Task.Delay(200, stoppingToken);
-                    if (queue.Reader.Count > 0) continue;
-                }
-                var batch = held.AsEnumerable().Reverse().ToList();
-                held.Clear();
-                foreach (var d in batch) await SendAsync(d, stoppingToken);
-                continue;
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                quiet.CancelAfter(TimeSpan.FromSeconds(2));
+                try { batch.Add(await queue.Reader.ReadAsync(quiet.Token)); }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested) { break; }
             }
-            await SendAsync(delivery, stoppingToken);
+            if (size > 1) batch.Reverse();
+            foreach (var d in batch) await SendAsync(d, stoppingToken);
         }
     }
 
