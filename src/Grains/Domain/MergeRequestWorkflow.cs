@@ -41,11 +41,13 @@ public sealed record MergeRequestWorkflow(
     [property: Id(12)] string? MergeCommitSha,
     [property: Id(13)] string? Outcome,
     [property: Id(14)] DateTimeOffset? AttemptStartedAt,
-    [property: Id(15)] DateTimeOffset? UpdatedAt)
+    [property: Id(15)] DateTimeOffset? UpdatedAt,
+    [property: Id(16)] long? OutcomeNoteId,
+    [property: Id(17)] DateTimeOffset? PipelineCreatedAt)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
-        [], [], [], null, null, null, null);
+        [], [], [], null, null, null, null, null, null);
 
     public bool IsActive => State.IsActive();
 

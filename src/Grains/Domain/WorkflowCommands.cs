@@ -37,6 +37,8 @@ public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : Wor
 public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusal Refusal, int MaxRebases, DateTimeOffset At)
     : WorkflowCommand(At);
 
+public sealed record RecordNote(long NoteId, DateTimeOffset At) : WorkflowCommand(At);
+
 public sealed record Fail(string Reason, DateTimeOffset At) : WorkflowCommand(At);
 
 public sealed record Cancel(string CancelledBy, string Reason, DateTimeOffset At) : WorkflowCommand(At);

@@ -29,7 +29,7 @@ public static class WorkflowDecider
 
         (ObservePipeline c, _) => DecideObservation(c, state),
 
-        (TimeOut c, Building) => Fail(state, "CI is taking too long.", c.At),
+        (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, "CI is taking too long.", c.At)),
         (TimeOut, _) => Decision.Nothing,
 
         (RecordVerification c, Verifying) => DecideVerification(c, state),
@@ -44,6 +44,10 @@ public static class WorkflowDecider
         (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
 
         (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state),
+
+        (RecordNote c, Completed or WorkflowState.Failed or Cancelled) when state.OutcomeNoteId is null =>
+            Decision.Of(new OutcomeNoted(state.Attempt, c.NoteId, c.At)),
+        (RecordNote c, _) when state.OutcomeNoteId == c.NoteId => Decision.Nothing,
 
         (Fail c, _) when state.IsActive => Fail(state, c.Reason, c.At),
 
@@ -100,15 +104,16 @@ public static class WorkflowDecider
     private static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state)
     {
         if (c.TargetSha != state.TargetSha)
-            return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At), c.MaxRebases, c.At);
+            return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At, c.MaxRebases), c.MaxRebases, c.At);
 
+        var rejected = new BuildRejected(state.Attempt, c.TargetSha, c.Images, c.At);
         foreach (var image in c.Images)
         {
             if (image.LabelCommit != state.RebasedSha || image.LabelPipelineId != state.PipelineId)
-                return Fail(state,
+                return Decision.Of(rejected, Failed(state,
                     $"Image {image.Name}:{image.Tag} ({image.Digest}) is labelled with commit {image.LabelCommit ?? "none"} " +
                     $"and pipeline {image.LabelPipelineId?.ToString() ?? "none"}, not with {state.RebasedSha} " +
-                    $"and pipeline {state.PipelineId}: it was not built by this merge request's pipeline.", c.At);
+                    $"and pipeline {state.PipelineId}: it was not built by this merge request's pipeline.", c.At));
         }
 
         var notBuilt = state.Images
@@ -116,7 +121,7 @@ public static class WorkflowDecider
             .Select(i => $"{i.Name}:{i.Tag}")
             .ToList();
         if (notBuilt.Count > 0)
-            return Fail(state, $"The pipeline succeeded but did not build {string.Join(", ", notBuilt)}.", c.At);
+            return Decision.Of(rejected, Failed(state, $"The pipeline succeeded but did not build {string.Join(", ", notBuilt)}.", c.At));
 
         return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, c.Images, c.At));
     }
@@ -145,7 +150,7 @@ public static class WorkflowDecider
 
     private static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state)
     {
-        var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, c.Refusal, c.At);
+        var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, c.Refusal, c.At, c.MaxRebases);
         return c.Refusal switch
         {
             MergeRefusal.StillChecking => Decision.Of(refused),

@@ -82,7 +82,29 @@ public sealed record TargetMoved(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string RebasedOnto,
     [property: Id(2)] string TargetSha,
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] int MaxRebases) : IWorkflowEvent;
+
+/// <summary>Verification found the built images untrustworthy; the images seen are the inputs of that verdict.</summary>
+[GenerateSerializer, Alias("BuildRejected")]
+public sealed record BuildRejected(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string TargetSha,
+    [property: Id(2)] IReadOnlyList<BuiltImage> Images,
     [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("CiTimedOut")]
+public sealed record CiTimedOut(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] long? PipelineId,
+    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>The outcome's MR note was posted (once per attempt; its marker lets a retry find it).</summary>
+[GenerateSerializer, Alias("OutcomeNoted")]
+public sealed record OutcomeNoted(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] long NoteId,
+    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("ImagePromoted")]
 public sealed record ImagePromoted(
@@ -107,7 +129,8 @@ public sealed record MergeRefused(
     [property: Id(1)] int StatusCode,
     [property: Id(2)] string Message,
     [property: Id(3)] MergeRefusal Refusal,
-    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] int MaxRebases) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("Merged")]
 public sealed record Merged(

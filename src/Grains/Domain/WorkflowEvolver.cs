@@ -25,7 +25,10 @@ public static class WorkflowEvolver
                 State = WorkflowState.Building,
                 Images = [.. e.Images.Select(i => new ImageState(i.Name, i.Tag, i.Verdict, null))],
             },
-            PipelineCreated e => state with { PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild },
+            PipelineCreated e => state with
+            {
+                PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild, PipelineCreatedAt = e.At,
+            },
             PipelineObserved e => state with
             {
                 PipelineStatus = e.Status,
@@ -49,6 +52,9 @@ public static class WorkflowEvolver
                 Promotions = state.Promotions.RemoveAll(p => p.Name == e.Name && p.Tag == e.Tag && p.Digest == e.Digest),
             },
             MergeRefused => state,
+            BuildRejected => state,
+            CiTimedOut => state,
+            OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged" },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },
             AttemptCancelled e => state with { State = WorkflowState.Cancelled, Outcome = $"cancelled by {e.CancelledBy}: {e.Reason}" },

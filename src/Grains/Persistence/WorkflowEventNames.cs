@@ -25,6 +25,9 @@ public static class WorkflowEventNames
         [typeof(Merged)] = "merged",
         [typeof(AttemptFailed)] = "attempt_failed",
         [typeof(AttemptCancelled)] = "attempt_cancelled",
+        [typeof(BuildRejected)] = "build_rejected",
+        [typeof(CiTimedOut)] = "ci_timed_out",
+        [typeof(OutcomeNoted)] = "outcome_noted",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

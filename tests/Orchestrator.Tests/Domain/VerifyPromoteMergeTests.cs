@@ -34,7 +34,7 @@ public sealed class VerificationTests
     public void Given_a_green_pipeline_When_the_target_moved_Then_we_rebase_again()
     {
         var state = Given(Verifying).When(new RecordVerification("e5e5", [BuiltBuildImage], 3, At(31)))
-            .Then(new TargetMoved(1, TargetSha, "e5e5", At(31)), new RebaseStarted(1, 2, "target branch moved", At(31)));
+            .Then(new TargetMoved(1, TargetSha, "e5e5", At(31), 3), new RebaseStarted(1, 2, "target branch moved", At(31)));
         Assert.Equal(WorkflowState.Rebasing, state.State);
         Assert.Equal(2, state.Rebases);
         Assert.Null(state.PipelineId);
@@ -56,14 +56,16 @@ public sealed class VerificationTests
     {
         var foreign = BuiltBuildImage with { LabelCommit = commit, LabelPipelineId = pipeline };
         var events = Given(Verifying).When(new RecordVerification(TargetSha, [foreign], 3, At(31))).ThenEvents();
-        Assert.Contains("not built by this merge request's pipeline", Assert.IsType<AttemptFailed>(Assert.Single(events)).Reason);
+        Assert.IsType<BuildRejected>(events[0]);
+        Assert.Contains("not built by this merge request's pipeline", Assert.IsType<AttemptFailed>(events[1]).Reason);
     }
 
     [Fact]
     public void Given_a_forced_rebuild_When_a_stale_image_was_not_rebuilt_Then_the_attempt_fails()
     {
         var events = Given(Verifying).When(new RecordVerification(TargetSha, [], 3, At(31))).ThenEvents();
-        Assert.Contains("did not build debian/x86_64_build", Assert.IsType<AttemptFailed>(Assert.Single(events)).Reason);
+        Assert.Equal([], Assert.IsType<BuildRejected>(events[0]).Images);
+        Assert.Contains("did not build debian/x86_64_build", Assert.IsType<AttemptFailed>(events[1]).Reason);
     }
 }
 
@@ -132,7 +134,7 @@ public sealed class MergeTests
     public void Given_a_merging_attempt_When_gitlab_is_still_checking_Then_the_refusal_is_recorded_and_we_stay()
     {
         var state = Given(Merging).When(new RecordMergeRefusal(405, "Method Not Allowed", MergeRefusal.StillChecking, 3, At(33)))
-            .Then(new MergeRefused(1, 405, "Method Not Allowed", MergeRefusal.StillChecking, At(33)));
+            .Then(new MergeRefused(1, 405, "Method Not Allowed", MergeRefusal.StillChecking, At(33), 3));
         Assert.Equal(WorkflowState.Merging, state.State);
     }
 
@@ -140,7 +142,7 @@ public sealed class MergeTests
     public void Given_a_merging_attempt_When_the_target_moved_Then_we_rebase_again()
     {
         var state = Given(Merging).When(new RecordMergeRefusal(422, "Branch cannot be merged", MergeRefusal.TargetMoved, 3, At(33)))
-            .Then(new MergeRefused(1, 422, "Branch cannot be merged", MergeRefusal.TargetMoved, At(33)),
+            .Then(new MergeRefused(1, 422, "Branch cannot be merged", MergeRefusal.TargetMoved, At(33), 3),
                 new RebaseStarted(1, 2, "target branch moved", At(33)));
         Assert.Equal(WorkflowState.Rebasing, state.State);
         Assert.Single(state.Promotions);
@@ -149,7 +151,7 @@ public sealed class MergeTests
     [Fact]
     public void Given_a_merging_attempt_When_someone_pushed_to_the_source_Then_the_attempt_fails_as_marge_bot_says() =>
         Given(Merging).When(new RecordMergeRefusal(409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, 3, At(33)))
-            .Then(new MergeRefused(1, 409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, At(33)),
+            .Then(new MergeRefused(1, 409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, At(33), 3),
                 new AttemptFailed(1, WorkflowState.Merging, "Someone pushed to branch while we were trying to merge", At(33)));
 
     [Fact]

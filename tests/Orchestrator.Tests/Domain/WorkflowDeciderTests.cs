@@ -190,9 +190,35 @@ public sealed class PipelineTests
     [Fact]
     public void Given_a_long_build_When_the_ci_timeout_passes_Then_the_attempt_fails() =>
         Given(BuildingWithPipeline).When(new TimeOut(At(90)))
-            .Then(new AttemptFailed(1, WorkflowState.Building, "CI is taking too long.", At(90)));
+            .Then(new CiTimedOut(1, Pipeline, At(90)), new AttemptFailed(1, WorkflowState.Building, "CI is taking too long.", At(90)));
 
     [Fact]
     public void Given_a_finished_build_When_a_timeout_fires_late_Then_nothing_is_recorded() =>
         Given(Verifying).When(new TimeOut(At(90))).ThenNothing();
+}
+
+public sealed class OutcomeNoteTests
+{
+    [Theory]
+    [InlineData(WorkflowState.Completed)]
+    [InlineData(WorkflowState.Failed)]
+    [InlineData(WorkflowState.Cancelled)]
+    public void Given_an_ended_attempt_When_its_note_is_posted_Then_it_is_recorded_once(WorkflowState state)
+    {
+        var after = Given(ByState[state]).When(new RecordNote(900, At(95))).Then(new OutcomeNoted(1, 900, At(95)));
+        Assert.Equal(900, after.OutcomeNoteId);
+        Given([.. ByState[state], new OutcomeNoted(1, 900, At(95))]).When(new RecordNote(900, At(96))).ThenNothing();
+        Given([.. ByState[state], new OutcomeNoted(1, 900, At(95))]).When(new RecordNote(901, At(96))).ThenRejected(RejectionKind.InvalidState);
+    }
+
+    [Fact]
+    public void Given_an_active_attempt_When_a_note_is_reported_Then_it_is_refused() =>
+        Given(Building).When(new RecordNote(900, At(10))).ThenRejected(RejectionKind.InvalidState);
+
+    [Fact]
+    public void Given_a_noted_failure_When_the_next_attempt_starts_Then_its_note_is_still_to_come()
+    {
+        var state = Given([.. Failed, new OutcomeNoted(1, 900, At(6))]).When(new Enqueue("marge", At(7))).Then(new MergeRequested(2, "marge", At(7)));
+        Assert.Null(state.OutcomeNoteId);
+    }
 }
