@@ -28,6 +28,21 @@ public interface IMergeRequestGrain : IGrainWithStringKey
     /// <summary>The stream as stored, oldest first.</summary>
     [Alias("GetEvents")]
     Task<IReadOnlyList<RecordedEvent>> GetEvents();
+
+    /// <summary>Re-runs every recorded decision on its recorded inputs (audit).</summary>
+    [Alias("Replay")]
+    Task<ReplayReport> Replay();
+
+    /// <summary>
+    /// A pipeline's status as seen elsewhere (a webhook, an operator): recorded if it is news about the pipeline
+    /// this attempt waits on, ignored otherwise; then the workflow moves on at once.
+    /// </summary>
+    [Alias("ObservePipeline")]
+    Task<CommandOutcome> ObservePipeline(long pipelineId, string status);
+
+    /// <summary>Looks at GitLab now instead of at the next poll (webhooks call this when something changed).</summary>
+    [Alias("Poke")]
+    Task Poke();
 }
 
 /// <summary>A state and the version of the stream it reflects.</summary>

@@ -1,28 +1,130 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Orleans.EventSourcing;
 using Orleans.EventSourcing.CustomStorage;
 using Orleans.Providers;
 using Orchestrator.Domain;
 using Orchestrator.Persistence;
+using Orchestrator.Hosting;
 using Orchestrator.Telemetry;
+using Orchestrator.Workflow;
 
 namespace Orchestrator.Grains;
 
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
-public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger)
+public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
+    IOptions<OrchestratorOptions> options, IServiceProvider services)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
-      ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>
+      ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,
+      IRemindable
 {
+    private const string WakeUp = "advance";
+    private readonly StepMemo memo = new();
+    private IGrainTimer? poll;
+
+    // With no GitLab configured the grain only records requests (the foundation's API and its tests).
+    private bool Drives => !string.IsNullOrEmpty(options.Value.GitLab.BaseUrl);
     // A conflict means another writer appended first; each retry decides again on fresher state,
     // so a handful of rounds is plenty. More is a bug worth surfacing.
     private const int MaxConflictRounds = 5;
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
-    public Task<CommandOutcome> Enqueue(string requestedBy) => Handle(at => new Enqueue(requestedBy, at));
+    public async Task<CommandOutcome> Enqueue(string requestedBy) => await Driven(await Handle(at => new Enqueue(requestedBy, at)));
 
-    public Task<CommandOutcome> Cancel(string cancelledBy, string reason) => Handle(at => new Cancel(cancelledBy, reason, at));
+    public async Task<CommandOutcome> Cancel(string cancelledBy, string reason) => await Driven(await Handle(at => new Cancel(cancelledBy, reason, at)));
+
+    public async Task<CommandOutcome> ObservePipeline(long pipelineId, string status) =>
+        await Driven(await Handle(at => new Domain.ObservePipeline(pipelineId, status, at)));
+
+    public async Task Poke()
+    {
+        if (NeedsWork(State.Current)) await AdvanceAsync(CancellationToken.None);
+    }
+
+    public async Task<ReplayReport> Replay()
+    {
+        var (_, events) = await journal.ReadAsync(Key);
+        return WorkflowReplay.Run(events);
+    }
+
+    public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        await base.OnActivateAsync(ct);
+        if (NeedsWork(State.Current)) StartPolling();
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        // The durable wake-up after a restart: activation has already resumed polling if there is work.
+        if (!NeedsWork(State.Current) && await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
+    }
+
+    private async Task<CommandOutcome> Driven(CommandOutcome outcome)
+    {
+        if (outcome.EventsRecorded > 0 && NeedsWork(State.Current))
+        {
+            StartPolling();
+            if (await this.GetReminder(WakeUp) is null)
+                await this.RegisterOrUpdateReminder(WakeUp, options.Value.Workflow.ReminderPeriod, options.Value.Workflow.ReminderPeriod);
+        }
+        return outcome;
+    }
+
+    private bool NeedsWork(MergeRequestWorkflow s) =>
+        Drives && (s.IsActive || (s.State != WorkflowState.None && (s.OutcomeNoteId is null || (s.State != WorkflowState.Completed && s.Promotions.Count > 0))));
+
+    private void StartPolling() =>
+        poll ??= this.RegisterGrainTimer(AdvanceAsync, new GrainTimerCreationOptions
+        {
+            DueTime = TimeSpan.Zero, Period = options.Value.Workflow.PollInterval, Interleave = false,
+        });
+
+    /// <summary>Decide, record, perform the next effect, feed its result back — until the workflow has to wait.</summary>
+    private async Task AdvanceAsync(CancellationToken ct)
+    {
+        var driver = services.GetRequiredService<WorkflowDriver>();
+        var policies = services.GetRequiredService<PolicyStore>();
+        for (var step = 0; step < 50; step++)
+        {
+            var state = State.Current;
+            StepResult result;
+            try
+            {
+                var policy = await policies.GetAsync(Key.ProjectId, ct);
+                using var activity = OrchestratorTelemetry.Source.StartActivity($"step {state.State.ToWireName()}");
+                activity?.SetTag("gitlab.project_id", Key.ProjectId);
+                activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
+                activity?.SetTag("orchestrator.attempt", state.Attempt);
+                activity?.SetTag("orchestrator.step", state.State.ToWireName());
+                result = await driver.StepAsync(Key, state, policy, clock.GetUtcNow(), memo, ct);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // GitLab or the registry failed even after retries: try again at the next poll.
+                logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed; retrying at the next poll", Key, state.State);
+                return;
+            }
+            switch (result)
+            {
+                case StepResult.Decide(var command):
+                    var outcome = await Handle(_ => command);
+                    if (outcome.Rejection is { } rejection)
+                        logger.LogWarning("Merge request {MergeRequest}: {Command} rejected: {Reason}", Key, command.GetType().Name, rejection.Reason);
+                    if (outcome.EventsRecorded == 0) return;
+                    break;
+                case StepResult.Done:
+                    poll?.Dispose();
+                    poll = null;
+                    if (await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
+                    return;
+                default:
+                    return;
+            }
+        }
+    }
 
     public async Task<WorkflowSnapshot> GetSnapshot()
     {

@@ -16,6 +16,50 @@ public sealed class OrchestratorOptions
     public HttpOptions Http { get; set; } = new();
     public ClusterSettings Cluster { get; set; } = new();
     public TelemetryOptions Telemetry { get; set; } = new();
+    public RegistrySettings Registry { get; set; } = new();
+    public WorkflowSettings Workflow { get; set; } = new();
+    /// <summary>Per project (numeric id as key): its policy, until <c>PUT …/policy</c> stores another.</summary>
+    public Dictionary<string, PolicySettings> Policies { get; set; } = [];
+}
+
+public sealed class RegistrySettings
+{
+    /// <summary>The container registry GitLab fronts (e.g. https://registry.freedesktop.org); the bot's token buys access.</summary>
+    public string? Url { get; set; }
+}
+
+public sealed class WorkflowSettings
+{
+    /// <summary>How often an active merge request looks at GitLab while it waits (rebase, CI, mergeability).</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The durable wake-up after a restart; Orleans reminders need at least a minute unless told otherwise.</summary>
+    public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>How many times a merge refused because GitLab is still checking is tried again before giving up.</summary>
+    public int MaxStillChecking { get; set; } = 60;
+}
+
+public sealed class PolicySettings
+{
+    public List<ImagePolicySettings> Images { get; set; } = [];
+    public string? UpstreamRepo { get; set; }
+    public int RequiredApprovals { get; set; }
+    public int CiTimeoutMinutes { get; set; } = 60;
+    public int MaxRebases { get; set; } = 3;
+    public bool AllowUnbumpedInputs { get; set; }
+
+    public Domain.ProjectPolicy ToPolicy() => new(
+        [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs))], UpstreamRepo, RequiredApprovals,
+        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs);
+}
+
+public sealed class ImagePolicySettings
+{
+    public string Name { get; set; } = "";
+    public string TagFile { get; set; } = "";
+    public string TagKey { get; set; } = "";
+    public List<string> Inputs { get; set; } = [];
 }
 
 public sealed class GitLabOptions

@@ -22,7 +22,30 @@ public static class OrchestratorSilo
         silo.AddCustomStorageBasedLogConsistencyProvider(LogConsistencyProvider);
         silo.AddReminders();
         services.AddSingleton<IReminderTable, PostgresReminderTable>();
+        services.AddOrchestratorWorkflow();
         return silo;
+    }
+
+    /// <summary>The shell of the workflow: GitLab and registry adapters (with retries), policies, the driver.</summary>
+    public static IServiceCollection AddOrchestratorWorkflow(this IServiceCollection services)
+    {
+        services.TryAddSingleton<Workflow.PolicyStore>();
+        services.TryAddSingleton<Workflow.WorkflowDriver>();
+        services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
+            {
+                var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;
+                if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
+                if (!string.IsNullOrEmpty(gitlab.BotToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.BotToken);
+            })
+            .AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
+        services.AddHttpClient("registry").AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
+        services.TryAddSingleton<Adapters.IImageRegistry>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
+            var credentials = new Adapters.RegistryCredentials(new Uri(o.Registry.Url ?? "http://registry.invalid"), o.GitLab.BotUsername, o.GitLab.BotToken ?? "");
+            return new Adapters.RegistryClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("registry"), credentials);
+        });
+        return services;
     }
 
     public static IServiceCollection AddOrchestratorOptions(this IServiceCollection services, IConfiguration configuration)

@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Orchestrator.Adapters;
+
+/// <summary>A typed GitLab REST v4 client over HttpClient (base address <c>…/api/v4/</c>, token header set by the handler chain).</summary>
+public sealed class GitLabClient(HttpClient http) : IGitLabClient
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private static string E(string value) => Uri.EscapeDataString(value);
+
+    public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) => Get<GitLabProject>($"projects/{E(idOrPath)}", ct);
+
+    public Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct) =>
+        Get<GitLabMergeRequest>($"projects/{project}/merge_requests/{iid}?include_rebase_in_progress=true", ct);
+
+    public Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct) =>
+        Get<GitLabApprovals>($"projects/{project}/merge_requests/{iid}/approvals", ct);
+
+    public async Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct) =>
+        await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/rebase", new { skip_ci = skipCi }, ct);
+
+    public async Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct) =>
+        (await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/merge", new { sha }, ct)).Deserialize<GitLabMergeRequest>(Json)!;
+
+    public async Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/repository/files/{E(path)}/raw?ref={E(reference)}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        await Ensure(response, ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct)
+    {
+        if (from == to) return [];
+        var compare = await Get<GitLabCompare>($"projects/{project}/repository/compare?from={E(from)}&to={E(to)}&straight=true", ct);
+        return [.. compare.Diffs.SelectMany(d => new[] { d.OldPath, d.NewPath }).Distinct()];
+    }
+
+    public async Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/repository/merge_base?refs[]={E(a)}&refs[]={E(b)}", ct);
+        if (response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.BadRequest) return null;
+        await Ensure(response, ct);
+        return (await response.Content.ReadFromJsonAsync<GitLabCommitRef>(Json, ct))!.Id;
+    }
+
+    public async Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/repository/branches/{E(branch)}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        await Ensure(response, ct);
+        return (await response.Content.ReadFromJsonAsync<GitLabBranch>(Json, ct))!.Commit.Id;
+    }
+
+    public async Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct) =>
+        (await Send(HttpMethod.Post, $"projects/{project}/pipeline", new
+        {
+            @ref = reference,
+            variables = variables.Select(v => new { key = v.Key, value = v.Value, variable_type = "env_var" }).ToArray(),
+        }, ct)).Deserialize<GitLabPipeline>(Json)!;
+
+    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) =>
+        Get<GitLabPipeline>($"projects/{project}/pipelines/{pipeline}", ct);
+
+    public Task<IReadOnlyList<GitLabPipeline>> ListPipelinesAsync(long project, string reference, string sha, CancellationToken ct) =>
+        Get<IReadOnlyList<GitLabPipeline>>($"projects/{project}/pipelines?ref={E(reference)}&sha={E(sha)}&per_page=100", ct);
+
+    public Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct) =>
+        Get<IReadOnlyList<GitLabVariable>>($"projects/{project}/pipelines/{pipeline}/variables", ct);
+
+    public async Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct) =>
+        await Send(HttpMethod.Post, $"projects/{project}/pipelines/{pipeline}/cancel", null, ct);
+
+    public async Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/jobs/{job}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
+        await Ensure(response, ct);
+        return await response.Content.ReadFromJsonAsync<GitLabJob>(Json, ct);
+    }
+
+    public async Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct) =>
+        (await Send(HttpMethod.Post, $"projects/{project}/merge_requests/{iid}/notes", new { body }, ct)).Deserialize<GitLabNote>(Json)!;
+
+    public Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct) =>
+        Get<IReadOnlyList<GitLabNote>>($"projects/{project}/merge_requests/{iid}/notes?per_page=100&sort=asc", ct);
+
+    public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
+        await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
+
+    private async Task<T> Get<T>(string path, CancellationToken ct)
+    {
+        using var response = await http.GetAsync(path, ct);
+        await Ensure(response, ct);
+        return (await response.Content.ReadFromJsonAsync<T>(Json, ct))!;
+    }
+
+    private async Task<JsonNode> Send(HttpMethod method, string path, object? body, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body, options: Json) };
+        using var response = await http.SendAsync(request, ct);
+        await Ensure(response, ct);
+        var text = await response.Content.ReadAsStringAsync(ct);
+        return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
+    }
+
+    private static async Task Ensure(HttpResponseMessage response, CancellationToken ct)
+    {
+        if (response.IsSuccessStatusCode) return;
+        var text = await response.Content.ReadAsStringAsync(ct);
+        string message;
+        try
+        {
+            var node = JsonNode.Parse(text);
+            message = node?["message"]?.ToJsonString().Trim('"') ?? node?["error"]?.ToString() ?? text;
+        }
+        catch (JsonException)
+        {
+            message = text;
+        }
+        throw new GitLabException((int)response.StatusCode, message, response.RequestMessage?.RequestUri?.AbsolutePath ?? "");
+    }
+}

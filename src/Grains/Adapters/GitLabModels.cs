@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+
+namespace Orchestrator.Adapters;
+
+// The few GitLab REST v4 shapes the workflow reads (snake_case on the wire), nothing more.
+
+public sealed record GitLabUser(long Id, string Username);
+
+public sealed record GitLabDiffRefs(string? BaseSha, string? HeadSha, string? StartSha);
+
+public sealed record GitLabMergeRequest(
+    long Id,
+    long Iid,
+    long ProjectId,
+    string State,
+    string Title,
+    bool Draft,
+    string SourceBranch,
+    string TargetBranch,
+    long SourceProjectId,
+    long TargetProjectId,
+    string? Sha,
+    string? MergeCommitSha,
+    bool HasConflicts,
+    bool BlockingDiscussionsResolved,
+    string? MergeStatus,
+    string? DetailedMergeStatus,
+    bool? RebaseInProgress,
+    string? MergeError,
+    bool? AllowCollaboration,
+    GitLabUser Author,
+    IReadOnlyList<GitLabUser>? Assignees,
+    IReadOnlyList<string>? Labels,
+    GitLabDiffRefs? DiffRefs);
+
+public sealed record GitLabApproval(GitLabUser User);
+
+public sealed record GitLabApprovals(int ApprovalsRequired, int ApprovalsLeft, IReadOnlyList<GitLabApproval>? ApprovedBy);
+
+public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string Ref, string Status, string? Source);
+
+public sealed record GitLabVariable(string Key, string? Value);
+
+public sealed record GitLabJobPipeline(long Id, string? Sha);
+
+public sealed record GitLabJobCommit(string Id);
+
+public sealed record GitLabJob(long Id, string Name, string Status, GitLabJobPipeline Pipeline, GitLabJobCommit? Commit);
+
+public sealed record GitLabNote(long Id, string Body, GitLabUser Author);
+
+public sealed record GitLabBranchCommit(string Id);
+
+public sealed record GitLabBranch(string Name, GitLabBranchCommit Commit);
+
+public sealed record GitLabCommitRef(string Id);
+
+public sealed record GitLabDiff(string OldPath, string NewPath);
+
+public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
+
+public sealed record GitLabProject(long Id, string PathWithNamespace);
+
+/// <summary>An answer other than success, with GitLab's own message (its <c>message</c> or <c>error</c>).</summary>
+public sealed class GitLabException(int status, string message, string path) : Exception($"GitLab answered {status} to {path}: {message}")
+{
+    public int Status { get; } = status;
+    public string GitLabMessage { get; } = message;
+}
+

@@ -1,0 +1,24 @@
+namespace Orchestrator.Adapters;
+
+/// <summary>The GitLab REST v4 calls the merge workflow needs. I/O only: no decisions live here.</summary>
+public interface IGitLabClient
+{
+    Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct = default);
+    Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct = default);
+    Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct = default);
+    Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct = default);
+    Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct = default);
+    Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct = default);
+    Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct = default);
+    Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct = default);
+    Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct = default);
+    Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct = default);
+    Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabPipeline>> ListPipelinesAsync(long project, string reference, string sha, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct = default);
+    Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct = default);
+    Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct = default);
+    Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct = default);
+    Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct = default);
+}

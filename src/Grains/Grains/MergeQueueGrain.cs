@@ -1,0 +1,54 @@
+using Marten;
+
+namespace Orchestrator.Grains;
+
+public sealed class MergeQueueDocument
+{
+    public string Id { get; set; } = "";
+    public long? Holder { get; set; }
+    public List<long> Waiting { get; set; } = [];
+}
+
+public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGrain
+{
+    private MergeQueueDocument queue = new();
+
+    public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        queue = await session.LoadAsync<MergeQueueDocument>(this.GetPrimaryKeyString(), ct) ?? new MergeQueueDocument { Id = this.GetPrimaryKeyString() };
+    }
+
+    public async Task<bool> TryAcquire(long iid)
+    {
+        if (queue.Holder == iid) return true;
+        if (!queue.Waiting.Contains(iid)) queue.Waiting.Add(iid);
+        if (queue.Holder is null && queue.Waiting[0] == iid)
+        {
+            queue.Holder = iid;
+            queue.Waiting.RemoveAt(0);
+        }
+        await SaveAsync();
+        return queue.Holder == iid;
+    }
+
+    public async Task Release(long iid)
+    {
+        var changed = queue.Waiting.Remove(iid);
+        if (queue.Holder == iid)
+        {
+            queue.Holder = null;
+            changed = true;
+        }
+        if (changed) await SaveAsync();
+    }
+
+    public Task<MergeQueueView> Get() => Task.FromResult(new MergeQueueView(queue.Holder, [.. queue.Waiting]));
+
+    private async Task SaveAsync()
+    {
+        await using var session = store.LightweightSession();
+        session.Store(queue);
+        await session.SaveChangesAsync();
+    }
+}

@@ -1,0 +1,22 @@
+using Orchestrator.Domain;
+
+namespace Orchestrator.Workflow;
+
+/// <summary>What one step of the shell produced: a command to decide, a reason to wait, or nothing left to do.</summary>
+public abstract record StepResult
+{
+    public sealed record Decide(WorkflowCommand Command) : StepResult;
+    public sealed record Wait(string Why) : StepResult;
+    public sealed record Done : StepResult;
+
+    public static StepResult Of(WorkflowCommand command) => new Decide(command);
+    public static StepResult Waiting(string why) => new Wait(why);
+    public static readonly StepResult Finished = new Done();
+}
+
+/// <summary>What a grain activation remembers between steps; lost on restart by design, and every use tolerates that.</summary>
+public sealed class StepMemo
+{
+    public (int Attempt, int Rebase)? RebaseRequested { get; set; }
+    public int StillChecking { get; set; }
+}

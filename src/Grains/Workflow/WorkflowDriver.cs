@@ -1,0 +1,250 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Adapters;
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Workflow;
+
+/// <summary>
+/// The thin shell around the decider: for the workflow's current state it performs the one effect that state
+/// calls for (a GitLab or registry call), and returns the command that records what it saw. Every effect is
+/// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
+/// </summary>
+public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
+    IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+{
+    public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
+
+    public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
+        StepMemo memo, CancellationToken ct = default)
+    {
+        var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
+        return s.State switch
+        {
+            WorkflowState.Queued => await QueuedAsync(key, mr, policy, now, ct),
+            WorkflowState.Rebasing => await RebasingAsync(key, s, mr, now, memo, ct),
+            WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, ct),
+            WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
+            WorkflowState.Verifying => await VerifyingAsync(s, mr, policy, now, ct),
+            WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, ct),
+            WorkflowState.Merging => await MergingAsync(key, s, mr, policy, now, memo, ct),
+            _ => await FinishAsync(key, s, mr, now, ct),
+        };
+    }
+
+    private async Task<StepResult> QueuedAsync(MergeRequestKey key, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
+        var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr));
+        return await queue.TryAcquire(key.Iid) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
+    }
+
+    private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now,
+        StepMemo memo, CancellationToken ct)
+    {
+        if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request was {mr.State} while we were rebasing it", now));
+        if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
+        var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
+            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+        var onTop = mr.Sha is not null && mr.DiffRefs?.BaseSha == targetHead;
+        if (memo.RebaseRequested == (s.Attempt, s.Rebases))
+        {
+            if (!string.IsNullOrEmpty(mr.MergeError) && !onTop) return StepResult.Of(new Fail($"Merge conflict: {mr.MergeError}", now));
+            return onTop ? StepResult.Of(new RecordRebase(mr.Sha!, targetHead, now)) : StepResult.Waiting("the rebase has not landed yet");
+        }
+        // Already on top of the target (or rebased before a restart): GitLab would change nothing.
+        if (onTop) return StepResult.Of(new RecordRebase(mr.Sha!, targetHead, now));
+        // Rebasing with skip_ci: our own pipeline, with our variables, is the one that counts.
+        await gitlab.RebaseAsync(key.ProjectId, key.Iid, skipCi: true, ct);
+        memo.RebaseRequested = (s.Attempt, s.Rebases);
+        return StepResult.Waiting("rebase requested");
+    }
+
+    private async Task<StepResult> CheckingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        var rebased = s.RebasedSha!;
+        var target = s.TargetSha!;
+        var source = mr.SourceProjectId;
+        var sourcePath = (await gitlab.GetProjectAsync(source.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var changedByMr = await gitlab.ChangedPathsAsync(source, target, rebased, ct);
+        var assessments = new List<ImageAssessment>();
+        foreach (var image in policy.Images)
+        {
+            var tag = Freshness.ReadTag(await gitlab.GetRawFileAsync(source, image.TagFile, rebased, ct), image.TagKey);
+            if (tag is null) return StepResult.Of(new Fail($"cannot read {image.TagKey} from {image.TagFile} at {rebased}", now));
+            var targetTag = Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey);
+            var upstream = await registry.InspectAsync($"{policy.UpstreamRepo!.ToLowerInvariant()}/{image.Name}", tag, ct);
+            var upstreamInTarget = upstream?.Commit is { } uc && await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) == uc;
+            var sourceImage = await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
+            bool ancestor = false, changedSince = true, provenance = false;
+            if (sourceImage?.Commit is { } commit)
+            {
+                ancestor = await gitlab.MergeBaseAsync(source, target, commit, ct) == target;
+                changedSince = Freshness.TouchesInputs(image, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
+                provenance = await ProvenanceConfirmed(source, sourceImage, ct);
+            }
+            assessments.Add(Freshness.Assess(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
+                upstream, upstreamInTarget, sourceImage, ancestor, changedSince, provenance)));
+        }
+        return StepResult.Of(new RecordFreshness(assessments, policy.AllowUnbumpedInputs, now));
+    }
+
+    /// <summary>Labels are claims; GitLab confirms them: that job of that pipeline built that commit, and succeeded.</summary>
+    private async Task<bool> ProvenanceConfirmed(long project, RegistryImage image, CancellationToken ct)
+    {
+        if (image.JobId is not { } jobId || image.PipelineId is not { } pipelineId) return false;
+        var job = await gitlab.GetJobAsync(project, jobId, ct);
+        return job is not null && job.Status == "success" && job.Pipeline.Id == pipelineId
+            && (job.Commit?.Id ?? job.Pipeline.Sha) == image.Commit;
+    }
+
+    private async Task<StepResult> BuildingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var source = mr.SourceProjectId;
+        if (s.PipelineId is not { } pipelineId)
+        {
+            var marker = $"{key}#{s.Attempt}.{s.Rebases}";
+            // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
+            foreach (var candidate in await gitlab.ListPipelinesAsync(source, mr.SourceBranch, s.RebasedSha!, ct))
+            {
+                var variables = await gitlab.GetPipelineVariablesAsync(source, candidate.Id, ct);
+                if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker))
+                    return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => v.Key == "FDO_FORCE_REBUILD"), now));
+            }
+            if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+            var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
+            var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
+            if (forced) vars["FDO_FORCE_REBUILD"] = "1";
+            var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
+            if (created.Sha != s.RebasedSha)
+            {
+                await gitlab.CancelPipelineAsync(source, created.Id, ct);
+                return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+            }
+            return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now));
+        }
+        if (s.PipelineCreatedAt is { } started && now - started > TimeSpan.FromMinutes(policy.CiTimeoutMinutes))
+        {
+            await gitlab.CancelPipelineAsync(source, pipelineId, ct);
+            return StepResult.Of(new TimeOut(now));
+        }
+        var pipeline = await gitlab.GetPipelineAsync(source, pipelineId, ct);
+        return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now));
+    }
+
+    private async Task<StepResult> VerifyingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
+            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+        var sourcePath = (await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var built = new List<BuiltImage>();
+        foreach (var image in s.Images.Where(i => s.ForcedRebuild && i.Verdict.NeedsRebuild()))
+            if (await registry.InspectAsync($"{sourcePath}/{image.Name}", image.Tag, ct) is { } found)
+                built.Add(new BuiltImage(image.Name, image.Tag, found.Digest, found.Commit, found.PipelineId));
+        return StepResult.Of(new RecordVerification(targetHead, built, policy.MaxRebases, now));
+    }
+
+    private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest));
+        if (next is null) return StepResult.Waiting("every built image is promoted");
+        var upstreamRepo = policy.UpstreamRepo!.ToLowerInvariant();
+        var target = $"{upstreamRepo}/{next.Name}";
+        var existing = await registry.InspectAsync(target, next.Tag, ct);
+        if (existing is not null && existing.Digest != next.Digest && !s.Promotions.Any(p => p.Name == next.Name && p.Tag == next.Tag && p.Digest == existing.Digest))
+            return StepResult.Of(new Fail($"{target}:{next.Tag} already exists upstream as {existing.Digest}; it is never overwritten. Bump the tag.", now));
+        var sourcePath = (await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var digest = await registry.CopyAsync($"{sourcePath}/{next.Name}", next.Digest, target, next.Tag, ct);
+        if (digest != next.Digest) return StepResult.Of(new Fail($"promoting {next.Name}:{next.Tag} produced {digest}, not the verified {next.Digest}", now));
+        logger.LogInformation("{MergeRequest}: promoted {Image}:{Tag} as {Digest}", key, next.Name, next.Tag, digest);
+        return StepResult.Of(new RecordPromotion(next.Name, next.Tag, digest, upstreamRepo, now));
+    }
+
+    private async Task<StepResult> MergingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, StepMemo memo, CancellationToken ct)
+    {
+        // A merge call that succeeded before a crash: GitLab already says merged.
+        if (mr.State == "merged") return StepResult.Of(new RecordMerge(mr.MergeCommitSha ?? mr.Sha!, now));
+        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
+        {
+            if (++memo.StillChecking > options.Value.Workflow.MaxStillChecking)
+                return StepResult.Of(new Fail("GitLab kept checking mergeability; try again later", now));
+            return StepResult.Waiting("GitLab is still checking mergeability");
+        }
+        try
+        {
+            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct);
+            return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.Sha ?? s.RebasedSha!, now));
+        }
+        catch (GitLabException e) when (e.Status is 401 or 405 or 406 or 409 or 422)
+        {
+            // GitLab checks 401 → 405 → 422 → 409, so a stale sha can surface as 405 or 422: look before classifying.
+            var after = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
+            if (after.State == "merged") return StepResult.Of(new RecordMerge(after.MergeCommitSha ?? after.Sha!, now));
+            var targetHead = await gitlab.BranchHeadAsync(after.TargetProjectId, after.TargetBranch, ct);
+            var refusal =
+                after.Sha != s.RebasedSha || e.Status == 409 ? MergeRefusal.SourceChanged
+                : targetHead != s.TargetSha ? MergeRefusal.TargetMoved
+                : after.DetailedMergeStatus is "checking" or "unchecked" ? MergeRefusal.StillChecking
+                : MergeRefusal.NotMergeable;
+            return StepResult.Of(new RecordMergeRefusal(e.Status, e.GitLabMessage, refusal, policy.MaxRebases, now));
+        }
+    }
+
+    private async Task<StepResult> FinishAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct)
+    {
+        if (s.State is WorkflowState.Failed or WorkflowState.Cancelled && s.Promotions.FirstOrDefault() is { } promotion)
+        {
+            // The merge did not happen: take the promoted image back, unless the tag has since moved on.
+            var repository = $"{promotion.Repository}/{promotion.Name}";
+            if (await registry.InspectAsync(repository, promotion.Tag, ct) is { } current && current.Digest == promotion.Digest)
+                await registry.DeleteAsync(repository, promotion.Digest, ct);
+            return StepResult.Of(new RecordPromotionUndone(promotion.Name, promotion.Tag, promotion.Digest, now));
+        }
+        await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr)).Release(key.Iid);
+        if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
+
+        var marker = $"<!-- orchestrator {key} attempt {s.Attempt} -->";
+        var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
+        if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
+        if (s.State == WorkflowState.Failed && mr.State == "opened")
+            await gitlab.AssignAsync(key.ProjectId, key.Iid, [mr.Author.Id], ct); // back to the author, as marge-bot does
+        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, OutcomeNote(s) + "\n\n" + marker, ct);
+        return StepResult.Of(new RecordNote(note.Id, now));
+    }
+
+    private static string OutcomeNote(MergeRequestWorkflow s) => s.State switch
+    {
+        WorkflowState.Completed =>
+            $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
+            (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "." : ""),
+        WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
+        _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
+             "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
+    };
+
+    private async Task<string?> PreconditionFailure(GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
+    {
+        if (mr.State != "opened") return $"the merge request is {mr.State}";
+        if (mr.Draft) return "Sorry, I can't merge requests marked as Draft!";
+        if (mr.HasConflicts) return "the merge request has conflicts with the target branch";
+        if (!mr.BlockingDiscussionsResolved) return "Merge request has unresolved discussions";
+        if (mr.SourceProjectId != mr.TargetProjectId && mr.AllowCollaboration != true)
+            return "this fork merge request does not allow commits from members who can merge to the target branch";
+        var approvals = await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct);
+        var given = approvals.ApprovedBy?.Count ?? 0;
+        if (approvals.ApprovalsLeft > 0 || given < policy.RequiredApprovals)
+            return $"Insufficient approvals (have: {given}, need: {Math.Max(policy.RequiredApprovals, approvals.ApprovalsRequired)})";
+        return null;
+    }
+
+    private static string QueueKey(MergeRequestKey key, GitLabMergeRequest mr) => $"{key.ProjectId}/{mr.TargetBranch}";
+}
