@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Api.Health;
 using Orchestrator.Api.MergeRequests;
+using Orchestrator.Api.Policies;
 
 namespace Orchestrator.Api;
 
@@ -12,6 +13,7 @@ public static class OrchestratorApi
     {
         app.MapHealthApi();
         app.MapMergeRequestsApi();
+        app.MapPolicyApi();
         return app;
     }
 }

@@ -69,8 +69,11 @@ public static class JwtAuthApi
         if (project is null) return [];
         var level = user is null ? 0 : store.AccessLevelOf(project, user);
         var canRead = project.Visibility == "public" || (user is not null && store.CanRead(project, user));
-        // A job token writes only to its own project's registry.
-        var canWrite = level >= AccessLevel.Developer && (job is null || job.Pipeline.ProjectId == project.Id);
+        // A job token writes only to its own project's registry, with the rights of whoever ran the pipeline there —
+        // including an upstream maintainer running it on a fork branch that allows collaboration.
+        var canWrite = job is null
+            ? level >= AccessLevel.Developer
+            : job.Pipeline.ProjectId == project.Id && (level >= AccessLevel.Developer || store.CanPush(project, job.Pipeline.Ref, user!));
         var canDelete = level >= AccessLevel.Maintainer && job is null;
         return [.. wanted.Actions.Where(a => a switch
         {

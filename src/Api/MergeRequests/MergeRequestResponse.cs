@@ -19,6 +19,7 @@ public sealed record MergeRequestResponse(
     string? PipelineStatus,
     string? MergeCommitSha,
     string? Outcome,
+    int Rebases,
     IReadOnlyList<ImageResponse> Images,
     DateTimeOffset? UpdatedAt)
 {
@@ -26,7 +27,7 @@ public sealed record MergeRequestResponse(
     {
         var w = snapshot.Workflow;
         return new(key.ProjectId, key.Iid, w.State.ToWireName(), w.Attempt, snapshot.Version, w.RequestedBy, w.RebasedSha,
-            w.TargetSha, w.PipelineId, w.PipelineStatus, w.MergeCommitSha, w.Outcome,
+            w.TargetSha, w.PipelineId, w.PipelineStatus, w.MergeCommitSha, w.Outcome, w.Rebases,
             [.. w.Images.Select(i => new ImageResponse(i.Name, i.Tag, i.Verdict.ToString().ToLowerInvariant(), i.Digest, w.IsPromoted(i.Name, i.Tag)))],
             w.UpdatedAt);
     }
@@ -37,3 +38,9 @@ public sealed record EnqueueRequest(string? RequestedBy);
 public sealed record CancelRequest(string? Reason);
 
 public sealed record EventResponse(long Version, string Type, DateTimeOffset At, System.Text.Json.JsonElement Data);
+
+public sealed record ReplayDecisionResponse(long Version, string Command, System.Text.Json.JsonElement Inputs,
+    IReadOnlyList<string> Recorded, IReadOnlyList<string> Decided, bool Same);
+
+/// <summary>Whether today's rules decide as the recorded ones did, decision by decision.</summary>
+public sealed record ReplayResponse(bool Consistent, string State, int Attempt, IReadOnlyList<ReplayDecisionResponse> Decisions);

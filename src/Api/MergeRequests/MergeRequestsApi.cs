@@ -19,6 +19,7 @@ public static class MergeRequestsApi
         group.MapDelete("/merge", Cancel).WithName("CancelMerge");
         group.MapGet("/", Get).WithName("GetMergeRequest");
         group.MapGet("/events", Events).WithName("GetMergeRequestEvents");
+        group.MapGet("/replay", Replay).WithName("ReplayMergeRequest");
         return app;
     }
 
@@ -65,6 +66,16 @@ public static class MergeRequestsApi
         IReadOnlyList<EventResponse> body =
             [.. events.Select(e => new EventResponse(e.Version, e.Type, e.At, JsonDocument.Parse(e.Data).RootElement.Clone()))];
         return TypedResults.Ok(body);
+    }
+
+    private static async Task<Results<Ok<ReplayResponse>, ProblemHttpResult>> Replay(string projectId, string iid, IGrainFactory grains)
+    {
+        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
+        var view = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Replay();
+        if (view.Decisions.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
+        return TypedResults.Ok(new ReplayResponse(view.Consistent, view.State, view.Attempt,
+            [.. view.Decisions.Select(d => new ReplayDecisionResponse(d.Version, d.Command, JsonDocument.Parse(d.Inputs).RootElement.Clone(),
+                d.Recorded, d.Decided, d.Same))]));
     }
 
     private static MergeRequestKey? ParseKey(string projectId, string iid) =>

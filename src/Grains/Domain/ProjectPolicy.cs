@@ -11,13 +11,15 @@ public sealed record ImagePolicy(
 /// <summary>How the orchestrator merges one GitLab project's merge requests.</summary>
 [GenerateSerializer, Alias("ProjectPolicy")]
 public sealed record ProjectPolicy(
-    [property: Id(0)] IReadOnlyList<ImagePolicy> Images,
-    [property: Id(1)] string? UpstreamRepo,
-    [property: Id(2)] int RequiredApprovals,
-    [property: Id(3)] int CiTimeoutMinutes,
-    [property: Id(4)] int MaxRebases,
-    [property: Id(5)] bool AllowUnbumpedInputs)
+    IReadOnlyList<ImagePolicy>? Images = null,
+    [property: Id(1)] string? UpstreamRepo = null,
+    [property: Id(2)] int RequiredApprovals = 0,
+    [property: Id(3)] int CiTimeoutMinutes = 60,
+    [property: Id(4)] int MaxRebases = 3,
+    [property: Id(5)] bool AllowUnbumpedInputs = false)
 {
+    [Id(0)] public IReadOnlyList<ImagePolicy> Images { get; init; } = Images ?? [];
+
     public static readonly ProjectPolicy Default = new([], null, 0, 60, 3, false);
 
     public IReadOnlyList<string> Validate()
@@ -26,13 +28,14 @@ public sealed record ProjectPolicy(
         if (CiTimeoutMinutes is < 1 or > 24 * 60) errors.Add("ciTimeoutMinutes must be between 1 and 1440");
         if (MaxRebases is < 0 or > 100) errors.Add("maxRebases must be between 0 and 100");
         if (RequiredApprovals is < 0 or > 100) errors.Add("requiredApprovals must be between 0 and 100");
-        foreach (var image in Images ?? [])
+        foreach (var image in Images)
         {
             if (string.IsNullOrWhiteSpace(image.Name) || image.Name.Contains(':')) errors.Add("images[].name must be a registry suffix such as debian/x86_64_build");
             if (string.IsNullOrWhiteSpace(image.TagFile)) errors.Add($"images[{image.Name}].tagFile is required");
             if (string.IsNullOrWhiteSpace(image.TagKey)) errors.Add($"images[{image.Name}].tagKey is required");
+            if (image.Inputs is null) errors.Add($"images[{image.Name}].inputs is required (a list of path globs)");
         }
-        if (Images is { Count: > 0 } && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
+        if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;
     }
 }

@@ -31,7 +31,7 @@ public interface IMergeRequestGrain : IGrainWithStringKey
 
     /// <summary>Re-runs every recorded decision on its recorded inputs (audit).</summary>
     [Alias("Replay")]
-    Task<ReplayReport> Replay();
+    Task<ReplayView> Replay();
 
     /// <summary>
     /// A pipeline's status as seen elsewhere (a webhook, an operator): recorded if it is news about the pipeline
@@ -55,3 +55,20 @@ public sealed record CommandOutcome(
     [property: Id(0)] WorkflowSnapshot Snapshot,
     [property: Id(1)] int EventsRecorded,
     [property: Id(2)] Rejection? Rejection);
+
+/// <summary>A replayed decision as the audit shows it: the command, its recorded inputs, and what was and would be decided.</summary>
+[GenerateSerializer, Alias("ReplayedDecisionView")]
+public sealed record ReplayedDecisionView(
+    [property: Id(0)] long Version,
+    [property: Id(1)] string Command,
+    [property: Id(2)] string Inputs,
+    [property: Id(3)] IReadOnlyList<string> Recorded,
+    [property: Id(4)] IReadOnlyList<string> Decided,
+    [property: Id(5)] bool Same);
+
+[GenerateSerializer, Alias("ReplayView")]
+public sealed record ReplayView(
+    [property: Id(0)] bool Consistent,
+    [property: Id(1)] string State,
+    [property: Id(2)] int Attempt,
+    [property: Id(3)] IReadOnlyList<ReplayedDecisionView> Decisions);

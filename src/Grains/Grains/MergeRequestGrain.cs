@@ -44,10 +44,15 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         if (NeedsWork(State.Current)) await AdvanceAsync(CancellationToken.None);
     }
 
-    public async Task<ReplayReport> Replay()
+    public async Task<ReplayView> Replay()
     {
         var (_, events) = await journal.ReadAsync(Key);
-        return WorkflowReplay.Run(events);
+        var report = WorkflowReplay.Run(events);
+        static string Name(IWorkflowEvent e) => WorkflowEventNames.NameOf(e);
+        return new ReplayView(report.Consistent, report.State.State.ToWireName(), report.State.Attempt,
+            [.. report.Decisions.Select(d => new ReplayedDecisionView(d.Version, d.Command,
+                System.Text.Json.JsonSerializer.Serialize(d.Inputs, d.Inputs.GetType()),
+                [.. d.Recorded.Select(Name)], [.. d.Decided.Select(Name)], d.Same))]);
     }
 
     public override async Task OnActivateAsync(CancellationToken ct)

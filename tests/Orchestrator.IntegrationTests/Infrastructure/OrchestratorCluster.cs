@@ -8,7 +8,8 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 /// <summary>Builds Orleans test clusters whose silos are configured exactly as the real silo is, on a test schema.</summary>
 public static class OrchestratorCluster
 {
-    public static async Task<TestCluster> DeployAsync(string schema, string serviceId, short silos = 1)
+    public static async Task<TestCluster> DeployAsync(string schema, string serviceId, short silos = 1,
+        IReadOnlyDictionary<string, string?>? settings = null)
     {
         var builder = new TestClusterBuilder(silos);
         // The same ServiceId across deployments: reminders and streams belong to the service, not one cluster.
@@ -18,6 +19,7 @@ public static class OrchestratorCluster
             ["Orchestrator:Postgres:ConnectionString"] = TestPostgres.ConnectionString,
             ["Orchestrator:Postgres:Schema"] = schema,
         }));
+        if (settings is not null) builder.ConfigureHostConfiguration(config => config.AddInMemoryCollection(settings));
         builder.AddSiloBuilderConfigurator<SiloConfigurator>();
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,0 +1,90 @@
+extern alias sandbox;
+
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Domain;
+using Orchestrator.IntegrationTests.Infrastructure;
+using sandbox::Sandbox.Seed;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Orchestrator.IntegrationTests.Workflow;
+
+/// <summary>The seeded incident driven by the orchestrator: the stale image is caught before merge, the fixed MR merges with its promoted image.</summary>
+public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
+    : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Given_the_incident_When_A_is_enqueued_Then_its_stale_fork_image_is_rebuilt_A_fails_before_merge_and_after_the_fix_it_merges_with_its_image_promoted()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "e2e1");
+        var maintainer = h.As("maintainer");
+        var alice = h.As("alice");
+        var mainBefore = h.Seed["main"]!["after_b"]!.GetValue<string>();
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await h.Grain(h.MrA).Enqueue("marge-bot");
+        var failed = await h.WaitForOutcome(h.MrA, 1);
+        output.WriteLine($"attempt 1 ended in {clock.Elapsed.TotalSeconds:F1} s: {failed.Outcome}");
+
+        Assert.Equal(WorkflowState.Failed, failed.State);
+        Assert.Equal("CI failed!", failed.Outcome);
+        var image = Assert.Single(failed.Images);
+        Assert.Equal((FreshnessVerdict.Stale, IncidentFiles.ToolTag), (image.Verdict, image.Tag));
+        Assert.True(failed.ForcedRebuild);
+        var pipeline = await h.Get(alice, $"projects/{h.Fork}/pipelines/{failed.PipelineId}");
+        Assert.Equal((failed.RebasedSha, "failed"), (pipeline["sha"]!.GetValue<string>(), pipeline["status"]!.GetValue<string>()));
+        var variables = (await h.Get(alice, $"projects/{h.Fork}/pipelines/{failed.PipelineId}/variables")).AsArray();
+        Assert.Contains(variables, v => v!["key"]!.GetValue<string>() == "FDO_FORCE_REBUILD" && v["value"]!.GetValue<string>() == "1");
+        Assert.Contains("mesa-tool needs the libfoo 1 API", await h.Trace(alice, h.Fork, failed.PipelineId!.Value, 0));
+        var mr = await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{h.MrA}");
+        Assert.Equal("opened", mr["state"]!.GetValue<string>());
+        Assert.Equal("alice" + "e2e1", mr["assignees"]![0]!["username"]!.GetValue<string>());
+        Assert.Equal(mainBefore, (await h.Get(maintainer, $"projects/{h.Upstream}/repository/branches/main"))["commit"]!["id"]!.GetValue<string>());
+        var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{h.MrA}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().StartsWith("I couldn't merge this merge request: CI failed!"));
+        Assert.Equal(1, (await h.Get(alice, $"projects/{h.Fork}/pipelines?ref=a-new-tool")).AsArray().Count(p => p!["id"]!.GetValue<long>() == failed.PipelineId));
+
+        // Alice fixes A for libfoo 2 and asks again.
+        var fix = await alice.PostAsJsonAsync($"projects/{h.Fork}/repository/commits", new
+        {
+            branch = "a-new-tool", commit_message = "ci: build mesa-tool against libfoo 2",
+            actions = new[]
+            {
+                new { action = "update", file_path = ".gitlab-ci/container/debian/x86_64_build.sh", content = IncidentFiles.ToolBuild(api: 2) },
+                new { action = "update", file_path = "tests/requirements.txt", content = IncidentFiles.RequirementsWithFoo(2) },
+            },
+        });
+        fix.EnsureSuccessStatusCode();
+        clock.Restart();
+        Assert.Equal(1, (await h.Grain(h.MrA).Enqueue("marge-bot")).EventsRecorded);
+        var merged = await h.WaitForOutcome(h.MrA, 2);
+        output.WriteLine($"attempt 2 ended in {clock.Elapsed.TotalSeconds:F1} s: {merged.State} {merged.Outcome}");
+
+        if (merged.State != WorkflowState.Completed && merged.PipelineId is { } failedPipeline)
+            foreach (var job in new[] { 0, 1 })
+                output.WriteLine(await h.Trace(alice, h.Fork, failedPipeline, job));
+        Assert.Equal(WorkflowState.Completed, merged.State);
+        var built = Assert.Single(merged.BuiltImages);
+        var promotion = Assert.Single(merged.Promotions);
+        Assert.Equal((built.Digest, merged.RebasedSha, merged.PipelineId), (promotion.Digest, built.LabelCommit, built.LabelPipelineId));
+        var after = await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{h.MrA}");
+        Assert.Equal(("merged", merged.MergeCommitSha), (after["state"]!.GetValue<string>(), after["merge_commit_sha"]!.GetValue<string>()));
+
+        // The post-merge pipeline finds the promoted image upstream and reuses it: no rebuild.
+        var post = await h.WaitForPipeline(maintainer, h.Upstream, "main", merged.MergeCommitSha!);
+        Assert.Equal("success", post["status"]!.GetValue<string>());
+        var containerLog = await h.Trace(maintainer, h.Upstream, post["id"]!.GetValue<long>(), 0);
+        Assert.Contains($"exists already ({promotion.Digest})", containerLog);
+        Assert.DoesNotContain("Building with", containerLog);
+        Assert.Contains("mesa-tool built against libfoo 2", await h.Trace(maintainer, h.Upstream, post["id"]!.GetValue<long>(), 1));
+
+        var replay = await h.Grain(h.MrA).Replay();
+        Assert.True(replay.Consistent);
+        Assert.Equal("completed", replay.State);
+        var types = await h.EventTypes(h.MrA);
+        Assert.Equal(2, types.Count(t => t == "outcome_noted"));
+        Assert.Single(types, t => t == "image_promoted");
+        Assert.Single(types, t => t == "merged");
+    }
+}
