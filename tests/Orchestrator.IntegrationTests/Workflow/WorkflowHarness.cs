@@ -8,6 +8,7 @@ using Orchestrator.Persistence;
 using Orchestrator.Workflow;
 using Orleans.TestingHost;
 using Xunit;
+using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
 
 namespace Orchestrator.IntegrationTests.Workflow;
 
@@ -88,5 +89,54 @@ public sealed class WorkflowHarness : IAsyncDisposable
     {
         await Cluster.StopAllSilosAsync();
         await Cluster.DisposeAsync();
+    }
+}
+
+public static class WorkflowHarnessExtensions
+{
+    public sealed record FileChange(string Action, string Path, string Content);
+
+    public static async Task<string> CommitAsync(this WorkflowHarness h, HttpClient as_, long project, string branch, string message,
+        IEnumerable<FileChange> files, string? startBranch = null)
+    {
+        using var response = await as_.PostAsJsonAsync($"projects/{project}/repository/commits", new
+        {
+            branch, start_branch = startBranch, commit_message = message,
+            actions = files.Select(f => new { action = f.Action, file_path = f.Path, content = f.Content }).ToArray(),
+        });
+        var body = await response.Content.ReadFromJsonAsync<JsonNode>();
+        Assert.True(response.IsSuccessStatusCode, body?.ToJsonString());
+        return body!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>bob opens a same-project merge request from a new branch of main.</summary>
+    public static async Task<long> OpenMrAsync(this WorkflowHarness h, string branch, string title, params FileChange[] files)
+    {
+        var bob = h.As("bob");
+        await h.CommitAsync(bob, h.Upstream, branch, title, files, startBranch: "main");
+        using var response = await bob.PostAsJsonAsync($"projects/{h.Upstream}/merge_requests", new { source_branch = branch, target_branch = "main", title });
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonNode>())!["iid"]!.GetValue<long>();
+    }
+
+    public static async Task<MergeRequestWorkflow> WaitForState(this WorkflowHarness h, long iid, Func<MergeRequestWorkflow, bool> done)
+    {
+        for (var i = 0; i < 600; i++)
+        {
+            var s = (await h.Grain(iid).GetSnapshot()).Workflow;
+            if (done(s)) return s;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"!{iid} never reached the awaited state");
+    }
+
+    public static async Task<string> MainHead(this WorkflowHarness h) =>
+        (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/repository/branches/main"))["commit"]!["id"]!.GetValue<string>();
+
+    public static async Task Faults(this WorkflowHarness h, object faults)
+    {
+        using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
+        admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
+        (await admin.PutAsJsonAsync("/-/sandbox/faults", faults)).EnsureSuccessStatusCode();
     }
 }

@@ -1,0 +1,187 @@
+extern alias sandbox;
+
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.Domain;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+using sandbox::Sandbox.Seed;
+using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
+
+namespace Orchestrator.IntegrationTests.Workflow;
+
+/// <summary>Verdicts, queueing and races, each on its own seeded world in the sandbox.</summary>
+public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
+    : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    private const string TagFile = ".gitlab-ci/image-tags.yml";
+    private static readonly FileChange Readme = new("update", "README.md", "# mesa\nA change that touches no image input.\n");
+    // A test job that takes a while, so the test can act while the pipeline runs.
+    private static readonly FileChange SlowTests = new("update", ".gitlab-ci/run-tests.sh", "sleep 3\n" + IncidentFiles.RunTests);
+
+    [Fact]
+    public async Task Given_an_mr_that_changes_image_inputs_without_a_tag_bump_When_enqueued_Then_it_is_rejected_with_a_note_and_nothing_is_built()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "unb");
+        var iid = await h.OpenMrAsync("more-packages", "Add libbaz", new FileChange("update", ".gitlab-ci/container/packages.txt", "libfoo=2\nlibbar=1\nlibbaz=1\n"));
+
+        await h.Grain(iid).Enqueue("marge-bot");
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Equal(FreshnessVerdict.Unbumped, Assert.Single(s.Images).Verdict);
+        Assert.Contains("without bumping its tag", s.Outcome);
+        Assert.Null(s.PipelineId);
+        var notes = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains("without bumping its tag"));
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_an_mr_whose_image_is_already_upstream_When_enqueued_Then_nothing_is_forced_or_promoted_and_it_merges()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "ups");
+        var iid = await h.OpenMrAsync("docs", "Docs", Readme);
+
+        await h.Grain(iid).Enqueue("marge-bot");
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        Assert.Equal(FreshnessVerdict.Upstream, Assert.Single(s.Images).Verdict);
+        Assert.False(s.ForcedRebuild);
+        Assert.Empty(s.Promotions);
+        var variables = (await h.Get(h.As("bob"), $"projects/{h.Upstream}/pipelines/{s.PipelineId}/variables")).AsArray();
+        Assert.DoesNotContain(variables, v => v!["key"]!.GetValue<string>() == "FDO_FORCE_REBUILD");
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_an_mr_whose_own_image_was_built_on_the_target_head_When_enqueued_Then_it_is_fresh_and_not_rebuilt()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "frs");
+        var iid = await h.OpenMrAsync("bump", "Bump the image tag", new FileChange("update", TagFile, "variables:\n  DEBIAN_BUILD_TAG: \"20261120-fresh\"\n"));
+        var bob = h.As("bob");
+        var branchHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump"))["commit"]!["id"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump", branchHead))["status"]!.GetValue<string>());
+
+        await h.Grain(iid).Enqueue("marge-bot");
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        var image = Assert.Single(s.Images);
+        Assert.Equal(FreshnessVerdict.Fresh, image.Verdict);
+        var check = (await h.Grain(iid).GetEvents()).Single(e => e.Type == "freshness_checked");
+        Assert.Contains($"\"fdoCommit\":\"{branchHead}\"", check.Data);
+        Assert.False(s.ForcedRebuild);
+        Assert.Contains("exists already", await h.Trace(bob, h.Upstream, s.PipelineId!.Value, 0));
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
+        var first = await h.OpenMrAsync("one", "One", new FileChange("create", "one.txt", "1\n"));
+        var second = await h.OpenMrAsync("two", "Two", new FileChange("create", "two.txt", "2\n"));
+
+        await Task.WhenAll(h.Grain(first).Enqueue("marge-bot"), h.Grain(second).Enqueue("marge-bot"));
+        var a = await h.WaitForOutcome(first, 1);
+        var b = await h.WaitForOutcome(second, 1);
+
+        Assert.Equal((WorkflowState.Completed, WorkflowState.Completed), (a.State, b.State));
+        var (earlier, later) = (await h.Grain(first).GetEvents()).Last(e => e.Type == "merged").At < (await h.Grain(second).GetEvents()).Last(e => e.Type == "merged").At
+            ? (a, b) : (b, a);
+        // The later one was rebased onto the earlier merge, and main's first-parent history is the two merges in order.
+        Assert.Equal(earlier.MergeCommitSha, later.TargetSha);
+        var log = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/repository/commits/{later.MergeCommitSha}"))["parent_ids"]!.AsArray();
+        Assert.Equal(earlier.MergeCommitSha, log[0]!.GetValue<string>());
+        Assert.True((await h.Grain(first).Replay()).Consistent && (await h.Grain(second).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_a_running_build_When_the_target_moves_Then_the_mr_is_rebased_and_verified_again_before_it_merges()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "mov");
+        var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
+        await h.Grain(iid).Enqueue("marge-bot");
+        await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
+
+        var moved = await h.CommitAsync(h.As("maintainer"), h.Upstream, "main", "Someone else's change", [new FileChange("create", "other.txt", "o\n")]);
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        Assert.Equal(2, s.Rebases);
+        Assert.Equal(moved, s.TargetSha);
+        Assert.Contains("target_moved", await h.EventTypes(iid));
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Theory]
+    [InlineData("push", "Someone pushed to branch while we were trying to merge")]
+    [InlineData("draft", "Sorry, I can't merge requests marked as Draft!")]
+    [InlineData("close", "the merge request is closed")]
+    public async Task Given_a_running_build_When_someone_changes_the_mr_Then_the_attempt_fails_with_marge_bots_reason(string change, string reason)
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "race" + change);
+        var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
+        await h.Grain(iid).Enqueue("marge-bot");
+        await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
+        var bob = h.As("bob");
+        var mainBefore = await h.MainHead();
+
+        switch (change)
+        {
+            case "push":
+                await h.CommitAsync(bob, h.Upstream, "slow", "one more thing", [new FileChange("create", "late.txt", "late\n")]);
+                break;
+            default:
+                using (var response = await bob.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}",
+                           change == "draft" ? new { draft = true } as object : new { state_event = "close" }))
+                    response.EnsureSuccessStatusCode();
+                break;
+        }
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains(reason, s.Outcome);
+        Assert.Equal(mainBefore, await h.MainHead());
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Theory]
+    [InlineData(409, "Someone pushed to branch while we were trying to merge")]
+    [InlineData(422, "GitLab refused the merge (422)")]
+    public async Task Given_a_promoted_image_When_gitlab_refuses_the_merge_Then_the_promotion_is_undone_and_the_attempt_fails(int status, string reason)
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "ref" + status);
+        var fix = await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: build mesa-tool against libfoo 2",
+        [
+            new FileChange("update", ".gitlab-ci/container/debian/x86_64_build.sh", IncidentFiles.ToolBuild(api: 2)),
+            new FileChange("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2)),
+        ]);
+        await h.Faults(new { routes = new[] { new { method = "PUT", path = $"^/api/v4/projects/{h.Upstream}/merge_requests/{h.MrA}/merge$", status, count = 1 } } });
+        try
+        {
+            await h.Grain(h.MrA).Enqueue("marge-bot");
+            var s = await h.WaitForOutcome(h.MrA, 1);
+
+            Assert.Equal(WorkflowState.Failed, s.State);
+            Assert.Contains(reason, s.Outcome);
+            var types = await h.EventTypes(h.MrA);
+            Assert.Contains("image_promoted", types);
+            Assert.Contains("merge_refused", types);
+            Assert.Contains("promotion_undone", types);
+            Assert.Empty(s.Promotions);
+            var repos = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/registry/repositories?tags=true")).AsArray();
+            Assert.DoesNotContain(repos.SelectMany(r => r!["tags"]!.AsArray()), t => t!["name"]!.GetValue<string>() == "20261115-tool");
+            Assert.Equal("opened", (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}"))["state"]!.GetValue<string>());
+            Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
+            output.WriteLine($"{fix}: {s.Outcome}");
+        }
+        finally
+        {
+            await h.Faults(new { });
+        }
+    }
+}
