@@ -4,6 +4,8 @@
 #   ./run.sh            the orchestrator; with no GitLab configured (Orchestrator__GitLab__BaseUrl), against the
 #                       embedded default: the sandbox GitLab, started here and seeded with the incident
 #   ./run.sh sandbox    the sandbox GitLab alone; prints "sandbox: <base-url> <admin-token>"
+#   ./run.sh demo       the embedded default, then drives the seeded incident through the orchestrator and
+#                       prints each attempt's timeline; stops everything when done
 set -euo pipefail
 cd "$(dirname "$0")"
 source infra/env.sh
@@ -31,7 +33,16 @@ if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ]; then
   [ -n "${sandbox_url:-}" ] || { echo "the sandbox did not start; see $ORCH_STATE/sandbox.log" >&2; exit 1; }
   curl -fsS -X POST -H "PRIVATE-TOKEN: $sandbox_token" "$sandbox_url/-/sandbox/seed/incident" >"$ORCH_STATE/incident.json"
   bot=$(grep -o '"bot":{[^}]*}' "$ORCH_STATE/incident.json")
+  # The sandbox forgets everything when it stops, so the orchestrator's embedded state starts afresh with it.
+  export Orchestrator__Postgres__Schema=embedded_sandbox
+  PGPASSWORD="$ORCH_PG_PASSWORD" psql -q -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" \
+    -c "drop schema if exists embedded_sandbox cascade" >/dev/null
   export Orchestrator__GitLab__BaseUrl="$sandbox_url"
+  export Orchestrator__Registry__Url
+  Orchestrator__Registry__Url=$(grep -o '"registry":"[^"]*"' "$ORCH_STATE/incident.json" | sed -E 's/.*:"(.*)"/\1/')
+  # The sandbox is local: look at it every second rather than every ten, and keep the console for the demo.
+  export Orchestrator__Workflow__PollInterval="${Orchestrator__Workflow__PollInterval:-00:00:01}"
+  export Logging__LogLevel__Default="${Logging__LogLevel__Default:-Warning}"
   export Orchestrator__GitLab__BotToken
   Orchestrator__GitLab__BotToken=$(sed -E 's/.*"token":"([^"]*)".*/\1/' <<<"$bot")
   export Orchestrator__GitLab__BotUsername
@@ -46,5 +57,11 @@ silo=$!
 trap 'kill "$silo" ${sandbox:-} 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
 if orch_wait_http "$url/healthz" 60; then
   echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
+fi
+if [ "${1:-}" = demo ]; then
+  exec 3>&1
+  source infra/demo.sh
+  demo "$url" "$sandbox_url" "$sandbox_token"
+  exit 0
 fi
 wait "$silo"

@@ -41,6 +41,24 @@ public static class AdminApi
             return GitLabEndpoint.Json(summary, 201);
         });
 
+        // The demo's second act: alice pushes her fix for A (through the API, as alice).
+        app.MapPost("/-/sandbox/seed/incident/fix", async (HttpContext context, Model.SandboxStore store) =>
+        {
+            Model.PersonalAccessToken token;
+            long fork;
+            await using (await store.EnterAsync())
+            {
+                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+                var alice = store.Users.Values.FirstOrDefault(u => u.Username == "alice" + (context.Request.Query["suffix"].FirstOrDefault() ?? ""))
+                    ?? throw GitLabError.NotFound("User");
+                token = store.AddToken(alice.Id, "demo", ["api"]);
+                fork = store.Projects.Values.First(p => p.NamespacePath == alice.Username && p.ForkedFromId is not null).Id;
+            }
+            using var http = new HttpClient { BaseAddress = new Uri($"{store.ExternalUrl.TrimEnd('/')}/api/v4/") };
+            var sha = await new Seed.IncidentSeeder(http, store.AdminToken).FixAAsync(token.Value, fork);
+            return GitLabEndpoint.Json(new JsonObject { ["sha"] = sha }, 201);
+        });
+
         app.MapGet("/-/sandbox/deliveries", async (HttpContext context, Model.SandboxStore store, WebhookDispatcher dispatcher) =>
         {
             await using (await store.EnterAsync())

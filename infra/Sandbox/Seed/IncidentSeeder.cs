@@ -74,8 +74,11 @@ public sealed class IncidentSeeder(HttpClient http, string adminToken)
         var mainAfterB = merged["merge_commit_sha"]!.GetValue<string>();
         var mainPipeline = await PipelineFor(m, up, "main", mainAfterB);
 
+        // The registry's address, as GitLab publishes it in a repository's location.
+        var location = (await Get(m, $"projects/{up}/registry/repositories")).AsArray()[0]!["location"]!.GetValue<string>();
         return new JsonObject
         {
+            ["registry"] = "http://" + location.Split('/')[0],
             ["upstream"] = new JsonObject { ["id"] = up, ["path"] = upstreamPath },
             ["fork"] = new JsonObject { ["id"] = forkId, ["path"] = fork["path_with_namespace"]!.GetValue<string>() },
             ["users"] = new JsonObject
@@ -89,6 +92,14 @@ public sealed class IncidentSeeder(HttpClient http, string adminToken)
             ["main"] = new JsonObject { ["base_commit"] = baseCommit, ["base_pipeline"] = basePipeline, ["after_b"] = mainAfterB, ["after_b_pipeline"] = mainPipeline },
         };
     }
+
+    /// <summary>alice's fix for A: mesa-tool built against the libfoo 2 API, tests asking for libfoo 2.</summary>
+    public async Task<string> FixAAsync(string aliceToken, long fork) =>
+        await Commit(Client(aliceToken), fork, "a-new-tool", "ci: build mesa-tool against libfoo 2", new()
+        {
+            [".gitlab-ci/container/debian/x86_64_build.sh"] = IncidentFiles.ToolBuild(api: 2),
+            ["tests/requirements.txt"] = IncidentFiles.RequirementsWithFoo(2),
+        }, action: "update");
 
     private static JsonObject Person(JsonNode user, string token) => new()
     {
