@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Options;
+using Orchestrator.Api;
 using Orchestrator.Api.Http;
 using Orchestrator.Hosting;
 
@@ -20,6 +21,7 @@ public static class OrchestratorHost
             silo.AddOrchestrator(builder.Configuration);
         });
         builder.Services.AddProblemDetails();
+        builder.Services.AddOrchestratorApi();
         builder.AddOrchestratorTelemetry(settings.Telemetry);
         return builder;
     }

@@ -44,3 +44,10 @@ public sealed record ReplayDecisionResponse(long Version, string Command, System
 
 /// <summary>Whether today's rules decide as the recorded ones did, decision by decision.</summary>
 public sealed record ReplayResponse(bool Consistent, string State, int Attempt, IReadOnlyList<ReplayDecisionResponse> Decisions);
+
+public sealed record MergeRequestSummaryResponse(long ProjectId, long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
+
+public sealed record QueueEntryResponse(long Iid, bool HoldsBranch, string State, int Attempt);
+
+/// <summary>A target branch's queue in order: the holder first, then the waiting merge requests.</summary>
+public sealed record QueueResponse(long ProjectId, string TargetBranch, IReadOnlyList<QueueEntryResponse> Entries);

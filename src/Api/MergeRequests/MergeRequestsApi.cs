@@ -5,8 +5,10 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Api.Http;
+using Orchestrator.Api.Security;
 using Orchestrator.Domain;
 using Orchestrator.Grains;
+using Orchestrator.Persistence;
 
 namespace Orchestrator.Api.MergeRequests;
 
@@ -14,20 +16,24 @@ public static class MergeRequestsApi
 {
     public static IEndpointRouteBuilder MapMergeRequestsApi(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/api/v1/projects/{projectId}/merge-requests/{iid}").WithTags("Merge requests");
-        group.MapPost("/merge", Enqueue).WithName("EnqueueMerge");
-        group.MapDelete("/merge", Cancel).WithName("CancelMerge");
-        group.MapGet("/", Get).WithName("GetMergeRequest");
-        group.MapGet("/events", Events).WithName("GetMergeRequestEvents");
-        group.MapGet("/replay", Replay).WithName("ReplayMergeRequest");
+        var project = app.MapGroup("/api/v1/projects/{projectId}").WithTags("Merge requests");
+        project.MapGet("/merge-requests", List).WithName("ListMergeRequests").RequireScope("read");
+        project.MapGet("/queues/{targetBranch}", Queue).WithName("GetQueue").RequireScope("read");
+
+        var one = project.MapGroup("/merge-requests/{iid}");
+        one.MapPost("/merge", Enqueue).WithName("EnqueueMerge").RequireScope("merge");
+        one.MapDelete("/merge", Cancel).WithName("CancelMerge").RequireScope("merge");
+        one.MapGet("/", Get).WithName("GetMergeRequest").RequireScope("read");
+        one.MapGet("/events", Events).WithName("GetMergeRequestEvents").RequireScope("read");
+        one.MapGet("/replay", Replay).WithName("ReplayMergeRequest").RequireScope("read");
         return app;
     }
 
     private static async Task<Results<Accepted<MergeRequestResponse>, Ok<MergeRequestResponse>, ProblemHttpResult>> Enqueue(
-        string projectId, string iid, HttpRequest request, IGrainFactory grains, CancellationToken ct)
+        string iid, HttpContext http, IGrainFactory grains, CancellationToken ct)
     {
-        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
-        var (body, problem) = await JsonBody.ReadOptionalAsync<EnqueueRequest>(request, ct);
+        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var (body, problem) = await JsonBody.ReadOptionalAsync<EnqueueRequest>(http.Request, ct);
         if (problem is not null) return problem;
         var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(body?.RequestedBy ?? "api");
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
@@ -39,28 +45,27 @@ public static class MergeRequestsApi
     }
 
     private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Cancel(
-        string projectId, string iid, HttpRequest request, IGrainFactory grains, CancellationToken ct)
+        string iid, HttpContext http, IGrainFactory grains, CancellationToken ct)
     {
-        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
-        var (body, problem) = await JsonBody.ReadOptionalAsync<CancelRequest>(request, ct);
+        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var (body, problem) = await JsonBody.ReadOptionalAsync<CancelRequest>(http.Request, ct);
         if (problem is not null) return problem;
         var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Cancel("api", body?.Reason ?? "cancelled through the API");
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
         return TypedResults.Ok(MergeRequestResponse.From(key, outcome.Snapshot));
     }
 
-    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Get(string projectId, string iid, IGrainFactory grains)
+    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Get(string iid, HttpContext http, IGrainFactory grains)
     {
-        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
+        if (Key(http, iid) is not { } key) return BadIid(iid);
         var snapshot = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetSnapshot();
         if (snapshot.Version == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(MergeRequestResponse.From(key, snapshot));
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<EventResponse>>, ProblemHttpResult>> Events(
-        string projectId, string iid, IGrainFactory grains)
+    private static async Task<Results<Ok<IReadOnlyList<EventResponse>>, ProblemHttpResult>> Events(string iid, HttpContext http, IGrainFactory grains)
     {
-        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
+        if (Key(http, iid) is not { } key) return BadIid(iid);
         var events = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetEvents();
         if (events.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         IReadOnlyList<EventResponse> body =
@@ -68,9 +73,9 @@ public static class MergeRequestsApi
         return TypedResults.Ok(body);
     }
 
-    private static async Task<Results<Ok<ReplayResponse>, ProblemHttpResult>> Replay(string projectId, string iid, IGrainFactory grains)
+    private static async Task<Results<Ok<ReplayResponse>, ProblemHttpResult>> Replay(string iid, HttpContext http, IGrainFactory grains)
     {
-        if (ParseKey(projectId, iid) is not { } key) return BadKey(projectId, iid);
+        if (Key(http, iid) is not { } key) return BadIid(iid);
         var view = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Replay();
         if (view.Decisions.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(new ReplayResponse(view.Consistent, view.State, view.Attempt,
@@ -78,12 +83,39 @@ public static class MergeRequestsApi
                 d.Recorded, d.Decided, d.Same))]));
     }
 
-    private static MergeRequestKey? ParseKey(string projectId, string iid) =>
-        long.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p > 0
-        && long.TryParse(iid, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i > 0
-            ? new MergeRequestKey(p, i)
-            : null;
+    private static readonly string[] States = ["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed", "failed", "cancelled"];
 
-    private static ProblemHttpResult BadKey(string projectId, string iid) =>
-        Problems.BadRequest("Invalid merge request", $"project '{projectId}' and merge request '{iid}' must be positive numbers");
+    private static async Task<Results<Ok<IReadOnlyList<MergeRequestSummaryResponse>>, ProblemHttpResult>> List(
+        HttpContext http, MergeRequestIndex index, string? state, int? page, int? per_page, CancellationToken ct)
+    {
+        if (state is not null && !States.Contains(state)) return Problems.BadRequest("Invalid state", $"state must be one of {string.Join(", ", States)}");
+        var p = Math.Max(1, page ?? 1);
+        var size = Math.Clamp(per_page ?? 20, 1, 100);
+        var (items, total) = await index.ListAsync(http.Project(), state, p, size, ct);
+        http.Response.Headers["x-total"] = total.ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers["x-page"] = p.ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers["x-per-page"] = size.ToString(CultureInfo.InvariantCulture);
+        IReadOnlyList<MergeRequestSummaryResponse> body = [.. items.Select(i => new MergeRequestSummaryResponse(i.ProjectId, i.Iid, i.State, i.Attempt, i.UpdatedAt))];
+        return TypedResults.Ok(body);
+    }
+
+    private static async Task<Ok<QueueResponse>> Queue(string targetBranch, HttpContext http, IGrainFactory grains)
+    {
+        var project = http.Project();
+        var branch = Uri.UnescapeDataString(targetBranch);
+        var view = await grains.GetGrain<IMergeQueueGrain>($"{project}/{branch}").Get();
+        var entries = new List<QueueEntryResponse>();
+        foreach (var (iid, holds) in (view.Holder is { } h ? new[] { (h, true) } : []).Concat(view.Waiting.Select(w => (w, false))))
+        {
+            var snapshot = await grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, iid).ToString()).GetSnapshot();
+            entries.Add(new QueueEntryResponse(iid, holds, snapshot.Workflow.State.ToWireName(), snapshot.Workflow.Attempt));
+        }
+        return TypedResults.Ok(new QueueResponse(project, branch, entries));
+    }
+
+    private static MergeRequestKey? Key(HttpContext http, string iid) =>
+        long.TryParse(iid, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i > 0 ? new MergeRequestKey(http.Project(), i) : null;
+
+    private static ProblemHttpResult BadIid(string iid) =>
+        Problems.BadRequest("Invalid merge request", $"merge request '{iid}' must be a positive number");
 }

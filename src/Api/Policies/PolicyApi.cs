@@ -1,9 +1,9 @@
-using System.Globalization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Api.Http;
+using Orchestrator.Api.Security;
 using Orchestrator.Domain;
 using Orchestrator.Workflow;
 
@@ -14,23 +14,18 @@ public static class PolicyApi
     public static IEndpointRouteBuilder MapPolicyApi(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/api/v1/projects/{projectId}/policy").WithTags("Policy");
-        group.MapGet("/", Get).WithName("GetPolicy");
-        group.MapPut("/", Put).WithName("PutPolicy");
+        group.MapGet("/", Get).WithName("GetPolicy").RequireScope("read");
+        group.MapPut("/", Put).WithName("PutPolicy").RequireScope("admin");
         return app;
     }
 
-    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Get(string projectId, PolicyStore policies, CancellationToken ct)
-    {
-        if (!long.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
-            return Problems.BadRequest("Invalid project", $"project '{projectId}' must be a positive number");
-        return TypedResults.Ok(await policies.GetAsync(id, ct));
-    }
+    private static async Task<Ok<ProjectPolicy>> Get(HttpContext http, PolicyStore policies, CancellationToken ct) =>
+        TypedResults.Ok(await policies.GetAsync(http.Project(), ct));
 
-    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Put(string projectId, HttpRequest request, PolicyStore policies, CancellationToken ct)
+    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Put(HttpContext http, PolicyStore policies, CancellationToken ct)
     {
-        if (!long.TryParse(projectId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) || id <= 0)
-            return Problems.BadRequest("Invalid project", $"project '{projectId}' must be a positive number");
-        var (policy, problem) = await JsonBody.ReadOptionalAsync<ProjectPolicy>(request, ct);
+        var id = http.Project();
+        var (policy, problem) = await JsonBody.ReadOptionalAsync<ProjectPolicy>(http.Request, ct);
         if (problem is not null) return problem;
         if (policy is null) return Problems.BadRequest("Missing policy", "send the policy as a JSON body");
         var errors = policy.Validate();

@@ -16,8 +16,13 @@ public sealed record ProjectPolicy(
     [property: Id(2)] int RequiredApprovals = 0,
     [property: Id(3)] int CiTimeoutMinutes = 60,
     [property: Id(4)] int MaxRebases = 3,
-    [property: Id(5)] bool AllowUnbumpedInputs = false)
+    [property: Id(5)] bool AllowUnbumpedInputs = false,
+    [property: Id(6)] string? TriggerLabel = null,
+    IReadOnlyList<string>? AllowedCommanders = null)
 {
+    /// <summary>Usernames whose <c>/merge</c> note enqueues a merge request.</summary>
+    [Id(7)] public IReadOnlyList<string> AllowedCommanders { get; init; } = AllowedCommanders ?? [];
+
     [Id(0)] public IReadOnlyList<ImagePolicy> Images { get; init; } = Images ?? [];
 
     public static readonly ProjectPolicy Default = new([], null, 0, 60, 3, false);

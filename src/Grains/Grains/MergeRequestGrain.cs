@@ -39,9 +39,15 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     public async Task<CommandOutcome> ObservePipeline(long pipelineId, string status) =>
         await Driven(await Handle(at => new Domain.ObservePipeline(pipelineId, status, at)));
 
-    public async Task Poke()
+    public Task Poke()
     {
-        if (NeedsWork(State.Current)) await AdvanceAsync(CancellationToken.None);
+        // Never awaits GitLab: the webhook that pokes must answer within milliseconds.
+        if (NeedsWork(State.Current))
+        {
+            StartPolling();
+            poll!.Change(TimeSpan.Zero, options.Value.Workflow.PollInterval);
+        }
+        return Task.CompletedTask;
     }
 
     public async Task<ReplayView> Replay()
@@ -159,6 +165,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             if (await RaiseConditionalEvents(decision.Events))
             {
                 OrchestratorTelemetry.EventsAppended.Add(decision.Events.Count);
+                await services.GetRequiredService<MergeRequestIndex>().UpsertAsync(Key, State.Current);
                 return new CommandOutcome(Snapshot(), decision.Events.Count, null);
             }
             OrchestratorTelemetry.ConcurrencyRetries.Add(1);

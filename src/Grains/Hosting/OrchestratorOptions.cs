@@ -48,10 +48,12 @@ public sealed class PolicySettings
     public int CiTimeoutMinutes { get; set; } = 60;
     public int MaxRebases { get; set; } = 3;
     public bool AllowUnbumpedInputs { get; set; }
+    public string? TriggerLabel { get; set; }
+    public List<string> AllowedCommanders { get; set; } = [];
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs))], UpstreamRepo, RequiredApprovals,
-        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs);
+        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders);
 }
 
 public sealed class ImagePolicySettings

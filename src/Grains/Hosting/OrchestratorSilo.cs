@@ -74,6 +74,9 @@ public static class OrchestratorSilo
             return store;
         });
         services.TryAddSingleton<WorkflowJournal>();
+        services.TryAddSingleton<MergeRequestIndex>();
+        services.TryAddSingleton<PipelineWatches>();
+        services.TryAddSingleton<WebhookDeliveries>();
         return services;
     }
 }

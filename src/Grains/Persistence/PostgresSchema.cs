@@ -39,6 +39,12 @@ public sealed class PostgresSchema(string name)
             primary key (service_id, grain_id, reminder_name)
         );
         create index if not exists orleans_reminders_ring on {Name}.orleans_reminders (service_id, grain_hash);
+        create table if not exists {Name}.webhook_deliveries (
+            delivery_key text        primary key,
+            event        text        not null,
+            project_id   bigint      not null,
+            received_at  timestamptz not null default now()
+        );
         """;
 
     private static string ValidName(string name) =>

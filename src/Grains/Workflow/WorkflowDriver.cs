@@ -13,7 +13,7 @@ namespace Orchestrator.Workflow;
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
-    IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    Persistence.PipelineWatches watches, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
 
@@ -112,7 +112,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             {
                 var variables = await gitlab.GetPipelineVariablesAsync(source, candidate.Id, ct);
                 if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker))
+                {
+                    await watches.WatchAsync(source, candidate.Id, key, ct);
                     return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => v.Key == "FDO_FORCE_REBUILD"), now));
+                }
             }
             if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
             var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
@@ -124,6 +127,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 await gitlab.CancelPipelineAsync(source, created.Id, ct);
                 return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
             }
+            await watches.WatchAsync(source, created.Id, key, ct);
             return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now));
         }
         if (s.PipelineCreatedAt is { } started && now - started > TimeSpan.FromMinutes(policy.CiTimeoutMinutes))

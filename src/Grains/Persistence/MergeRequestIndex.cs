@@ -1,0 +1,65 @@
+using Marten;
+using Orchestrator.Domain;
+
+namespace Orchestrator.Persistence;
+
+/// <summary>One row per merge request the orchestrator knows, for listing; the stream stays the truth.</summary>
+public sealed class MergeRequestSummary
+{
+    public string Id { get; set; } = "";
+    public long ProjectId { get; set; }
+    public long Iid { get; set; }
+    public string State { get; set; } = "";
+    public int Attempt { get; set; }
+    public DateTimeOffset? UpdatedAt { get; set; }
+}
+
+public sealed class MergeRequestIndex(IDocumentStore store)
+{
+    public async Task UpsertAsync(MergeRequestKey key, MergeRequestWorkflow workflow, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        session.Store(new MergeRequestSummary
+        {
+            Id = key.ToString(), ProjectId = key.ProjectId, Iid = key.Iid, State = workflow.State.ToWireName(),
+            Attempt = workflow.Attempt, UpdatedAt = workflow.UpdatedAt,
+        });
+        await session.SaveChangesAsync(ct);
+    }
+
+    public async Task<(IReadOnlyList<MergeRequestSummary> Page, int Total)> ListAsync(long project, string? state, int page, int perPage, CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        var query = session.Query<MergeRequestSummary>().Where(s => s.ProjectId == project);
+        if (state is not null) query = query.Where(s => s.State == state);
+        var total = await query.CountAsync(ct);
+        var items = await query.OrderByDescending(s => s.UpdatedAt).Skip((page - 1) * perPage).Take(perPage).ToListAsync(ct);
+        return (items, total);
+    }
+}
+
+/// <summary>Which merge request waits on which pipeline, so a pipeline webhook finds its grain.</summary>
+public sealed class PipelineWatch
+{
+    public string Id { get; set; } = "";
+    public string MergeRequest { get; set; } = "";
+}
+
+public sealed class PipelineWatches(IDocumentStore store)
+{
+    private static string KeyOf(long project, long pipeline) => $"{project}:{pipeline}";
+
+    public async Task WatchAsync(long project, long pipeline, MergeRequestKey key, CancellationToken ct = default)
+    {
+        await using var session = store.LightweightSession();
+        session.Store(new PipelineWatch { Id = KeyOf(project, pipeline), MergeRequest = key.ToString() });
+        await session.SaveChangesAsync(ct);
+    }
+
+    public async Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        var watch = await session.LoadAsync<PipelineWatch>(KeyOf(project, pipeline), ct);
+        return watch is not null && MergeRequestKey.TryParse(watch.MergeRequest, out var key) ? key : null;
+    }
+}
