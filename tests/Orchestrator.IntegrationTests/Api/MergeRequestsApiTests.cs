@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Xunit;
 
@@ -15,7 +18,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     public Task InitializeAsync()
     {
         factory = new OrchestratorApiFactory(db.Schema);
-        client = factory.CreateClient();
+        client = factory.ClientWith(OrchestratorApiFactory.MergeToken);
         return Task.CompletedTask;
     }
 
@@ -72,7 +75,9 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     }
 
     [Theory]
-    [InlineData("POST", "/api/v1/projects/abc/merge-requests/1/merge", null, "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/abc/merge-requests/1/merge", null, "application/json", HttpStatusCode.NotFound)]
+    [InlineData("POST", "/api/v1/projects/group%2Fnowhere/merge-requests/1/merge", null, "application/json", HttpStatusCode.NotFound)]
+    [InlineData("POST", "/api/v1/projects/-1/merge-requests/3/merge", null, "application/json", HttpStatusCode.NotFound)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/-3/merge", null, "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/0/merge", null, "application/json", HttpStatusCode.BadRequest)]
     [InlineData("GET", "/api/v1/projects/1/merge-requests/1x", null, null, HttpStatusCode.BadRequest)]
@@ -109,10 +114,79 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
+    [Theory]
+    [InlineData(null, "GET", "/api/v1/projects/1/merge-requests/1", HttpStatusCode.Unauthorized)]
+    [InlineData("not-a-token", "GET", "/api/v1/projects/1/merge-requests/1", HttpStatusCode.Unauthorized)]
+    [InlineData(OrchestratorApiFactory.ReadToken, "POST", "/api/v1/projects/1/merge-requests/1/merge", HttpStatusCode.Forbidden)]
+    [InlineData(OrchestratorApiFactory.MergeToken, "PUT", "/api/v1/projects/1/policy", HttpStatusCode.Forbidden)]
+    [InlineData(OrchestratorApiFactory.Project42Token, "POST", "/api/v1/projects/43/merge-requests/1/merge", HttpStatusCode.Forbidden)]
+    [InlineData(null, "DELETE", "/api/v1/projects/1/merge-requests/1/merge", HttpStatusCode.Unauthorized)]
+    public async Task Given_no_valid_token_or_scope_When_calling_Then_401_or_403_problem_and_nothing_is_written(
+        string? token, string method, string path, HttpStatusCode expected)
+    {
+        var before = await db.CountEventsAsync();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (method == "PUT") request.Content = new StringContent("{}", Encoding.UTF8, "application/json");
+
+        var response = await factory.ClientWith(token).SendAsync(request);
+
+        await AssertProblem(response, expected);
+        Assert.Equal(before, await db.CountEventsAsync());
+    }
+
+    [Fact]
+    public async Task Given_scoped_tokens_When_used_within_their_scope_Then_they_work()
+    {
+        Assert.Equal(HttpStatusCode.Accepted, (await factory.ClientWith(OrchestratorApiFactory.Project42Token).PostAsync("/api/v1/projects/42/merge-requests/70/merge", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await factory.ClientWith(OrchestratorApiFactory.ReadToken).GetAsync("/api/v1/projects/42/merge-requests/70")).StatusCode);
+        var policy = new StringContent("{\"images\":[],\"maxRebases\":2,\"triggerLabel\":\"merge-me\"}", Encoding.UTF8, "application/json");
+        var put = await factory.ClientWith(OrchestratorApiFactory.AdminToken).PutAsync("/api/v1/projects/42/policy", policy);
+        Assert.Equal(HttpStatusCode.OK, put.StatusCode);
+        var read = await factory.ClientWith(OrchestratorApiFactory.ReadToken).GetFromJsonAsync<JsonElement>("/api/v1/projects/42/policy");
+        Assert.Equal((2, 60, "merge-me"), (read.GetProperty("maxRebases").GetInt32(), read.GetProperty("ciTimeoutMinutes").GetInt32(), read.GetProperty("triggerLabel").GetString()));
+        var invalid = await factory.ClientWith(OrchestratorApiFactory.AdminToken).PutAsync("/api/v1/projects/42/policy",
+            new StringContent("{\"maxRebases\":-1}", Encoding.UTF8, "application/json"));
+        await AssertProblem(invalid, HttpStatusCode.UnprocessableEntity);
+    }
+
+    [Fact]
+    public async Task Given_workflows_When_listed_and_queues_read_Then_they_come_back_by_state_with_paging()
+    {
+        for (var iid = 80; iid < 83; iid++) await client.PostAsync($"/api/v1/projects/43/merge-requests/{iid}/merge", null);
+        await client.DeleteAsync("/api/v1/projects/43/merge-requests/82/merge");
+
+        var queued = await client.GetAsync("/api/v1/projects/43/merge-requests?state=queued&per_page=1");
+        var page = await queued.Content.ReadFromJsonAsync<JsonElement>();
+        var cancelled = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/43/merge-requests?state=cancelled");
+        var queue = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/43/queues/main");
+
+        Assert.Equal("2", queued.Headers.GetValues("x-total").Single());
+        Assert.Equal(1, page.GetArrayLength());
+        Assert.Equal(82, cancelled.EnumerateArray().Single().GetProperty("iid").GetInt64());
+        Assert.Equal("main", queue.GetProperty("targetBranch").GetString());
+        await AssertProblem(await client.GetAsync("/api/v1/projects/43/merge-requests?state=bogus"), HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
+    public async Task Given_the_openapi_document_When_read_Then_it_describes_every_api_route()
+    {
+        var doc = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json");
+        var documented = doc.GetProperty("paths").EnumerateObject()
+            .SelectMany(p => p.Value.EnumerateObject().Select(m => $"{m.Name.ToUpperInvariant()} {p.Name.TrimEnd('/')}")).ToHashSet();
+        var routes = factory.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.RoutePattern.RawText is { } raw && !raw.StartsWith("/openapi"))
+            .SelectMany(e => (e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? []).Select(m => $"{m} /{e.RoutePattern.RawText!.Trim('/')}".TrimEnd('/')))
+            .ToHashSet();
+        Assert.NotEmpty(routes);
+        Assert.Empty(routes.Except(documented));
+        Assert.Contains("POST /api/v1/projects/{projectId}/merge-requests/{iid}/merge", documented);
+        Assert.Contains("POST /webhooks/gitlab", documented);
+    }
+
     [Fact]
     public async Task Given_the_service_When_health_is_asked_Then_ok()
     {
-        var health = await client.GetFromJsonAsync<JsonElement>("/healthz");
+        var health = await factory.ClientWith(null).GetFromJsonAsync<JsonElement>("/healthz");
         Assert.Equal("ok", health.GetProperty("status").GetString());
     }
 
