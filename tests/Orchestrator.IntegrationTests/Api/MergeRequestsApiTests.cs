@@ -105,7 +105,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     public async Task Given_an_oversized_body_When_sent_Then_413_problem_and_nothing_is_written()
     {
         var before = await db.CountEventsAsync();
-        var huge = JsonSerializer.Serialize(new { requestedBy = new string('x', 10_000) });
+        var huge = JsonSerializer.Serialize(new { requestedBy = new string('x', 100_000) });
 
         var response = await client.PostAsync("/api/v1/projects/1/merge-requests/6/merge",
             new StringContent(huge, Encoding.UTF8, "application/json"));

@@ -37,14 +37,15 @@ public sealed class OrchestratorApiFactory(string schema) : WebApplicationFactor
             for (var j = 0; j < scopes.Length; j++) builder.UseSetting($"Orchestrator:Api:Tokens:{i}:Scopes:{j}", scopes[j]);
             if (tokens[i].Project is { } project) builder.UseSetting($"Orchestrator:Api:Tokens:{i}:Projects:0", project);
         }
-        builder.UseSetting("Orchestrator:Webhooks:DefaultSecret", WebhookSecret);
+        // The projects GitLab's documented payloads are about; project 5 has a secret of its own.
+        foreach (var project in new[] { 1, 14, 15, 380 }) builder.UseSetting($"Orchestrator:Webhooks:Projects:{project}:Secret", WebhookSecret);
         builder.UseSetting("Orchestrator:Webhooks:Projects:5:Secret", Project5Secret);
         builder.UseSetting("Orchestrator:GitLab:BotUsername", Bot);
         builder.UseSetting("Orchestrator:Postgres:ConnectionString", TestPostgres.ConnectionString);
         builder.UseSetting("Orchestrator:Postgres:Schema", schema);
         builder.UseSetting("Orchestrator:Cluster:SiloPort", FreePort().ToString());
         builder.UseSetting("Orchestrator:Cluster:GatewayPort", FreePort().ToString());
-        builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "4096");
+        builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "65536");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 

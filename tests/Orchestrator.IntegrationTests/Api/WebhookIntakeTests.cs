@@ -1,0 +1,169 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Orchestrator.Persistence;
+using Orchestrator.Workflow;
+using Xunit;
+
+namespace Orchestrator.IntegrationTests.Api;
+
+/// <summary>GitLab's documented webhook payloads, delivered as GitLab delivers them, reach the right grain — once.</summary>
+public sealed class WebhookIntakeTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
+{
+    private OrchestratorApiFactory factory = null!;
+
+    public Task InitializeAsync()
+    {
+        factory = new OrchestratorApiFactory(db.Schema);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await factory.DisposeAsync();
+
+    private static string Fixture(string name)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Orchestrator.sln"))) dir = dir.Parent;
+        var path = Path.Combine(dir!.Parent!.FullName, "shared", "fixtures", "gitlab", "webhooks", name);
+        return File.Exists(path) ? File.ReadAllText(path) : throw new FileNotFoundException($"fixture missing: {path}");
+    }
+
+    private async Task<HttpResponseMessage> Deliver(string eventName, string body, string? token = OrchestratorApiFactory.WebhookSecret,
+        string? idempotencyKey = null, string contentType = "application/json")
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/gitlab") { Content = new StringContent(body, Encoding.UTF8, contentType) };
+        request.Headers.Add("X-Gitlab-Event", eventName);
+        if (token is not null) request.Headers.Add("X-Gitlab-Token", token);
+        request.Headers.Add("Idempotency-Key", idempotencyKey ?? Guid.NewGuid().ToString());
+        request.Headers.Add("X-Gitlab-Event-UUID", Guid.NewGuid().ToString());
+        return await factory.CreateClient().SendAsync(request);
+    }
+
+    private static async Task<string> Outcome(HttpResponseMessage response)
+    {
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString()!;
+    }
+
+    private IMergeRequestGrain Grain(long project, long iid) =>
+        factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, iid).ToString());
+
+    [Fact]
+    public async Task Given_the_documented_merge_request_event_When_the_bot_is_assigned_Then_the_merge_request_is_enqueued()
+    {
+        Assert.Equal("enqueued 14/1", await Outcome(await Deliver("Merge Request Hook", Fixture("merge_request.open.json"))));
+        var s = (await Grain(14, 1).GetSnapshot()).Workflow;
+        Assert.Equal((WorkflowState.Queued, "root"), (s.State, s.RequestedBy));
+    }
+
+    [Fact]
+    public async Task Given_the_documented_pipeline_event_When_a_merge_request_waits_on_that_pipeline_Then_its_status_is_recorded()
+    {
+        var key = new MergeRequestKey(1, 77);
+        var t = DateTimeOffset.UtcNow;
+        var journal = factory.Services.GetRequiredService<WorkflowJournal>();
+        await journal.AppendAsync(key, 0, [
+            new MergeRequested(1, "marge", t), new RebaseStarted(1, 1, "queue granted the target branch", t),
+            new Rebased(1, "bcbb5ec396a2c0f828686f14fac9b80b780504f2", "aaaa", t), new FreshnessChecked(1, "bcbb5ec396a2c0f828686f14fac9b80b780504f2", [], false, t),
+            new PipelineCreated(1, 31, "bcbb5ec396a2c0f828686f14fac9b80b780504f2", false, t)]);
+        await factory.Services.GetRequiredService<PipelineWatches>().WatchAsync(1, 31, key);
+
+        Assert.Equal("recorded for 1/77", await Outcome(await Deliver("Pipeline Hook", Fixture("pipeline.json"))));
+        var s = (await Grain(1, 77).GetSnapshot()).Workflow;
+        Assert.Equal((WorkflowState.Verifying, "success"), (s.State, s.PipelineStatus));
+
+        // The same status again, or an older one arriving late, changes nothing.
+        var late = JsonNode.Parse(Fixture("pipeline.json"))!;
+        late["object_attributes"]!["status"] = "running";
+        Assert.Equal("nothing new for 1/77", await Outcome(await Deliver("Pipeline Hook", late.ToJsonString())));
+        Assert.Equal(6, (await Grain(1, 77).GetSnapshot()).Version);
+    }
+
+    [Fact]
+    public async Task Given_the_documented_job_push_and_note_events_When_delivered_Then_each_reaches_its_grain_or_is_acknowledged()
+    {
+        await factory.Services.GetRequiredService<PipelineWatches>().WatchAsync(380, 2366, new MergeRequestKey(380, 5));
+        Assert.Equal("poked 380/5", await Outcome(await Deliver("Job Hook", Fixture("job.json"))));
+
+        Assert.Equal("ignored: no merge request holds that branch", await Outcome(await Deliver("Push Hook", Fixture("push.json"))));
+        await factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeQueueGrain>("15/master").TryAcquire(9);
+        Assert.Equal("poked !9", await Outcome(await Deliver("Push Hook", Fixture("push.json"))));
+
+        var note = Fixture("note.merge_request.json");
+        Assert.Equal("ignored: no merge command", await Outcome(await Deliver("Note Hook", note, OrchestratorApiFactory.Project5Secret)));
+        var command = JsonNode.Parse(note)!;
+        command["object_attributes"]!["note"] = "/merge";
+        Assert.Equal("ignored: root may not command merges", await Outcome(await Deliver("Note Hook", command.ToJsonString(), OrchestratorApiFactory.Project5Secret)));
+        await factory.Services.GetRequiredService<PolicyStore>().SaveAsync(5, new ProjectPolicy(AllowedCommanders: ["root"]));
+        Assert.Equal("enqueued 5/1", await Outcome(await Deliver("Note Hook", command.ToJsonString(), OrchestratorApiFactory.Project5Secret)));
+
+        Assert.StartsWith("ignored", await Outcome(await Deliver("Tag Push Hook", Fixture("tag_push.json"))));
+    }
+
+    [Fact]
+    public async Task Given_a_redelivery_When_it_carries_the_same_idempotency_key_Then_it_is_acknowledged_as_a_duplicate_and_applied_once()
+    {
+        var payload = JsonNode.Parse(Fixture("merge_request.open.json"))!;
+        payload["object_attributes"]!["iid"] = 2;
+        var key = Guid.NewGuid().ToString();
+        var first = await Deliver("Merge Request Hook", payload.ToJsonString(), idempotencyKey: key);
+        Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+        await Grain(14, 2).Cancel("someone", "changed their mind");
+
+        var again = await Deliver("Merge Request Hook", payload.ToJsonString(), idempotencyKey: key);
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("duplicate").GetBoolean());
+        Assert.Equal(WorkflowState.Cancelled, (await Grain(14, 2).GetSnapshot()).Workflow.State);
+
+        // Durable: a new process on the same database still knows the delivery.
+        await using var restarted = new OrchestratorApiFactory(db.Schema);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/gitlab") { Content = new StringContent(payload.ToJsonString(), Encoding.UTF8, "application/json") };
+        request.Headers.Add("X-Gitlab-Event", "Merge Request Hook");
+        request.Headers.Add("X-Gitlab-Token", OrchestratorApiFactory.WebhookSecret);
+        request.Headers.Add("Idempotency-Key", key);
+        var third = await restarted.CreateClient().SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, third.StatusCode);
+        Assert.Equal(2, (await Grain(14, 2).GetSnapshot()).Version);
+    }
+
+    [Theory]
+    [InlineData("Merge Request Hook", "{\"object_kind\": ", "application/json", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.BadRequest)]
+    [InlineData("Merge Request Hook", "object_kind=merge_request", "application/x-www-form-urlencoded", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("Merge Request Hook", "FIXTURE", "application/json", null, HttpStatusCode.Unauthorized)]
+    [InlineData("Merge Request Hook", "FIXTURE", "application/json", "wrong-secret", HttpStatusCode.Unauthorized)]
+    [InlineData("Note Hook", "NOTE", "application/json", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.Unauthorized)]
+    [InlineData("Merge Request Hook", "UNKNOWN", "application/json", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.NotFound)]
+    [InlineData("Merge Request Hook", "HUGE", "application/json", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.RequestEntityTooLarge)]
+    [InlineData("", "FIXTURE", "application/json", OrchestratorApiFactory.WebhookSecret, HttpStatusCode.BadRequest)]
+    public async Task Given_bad_deliveries_When_received_Then_a_problem_and_nothing_recorded(
+        string eventName, string body, string contentType, string? token, HttpStatusCode expected)
+    {
+        var payload = body switch
+        {
+            "FIXTURE" => Fixture("merge_request.open.json"),
+            "NOTE" => Fixture("note.merge_request.json"),
+            "UNKNOWN" => Fixture("merge_request.open.json").Replace("\"id\": 1,", "\"id\": 999,"),
+            "HUGE" => "{\"padding\": \"" + new string('x', 100_000) + "\"}",
+            _ => body,
+        };
+        var events = await db.CountEventsAsync();
+        var deliveries = await factory.Services.GetRequiredService<WebhookDeliveries>().CountAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/webhooks/gitlab") { Content = new StringContent(payload, Encoding.UTF8, contentType) };
+        if (eventName.Length > 0) request.Headers.Add("X-Gitlab-Event", eventName);
+        if (token is not null) request.Headers.Add("X-Gitlab-Token", token);
+        request.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+
+        var response = await factory.CreateClient().SendAsync(request);
+
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(events, await db.CountEventsAsync());
+        Assert.Equal(deliveries, await factory.Services.GetRequiredService<WebhookDeliveries>().CountAsync());
+    }
+}
