@@ -50,6 +50,23 @@ if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ]; then
   echo "sandbox: $sandbox_url $sandbox_token (incident seeded: $ORCH_STATE/incident.json)"
 fi
 url="http://127.0.0.1:$ORCH_API_PORT"
+if [ -z "${Orchestrator__Api__Tokens__0__Sha256:-}" ]; then
+  # No API token configured: make one for this run (stored as its hash only, as always) and say it once.
+  ORCH_API_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  export Orchestrator__Api__Tokens__0__Name=local Orchestrator__Api__Tokens__0__Scopes__0=admin
+  export Orchestrator__Api__Tokens__0__Sha256
+  Orchestrator__Api__Tokens__0__Sha256=$(printf '%s' "$ORCH_API_TOKEN" | sha256sum | cut -d' ' -f1)
+  echo "api token for this run: $ORCH_API_TOKEN"
+fi
+if [ -n "${sandbox_url:-}" ]; then
+  # The sandbox's projects send their webhooks to this orchestrator, as a GitLab admin would set up.
+  export Orchestrator__Webhooks__DefaultSecret
+  Orchestrator__Webhooks__DefaultSecret=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  for project in $(grep -oE '"(upstream|fork)":\{"id":[0-9]+' "$ORCH_STATE/incident.json" | grep -oE '[0-9]+$'); do
+    curl -fsS -X POST -H "PRIVATE-TOKEN: $sandbox_token" -H 'Content-Type: application/json' "$sandbox_url/api/v4/projects/$project/hooks" \
+      -d "{\"url\":\"$url/webhooks/gitlab\",\"token\":\"$Orchestrator__Webhooks__DefaultSecret\",\"push_events\":true,\"merge_requests_events\":true,\"pipeline_events\":true,\"job_events\":true,\"note_events\":true}" >/dev/null
+  done
+fi
 export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
 export Orchestrator__Http__Urls="${Orchestrator__Http__Urls:-$url}"
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &

@@ -1,17 +1,18 @@
 # Sourced by ./run.sh demo: drives the seeded incident through the orchestrator's REST API and prints timelines.
+api() { curl -fsS -H "Authorization: Bearer $ORCH_API_TOKEN" "$@"; }
 json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
 
 timeline() { # url project iid
-  curl -fsS "$1/api/v1/projects/$2/merge-requests/$3/events" | sed -E 's/\},\{"version"/}\n{"version"/g' |
+  api "$1/api/v1/projects/$2/merge-requests/$3/events" | sed -E 's/\},\{"version"/}\n{"version"/g' |
     sed -E 's/.*"version":([0-9]+),"type":"([^"]+)","at":"([^"]+)".*/  \1\t\3\t\2/' >&3
 }
 
 wait_for_outcome() { # url project iid attempt
   local state
   for _ in $(seq 600); do
-    state=$(curl -fsS "$1/api/v1/projects/$2/merge-requests/$3")
+    state=$(api "$1/api/v1/projects/$2/merge-requests/$3")
     if grep -q "\"attempt\":$4," <<<"$state" && grep -qE '"state":"(completed|failed|cancelled)"' <<<"$state" &&
-       curl -fsS "$1/api/v1/projects/$2/merge-requests/$3/events" | grep -q "outcome_noted\".*\"attempt\":$4"; then
+       api "$1/api/v1/projects/$2/merge-requests/$3/events" | grep -q "outcome_noted\".*\"attempt\":$4"; then
       echo "$state"
       return 0
     fi
@@ -27,22 +28,22 @@ demo() { # orchestrator-url sandbox-url sandbox-admin-token
   upstream=$(grep -o '"upstream":{[^}]*}' <<<"$incident" | json_field id)
   path=$(grep -o '"upstream":{[^}]*}' <<<"$incident" | json_field path)
   iid=$(grep -o '"mr_a":{[^}]*}' <<<"$incident" | json_field iid)
-  curl -fsS -X PUT -H 'Content-Type: application/json' "$api/api/v1/projects/$upstream/policy" -d "{
+  api -X PUT -H 'Content-Type: application/json' "$api/api/v1/projects/$upstream/policy" -d "{
     \"images\":[{\"name\":\"debian/x86_64_build\",\"tagFile\":\".gitlab-ci/image-tags.yml\",\"tagKey\":\"DEBIAN_BUILD_TAG\",\"inputs\":[\".gitlab-ci/container/**\"]}],
     \"upstreamRepo\":\"$path\",\"requiredApprovals\":0,\"ciTimeoutMinutes\":10,\"maxRebases\":3,\"allowUnbumpedInputs\":false}" >/dev/null
   echo >&3
   echo "demo: MR A (!$iid) bumps the image tag; its fork image was built before MR B moved libfoo to 2 without a bump." >&3
-  curl -fsS -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
+  api -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
   state=$(wait_for_outcome "$api" "$upstream" "$iid" 1)
   echo "attempt 1: $(json_field state <<<"$state") — $(json_field outcome <<<"$state")" >&3
   timeline "$api" "$upstream" "$iid"
   echo >&3
   echo "demo: alice fixes A for libfoo 2, and A is enqueued again." >&3
   curl -fsS -X POST -H "PRIVATE-TOKEN: $3" "$2/-/sandbox/seed/incident/fix" >/dev/null
-  curl -fsS -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
+  api -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
   state=$(wait_for_outcome "$api" "$upstream" "$iid" 2)
   echo "attempt 2: $(json_field state <<<"$state") as $(json_field mergeCommitSha <<<"$state")" >&3
   timeline "$api" "$upstream" "$iid"
   echo >&3
-  echo "replay: $(curl -fsS "$api/api/v1/projects/$upstream/merge-requests/$iid/replay" | grep -o '"consistent":[a-z]*')" >&3
+  echo "replay: $(api "$api/api/v1/projects/$upstream/merge-requests/$iid/replay" | grep -o '"consistent":[a-z]*')" >&3
 }
