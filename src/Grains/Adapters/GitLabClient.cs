@@ -93,6 +93,20 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
 
+    public async Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct)
+    {
+        var all = new List<GitLabMergeRequest>();
+        for (var page = 1; page <= 50; page++)
+        {
+            var query = $"projects/{project}/merge_requests?state=opened&order_by=created_at&sort=asc&per_page=100&page={page}" +
+                (assigneeUsername is null ? "" : $"&assignee_username={E(assigneeUsername)}") + (label is null ? "" : $"&labels={E(label)}");
+            var batch = await Get<IReadOnlyList<GitLabMergeRequest>>(query, ct);
+            all.AddRange(batch);
+            if (batch.Count < 100) break;
+        }
+        return all;
+    }
+
     private async Task<T> Get<T>(string path, CancellationToken ct)
     {
         using var response = await http.GetAsync(path, ct);

@@ -21,4 +21,5 @@ public interface IGitLabClient
     Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct = default);
     Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct = default);
 }

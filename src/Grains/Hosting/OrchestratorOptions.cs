@@ -38,6 +38,9 @@ public sealed class WorkflowSettings
 
     /// <summary>How many times a merge refused because GitLab is still checking is tried again before giving up.</summary>
     public int MaxStillChecking { get; set; } = 60;
+
+    /// <summary>How often open merge requests assigned to the bot (or labelled) are looked up, because webhooks get lost; zero turns it off.</summary>
+    public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 public sealed class PolicySettings

@@ -31,6 +31,7 @@ public static class OrchestratorSilo
     {
         services.TryAddSingleton<Workflow.PolicyStore>();
         services.TryAddSingleton<Workflow.WorkflowDriver>();
+        services.AddHostedService<Workflow.Reconciliation>();
         services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
             {
                 var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;

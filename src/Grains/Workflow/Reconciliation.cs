@@ -1,0 +1,67 @@
+using Marten;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orchestrator.Adapters;
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Workflow;
+
+/// <summary>
+/// Webhooks get lost. At start and then periodically, the open merge requests assigned to the bot (or carrying
+/// the policy's trigger label) in every configured project are looked up, and those the orchestrator has never
+/// seen are enqueued — as marge-bot finds its work, without depending on it.
+/// </summary>
+public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, IDocumentStore store, PolicyStore policies,
+    IOptions<OrchestratorOptions> options, ILogger<Reconciliation> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var o = options.Value;
+        if (string.IsNullOrEmpty(o.GitLab.BaseUrl) || o.Workflow.ReconcileInterval <= TimeSpan.Zero) return;
+        using var timer = new PeriodicTimer(o.Workflow.ReconcileInterval);
+        do
+        {
+            try
+            {
+                var enqueued = await ReconcileAsync(stoppingToken);
+                if (enqueued > 0) logger.LogInformation("Reconciliation enqueued {Count} merge request(s) no webhook announced", enqueued);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Reconciliation failed; trying again at the next period");
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task<int> ReconcileAsync(CancellationToken ct)
+    {
+        var enqueued = 0;
+        foreach (var project in await ProjectsAsync(ct))
+        {
+            var policy = await policies.GetAsync(project, ct);
+            var candidates = (await gitlab.ListOpenMergeRequestsAsync(project, options.Value.GitLab.BotUsername, null, ct)).ToList();
+            if (policy.TriggerLabel is { } label) candidates.AddRange(await gitlab.ListOpenMergeRequestsAsync(project, null, label, ct));
+            foreach (var mr in candidates.DistinctBy(m => m.Iid))
+            {
+                var grain = grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, mr.Iid).ToString());
+                // Only the unknown: a failed MR keeps its label, and retrying it forever is not what its author asked for.
+                if ((await grain.GetSnapshot()).Version > 0) continue;
+                if ((await grain.Enqueue("reconciliation")).EventsRecorded > 0) enqueued++;
+            }
+        }
+        return enqueued;
+    }
+
+    private async Task<IReadOnlySet<long>> ProjectsAsync(CancellationToken ct)
+    {
+        var o = options.Value;
+        var ids = o.Policies.Keys.Concat(o.Webhooks.Projects.Keys).Select(k => long.TryParse(k, out var id) ? id : 0).Where(id => id > 0).ToHashSet();
+        await using var session = store.QuerySession();
+        foreach (var id in await session.Query<ProjectPolicyDocument>().Select(d => d.Id).ToListAsync(ct)) ids.Add(id);
+        return ids;
+    }
+}
