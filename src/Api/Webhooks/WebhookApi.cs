@@ -57,7 +57,8 @@ public static class WebhookApi
         // Applied first, recorded after: a crash in between means GitLab redelivers and the grain, whose commands
         // are idempotent, decides nothing new — rather than a delivery recorded but never applied.
         var outcome = await router.RouteAsync(eventName, project, payload!, ct);
-        if (key is not null) await deliveries.RecordAsync(key, eventName, project, ct);
+        // Not the request's token: once applied, the record must land even if GitLab hangs up now.
+        if (key is not null) await deliveries.RecordAsync(key, eventName, project, CancellationToken.None);
         return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, outcome));
     }
 
