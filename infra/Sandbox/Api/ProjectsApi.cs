@@ -83,6 +83,16 @@ public static class ProjectsApi
         app.MapGitLab("GET", "/projects/{id}/members", r => Members(r, inherited: false));
         app.MapGitLab("GET", "/projects/{id}/members/all", r => Members(r, inherited: true));
 
+        app.MapGitLab("GET", "/projects/{id}/members/all/{userId}", r =>
+        {
+            var project = r.Project();
+            var user = r.Store.UserById(r.RouteLong("userId", "Member"));
+            var level = r.Store.AccessLevelOf(project, user);
+            return level > 0 && !user.IsAdmin || project.Members.ContainsKey(user.Id)
+                ? GitLabEndpoint.Json(r.Service<Views>().Member(user, level))
+                : throw GitLabError.NotFound("Member");
+        });
+
         app.MapGitLab("POST", "/projects/{id}/members", r =>
         {
             var project = r.Project();

@@ -12,7 +12,8 @@ namespace Orchestrator.Api.Webhooks;
 /// Hands a GitLab event to the grain it concerns. Every call here is a quick grain command (decide and append)
 /// or a poke; none waits on GitLab or CI. Events about nothing we track are acknowledged and ignored.
 /// </summary>
-public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches, PolicyStore policies, IOptions<OrchestratorOptions> options)
+public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches, PolicyStore policies, IOptions<OrchestratorOptions> options,
+    Adapters.IGitLabClient gitlab)
 {
     public async Task<string> RouteAsync(string eventName, long project, JsonNode payload, CancellationToken ct) => eventName switch
     {
@@ -95,10 +96,25 @@ public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches,
         if (mr?["iid"]?.GetValue<long>() is not { } iid) return "ignored: no merge request";
         var target = mr["target_project_id"]?.GetValue<long>() ?? project;
         var author = payload["user"]?["username"]?.GetValue<string>() ?? "";
+        var authorId = payload["user"]?["id"]?.GetValue<long>() ?? payload["object_attributes"]?["author_id"]?.GetValue<long>();
         var policy = await policies.GetAsync(target, ct);
-        if (!policy.AllowedCommanders.Contains(author, StringComparer.OrdinalIgnoreCase)) return $"ignored: {author} may not command merges";
+        if (!await MayCommandAsync(policy, target, author, authorId, ct)) return $"ignored: {author} may not command merges";
         var outcome = await Grain(new MergeRequestKey(target, iid)).Enqueue(author);
         return outcome.EventsRecorded > 0 ? $"enqueued {target}/{iid}" : $"{target}/{iid} already requested";
+    }
+
+    private static readonly Dictionary<string, int> Levels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["developer"] = 30, ["maintainer"] = 40, ["owner"] = 50,
+    };
+
+    /// <summary>A listed username, or a member at the listed minimum access level (asked of GitLab only when levels are listed).</summary>
+    private async Task<bool> MayCommandAsync(ProjectPolicy policy, long project, string author, long? authorId, CancellationToken ct)
+    {
+        if (policy.AllowedCommanders.Contains(author, StringComparer.OrdinalIgnoreCase)) return true;
+        var minimum = policy.AllowedCommanders.Where(Levels.ContainsKey).Select(l => Levels[l]).DefaultIfEmpty(int.MaxValue).Min();
+        if (minimum == int.MaxValue || authorId is null || string.IsNullOrEmpty(options.Value.GitLab.BaseUrl)) return false;
+        return await gitlab.AccessLevelAsync(project, authorId.Value, ct) >= minimum;
     }
 
     private static HashSet<string> Usernames(JsonNode? users) =>

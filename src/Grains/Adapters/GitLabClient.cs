@@ -93,6 +93,14 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
 
+    public async Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/members/all/{userId}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return 0;
+        await Ensure(response, ct);
+        return (await response.Content.ReadFromJsonAsync<GitLabMember>(Json, ct))!.AccessLevel;
+    }
+
     public async Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct)
     {
         var all = new List<GitLabMergeRequest>();

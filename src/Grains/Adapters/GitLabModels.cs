@@ -31,7 +31,8 @@ public sealed record GitLabMergeRequest(
     GitLabUser Author,
     IReadOnlyList<GitLabUser>? Assignees,
     IReadOnlyList<string>? Labels,
-    GitLabDiffRefs? DiffRefs);
+    GitLabDiffRefs? DiffRefs,
+    DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabApproval(GitLabUser User);
 
@@ -60,6 +61,8 @@ public sealed record GitLabDiff(string OldPath, string NewPath);
 public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
 
 public sealed record GitLabProject(long Id, string PathWithNamespace);
+
+public sealed record GitLabMember(long Id, string Username, int AccessLevel);
 
 /// <summary>An answer other than success, with GitLab's own message (its <c>message</c> or <c>error</c>).</summary>
 public sealed class GitLabException(int status, string message, string path) : Exception($"GitLab answered {status} to {path}: {message}")

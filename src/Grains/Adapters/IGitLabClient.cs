@@ -21,5 +21,7 @@ public interface IGitLabClient
     Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct = default);
     Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct = default);
+    /// <summary>The user's effective access level in the project (inherited included), 0 when not a member.</summary>
+    Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct = default);
 }

@@ -18,9 +18,13 @@ public sealed record ProjectPolicy(
     [property: Id(4)] int MaxRebases = 3,
     [property: Id(5)] bool AllowUnbumpedInputs = false,
     [property: Id(6)] string? TriggerLabel = null,
-    IReadOnlyList<string>? AllowedCommanders = null)
+    IReadOnlyList<string>? AllowedCommanders = null,
+    [property: Id(8)] string MergeOrder = "assigned_at")
 {
-    /// <summary>Usernames whose <c>/merge</c> note enqueues a merge request.</summary>
+    /// <summary>
+    /// Who may command a merge with a <c>/merge</c> note: usernames, or a minimum access level in the target project
+    /// (<c>developer</c>, <c>maintainer</c>, <c>owner</c>).
+    /// </summary>
     [Id(7)] public IReadOnlyList<string> AllowedCommanders { get; init; } = AllowedCommanders ?? [];
 
     [Id(0)] public IReadOnlyList<ImagePolicy> Images { get; init; } = Images ?? [];
@@ -40,6 +44,7 @@ public sealed record ProjectPolicy(
             if (string.IsNullOrWhiteSpace(image.TagKey)) errors.Add($"images[{image.Name}].tagKey is required");
             if (image.Inputs is null) errors.Add($"images[{image.Name}].inputs is required (a list of path globs)");
         }
+        if (MergeOrder is not ("assigned_at" or "created_at")) errors.Add("mergeOrder must be assigned_at or created_at");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;
     }

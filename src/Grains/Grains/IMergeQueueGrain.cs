@@ -8,9 +8,12 @@ namespace Orchestrator.Grains;
 [Alias("IMergeQueueGrain")]
 public interface IMergeQueueGrain : IGrainWithStringKey
 {
-    /// <summary>Joins the queue if absent; true when <paramref name="iid"/> holds (or now takes) the branch.</summary>
+    /// <summary>
+    /// Joins the queue if absent, placed by <paramref name="order"/> (the policy's mergeOrder: when the MR was
+    /// created, or when it was asked for); true when <paramref name="iid"/> holds (or now takes) the branch.
+    /// </summary>
     [Alias("TryAcquire")]
-    Task<bool> TryAcquire(long iid);
+    Task<bool> TryAcquire(long iid, DateTimeOffset order);
 
     /// <summary>Leaves the queue, releasing the branch if held. Releasing twice changes nothing.</summary>
     [Alias("Release")]

@@ -7,6 +7,7 @@ public sealed class MergeQueueDocument
     public string Id { get; set; } = "";
     public long? Holder { get; set; }
     public List<long> Waiting { get; set; } = [];
+    public Dictionary<long, DateTimeOffset> Order { get; set; } = [];
 }
 
 public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGrain
@@ -19,10 +20,15 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
         queue = await session.LoadAsync<MergeQueueDocument>(this.GetPrimaryKeyString(), ct) ?? new MergeQueueDocument { Id = this.GetPrimaryKeyString() };
     }
 
-    public async Task<bool> TryAcquire(long iid)
+    public async Task<bool> TryAcquire(long iid, DateTimeOffset order)
     {
         if (queue.Holder == iid) return true;
-        if (!queue.Waiting.Contains(iid)) queue.Waiting.Add(iid);
+        if (!queue.Waiting.Contains(iid))
+        {
+            queue.Waiting.Add(iid);
+            queue.Order[iid] = order;
+            queue.Waiting = [.. queue.Waiting.OrderBy(w => queue.Order.GetValueOrDefault(w)).ThenBy(w => w)];
+        }
         if (queue.Holder is null && queue.Waiting[0] == iid)
         {
             queue.Holder = iid;
@@ -35,6 +41,7 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
     public async Task Release(long iid)
     {
         var changed = queue.Waiting.Remove(iid);
+        queue.Order.Remove(iid);
         if (queue.Holder == iid)
         {
             queue.Holder = null;

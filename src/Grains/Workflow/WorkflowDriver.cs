@@ -23,7 +23,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         return s.State switch
         {
-            WorkflowState.Queued => await QueuedAsync(key, mr, policy, now, ct),
+            WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, ct),
             WorkflowState.Rebasing => await RebasingAsync(key, s, mr, now, memo, ct),
             WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, ct),
             WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
@@ -34,11 +34,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         };
     }
 
-    private async Task<StepResult> QueuedAsync(MergeRequestKey key, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult> QueuedAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
     {
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr));
-        return await queue.TryAcquire(key.Iid) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
+        var order = policy.MergeOrder == "created_at" ? mr.CreatedAt ?? now : s.AttemptStartedAt ?? now;
+        return await queue.TryAcquire(key.Iid, order) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
     }
 
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now,

@@ -92,7 +92,7 @@ public sealed class WebhookIntakeTests(SchemaFixture db) : IClassFixture<SchemaF
         Assert.Equal("poked 380/5", await Outcome(await Deliver("Job Hook", Fixture("job.json"))));
 
         Assert.Equal("ignored: no merge request holds that branch", await Outcome(await Deliver("Push Hook", Fixture("push.json"))));
-        await factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeQueueGrain>("15/master").TryAcquire(9);
+        await factory.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeQueueGrain>("15/master").TryAcquire(9, DateTimeOffset.UtcNow);
         Assert.Equal("poked !9", await Outcome(await Deliver("Push Hook", Fixture("push.json"))));
 
         var note = Fixture("note.merge_request.json");

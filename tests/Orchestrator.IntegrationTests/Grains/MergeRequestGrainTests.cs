@@ -92,4 +92,35 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         Assert.Equal(WorkflowState.Completed, outcome.Snapshot.Workflow.State);
         Assert.Equal(8, (await journal.ReadAsync(key)).Version);
     }
+
+    [Fact]
+    public async Task Given_a_held_branch_When_merge_requests_join_Then_they_wait_in_the_policys_order_and_the_queue_survives_a_restart()
+    {
+        var t = DateTimeOffset.UtcNow;
+        await using (var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId))
+        {
+            var queue = cluster.GrainFactory.GetGrain<IMergeQueueGrain>("7/main");
+            Assert.True(await queue.TryAcquire(30, t));
+            Assert.False(await queue.TryAcquire(32, t.AddMinutes(2)));
+            Assert.False(await queue.TryAcquire(31, t.AddMinutes(1)));
+            var first = await queue.Get();
+            Assert.Equal((30L, new long[] { 31, 32 }), (first.Holder!.Value, first.Waiting.ToArray()), new QueueComparer());
+            await cluster.StopAllSilosAsync();
+        }
+        await using var next = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var restored = next.GrainFactory.GetGrain<IMergeQueueGrain>("7/main");
+        Assert.False(await restored.TryAcquire(31, t));
+        await restored.Release(30);
+        await restored.Release(30);
+        Assert.False(await restored.TryAcquire(32, t));
+        Assert.True(await restored.TryAcquire(31, t));
+        var view = await restored.Get();
+        Assert.Equal((31L, new long[] { 32 }), (view.Holder!.Value, view.Waiting.ToArray()), new QueueComparer());
+    }
+
+    private sealed class QueueComparer : IEqualityComparer<(long Holder, long[] Waiting)>
+    {
+        public bool Equals((long Holder, long[] Waiting) x, (long Holder, long[] Waiting) y) => x.Holder == y.Holder && x.Waiting.SequenceEqual(y.Waiting);
+        public int GetHashCode((long Holder, long[] Waiting) obj) => obj.Holder.GetHashCode();
+    }
 }
