@@ -22,6 +22,11 @@ public static class OrchestratorSilo
         silo.AddCustomStorageBasedLogConsistencyProvider(LogConsistencyProvider);
         silo.AddReminders();
         services.AddSingleton<IReminderTable, PostgresReminderTable>();
+        // A wake-up period under Orleans' one-minute floor (tests, the sandbox) lowers the floor with it.
+        services.AddOptions<Orleans.Hosting.ReminderOptions>().Configure<IOptions<Hosting.OrchestratorOptions>>((reminders, o) =>
+        {
+            if (o.Value.Workflow.ReminderPeriod < reminders.MinimumReminderPeriod) reminders.MinimumReminderPeriod = o.Value.Workflow.ReminderPeriod;
+        });
         services.AddOrchestratorWorkflow();
         return silo;
     }

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Nodes;
+using Marten;
+using Orchestrator.Api.Security;
+using Orchestrator.Domain;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Orchestrator.IntegrationTests.Workflow;
+using Orchestrator.Persistence;
+using Xunit;
+using Xunit.Abstractions;
+using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
+
+namespace Orchestrator.IntegrationTests.Faults;
+
+/// <summary>
+/// The orchestrator as a real process, killed with SIGKILL while a merge request waits on its build; a new process,
+/// given no API call at all, must finish the merge — one pipeline, one note, no event lost or repeated.
+/// </summary>
+[Trait("Category", "Fault")]
+public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
+    : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    private const string ApiToken = "fault-test-admin-token";
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private Process StartSilo(JsonNode seed, string url)
+    {
+        var bot = seed["users"]!["bot"]!;
+        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
+        };
+        var env = new Dictionary<string, string>
+        {
+            ["Orchestrator__Postgres__ConnectionString"] = TestPostgres.ConnectionString,
+            ["Orchestrator__Postgres__Schema"] = db.Schema,
+            ["Orchestrator__Http__Urls"] = url,
+            ["Orchestrator__Cluster__SiloPort"] = FreePort().ToString(),
+            ["Orchestrator__Cluster__GatewayPort"] = FreePort().ToString(),
+            ["Orchestrator__Cluster__ServiceId"] = "svc-fault-kill",
+            ["Orchestrator__GitLab__BaseUrl"] = sandbox.BaseUrl,
+            ["Orchestrator__GitLab__BotToken"] = bot["token"]!.GetValue<string>(),
+            ["Orchestrator__GitLab__BotUsername"] = bot["username"]!.GetValue<string>(),
+            ["Orchestrator__Registry__Url"] = sandbox.RegistryUrl,
+            ["Orchestrator__Workflow__PollInterval"] = "00:00:00.500",
+            ["Orchestrator__Workflow__ReminderPeriod"] = "00:00:02",
+            ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:00",
+            ["Orchestrator__Api__Tokens__0__Name"] = "fault",
+            ["Orchestrator__Api__Tokens__0__Sha256"] = ApiTokens.Hash(ApiToken),
+            ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+
+    private static async Task WaitHealthy(string url)
+    {
+        using var http = new HttpClient();
+        for (var i = 0; i < 300; i++)
+        {
+            try
+            {
+                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode) return;
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException("the silo did not answer /healthz");
+    }
+
+    [Fact]
+    public async Task Given_an_mr_waiting_on_a_long_build_When_the_silo_is_killed_and_started_again_Then_it_merges_with_one_pipeline_and_one_note()
+    {
+        var seed = await sandbox.SeedIncidentAsync("kill");
+        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var first = StartSilo(seed, url);
+        Process? second = null;
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
+        var journal = new WorkflowJournal(store);
+        try
+        {
+            await WaitHealthy(url);
+            using var api = new HttpClient { BaseAddress = new Uri(url) };
+            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
+            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
+            {
+                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
+            })).EnsureSuccessStatusCode();
+            var iid = await harness.OpenMrAsync("slow", "Slow tests",
+                new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + "set -euo pipefail\ntrue\n"));
+            var key = new MergeRequestKey(harness.Upstream, iid);
+            (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
+
+            // Wait, reading the database only, until the build is under way; then SIGKILL.
+            for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
+            var (beforeKill, _) = await journal.ReadAsync(key);
+            Assert.True(beforeKill > 0);
+            first.Kill(entireProcessTree: true);
+            await first.WaitForExitAsync();
+
+            var restart = Stopwatch.StartNew();
+            second = StartSilo(seed, url);
+            TimeSpan? moving = null;
+            var bob = harness.As("bob");
+            for (var i = 0; i < 900; i++)
+            {
+                var (version, _) = await journal.ReadAsync(key);
+                moving ??= version > beforeKill ? restart.Elapsed : null;
+                var mr = await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}");
+                var events = (await journal.ReadAsync(key)).Events;
+                if (mr["state"]!.GetValue<string>() == "merged" && events.OfType<OutcomeNoted>().Any()) break;
+                await Task.Delay(100);
+            }
+            output.WriteLine($"restart to the workflow moving again: {moving?.TotalSeconds:F1} s");
+
+            var (_, stream) = await journal.ReadAsync(key);
+            var state = WorkflowEvolver.Fold(stream);
+            Assert.Equal(WorkflowState.Completed, state.State);
+            Assert.Single(stream.OfType<PipelineCreated>());
+            Assert.Single(stream.OfType<Merged>());
+            Assert.Single(stream.OfType<OutcomeNoted>());
+            Assert.True(WorkflowReplay.Run(stream).Consistent);
+            var marker = $"{key}#1.1";
+            var pipelines = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray();
+            var ours = 0;
+            foreach (var p in pipelines)
+            {
+                var variables = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines/{p!["id"]}/variables")).AsArray();
+                if (variables.Any(v => v!["value"]!.GetValue<string>() == marker)) ours++;
+            }
+            Assert.Equal(1, ours);
+            var notes = (await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}/notes")).AsArray();
+            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains($"<!-- orchestrator {key} attempt 1 -->"));
+        }
+        finally
+        {
+            if (!first.HasExited) first.Kill(entireProcessTree: true);
+            if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
+        }
+    }
+}
