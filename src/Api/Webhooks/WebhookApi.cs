@@ -53,10 +53,14 @@ public static class WebhookApi
         // Idempotency-Key is stable across GitLab's retries of one delivery; the event UUID is the older fallback.
         var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault();
         if (key is not null && await deliveries.SeenAsync(key, ct))
+        {
+            Telemetry.OrchestratorTelemetry.WebhookDeliveries.Add(1, new("event", eventName), new("result", "duplicate"));
             return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
+        }
         // Applied first, recorded after: a crash in between means GitLab redelivers and the grain, whose commands
         // are idempotent, decides nothing new — rather than a delivery recorded but never applied.
         var outcome = await router.RouteAsync(eventName, project, payload!, ct);
+        Telemetry.OrchestratorTelemetry.WebhookDeliveries.Add(1, new("event", eventName), new("result", outcome.StartsWith("ignored") ? "ignored" : "applied"));
         // Not the request's token: once applied, the record must land even if GitLab hangs up now.
         if (key is not null) await deliveries.RecordAsync(key, eventName, project, CancellationToken.None);
         return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, outcome));

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -105,7 +106,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             try
             {
                 var policy = await policies.GetAsync(Key.ProjectId, ct);
-                using var activity = OrchestratorTelemetry.Source.StartActivity($"step {state.State.ToWireName()}");
+                using var activity = OrchestratorTelemetry.Source.StartActivity($"step {state.State.ToWireName()}", ActivityKind.Internal,
+                    OrchestratorTelemetry.AttemptContext(Key.ToString(), state.Attempt));
                 activity?.SetTag("gitlab.project_id", Key.ProjectId);
                 activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
                 activity?.SetTag("orchestrator.attempt", state.Attempt);
@@ -150,7 +152,11 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         for (var round = 1; ; round++)
         {
             var next = command(clock.GetUtcNow());
-            using var activity = OrchestratorTelemetry.Source.StartActivity($"decide {next.GetType().Name}");
+            var attempt = next is Domain.Enqueue && !State.Current.IsActive ? State.Current.Attempt + 1 : State.Current.Attempt;
+            // The attempt's trace, linked to whatever called (a webhook's request, an API call).
+            using var activity = OrchestratorTelemetry.Source.StartActivity($"decide {next.GetType().Name}", ActivityKind.Internal,
+                OrchestratorTelemetry.AttemptContext(Key.ToString(), attempt),
+                links: Activity.Current is { } caller ? [new ActivityLink(caller.Context)] : null);
             activity?.SetTag("gitlab.project_id", Key.ProjectId);
             activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
             activity?.SetTag("orchestrator.attempt", State.Current.Attempt);
@@ -162,9 +168,11 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             }
             if (decision.IsRejected || decision.Events.Count == 0)
                 return new CommandOutcome(Snapshot(), 0, decision.Rejection);
+            var before = State.Current;
             if (await RaiseConditionalEvents(decision.Events))
             {
                 OrchestratorTelemetry.EventsAppended.Add(decision.Events.Count);
+                Measure(before, State.Current, decision.Events);
                 await services.GetRequiredService<MergeRequestIndex>().UpsertAsync(Key, State.Current);
                 return new CommandOutcome(Snapshot(), decision.Events.Count, null);
             }
@@ -177,6 +185,19 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     }
 
     private WorkflowSnapshot Snapshot() => new(Version, State.Current);
+
+    private void Measure(MergeRequestWorkflow before, MergeRequestWorkflow after, IReadOnlyList<IWorkflowEvent> events)
+    {
+        if (before.State != after.State && before.IsActive && before.UpdatedAt is { } entered && after.UpdatedAt is { } left)
+            OrchestratorTelemetry.StepDuration.Record((left - entered).TotalSeconds, new KeyValuePair<string, object?>("step", before.State.ToWireName()));
+        if (before.IsActive && !after.IsActive)
+            OrchestratorTelemetry.Workflows.Add(1, new KeyValuePair<string, object?>("outcome", after.State.ToWireName()));
+        foreach (var e in events)
+        {
+            if (e is PipelineCreated { ForcedRebuild: true }) OrchestratorTelemetry.ForcedRebuilds.Add(1);
+            if (e is ImagePromoted) OrchestratorTelemetry.Promotions.Add(1);
+        }
+    }
 
     protected override void TransitionState(WorkflowJournalState state, IWorkflowEvent @event) =>
         state.Current = WorkflowEvolver.Evolve(state.Current, @event);

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Security.Cryptography;
+using System.Text;
 
 namespace Orchestrator.Telemetry;
 
@@ -20,4 +22,31 @@ public static class OrchestratorTelemetry
 
     public static readonly Counter<long> ConcurrencyRetries =
         Meter.CreateCounter<long>("orchestrator.stream.conflicts", "{conflict}", "Appends that lost a race and were decided again");
+
+    public static readonly Counter<long> Workflows =
+        Meter.CreateCounter<long>("orchestrator.workflows", "{attempt}", "Attempts that ended, by outcome (completed, failed, cancelled)");
+
+    public static readonly Histogram<double> StepDuration =
+        Meter.CreateHistogram<double>("orchestrator.step.duration", "s", "Time an attempt spent in each step");
+
+    public static readonly Counter<long> ForcedRebuilds =
+        Meter.CreateCounter<long>("orchestrator.rebuilds.forced", "{pipeline}", "Pipelines run with FDO_FORCE_REBUILD because an image was stale or missing");
+
+    public static readonly Counter<long> Promotions =
+        Meter.CreateCounter<long>("orchestrator.images.promoted", "{image}", "Verified images promoted upstream, i.e. rebuilds avoided after merge");
+
+    public static readonly Counter<long> WebhookDeliveries =
+        Meter.CreateCounter<long>("orchestrator.webhooks.deliveries", "{delivery}", "Webhook deliveries, by event and result");
+
+    /// <summary>
+    /// One trace per workflow attempt: its id is derived from the merge request and the attempt, so every step —
+    /// in whichever process, before or after a restart — and every GitLab or registry call made in it join the
+    /// same trace without any state to carry.
+    /// </summary>
+    public static ActivityContext AttemptContext(string mergeRequest, int attempt)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{mergeRequest}#{attempt}"));
+        return new ActivityContext(ActivityTraceId.CreateFromBytes(hash.AsSpan(0, 16)), ActivitySpanId.CreateFromBytes(hash.AsSpan(16, 8)),
+            ActivityTraceFlags.Recorded, isRemote: true);
+    }
 }

@@ -17,6 +17,7 @@ public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandb
     [Fact]
     public async Task Given_the_incident_When_A_is_enqueued_Then_its_stale_fork_image_is_rebuilt_A_fails_before_merge_and_after_the_fix_it_merges_with_its_image_promoted()
     {
+        using var telemetry = new TelemetryCapture();
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "e2e1");
         var maintainer = h.As("maintainer");
         var alice = h.As("alice");
@@ -78,6 +79,21 @@ public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandb
         Assert.Contains($"exists already ({promotion.Digest})", containerLog);
         Assert.DoesNotContain("Building with", containerLog);
         Assert.Contains("mesa-tool built against libfoo 2", await h.Trace(maintainer, h.Upstream, post["id"]!.GetValue<long>(), 1));
+
+        // One trace for the merged attempt: every step's span, and the GitLab and registry calls made in them.
+        var trace = Orchestrator.Telemetry.OrchestratorTelemetry.AttemptContext($"{h.Upstream}/{h.MrA}", 2).TraceId;
+        var spans = telemetry.Spans.Where(a => a.TraceId == trace).ToList();
+        foreach (var step in new[] { "queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed" })
+            Assert.Contains(spans, a => a.DisplayName == $"step {step}");
+        Assert.Contains(spans, a => a.DisplayName == "decide RecordPromotion");
+        Assert.Contains(spans, a => a.Source.Name == "System.Net.Http" && a.GetTagItem("url.full") is string u && u.Contains("/merge"));
+        Assert.All(spans.Where(a => a.Source.Name == "Orchestrator" && a.DisplayName.StartsWith("step ")),
+            a => Assert.Equal((long)h.MrA, a.GetTagItem("gitlab.merge_request_iid")));
+        Assert.True(telemetry.Sum("orchestrator.workflows", ("outcome", "completed")) >= 1);
+        Assert.True(telemetry.Sum("orchestrator.workflows", ("outcome", "failed")) >= 1);
+        Assert.True(telemetry.Sum("orchestrator.rebuilds.forced") >= 2);
+        Assert.True(telemetry.Sum("orchestrator.images.promoted") >= 1);
+        Assert.True(telemetry.Sum("orchestrator.step.duration", ("step", "building")) > 0);
 
         var replay = await h.Grain(h.MrA).Replay();
         Assert.True(replay.Consistent);
