@@ -124,6 +124,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
             if (forced) vars["FDO_FORCE_REBUILD"] = "1";
             var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
+            if (options.Value.Workflow.CrashPoint == "after-pipeline-created")
+                Environment.FailFast($"fault injection: pipeline {created.Id} created, not recorded");
             if (created.Sha != s.RebasedSha)
             {
                 await gitlab.CancelPipelineAsync(source, created.Id, ct);

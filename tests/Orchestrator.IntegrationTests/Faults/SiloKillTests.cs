@@ -32,7 +32,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private Process StartSilo(JsonNode seed, string url)
+    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null)
     {
         var bot = seed["users"]!["bot"]!;
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
@@ -58,6 +58,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Orchestrator__Api__Tokens__0__Sha256"] = ApiTokens.Hash(ApiToken),
             ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
             ["Logging__LogLevel__Default"] = "Warning",
+            ["Orchestrator__Workflow__CrashPoint"] = crashPoint ?? "",
         };
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var process = Process.Start(psi)!;
@@ -86,12 +87,19 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     }
 
     [Fact]
-    public async Task Given_an_mr_waiting_on_a_long_build_When_the_silo_is_killed_and_started_again_Then_it_merges_with_one_pipeline_and_one_note()
+    public Task Given_an_mr_waiting_on_a_long_build_When_the_silo_is_killed_and_started_again_Then_it_merges_with_one_pipeline_and_one_note() =>
+        KillAndResume("kill", crashPoint: null);
+
+    [Fact]
+    public Task Given_a_pipeline_created_but_not_recorded_When_the_silo_dies_there_and_restarts_Then_it_finds_that_pipeline_and_creates_no_second() =>
+        KillAndResume("crash", crashPoint: "after-pipeline-created");
+
+    private async Task KillAndResume(string suffix, string? crashPoint)
     {
-        var seed = await sandbox.SeedIncidentAsync("kill");
+        var seed = await sandbox.SeedIncidentAsync(suffix);
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{FreePort()}";
-        var first = StartSilo(seed, url);
+        var first = StartSilo(seed, url, crashPoint);
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store);
@@ -110,12 +118,17 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             var key = new MergeRequestKey(harness.Upstream, iid);
             (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
 
-            // Wait, reading the database only, until the build is under way; then SIGKILL.
-            for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
-            var (beforeKill, _) = await journal.ReadAsync(key);
+            if (crashPoint is null)
+            {
+                // Wait, reading the database only, until the build is under way; then SIGKILL.
+                for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
+                first.Kill(entireProcessTree: true);
+            }
+            // With a crash point the process dies by itself, between creating the pipeline and recording it.
+            await first.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var (beforeKill, died) = await journal.ReadAsync(key);
             Assert.True(beforeKill > 0);
-            first.Kill(entireProcessTree: true);
-            await first.WaitForExitAsync();
+            Assert.Equal(crashPoint is null, died.OfType<PipelineCreated>().Any());
 
             var restart = Stopwatch.StartNew();
             second = StartSilo(seed, url);
