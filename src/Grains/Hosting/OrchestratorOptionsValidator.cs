@@ -39,6 +39,16 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
                 "must be the 64-character hex SHA-256 of the token (the token itself is never stored)");
             Check(t.Scopes.Count > 0 && t.Scopes.All(Scopes.Contains), $"Api:Tokens:{i}:Scopes", "must list read, merge and/or admin");
         }
+        foreach (var (project, policy) in o.Policies)
+        {
+            Check(long.TryParse(project, out var pid) && pid > 0, $"Policies:{project}", "must be keyed by a numeric project id");
+            foreach (var problem in policy.ToPolicy().Validate()) errors.Add($"{OrchestratorOptions.Section}:Policies:{project} {problem}");
+        }
+        Check(o.Workflow.PollInterval > TimeSpan.Zero, "Workflow:PollInterval", "must be positive");
+        Check(o.Workflow.ReminderPeriod >= TimeSpan.FromSeconds(1), "Workflow:ReminderPeriod", "must be at least a second");
+        Check(o.Workflow.CrashPoint is null or "" or "after-pipeline-created", "Workflow:CrashPoint", "must be empty or after-pipeline-created");
+        if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))
+            Check(o.Registry.Url is { } r && IsHttpUrl(r), "Registry:Url", "must be the registry's absolute http(s) URL when GitLab:BaseUrl is set");
         foreach (var (project, hook) in o.Webhooks.Projects)
         {
             Check(long.TryParse(project, out var id) && id > 0, $"Webhooks:Projects:{project}", "must be keyed by a numeric project id");
