@@ -15,8 +15,11 @@ public static class OrchestratorHost
         builder.WebHost.UseUrls(settings.Http.Urls.Split(';'));
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(settings.Cluster.SiloPort, settings.Cluster.GatewayPort,
-                serviceId: settings.Cluster.ServiceId, clusterId: settings.Cluster.ClusterId);
+            if (settings.Cluster.Membership == "postgres")
+                silo.UsePostgresClustering(settings.Cluster);
+            else
+                silo.UseLocalhostClustering(settings.Cluster.SiloPort, settings.Cluster.GatewayPort,
+                    serviceId: settings.Cluster.ServiceId, clusterId: settings.Cluster.ClusterId);
             silo.AddActivityPropagation();
             silo.AddOrchestrator(builder.Configuration);
         });

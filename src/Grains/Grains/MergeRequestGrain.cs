@@ -13,6 +13,8 @@ using Orchestrator.Workflow;
 
 namespace Orchestrator.Grains;
 
+// Activated where the request arrived (the API and webhooks are co-hosted), so losing a silo loses its grains' work in flight only.
+[Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
     IOptions<OrchestratorOptions> options, IServiceProvider services)

@@ -131,6 +131,15 @@ public sealed class ClusterSettings
     public string ServiceId { get; set; } = "orchestrator";
     public int SiloPort { get; set; } = 11111;
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary><c>localhost</c> (one silo, the default) or <c>postgres</c> (several silos sharing the database's membership table).</summary>
+    public string Membership { get; set; } = "localhost";
+
+    /// <summary>The address other silos reach this one at (with <c>postgres</c> membership).</summary>
+    public string AdvertisedAddress { get; set; } = "127.0.0.1";
+
+    /// <summary>Notice a lost silo in seconds rather than a minute (tests, demos); production keeps Orleans' defaults.</summary>
+    public bool FastFailureDetection { get; set; }
 }
 
 public sealed class TelemetryOptions

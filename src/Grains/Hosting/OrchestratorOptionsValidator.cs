@@ -28,6 +28,8 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         Check(o.Http.MaxRequestBodyBytes is > 0 and <= 64 * 1024 * 1024, "Http:MaxRequestBodyBytes", "must be between 1 byte and 64 MiB");
         Check(o.Cluster.SiloPort is > 0 and < 65536, "Cluster:SiloPort", "must be a TCP port");
         Check(o.Cluster.GatewayPort is > 0 and < 65536, "Cluster:GatewayPort", "must be a TCP port");
+        Check(o.Cluster.Membership is "localhost" or "postgres", "Cluster:Membership", "must be localhost or postgres");
+        Check(System.Net.IPAddress.TryParse(o.Cluster.AdvertisedAddress, out _), "Cluster:AdvertisedAddress", "must be an IP address");
         Check(Exporters.Contains(o.Telemetry.Exporter), "Telemetry:Exporter", "must be one of none, console, otlp");
         if (o.Telemetry.Exporter == "otlp")
             Check(o.Telemetry.OtlpEndpoint is { } e && IsHttpUrl(e), "Telemetry:OtlpEndpoint", "must be an absolute URL when the exporter is otlp");

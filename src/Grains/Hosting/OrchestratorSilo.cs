@@ -31,6 +31,28 @@ public static class OrchestratorSilo
         return silo;
     }
 
+    /// <summary>Several silos on one PostgreSQL: membership in the database, endpoints on the advertised address.</summary>
+    public static ISiloBuilder UsePostgresClustering(this ISiloBuilder silo, Hosting.ClusterSettings cluster)
+    {
+        silo.Configure<Orleans.Configuration.ClusterOptions>(o =>
+        {
+            o.ClusterId = cluster.ClusterId;
+            o.ServiceId = cluster.ServiceId;
+        });
+        silo.ConfigureEndpoints(System.Net.IPAddress.Parse(cluster.AdvertisedAddress), cluster.SiloPort, cluster.GatewayPort, listenOnAnyHostAddress: false);
+        silo.Services.AddSingleton<IMembershipTable, PostgresMembershipTable>();
+        if (cluster.FastFailureDetection)
+            silo.Configure<Orleans.Configuration.ClusterMembershipOptions>(o =>
+            {
+                o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                o.NumMissedProbesLimit = 2;
+                o.NumVotesForDeathDeclaration = 1;
+                o.TableRefreshTimeout = TimeSpan.FromSeconds(2);
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
+            });
+        return silo;
+    }
+
     /// <summary>The shell of the workflow: GitLab and registry adapters (with retries), policies, the driver.</summary>
     public static IServiceCollection AddOrchestratorWorkflow(this IServiceCollection services)
     {

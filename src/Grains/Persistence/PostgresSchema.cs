@@ -39,6 +39,20 @@ public sealed class PostgresSchema(string name)
             primary key (service_id, grain_id, reminder_name)
         );
         create index if not exists orleans_reminders_ring on {Name}.orleans_reminders (service_id, grain_hash);
+        create table if not exists {Name}.orleans_membership_version (
+            cluster_id text    primary key,
+            version    integer not null,
+            etag       text    not null
+        );
+        create table if not exists {Name}.orleans_membership (
+            cluster_id text        not null,
+            silo       text        not null,
+            entry      bytea       not null,
+            etag       text        not null,
+            status     integer     not null,
+            i_am_alive timestamptz not null,
+            primary key (cluster_id, silo)
+        );
         create table if not exists {Name}.webhook_deliveries (
             delivery_key text        primary key,
             event        text        not null,

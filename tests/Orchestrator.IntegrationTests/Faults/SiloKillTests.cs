@@ -32,7 +32,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null)
+    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, IReadOnlyDictionary<string, string>? cluster = null)
     {
         var bot = seed["users"]!["bot"]!;
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
@@ -60,6 +60,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Logging__LogLevel__Default"] = "Warning",
             ["Orchestrator__Workflow__CrashPoint"] = crashPoint ?? "",
         };
+        foreach (var (k, v) in cluster ?? new Dictionary<string, string>()) env[k] = v;
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
@@ -94,18 +95,39 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     public Task Given_a_pipeline_created_but_not_recorded_When_the_silo_dies_there_and_restarts_Then_it_finds_that_pipeline_and_creates_no_second() =>
         KillAndResume("crash", crashPoint: "after-pipeline-created");
 
-    private async Task KillAndResume(string suffix, string? crashPoint)
+    [Fact]
+    public Task Given_a_two_silo_cluster_on_postgres_When_the_silo_hosting_the_mr_is_killed_Then_the_other_silo_finishes_it() =>
+        KillAndResume("pair", crashPoint: null, twoSilos: true);
+
+    private async Task KillAndResume(string suffix, string? crashPoint, bool twoSilos = false)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{FreePort()}";
-        var first = StartSilo(seed, url, crashPoint);
+        var clusterId = "pair-" + Guid.NewGuid().ToString("N")[..8];
+        Dictionary<string, string>? Cluster() => twoSilos
+            ? new()
+            {
+                ["Orchestrator__Cluster__Membership"] = "postgres", ["Orchestrator__Cluster__ClusterId"] = clusterId,
+                ["Orchestrator__Cluster__FastFailureDetection"] = "true",
+            }
+            : null;
+        var first = StartSilo(seed, url, crashPoint, Cluster());
+        var otherUrl = $"http://127.0.0.1:{FreePort()}";
+        Process? other = twoSilos ? StartSilo(seed, otherUrl, null, Cluster()) : null;
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store);
         try
         {
             await WaitHealthy(url);
+            if (other is not null)
+            {
+                await WaitHealthy(otherUrl);
+                await using var members = db.DataSource.CreateCommand(
+                    $"select count(*) from {db.Schema}.orleans_membership where cluster_id = '{clusterId}' and status = {(int)Orleans.Runtime.SiloStatus.Active}");
+                Assert.Equal(2L, (long)(await members.ExecuteScalarAsync())!);
+            }
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
             (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
@@ -131,7 +153,8 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             Assert.Equal(crashPoint is null, died.OfType<PipelineCreated>().Any());
 
             var restart = Stopwatch.StartNew();
-            second = StartSilo(seed, url);
+            // One silo: a new process takes over. Two silos: the survivor does, with no new process at all.
+            second = other ?? StartSilo(seed, url);
             TimeSpan? moving = null;
             var bob = harness.As("bob");
             for (var i = 0; i < 900; i++)
@@ -168,6 +191,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         {
             if (!first.HasExited) first.Kill(entireProcessTree: true);
             if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
+            if (other is { HasExited: false }) other.Kill(entireProcessTree: true);
         }
     }
 }
