@@ -6,10 +6,26 @@
 #   ./run.sh sandbox    the sandbox GitLab alone; prints "sandbox: <base-url> <admin-token>"
 #   ./run.sh demo       the embedded default, then drives the seeded incident through the orchestrator and
 #                       prints each attempt's timeline; stops everything when done
+#   ./run.sh second-silo  one more silo of a cluster on PostgreSQL membership: start the first with
+#                       ORCH_MEMBERSHIP=postgres ./run.sh (and a configured GitLab), then this with the same settings;
+#                       its API listens on ORCH_API_PORT+1
 set -euo pipefail
 cd "$(dirname "$0")"
 source infra/env.sh
 trap 'exit 130' INT TERM
+
+if [ -n "${ORCH_MEMBERSHIP:-}" ]; then export Orchestrator__Cluster__Membership="$ORCH_MEMBERSHIP"; fi
+
+if [ "${1:-}" = second-silo ]; then
+  # Same database, same GitLab, same secrets as the first silo (from the environment); other ports.
+  dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >&2
+  export Orchestrator__Cluster__Membership=postgres
+  export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
+  export Orchestrator__Http__Urls="http://127.0.0.1:$((ORCH_API_PORT + 1))"
+  export Orchestrator__Cluster__SiloPort=11112 Orchestrator__Cluster__GatewayPort=30001
+  echo "second silo: http://127.0.0.1:$((ORCH_API_PORT + 1))"
+  exec dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll
+fi
 
 if [ "${1:-}" = sandbox ]; then
   command -v git >/dev/null || orch_apt_install git
