@@ -19,6 +19,17 @@ if [ -n "${ORCH_MEMBERSHIP:-}" ]; then export Orchestrator__Cluster__Membership=
 if [ "${1:-}" = second-silo ]; then
   # Same database, same GitLab, same secrets as the first silo (from the environment); other ports.
   dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >&2
+  if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ] && [ -f "$ORCH_STATE/incident.json" ] && grep -q '^sandbox: ' "$ORCH_STATE/sandbox.log" 2>/dev/null; then
+    # Joining the embedded default that ./run.sh started: its schema, its sandbox, its bot.
+    bot=$(grep -o '"bot":{[^}]*}' "$ORCH_STATE/incident.json")
+    export Orchestrator__Postgres__Schema=embedded_sandbox
+    export Orchestrator__GitLab__BaseUrl Orchestrator__GitLab__BotToken Orchestrator__GitLab__BotUsername Orchestrator__Registry__Url
+    Orchestrator__GitLab__BaseUrl=$(awk '/^sandbox: /{print $2}' "$ORCH_STATE/sandbox.log")
+    Orchestrator__GitLab__BotToken=$(sed -E 's/.*"token":"([^"]*)".*/\1/' <<<"$bot")
+    Orchestrator__GitLab__BotUsername=$(sed -E 's/.*"username":"([^"]*)".*/\1/' <<<"$bot")
+    Orchestrator__Registry__Url=$(grep -o '"registry":"[^"]*"' "$ORCH_STATE/incident.json" | sed -E 's/.*:"(.*)"/\1/')
+    export Orchestrator__Workflow__PollInterval="${Orchestrator__Workflow__PollInterval:-00:00:01}"
+  fi
   export Orchestrator__Cluster__Membership=postgres
   export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
   export Orchestrator__Http__Urls="http://127.0.0.1:$((ORCH_API_PORT + 1))"
