@@ -99,6 +99,45 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     public Task Given_a_two_silo_cluster_on_postgres_When_the_silo_hosting_the_mr_is_killed_Then_the_other_silo_finishes_it() =>
         KillAndResume("pair", crashPoint: null, twoSilos: true);
 
+    [Fact]
+    public async Task Given_a_two_silo_cluster_When_enqueues_of_one_mr_race_on_both_silos_Then_there_is_one_attempt()
+    {
+        var seed = await sandbox.SeedIncidentAsync("race2");
+        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
+        var cluster = new Dictionary<string, string>
+        {
+            ["Orchestrator__Cluster__Membership"] = "postgres", ["Orchestrator__Cluster__ClusterId"] = "race-" + Guid.NewGuid().ToString("N")[..8],
+            ["Orchestrator__Cluster__FastFailureDetection"] = "true",
+        };
+        string[] urls = [$"http://127.0.0.1:{FreePort()}", $"http://127.0.0.1:{FreePort()}"];
+        var silos = urls.Select(u => StartSilo(seed, u, null, cluster)).ToList();
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
+        try
+        {
+            foreach (var u in urls) await WaitHealthy(u);
+            var clients = urls.Select(u =>
+            {
+                var c = new HttpClient { BaseAddress = new Uri(u) };
+                c.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
+                return c;
+            }).ToList();
+            var path = $"/api/v1/projects/{harness.Upstream}/merge-requests/{harness.MrA}/merge";
+
+            var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => clients[i % 2].PostAsync(path, null)));
+
+            Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, a.StatusCode.ToString()));
+            Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Accepted);
+            var (_, events) = await new WorkflowJournal(store).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
+            Assert.Single(events.OfType<MergeRequested>());
+            foreach (var a in answers)
+                Assert.Equal(1, (await a.Content.ReadFromJsonAsync<JsonNode>())!["attempt"]!.GetValue<int>());
+        }
+        finally
+        {
+            foreach (var silo in silos.Where(p => !p.HasExited)) silo.Kill(entireProcessTree: true);
+        }
+    }
+
     private async Task KillAndResume(string suffix, string? crashPoint, bool twoSilos = false)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
