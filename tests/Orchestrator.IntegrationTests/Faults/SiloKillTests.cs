@@ -24,6 +24,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
 {
     private const string ApiToken = "fault-test-admin-token";
+    private const string HookSecret = "fault-test-hook-secret";
 
     private static int FreePort()
     {
@@ -32,7 +33,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, IReadOnlyDictionary<string, string>? cluster = null)
+    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null)
     {
         var bot = seed["users"]!["bot"]!;
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
@@ -59,6 +60,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Orchestrator__Workflow__CrashPoint"] = crashPoint ?? "",
+            ["Orchestrator__Webhooks__DefaultSecret"] = HookSecret,
         };
         foreach (var (k, v) in cluster ?? new Dictionary<string, string>()) env[k] = v;
         foreach (var (k, v) in env) psi.Environment[k] = v;
@@ -98,6 +100,73 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     [Fact]
     public Task Given_a_two_silo_cluster_on_postgres_When_the_silo_hosting_the_mr_is_killed_Then_the_other_silo_finishes_it() =>
         KillAndResume("pair", crashPoint: null, twoSilos: true);
+
+    [Fact]
+    public async Task Given_webhooks_dropped_duplicated_delayed_reordered_and_gitlab_storms_When_an_mr_is_assigned_Then_it_merges_once()
+    {
+        var seed = await sandbox.SeedIncidentAsync("storm");
+        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var silo = StartSilo(seed, url, null, new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
+        try
+        {
+            await WaitHealthy(url);
+            using var api = new HttpClient { BaseAddress = new Uri(url) };
+            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
+            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
+            {
+                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
+            })).EnsureSuccessStatusCode();
+            var admin = sandbox.Api(SandboxFixture.AdminToken);
+            (await admin.PostAsJsonAsync($"projects/{harness.Upstream}/hooks", new
+            {
+                url = url + "/webhooks/gitlab", token = HookSecret, push_events = true, merge_requests_events = true, pipeline_events = true,
+                job_events = true, note_events = true,
+            })).EnsureSuccessStatusCode();
+            var iid = await harness.OpenMrAsync("storm", "Storm", new FileChange("update", "README.md", "# mesa\nstorm\n"));
+            var up = harness.Upstream;
+            // Deliveries: the first two lost, the next ten doubled, all late and reordered; GitLab: 5xx and 429 storms on the
+            // calls the workflow makes most, and every call slowed.
+            await harness.Faults(new
+            {
+                drop_deliveries = 2, duplicate_deliveries = 10, delivery_delay_ms = 150, reorder_batch = 3, latency_ms = 20,
+                routes = new object[]
+                {
+                    new { method = "GET", path = $"^/api/v4/projects/{up}/merge_requests/{iid}$", status = 503, count = 6 },
+                    new { method = "GET", path = $"^/api/v4/projects/{up}/pipelines/\\d+$", status = 429, retry_after = 1, count = 3 },
+                    new { method = "PUT", path = $"^/api/v4/projects/{up}/merge_requests/{iid}/rebase$", status = 502, count = 2 },
+                },
+            });
+            (await harness.As("bob").PutAsJsonAsync($"projects/{up}/merge_requests/{iid}",
+                new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
+
+            var key = new MergeRequestKey(up, iid);
+            var journal = new WorkflowJournal(store);
+            IReadOnlyList<IWorkflowEvent> events = [];
+            for (var i = 0; i < 1200 && !events.OfType<OutcomeNoted>().Any(); i++)
+            {
+                await Task.Delay(100);
+                events = (await journal.ReadAsync(key)).Events;
+            }
+            var state = WorkflowEvolver.Fold(events);
+            Assert.Equal(WorkflowState.Completed, state.State);
+            Assert.Single(events.OfType<MergeRequested>());
+            Assert.Single(events.OfType<PipelineCreated>());
+            Assert.Single(events.OfType<Merged>());
+            Assert.Single(events.OfType<OutcomeNoted>());
+            Assert.True(WorkflowReplay.Run(events).Consistent);
+            var bob = harness.As("bob");
+            var notes = (await harness.Get(bob, $"projects/{up}/merge_requests/{iid}/notes")).AsArray();
+            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains($"<!-- orchestrator {key} attempt 1 -->"));
+        }
+        finally
+        {
+            await harness.Faults(new { });
+            if (!silo.HasExited) silo.Kill(entireProcessTree: true);
+        }
+    }
 
     [Fact]
     public async Task Given_a_two_silo_cluster_When_enqueues_of_one_mr_race_on_both_silos_Then_there_is_one_attempt()
