@@ -33,7 +33,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null)
+    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null, string? connection = null)
     {
         var bot = seed["users"]!["bot"]!;
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
@@ -42,7 +42,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         };
         var env = new Dictionary<string, string>
         {
-            ["Orchestrator__Postgres__ConnectionString"] = TestPostgres.ConnectionString,
+            ["Orchestrator__Postgres__ConnectionString"] = connection ?? TestPostgres.ConnectionString,
             ["Orchestrator__Postgres__Schema"] = db.Schema,
             ["Orchestrator__Http__Urls"] = url,
             ["Orchestrator__Cluster__SiloPort"] = FreePort().ToString(),
@@ -165,6 +165,72 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         {
             await harness.Faults(new { });
             if (!silo.HasExited) silo.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>A PostgreSQL cluster of this test's own (infra/postgres.sh on another port and folder), so restarting it disturbs no other test.</summary>
+    private static async Task<int> PrivatePostgres(string command, int port, string dir)
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "Orchestrator.sln"))) root = root.Parent!;
+        var psi = new ProcessStartInfo("bash", [Path.Combine(root.FullName, "infra", "postgres.sh"), command]) { UseShellExecute = false };
+        psi.Environment["ORCH_PG_PORT"] = port.ToString();
+        psi.Environment["ORCH_PG_DIR"] = dir;
+        using var process = Process.Start(psi)!;
+        await process.WaitForExitAsync();
+        return process.ExitCode;
+    }
+
+    [Fact]
+    public async Task Given_an_mr_waiting_on_its_build_When_postgresql_restarts_Then_the_workflow_carries_on_and_merges_once()
+    {
+        var port = FreePort();
+        var dir = $"/var/tmp/orchestrator-fault-pg-{Guid.NewGuid():N}";
+        Assert.Equal(0, await PrivatePostgres("start", port, dir));
+        var connection = $"Host=127.0.0.1;Port={port};Username=orchestrator;Password=orchestrator;Database=orchestrator";
+        var seed = await sandbox.SeedIncidentAsync("pgrestart");
+        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var silo = StartSilo(seed, url, null, null, connection);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
+        var journal = new WorkflowJournal(store);
+        try
+        {
+            await WaitHealthy(url);
+            using var api = new HttpClient { BaseAddress = new Uri(url) };
+            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
+            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
+            {
+                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
+            })).EnsureSuccessStatusCode();
+            var iid = await harness.OpenMrAsync("slow", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\ntrue\n"));
+            var key = new MergeRequestKey(harness.Upstream, iid);
+            (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
+            for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
+
+            Assert.Equal(0, await PrivatePostgres("stop", port, dir));
+            await Task.Delay(2000);
+            Assert.Equal(0, await PrivatePostgres("start", port, dir));
+
+            IReadOnlyList<IWorkflowEvent> events = [];
+            for (var i = 0; i < 900 && !events.OfType<OutcomeNoted>().Any(); i++)
+            {
+                await Task.Delay(100);
+                try { events = (await journal.ReadAsync(key)).Events; } catch (Npgsql.NpgsqlException) { }
+            }
+            Assert.Equal(WorkflowState.Completed, WorkflowEvolver.Fold(events).State);
+            Assert.Single(events.OfType<PipelineCreated>());
+            Assert.Single(events.OfType<Merged>());
+            Assert.Single(events.OfType<OutcomeNoted>());
+            Assert.True(WorkflowReplay.Run(events).Consistent);
+        }
+        finally
+        {
+            if (!silo.HasExited) silo.Kill(entireProcessTree: true);
+            await PrivatePostgres("stop", port, dir);
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 
