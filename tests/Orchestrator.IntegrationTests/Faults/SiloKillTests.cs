@@ -72,6 +72,14 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         return process;
     }
 
+    /// <summary>The seeded project's policy, through the silo's own API as an operator would set it.</summary>
+    private static async Task PutPolicyAsync(HttpClient api, WorkflowHarness harness) =>
+        (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
+        {
+            images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+            upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
+        })).EnsureSuccessStatusCode();
+
     private static async Task WaitHealthy(string url)
     {
         using var http = new HttpClient();
@@ -114,11 +122,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             await WaitHealthy(url);
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
-            {
-                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
-                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
-            })).EnsureSuccessStatusCode();
+            await PutPolicyAsync(api, harness);
             var admin = sandbox.Api(SandboxFixture.AdminToken);
             (await admin.PostAsJsonAsync($"projects/{harness.Upstream}/hooks", new
             {
@@ -200,11 +204,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             await WaitHealthy(url);
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
-            {
-                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
-                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
-            })).EnsureSuccessStatusCode();
+            await PutPolicyAsync(api, harness);
             var iid = await harness.OpenMrAsync("slow", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\ntrue\n"));
             var key = new MergeRequestKey(harness.Upstream, iid);
             (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
@@ -304,11 +304,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             }
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new
-            {
-                images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
-                upstreamRepo = harness.UpstreamPath, ciTimeoutMinutes = 10, maxRebases = 3,
-            })).EnsureSuccessStatusCode();
+            await PutPolicyAsync(api, harness);
             var iid = await harness.OpenMrAsync("slow", "Slow tests",
                 new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + "set -euo pipefail\ntrue\n"));
             var key = new MergeRequestKey(harness.Upstream, iid);
