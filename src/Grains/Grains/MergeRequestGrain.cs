@@ -101,13 +101,22 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     {
         var driver = services.GetRequiredService<WorkflowDriver>();
         var policies = services.GetRequiredService<PolicyStore>();
+        ProjectPolicy policy;
+        try
+        {
+            policy = await policies.GetAsync(Key.ProjectId, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning(e, "Merge request {MergeRequest}: policy unreadable; retrying at the next poll", Key);
+            return;
+        }
         for (var step = 0; step < 50; step++)
         {
             var state = State.Current;
             StepResult result;
             try
             {
-                var policy = await policies.GetAsync(Key.ProjectId, ct);
                 using var activity = OrchestratorTelemetry.Source.StartActivity($"step {state.State.ToWireName()}", ActivityKind.Internal,
                     OrchestratorTelemetry.AttemptContext(Key.ToString(), state.Attempt));
                 activity?.SetTag("gitlab.project_id", Key.ProjectId);

@@ -19,4 +19,5 @@ public sealed class StepMemo
 {
     public (int Attempt, int Rebase)? RebaseRequested { get; set; }
     public int StillChecking { get; set; }
+    public (long Project, string Path)? SourcePath { get; set; }
 }

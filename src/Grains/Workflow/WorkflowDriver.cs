@@ -25,10 +25,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         {
             WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, ct),
             WorkflowState.Rebasing => await RebasingAsync(key, s, mr, now, memo, ct),
-            WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, ct),
+            WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, memo, ct),
             WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
-            WorkflowState.Verifying => await VerifyingAsync(s, mr, policy, now, ct),
-            WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, ct),
+            WorkflowState.Verifying => await VerifyingAsync(s, mr, policy, now, memo, ct),
+            WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Merging => await MergingAsync(key, s, mr, policy, now, memo, ct),
             _ => await FinishAsync(key, s, mr, now, ct),
         };
@@ -64,12 +64,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return StepResult.Waiting("rebase requested");
     }
 
-    private async Task<StepResult> CheckingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult> CheckingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         var rebased = s.RebasedSha!;
         var target = s.TargetSha!;
         var source = mr.SourceProjectId;
-        var sourcePath = (await gitlab.GetProjectAsync(source.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var sourcePath = await SourcePathAsync(mr, memo, ct);
         var changedByMr = await gitlab.ChangedPathsAsync(source, target, rebased, ct);
         var assessments = new List<ImageAssessment>();
         foreach (var image in policy.Images)
@@ -143,11 +143,11 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now));
     }
 
-    private async Task<StepResult> VerifyingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult> VerifyingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
-        var sourcePath = (await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var sourcePath = await SourcePathAsync(mr, memo, ct);
         var built = new List<BuiltImage>();
         foreach (var image in s.Images.Where(i => s.ForcedRebuild && i.Verdict.NeedsRebuild()))
             if (await registry.InspectAsync($"{sourcePath}/{image.Name}", image.Tag, ct) is { } found)
@@ -156,7 +156,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
         if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
@@ -167,7 +167,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var existing = await registry.InspectAsync(target, next.Tag, ct);
         if (existing is not null && existing.Digest != next.Digest && !s.Promotions.Any(p => p.Name == next.Name && p.Tag == next.Tag && p.Digest == existing.Digest))
             return StepResult.Of(new Fail($"{target}:{next.Tag} already exists upstream as {existing.Digest}; it is never overwritten. Bump the tag.", now));
-        var sourcePath = (await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        var sourcePath = await SourcePathAsync(mr, memo, ct);
         var digest = await registry.CopyAsync($"{sourcePath}/{next.Name}", next.Digest, target, next.Tag, ct);
         if (digest != next.Digest) return StepResult.Of(new Fail($"promoting {next.Name}:{next.Tag} produced {digest}, not the verified {next.Digest}", now));
         logger.LogInformation("{MergeRequest}: promoted {Image}:{Tag} as {Digest}", key, next.Name, next.Tag, digest);
@@ -252,6 +252,15 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (approvals.ApprovalsLeft > 0 || given < policy.RequiredApprovals)
             return $"Insufficient approvals (have: {given}, need: {Math.Max(policy.RequiredApprovals, approvals.ApprovalsRequired)})";
         return null;
+    }
+
+    /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>
+    private async Task<string> SourcePathAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct)
+    {
+        if (memo.SourcePath is { } known && known.Project == mr.SourceProjectId) return known.Path;
+        var path = (await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct)).PathWithNamespace.ToLowerInvariant();
+        memo.SourcePath = (mr.SourceProjectId, path);
+        return path;
     }
 
     private static string QueueKey(MergeRequestKey key, GitLabMergeRequest mr) => $"{key.ProjectId}/{mr.TargetBranch}";

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Marten;
 using Orchestrator.Api.Security;
@@ -26,12 +25,6 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     private const string ApiToken = "fault-test-admin-token";
     private const string HookSecret = "fault-test-hook-secret";
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null, string? connection = null)
     {
@@ -45,8 +38,8 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Orchestrator__Postgres__ConnectionString"] = connection ?? TestPostgres.ConnectionString,
             ["Orchestrator__Postgres__Schema"] = db.Schema,
             ["Orchestrator__Http__Urls"] = url,
-            ["Orchestrator__Cluster__SiloPort"] = FreePort().ToString(),
-            ["Orchestrator__Cluster__GatewayPort"] = FreePort().ToString(),
+            ["Orchestrator__Cluster__SiloPort"] = Ports.Free().ToString(),
+            ["Orchestrator__Cluster__GatewayPort"] = Ports.Free().ToString(),
             ["Orchestrator__Cluster__ServiceId"] = "svc-fault-kill",
             ["Orchestrator__GitLab__BaseUrl"] = sandbox.BaseUrl,
             ["Orchestrator__GitLab__BotToken"] = bot["token"]!.GetValue<string>(),
@@ -114,7 +107,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     {
         var seed = await sandbox.SeedIncidentAsync("storm");
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         var silo = StartSilo(seed, url, null, new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
@@ -188,13 +181,13 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     [Fact]
     public async Task Given_an_mr_waiting_on_its_build_When_postgresql_restarts_Then_the_workflow_carries_on_and_merges_once()
     {
-        var port = FreePort();
+        var port = Ports.Free();
         var dir = $"/var/tmp/orchestrator-fault-pg-{Guid.NewGuid():N}";
         Assert.Equal(0, await PrivatePostgres("start", port, dir));
         var connection = $"Host=127.0.0.1;Port={port};Username=orchestrator;Password=orchestrator;Database=orchestrator";
         var seed = await sandbox.SeedIncidentAsync("pgrestart");
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         var silo = StartSilo(seed, url, null, null, connection);
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
@@ -244,7 +237,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Orchestrator__Cluster__Membership"] = "postgres", ["Orchestrator__Cluster__ClusterId"] = "race-" + Guid.NewGuid().ToString("N")[..8],
             ["Orchestrator__Cluster__FastFailureDetection"] = "true",
         };
-        string[] urls = [$"http://127.0.0.1:{FreePort()}", $"http://127.0.0.1:{FreePort()}"];
+        string[] urls = [$"http://127.0.0.1:{Ports.Free()}", $"http://127.0.0.1:{Ports.Free()}"];
         var silos = urls.Select(u => StartSilo(seed, u, null, cluster)).ToList();
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
@@ -277,7 +270,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         var clusterId = "pair-" + Guid.NewGuid().ToString("N")[..8];
         Dictionary<string, string>? Cluster() => twoSilos
             ? new()
@@ -287,7 +280,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             }
             : null;
         var first = StartSilo(seed, url, crashPoint, Cluster());
-        var otherUrl = $"http://127.0.0.1:{FreePort()}";
+        var otherUrl = $"http://127.0.0.1:{Ports.Free()}";
         Process? other = twoSilos ? StartSilo(seed, otherUrl, null, Cluster()) : null;
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));

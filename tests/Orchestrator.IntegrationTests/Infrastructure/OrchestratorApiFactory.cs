@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 
@@ -43,16 +42,10 @@ public sealed class OrchestratorApiFactory(string schema) : WebApplicationFactor
         builder.UseSetting("Orchestrator:GitLab:BotUsername", Bot);
         builder.UseSetting("Orchestrator:Postgres:ConnectionString", TestPostgres.ConnectionString);
         builder.UseSetting("Orchestrator:Postgres:Schema", schema);
-        builder.UseSetting("Orchestrator:Cluster:SiloPort", FreePort().ToString());
-        builder.UseSetting("Orchestrator:Cluster:GatewayPort", FreePort().ToString());
+        builder.UseSetting("Orchestrator:Cluster:SiloPort", Ports.Free().ToString());
+        builder.UseSetting("Orchestrator:Cluster:GatewayPort", Ports.Free().ToString());
         builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "65536");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

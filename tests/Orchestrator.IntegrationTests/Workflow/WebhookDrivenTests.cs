@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -19,19 +18,13 @@ namespace Orchestrator.IntegrationTests.Workflow;
 /// <summary>The real silo process on a real port, fed by the sandbox's own webhook deliveries — and by reconciliation when one is lost.</summary>
 public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
 {
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     [Fact]
     public async Task Given_the_sandbox_sends_webhooks_When_the_bot_is_assigned_Then_the_mr_merges_and_a_lost_assignment_is_found_by_reconciliation()
     {
         var seed = await sandbox.SeedIncidentAsync("hook");
         var bot = seed["users"]!["bot"]!;
-        var url = $"http://127.0.0.1:{FreePort()}";
+        var url = $"http://127.0.0.1:{Ports.Free()}";
         const string secret = "hook-secret";
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -39,8 +32,8 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
             ["Orchestrator:Postgres:ConnectionString"] = TestPostgres.ConnectionString,
             ["Orchestrator:Postgres:Schema"] = db.Schema,
             ["Orchestrator:Http:Urls"] = url,
-            ["Orchestrator:Cluster:SiloPort"] = FreePort().ToString(),
-            ["Orchestrator:Cluster:GatewayPort"] = FreePort().ToString(),
+            ["Orchestrator:Cluster:SiloPort"] = Ports.Free().ToString(),
+            ["Orchestrator:Cluster:GatewayPort"] = Ports.Free().ToString(),
             ["Orchestrator:Cluster:ServiceId"] = "svc-hooks",
             ["Orchestrator:GitLab:BaseUrl"] = sandbox.BaseUrl,
             ["Orchestrator:GitLab:BotToken"] = bot["token"]!.GetValue<string>(),
