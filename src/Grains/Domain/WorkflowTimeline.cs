@@ -1,0 +1,108 @@
+using System.Globalization;
+
+namespace Orchestrator.Domain;
+
+/// <summary>A fact an event carried that a person reading the timeline wants to see (a verdict, a pipeline, a digest).</summary>
+[GenerateSerializer, Alias("TimelineFact")]
+public sealed record TimelineFact([property: Id(0)] string Name, [property: Id(1)] string Value);
+
+/// <summary>One recorded event, in words.</summary>
+[GenerateSerializer, Alias("TimelineEntry")]
+public sealed record TimelineEntry(
+    [property: Id(0)] long Version,
+    [property: Id(1)] string Event,
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string Summary,
+    [property: Id(4)] IReadOnlyList<TimelineFact> Facts);
+
+/// <summary>
+/// A stretch of one attempt spent in one state: from the event that entered it until the event that entered the
+/// next. The last step of an ended attempt has no length; the current step of an active one is still open.
+/// </summary>
+[GenerateSerializer, Alias("TimelineStep")]
+public sealed record TimelineStep(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Step,
+    [property: Id(2)] DateTimeOffset Started,
+    [property: Id(3)] DateTimeOffset? Ended,
+    [property: Id(4)] IReadOnlyList<TimelineEntry> Entries)
+{
+    public TimeSpan? Duration => Ended - Started;
+}
+
+/// <summary>
+/// The stream told as steps, for people: folds the events with <see cref="WorkflowEvolver"/> and cuts a new step
+/// wherever the state changes, so the steps agree with the workflow by construction. Pure, like the decider.
+/// </summary>
+public static class WorkflowTimeline
+{
+    public static IReadOnlyList<TimelineStep> Of(IReadOnlyList<IWorkflowEvent> events)
+    {
+        var steps = new List<TimelineStep>();
+        var state = MergeRequestWorkflow.Initial;
+        List<TimelineEntry>? entries = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var e = events[i];
+            var after = WorkflowEvolver.Evolve(state, e);
+            var entry = new TimelineEntry(i + 1, NameOf(e), e.At, Summary(e), Facts(e));
+            if (entries is null || after.State != state.State || after.Attempt != state.Attempt)
+            {
+                if (steps.Count > 0 && steps[^1].Ended is null) steps[^1] = steps[^1] with { Ended = e.At };
+                entries = [entry];
+                steps.Add(new TimelineStep(after.Attempt, after.State.ToWireName(), e.At, after.IsActive ? null : e.At, entries));
+            }
+            else
+            {
+                entries.Add(entry);
+            }
+            state = after;
+        }
+        return steps;
+    }
+
+    private static string NameOf(IWorkflowEvent e) => e.GetType().Name;
+
+    private static string Short(string? sha) => sha is { Length: > 12 } ? sha[..12] : sha ?? "?";
+
+    private static string Summary(IWorkflowEvent e) => e switch
+    {
+        MergeRequested m => $"merge requested by {m.RequestedBy}",
+        RebaseStarted r => $"rebase {r.Rebase}: {r.Reason}",
+        Rebased r => $"rebased to {Short(r.RebasedSha)} on target {Short(r.TargetSha)}",
+        FreshnessChecked f => f.Images.Count == 0
+            ? "no image to check"
+            : string.Join(", ", f.Images.Select(i => $"{i.Name}:{i.Tag} {i.Verdict.ToString().ToLowerInvariant()}")),
+        PipelineCreated p => $"pipeline {p.PipelineId} created on {Short(p.Sha)}" + (p.ForcedRebuild ? " with FDO_FORCE_REBUILD=1" : ""),
+        PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
+        BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
+        BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
+        TargetMoved t => $"target moved to {Short(t.TargetSha)} (rebased onto {Short(t.RebasedOnto)})",
+        CiTimedOut c => c.PipelineId is { } id ? $"pipeline {id} timed out" : "CI timed out",
+        ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",
+        PromotionUndone p => $"{p.Name}:{p.Tag} promotion undone",
+        MergeRefused m => $"GitLab refused the merge ({m.StatusCode}): {m.Message}",
+        Merged m => $"merged as {Short(m.MergeCommitSha)}",
+        OutcomeNoted n => $"outcome noted on the merge request (note {n.NoteId})",
+        AttemptFailed f => $"failed while {f.FailedIn.ToWireName()}: {f.Reason}",
+        AttemptCancelled c => $"cancelled by {c.CancelledBy}: {c.Reason}",
+        _ => e.GetType().Name,
+    };
+
+    private static IReadOnlyList<TimelineFact> Facts(IWorkflowEvent e) => e switch
+    {
+        Rebased r => [new("rebased sha", r.RebasedSha), new("target sha", r.TargetSha)],
+        FreshnessChecked f => [.. f.Images.Select(i => new TimelineFact(
+            $"{i.Name}:{i.Tag}", $"{i.Verdict.ToString().ToLowerInvariant()} — {i.Reason}" + (i.FdoCommit is { } c ? $" (fdo.commit {Short(c)})" : "")))],
+        PipelineCreated p => [new("pipeline", p.PipelineId.ToString(CultureInfo.InvariantCulture)), new("forced rebuild", p.ForcedRebuild ? "yes" : "no")],
+        BuildVerified b => [.. b.Images.Select(Built)],
+        BuildRejected b => [.. b.Images.Select(Built)],
+        ImagePromoted p => [new("digest", p.Digest), new("repository", p.Repository)],
+        PromotionUndone p => [new("digest", p.Digest)],
+        Merged m => [new("merge commit", m.MergeCommitSha)],
+        _ => [],
+    };
+
+    private static TimelineFact Built(BuiltImage i) =>
+        new($"{i.Name}:{i.Tag}", $"{i.Digest} (fdo.commit {Short(i.LabelCommit)}, fdo.pipeline_id {i.LabelPipelineId?.ToString(CultureInfo.InvariantCulture) ?? "?"})");
+}
