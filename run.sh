@@ -101,6 +101,8 @@ silo=$!
 trap 'kill "$silo" ${sandbox:-} 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
 if orch_wait_http "$url/healthz" 60; then
   echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
+  # The token rides in the fragment, which browsers never send to the server.
+  echo "operations page: $url/ops${ORCH_API_TOKEN:+#token=$ORCH_API_TOKEN}"
 fi
 if [ "${1:-}" = demo ]; then
   exec 3>&1

@@ -8,6 +8,8 @@ orch_bring_up postgres registry
 # The sandbox runs real git; its tests drive it with Debian's python-gitlab, an independent GitLab client.
 command -v git >/dev/null || orch_apt_install git
 [ -f /usr/lib/python3/dist-packages/gitlab/__init__.py ] || orch_apt_install python3-gitlab
+# The operations page is tested in Debian's headless Chromium over the DevTools protocol.
+[ -x /usr/bin/chromium ] || orch_apt_install chromium fonts-dejavu-core
 
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION"
 log="$ORCH_STATE/test-output.log"

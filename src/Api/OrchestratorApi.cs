@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Orchestrator.Api.Health;
 using Orchestrator.Api.MergeRequests;
+using Orchestrator.Api.Operations;
 using Orchestrator.Api.Policies;
 using Orchestrator.Api.Webhooks;
 
@@ -28,6 +29,7 @@ public static class OrchestratorApi
         app.MapMergeRequestsApi();
         app.MapPolicyApi();
         app.MapWebhookApi();
+        app.MapOperationsApi();
         return app;
     }
 }

@@ -51,3 +51,8 @@ public sealed record QueueEntryResponse(long Iid, bool HoldsBranch, string State
 
 /// <summary>A target branch's queue in order: the holder first, then the waiting merge requests.</summary>
 public sealed record QueueResponse(long ProjectId, string TargetBranch, IReadOnlyList<QueueEntryResponse> Entries);
+
+/// <summary>A merge request's stream told as steps, for the operations page and for people with curl.</summary>
+public sealed record TimelineResponse(long ProjectId, long Iid, IReadOnlyList<TimelineStepResponse> Steps);
+
+public sealed record TimelineStepResponse(int Attempt, string Step, DateTimeOffset Started, DateTimeOffset? Ended, double? Seconds, IReadOnlyList<TimelineEntry> Entries);

@@ -26,6 +26,7 @@ public static class MergeRequestsApi
         one.MapGet("/", Get).WithName("GetMergeRequest").RequireScope("read");
         one.MapGet("/events", Events).WithName("GetMergeRequestEvents").RequireScope("read");
         one.MapGet("/replay", Replay).WithName("ReplayMergeRequest").RequireScope("read");
+        one.MapGet("/timeline", Timeline).WithName("GetMergeRequestTimeline").RequireScope("read");
         return app;
     }
 
@@ -81,6 +82,15 @@ public static class MergeRequestsApi
         return TypedResults.Ok(new ReplayResponse(view.Consistent, view.State, view.Attempt,
             [.. view.Decisions.Select(d => new ReplayDecisionResponse(d.Version, d.Command, JsonDocument.Parse(d.Inputs).RootElement.Clone(),
                 d.Recorded, d.Decided, d.Same))]));
+    }
+
+    private static async Task<Results<Ok<TimelineResponse>, ProblemHttpResult>> Timeline(string iid, HttpContext http, IGrainFactory grains)
+    {
+        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var steps = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetTimeline();
+        if (steps.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
+        return TypedResults.Ok(new TimelineResponse(key.ProjectId, key.Iid,
+            [.. steps.Select(s => new TimelineStepResponse(s.Attempt, s.Step, s.Started, s.Ended, s.Duration?.TotalSeconds, s.Entries))]));
     }
 
     private static readonly string[] States = ["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed", "failed", "cancelled"];

@@ -12,6 +12,7 @@ namespace Orchestrator.Api.Security;
 public sealed class ApiAccess(string scope) : IEndpointFilter
 {
     public const string ProjectItem = "orchestrator.project";
+    public const string CallerItem = "orchestrator.caller";
 
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
@@ -22,6 +23,7 @@ public sealed class ApiAccess(string scope) : IEndpointFilter
             http.Response.Headers.WWWAuthenticate = "Bearer";
             return Problems.Make(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", "send a valid bearer token");
         }
+        http.Items[CallerItem] = caller;
         if (http.Request.RouteValues.TryGetValue("projectId", out var raw) && raw is string projectId)
         {
             var project = await http.RequestServices.GetRequiredService<ProjectResolver>().ResolveAsync(projectId, http.RequestAborted);
@@ -40,4 +42,6 @@ public static class ApiAccessExtensions
         builder.AddEndpointFilter(new ApiAccess(scope));
 
     public static long Project(this HttpContext context) => (long)context.Items[ApiAccess.ProjectItem]!;
+
+    public static ApiCaller Caller(this HttpContext context) => (ApiCaller)context.Items[ApiAccess.CallerItem]!;
 }

@@ -29,6 +29,10 @@ public interface IMergeRequestGrain : IGrainWithStringKey
     [Alias("GetEvents")]
     Task<IReadOnlyList<RecordedEvent>> GetEvents();
 
+    /// <summary>The stream told as steps for people: durations, verdicts, pipelines, digests.</summary>
+    [Alias("GetTimeline")]
+    Task<IReadOnlyList<TimelineStep>> GetTimeline();
+
     /// <summary>Re-runs every recorded decision on its recorded inputs (audit).</summary>
     [Alias("Replay")]
     Task<ReplayView> Replay();

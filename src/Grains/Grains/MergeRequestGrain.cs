@@ -158,6 +158,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     public Task<IReadOnlyList<RecordedEvent>> GetEvents() => journal.ReadRecordedAsync(Key);
 
+    public async Task<IReadOnlyList<TimelineStep>> GetTimeline() => WorkflowTimeline.Of((await journal.ReadAsync(Key)).Events);
+
     private async Task<CommandOutcome> Handle(Func<DateTimeOffset, WorkflowCommand> command)
     {
         for (var round = 1; ; round++)

@@ -103,6 +103,7 @@ public static class OrchestratorSilo
         });
         services.TryAddSingleton<WorkflowJournal>();
         services.TryAddSingleton<MergeRequestIndex>();
+        services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<PipelineWatches>();
         services.TryAddSingleton<WebhookDeliveries>();
         return services;

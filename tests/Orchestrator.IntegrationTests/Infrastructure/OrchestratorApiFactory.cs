@@ -4,8 +4,11 @@ using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace Orchestrator.IntegrationTests.Infrastructure;
 
-/// <summary>The real silo process (Program), API and Orleans together, on a test schema and free ports.</summary>
-public sealed class OrchestratorApiFactory(string schema) : WebApplicationFactory<Program>
+/// <summary>
+/// The real silo process (Program), API and Orleans together, on a test schema and free ports; <paramref name="settings"/>
+/// are applied last (e.g. a sandbox GitLab to drive).
+/// </summary>
+public sealed class OrchestratorApiFactory(string schema, IReadOnlyDictionary<string, string?>? settings = null) : WebApplicationFactory<Program>
 {
     public const string ReadToken = "read-token-for-tests";
     public const string MergeToken = "merge-token-for-tests";
@@ -46,6 +49,7 @@ public sealed class OrchestratorApiFactory(string schema) : WebApplicationFactor
         builder.UseSetting("Orchestrator:Cluster:GatewayPort", Ports.Free().ToString());
         builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "65536");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
     }
 
 }

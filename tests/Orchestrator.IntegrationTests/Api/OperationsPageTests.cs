@@ -1,0 +1,198 @@
+extern alias sandbox;
+
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Orchestrator.IntegrationTests.Infrastructure;
+using sandbox::Sandbox.Seed;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Orchestrator.IntegrationTests.Api;
+
+/// <summary>
+/// The operations page in headless Chromium, served by the orchestrator on a real port while it drives the seeded
+/// incident on the sandbox: the queue while one MR holds the branch, then the timeline of a completed merge.
+/// </summary>
+public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
+    : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>, IAsyncLifetime
+{
+    private OrchestratorApiFactory factory = null!;
+    private string baseUrl = "";
+    private JsonNode seed = null!;
+
+    private long Upstream => seed["upstream"]!["id"]!.GetValue<long>();
+    private long Fork => seed["fork"]!["id"]!.GetValue<long>();
+    private long MrA => seed["mr_a"]!["iid"]!.GetValue<long>();
+    private HttpClient As(string who) => sandbox.Api(seed["users"]![who]!["token"]!.GetValue<string>());
+
+    public async Task InitializeAsync()
+    {
+        seed = await sandbox.SeedIncidentAsync("ops" + Guid.NewGuid().ToString("N")[..6]);
+        var bot = seed["users"]!["bot"]!;
+        var port = Ports.Free();
+        factory = new OrchestratorApiFactory(db.Schema, new Dictionary<string, string?>
+        {
+            ["Orchestrator:GitLab:BaseUrl"] = sandbox.BaseUrl,
+            ["Orchestrator:GitLab:BotToken"] = bot["token"]!.GetValue<string>(),
+            ["Orchestrator:GitLab:BotUsername"] = bot["username"]!.GetValue<string>(),
+            ["Orchestrator:Registry:Url"] = sandbox.RegistryUrl,
+            ["Orchestrator:Workflow:PollInterval"] = "00:00:00.200",
+            // The factory's webhook projects are GitLab's documented examples, not the sandbox's: nothing to reconcile.
+            ["Orchestrator:Workflow:ReconcileInterval"] = "00:00:00",
+        });
+        factory.UseKestrel(port);
+        factory.StartServer();
+        baseUrl = $"http://127.0.0.1:{port}";
+    }
+
+    public async Task DisposeAsync() => await factory.DisposeAsync();
+
+    private HttpClient Orchestrator(string? token)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(baseUrl) };
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        return client;
+    }
+
+    [Fact]
+    public async Task Given_two_mrs_queued_for_main_When_an_operator_opens_the_page_Then_it_shows_the_queue_and_the_completed_mrs_timeline()
+    {
+        using var admin = Orchestrator(OrchestratorApiFactory.AdminToken);
+        (await admin.PutAsJsonAsync($"/api/v1/projects/{Upstream}/policy", new
+        {
+            images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+            upstreamRepo = seed["upstream"]!["path"]!.GetValue<string>(), ciTimeoutMinutes = 10, maxRebases = 3,
+        })).EnsureSuccessStatusCode();
+        // Alice has already fixed A for libfoo 2: its stale fork image is rebuilt, verified, promoted, merged.
+        // Its build waits (a minute at most) for the gate file, so the test sees A hold the branch however fast the machine.
+        var gate = Path.Combine(Path.GetTempPath(), "ops-gate-" + Guid.NewGuid().ToString("N"));
+        var heldBuild = IncidentFiles.ToolBuild(api: 2) + $"\nfor i in $(seq 600); do [ -e {gate} ] && break; sleep 0.1; done\n";
+        (await As("alice").PostAsJsonAsync($"projects/{Fork}/repository/commits", new
+        {
+            branch = "a-new-tool", commit_message = "ci: build mesa-tool against libfoo 2",
+            actions = new[]
+            {
+                new { action = "update", file_path = ".gitlab-ci/container/debian/x86_64_build.sh", content = heldBuild },
+                new { action = "update", file_path = "tests/requirements.txt", content = IncidentFiles.RequirementsWithFoo(2) },
+            },
+        })).EnsureSuccessStatusCode();
+        var bob = As("bob");
+        (await bob.PostAsJsonAsync($"projects/{Upstream}/repository/commits", new
+        {
+            branch = "docs", start_branch = "main", commit_message = "docs: say hello",
+            actions = new[] { new { action = "create", file_path = "docs/hello.md", content = "hello\n" } },
+        })).EnsureSuccessStatusCode();
+        var mrB = (await (await bob.PostAsJsonAsync($"projects/{Upstream}/merge_requests",
+            new { source_branch = "docs", target_branch = "main", title = "docs: say hello" })).Content.ReadFromJsonAsync<JsonNode>())!["iid"]!.GetValue<long>();
+
+        using var merger = Orchestrator(OrchestratorApiFactory.MergeToken);
+        (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
+        // The queue is first come, first served: B asks once A holds main.
+        await WaitForState(merger, MrA, "building");
+        (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{mrB}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
+
+        await using var browser = await HeadlessChromium.StartAsync();
+
+        // Without a token the page asks for one and shows nothing; a wrong one is refused with the API's reason.
+        await browser.NavigateAsync($"{baseUrl}/ops");
+        await browser.WaitForAsync("!document.getElementById('login').hidden");
+        Assert.Equal("none", await browser.EvaluateAsync<string>("getComputedStyle(document.getElementById('main')).display"));
+        await browser.TypeAsync("#token", "not-a-token");
+        await browser.ClickAsync("#login button");
+        await browser.WaitForAsync("document.querySelector('[data-test=login-error]').textContent.includes('refused')");
+        Assert.Contains("send a valid bearer token", await browser.EvaluateAsync<string>("document.querySelector('[data-test=login-error]').textContent"));
+
+        // With a read token in the fragment: the queue, A holding main while B waits behind it.
+        await browser.NavigateAsync($"{baseUrl}/ops#token={OrchestratorApiFactory.ReadToken}");
+        await browser.WaitForAsync(
+            $"document.querySelector('[data-test=queue][data-project=\"{Upstream}\"][data-branch=main] [data-test=holder][data-iid=\"{MrA}\"]') && " +
+            $"document.querySelector('[data-test=queue][data-project=\"{Upstream}\"] [data-test=waiting][data-iid=\"{mrB}\"]')", TimeSpan.FromSeconds(60));
+        Assert.DoesNotContain(OrchestratorApiFactory.ReadToken, await browser.EvaluateAsync<string>("location.href"));
+        Assert.Equal("none", await browser.EvaluateAsync<string>("getComputedStyle(document.getElementById('login')).display"));
+        await browser.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "ops-queue.png"));
+        await File.WriteAllTextAsync(gate, "go");
+
+        // Both land, one after the other; the page follows without being reloaded.
+        var mergedA = await WaitForState(merger, MrA, "completed");
+        await WaitForState(merger, mrB, "completed");
+        await browser.WaitForAsync($"document.querySelector('[data-test=mr-row][data-mr=\"{Upstream}/{mrB}\"] [data-state=completed]')", TimeSpan.FromSeconds(30));
+        await browser.WaitForAsync("document.querySelector('[data-test=queues]').innerText.includes('no merge request is queued')");
+
+        // A click on A opens its timeline: every step, the stale verdict, the forced pipeline, the promoted digest.
+        await browser.ClickAsync($"[data-test=mr-row][data-mr=\"{Upstream}/{MrA}\"]");
+        await browser.WaitForAsync("document.querySelector('[data-test=timeline] [data-step=completed]')");
+        var steps = (await browser.EvaluateAsync("[...document.querySelectorAll('[data-test=step]')].map(s => s.dataset.step)"))!.AsArray()
+            .Select(s => s!.GetValue<string>()).ToList();
+        Assert.Equal(["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed"], steps);
+        var text = await browser.EvaluateAsync<string>("document.querySelector('[data-test=timeline]').innerText");
+        var events = (await merger.GetFromJsonAsync<JsonArray>($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/events"))!;
+        var promoted = events.Single(e => e!["type"]!.GetValue<string>() == "image_promoted")!["data"]!;
+        var pipeline = events.Single(e => e!["type"]!.GetValue<string>() == "pipeline_created")!["data"]!;
+        Assert.Contains($"debian/x86_64_build:{IncidentFiles.ToolTag} stale", text);
+        Assert.Contains($"pipeline {pipeline["pipelineId"]!.GetValue<long>()} created", text);
+        Assert.Contains("FDO_FORCE_REBUILD=1", text);
+        Assert.Contains(promoted["digest"]!.GetValue<string>(), text);
+        Assert.Contains(mergedA["mergeCommitSha"]!.GetValue<string>()[..12], text);
+        // Every ended step shows how long it took; the building step took measurable time.
+        var durations = (await browser.EvaluateAsync("[...document.querySelectorAll('[data-test=step] [data-test=duration]')].map(d => d.textContent)"))!.AsArray()
+            .Select(d => d!.GetValue<string>()).ToList();
+        Assert.DoesNotContain("running", durations);
+        Assert.Matches(@"^\d+(\.\d)? s$|^\d+ ms$", durations[steps.IndexOf("building")]);
+
+        var path = Path.Combine(AppContext.BaseDirectory, "artifacts", "ops-timeline.png");
+        var png = await browser.ScreenshotAsync(path);
+        output.WriteLine($"screenshot: {path} ({png.Length} bytes)");
+        Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
+        var (width, height) = (BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)), BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));
+        Assert.Equal(1280, width);
+        Assert.True(height >= 1000, $"the timeline page is {height} px high");
+        Assert.Empty(browser.PageErrors);
+    }
+
+    [Fact]
+    public async Task Given_the_overview_When_asked_without_a_token_or_by_a_token_of_another_project_Then_it_is_refused_or_shows_nothing_of_this_one()
+    {
+        using var merger = Orchestrator(OrchestratorApiFactory.MergeToken);
+        (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
+
+        using var anonymous = Orchestrator(null);
+        var refused = await anonymous.GetAsync("/api/v1/ops/overview");
+        Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/timeline")).StatusCode);
+
+        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
+        var all = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
+        Assert.Contains(all["mergeRequests"]!.AsArray(), m => m!["projectId"]!.GetValue<long>() == Upstream && m["iid"]!.GetValue<long>() == MrA);
+
+        using var other = Orchestrator(OrchestratorApiFactory.Project42Token);
+        var theirs = (await other.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
+        Assert.DoesNotContain(theirs["mergeRequests"]!.AsArray(), m => m!["projectId"]!.GetValue<long>() == Upstream);
+        Assert.DoesNotContain(theirs["queues"]!.AsArray(), q => q!["projectId"]!.GetValue<long>() == Upstream);
+        Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/timeline")).StatusCode);
+
+        // The page's shell carries no data and forbids inline script, so it is served to anyone.
+        var page = await anonymous.GetAsync("/ops");
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+
+        await merger.DeleteAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge");
+    }
+
+    private async Task<JsonNode> WaitForState(HttpClient client, long iid, string state)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(180);
+        while (true)
+        {
+            var mr = (await client.GetFromJsonAsync<JsonNode>($"/api/v1/projects/{Upstream}/merge-requests/{iid}"))!;
+            var now = mr["state"]!.GetValue<string>();
+            if (now == state) return mr;
+            if (now is "completed" or "failed" or "cancelled" || DateTime.UtcNow > deadline)
+                throw new InvalidOperationException($"!{iid} is {now} ({mr["outcome"]}), not {state}");
+            await Task.Delay(200);
+        }
+    }
+}
