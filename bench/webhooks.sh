@@ -1,52 +1,90 @@
 #!/usr/bin/env bash
-# Webhook intake benchmark with a real load generator (wrk) on loopback: throughput and latency, then the
-# deliveries counted in PostgreSQL (lost = accepted but not applied, double = applied twice), then a replay
-# of already-seen keys that must all be duplicates. Usage: bench/webhooks.sh [seconds] [connections]
+# Webhook intake under a real load generator (wrk) on loopback, for the orchestrator and, in the same run with
+# the same load, a bare ASP.NET Core endpoint that only checks the token and parses the payload (the ceiling).
+# Then the deliveries are counted where they were applied (lost = answered 2xx but not applied; double = applied
+# twice), and the orchestrator gets a replay of keys it has seen, which must all come back as duplicates.
+# Usage: bench/webhooks.sh [seconds] [connections]; BENCH_JSON=file also writes the figures as JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/env.sh
 orch_bring_up postgres
 command -v wrk >/dev/null || orch_apt_install wrk
 duration=${1:-15}
-connections=${2:-32}
+connections=${2:-16}
 schema="bench_hooks_$(date +%s)"
 port=$((ORCH_API_PORT + 7))
+ceiling_port=$((ORCH_API_PORT + 8))
 secret=bench-secret
 fixture="$ORCH_ROOT/../shared/fixtures/gitlab/webhooks/merge_request.open.json"
 template="$ORCH_STATE/webhook-template.json"
 # The documented payload, with the bot assigned and a placeholder for the iid.
 sed -E 's/"iid": 1,/"iid": __IID__,/' "$fixture" >"$template"
 dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
+dotnet build bench/Orchestrator.Bench -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION" Orchestrator__Postgres__Schema="$schema"
 export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__DefaultSecret="$secret"
 export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=11191 Orchestrator__Cluster__GatewayPort=30091
 export Logging__LogLevel__Default=Warning
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll >"$ORCH_STATE/bench-silo.log" 2>&1 &
 silo=$!
-trap 'kill $silo 2>/dev/null; orch_tear_down' EXIT
+dotnet bench/Orchestrator.Bench/bin/Release/net10.0/Orchestrator.Bench.dll ceiling --port "$ceiling_port" --secret "$secret" >"$ORCH_STATE/bench-ceiling.log" 2>&1 &
+ceiling=$!
+trap 'kill $silo $ceiling 2>/dev/null; orch_tear_down' EXIT
 orch_wait_http "http://127.0.0.1:$port/healthz" 60
+orch_wait_http "http://127.0.0.1:$ceiling_port/healthz" 60
 sql() { PGPASSWORD="$ORCH_PG_PASSWORD" psql -qtA -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" -c "$1"; }
+load() { # url run seconds connections [replay]
+  BENCH_RUN=$2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY=${5:-0} \
+    wrk -t2 -c"$4" -d"$3s" --latency -s bench/webhook.lua "$1" | grep '^wrk:'
+}
+# "wrk: N requests, N non-2xx/3xx, N errors, N req/s, p50 N ms, p99 N ms" → JSON fields
+fields() { sed -nE 's/^wrk: ([0-9]+) requests, ([0-9]+) non-2xx\/3xx, ([0-9]+) errors, ([0-9]+) req\/s, p50 ([0-9.]+) ms, p99 ([0-9.]+) ms/"requests": \1, "non_2xx": \2, "errors": \3, "rps": \4, "p50_ms": \5, "p99_ms": \6/p' <<<"$1"; }
 
 echo "machine: $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $connections connections, ${duration}s"
-# Warm-up, then the measured run.
-BENCH_RUN=1 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" wrk -t2 -c4 -d3s -s bench/webhook.lua "http://127.0.0.1:$port" >/dev/null
-warm=$(sql "select count(*) from $schema.webhook_deliveries")
-out=$(BENCH_RUN=2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/webhook.lua "http://127.0.0.1:$port")
-echo "$out" | grep '^wrk:'
+# Warm-up, then the measured runs, each server with the same load.
+load "http://127.0.0.1:$port" 1 3 4 >/dev/null
+load "http://127.0.0.1:$ceiling_port" 1 3 4 >/dev/null
+warm=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
+ceiling_warm=$(curl -fsS "http://127.0.0.1:$ceiling_port/-/count" | sed -E 's/.*"distinct":([0-9]+).*/\1/')
+orch=$(load "http://127.0.0.1:$port" 2 "$duration" "$connections")
+bare=$(load "http://127.0.0.1:$ceiling_port" 2 "$duration" "$connections")
+echo "orchestrator  $orch"
+echo "bare endpoint $bare"
 sleep 2
-deliveries=$(sql "select count(*) from $schema.webhook_deliveries")
-streams=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
-double=$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")
-requests=$(echo "$out" | sed -nE 's/^wrk: ([0-9]+) requests, ([0-9]+) non.*/\1 \2/p')
-read -r sent failed <<<"$requests"
-accepted=$((sent - failed))
+
 # Every measured request carries a new key and a new iid, so each applied delivery is one new merge request.
 # wrk does not count the requests still in flight when it stops; the server may finish them anyway.
-applied=$((streams - warm))
-echo "answered 2xx: $accepted; applied: $applied (in flight at the stop: $((applied > accepted ? applied - accepted : 0)))"
-echo "lost (answered 2xx, not applied): $((accepted > applied ? accepted - applied : 0)); recorded deliveries without their merge request: $((deliveries - streams)); double-applied: $double"
+counts() { # wrk-line applied doubled → "accepted applied lost doubled"
+  local sent failed
+  read -r sent failed < <(sed -nE 's/^wrk: ([0-9]+) requests, ([0-9]+) non.*/\1 \2/p' <<<"$1")
+  local accepted=$((sent - failed))
+  echo "$accepted $2 $((accepted > $2 ? accepted - $2 : 0)) $3"
+}
+read -r o_accepted o_applied o_lost o_double < <(counts "$orch" \
+  "$(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - warm ))" \
+  "$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")")
+ceiling_count=$(curl -fsS "http://127.0.0.1:$ceiling_port/-/count")
+read -r c_accepted c_applied c_lost c_double < <(counts "$bare" \
+  "$(( $(sed -E 's/.*"distinct":([0-9]+).*/\1/' <<<"$ceiling_count") - ceiling_warm ))" "$(sed -E 's/.*"doubled":([0-9]+).*/\1/' <<<"$ceiling_count")")
+echo "orchestrator: answered 2xx $o_accepted, applied $o_applied, lost $o_lost, double-applied $o_double"
+echo "bare endpoint: answered 2xx $c_accepted, applied $c_applied, lost $c_lost, double-applied $c_double"
+
 before_replay=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
-replay=$(BENCH_RUN=2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY=1 wrk -t2 -c"$connections" -d5s -s bench/webhook.lua "http://127.0.0.1:$port")
-echo "replay of seen keys: $(echo "$replay" | grep '^wrk:' | cut -d: -f2-)"
-echo "after replay: new merge requests $(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - before_replay )) (wrk builds one request per thread at start that it never sends; its key arrives first here), double-applied $(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")"
+replay=$(load "http://127.0.0.1:$port" 2 5 "$connections" 1)
+replay_new=$(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - before_replay ))
+replay_double=$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")
+echo "replay of seen keys: $replay"
+echo "after replay: new merge requests $replay_new (wrk builds one request per thread at start that it never sends; its key arrives first here), double-applied $replay_double"
+
+if [ -n "${BENCH_JSON:-}" ]; then
+  cat >"$BENCH_JSON" <<JSON
+{
+  "seconds": $duration, "connections": $connections,
+  "orchestrator": { $(fields "$orch"), "applied": $o_applied, "lost": $o_lost, "double_applied": $o_double },
+  "ceiling": { $(fields "$bare"), "applied": $c_applied, "lost": $c_lost, "double_applied": $c_double },
+  "orchestrator_over_ceiling": $(awk -v a="$(fields "$orch" | sed -E 's/.*"rps": ([0-9]+).*/\1/')" -v b="$(fields "$bare" | sed -E 's/.*"rps": ([0-9]+).*/\1/')" 'BEGIN { printf "%.3f", a / b }'),
+  "replay_of_seen_keys": { $(fields "$replay"), "new_merge_requests": $replay_new, "double_applied": $replay_double }
+}
+JSON
+fi
 if [ -n "${BENCH_KEEP:-}" ]; then echo "kept schema $schema"; else sql "drop schema $schema cascade" 2>/dev/null; fi

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using Orchestrator.Domain;
 using Orchestrator.Persistence;
 
@@ -11,6 +12,26 @@ public static class EventStoreBench
     public sealed record ReplayTime(double MedianMs);
 
     private static readonly DateTimeOffset T0 = new(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Append rate (one writer, single-event appends as the grain makes them) and replay time by stream length.</summary>
+    public static async Task<JsonObject> RunAsync(WorkflowJournal journal, bool quick)
+    {
+        await WarmUp(journal);
+        var appends = quick ? 500 : 2_000;
+        var rate = await AppendRate(journal, streams: 20, appends);
+        Console.Error.WriteLine($"  eventstore: {rate.PerSecond:F0} appends/s");
+        var replay = new JsonArray();
+        foreach (var size in new[] { 10, 100, 1_000, 10_000 })
+        {
+            var time = await Replay(journal, size, runs: size >= 10_000 ? (quick ? 2 : 5) : 20);
+            replay.Add(new JsonObject { ["events"] = size, ["median_ms"] = Math.Round(time.MedianMs, 2), ["us_per_event"] = Math.Round(time.MedianMs * 1000 / size, 1) });
+        }
+        return new JsonObject
+        {
+            ["appends"] = appends, ["appends_per_s"] = Math.Round(rate.PerSecond), ["append_p50_ms"] = Math.Round(rate.P50Ms, 2),
+            ["append_p99_ms"] = Math.Round(rate.P99Ms, 2), ["replay"] = replay,
+        };
+    }
 
     public static async Task WarmUp(WorkflowJournal journal)
     {

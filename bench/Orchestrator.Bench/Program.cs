@@ -1,36 +1,75 @@
+extern alias sandbox;
+
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Marten;
 using Npgsql;
 using Orchestrator.Bench;
+using Orchestrator.Bench.Workload;
 using Orchestrator.Persistence;
 
-// Event-store figures on the real PostgreSQL that bench/run.sh starts: append rate as the grain appends
-// (one decision, one optimistic append) and replay time (read + fold) as streams grow.
-var connection = Environment.GetEnvironmentVariable("Orchestrator__Postgres__ConnectionString")
-    ?? throw new InvalidOperationException("Orchestrator__Postgres__ConnectionString is not set: run bench/run.sh");
+// bench/run.sh drives these commands; each section writes its figures to <parts>/<section>.json, and `report`
+// gathers them with the machine's description into one JSON document and a table.
+//   eventstore --parts DIR [--quick]        append rate and replay time as streams grow (PostgreSQL)
+//   workflows  --parts DIR --silo DLL [--quick]   overhead vs the baseline, scale, rebuild economy (sandbox + silo process)
+//   ceiling    --port N --secret S          the bare ASP.NET Core webhook endpoint (the intake's ceiling)
+//   report     --parts DIR --out FILE       one JSON document and a table
+var command = args.FirstOrDefault() ?? "";
+string Option(string name) =>
+    args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? throw new ArgumentException($"{command}: {name} is required");
 var quick = args.Contains("--quick");
-var schema = "bench_" + Guid.NewGuid().ToString("N")[..12];
-await using var dataSource = NpgsqlDataSource.Create(connection);
-await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, schema));
-var journal = new WorkflowJournal(store);
-try
+var json = new JsonSerializerOptions { WriteIndented = true };
+
+async Task Write(string section, JsonObject figures)
 {
-    await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-    await EventStoreBench.WarmUp(journal);
+    Directory.CreateDirectory(Option("--parts"));
+    await File.WriteAllTextAsync(Path.Combine(Option("--parts"), section + ".json"), figures.ToJsonString(json));
+}
 
-    var appends = quick ? 500 : 2_000;
-    var rate = await EventStoreBench.AppendRate(journal, streams: 20, appends);
-    Console.WriteLine($"append: {appends} single-event appends over 20 streams, 1 writer: {rate.PerSecond:F0} appends/s " +
-                      $"(p50 {rate.P50Ms:F2} ms, p99 {rate.P99Ms:F2} ms)");
+string Connection() => Environment.GetEnvironmentVariable("Orchestrator__Postgres__ConnectionString")
+    ?? throw new InvalidOperationException("Orchestrator__Postgres__ConnectionString is not set: run bench/run.sh");
 
-    Console.WriteLine("replay: events | read+fold median ms | per event µs");
-    foreach (var size in quick ? new[] { 10, 100, 1_000 } : [10, 100, 1_000, 10_000])
+switch (command)
+{
+    case "eventstore":
     {
-        var replay = await EventStoreBench.Replay(journal, size, runs: size >= 10_000 ? 5 : 20);
-        Console.WriteLine($"replay: {size,6} | {replay.MedianMs,8:F2} | {replay.MedianMs * 1000 / size,6:F1}");
+        var schema = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        await using var dataSource = NpgsqlDataSource.Create(Connection());
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, schema));
+        try
+        {
+            await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
+            await Write("eventstore", await EventStoreBench.RunAsync(new WorkflowJournal(store), quick));
+        }
+        finally
+        {
+            await using var drop = dataSource.CreateCommand($"drop schema if exists {schema} cascade");
+            await drop.ExecuteNonQueryAsync();
+        }
+        break;
     }
+    case "workflows":
+    {
+        await using var dataSource = NpgsqlDataSource.Create(Connection());
+        await using var sandbox = await SandboxHost.StartAsync();
+        await using var ctx = new BenchContext(sandbox, dataSource, Connection(), Path.GetFullPath(Option("--silo")));
+        ctx.Progress("overhead per MR: orchestrator vs the marge-bot-style baseline");
+        await Write("overhead", await OverheadBench.RunAsync(ctx, mrs: quick ? 3 : 8, pipelineSeconds: 3));
+        ctx.Progress("scale");
+        await Write("scale", quick ? await ScaleBench.RunAsync(ctx, projects: 4, mrsPerProject: 3, pipelineSeconds: 1)
+                                   : await ScaleBench.RunAsync(ctx, projects: 20, mrsPerProject: 5, pipelineSeconds: 1));
+        ctx.Progress("rebuild economy");
+        await Write("economy", await EconomyBench.RunAsync(ctx, rounds: quick ? 1 : 2));
+        break;
+    }
+    case "ceiling":
+        await Ceiling.RunAsync(int.Parse(Option("--port")), Option("--secret"));
+        break;
+    case "report":
+        await Report.WriteAsync(Option("--parts"), Option("--out"));
+        break;
+    default:
+        Console.Error.WriteLine("usage: Orchestrator.Bench eventstore|workflows|ceiling|report … (see bench/run.sh)");
+        return 2;
 }
-finally
-{
-    await using var drop = dataSource.CreateCommand($"drop schema if exists {schema} cascade");
-    await drop.ExecuteNonQueryAsync();
-}
+return 0;

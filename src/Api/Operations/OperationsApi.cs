@@ -13,6 +13,10 @@ public sealed record QueueOverviewResponse(long ProjectId, string TargetBranch, 
 
 public sealed record RecentMergeRequestResponse(long ProjectId, long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
 
+public sealed record GrainCountResponse(string GrainType, int Activations);
+
+public sealed record ClusterResponse(int Silos, int Activations, IReadOnlyList<GrainCountResponse> Grains);
+
 public sealed record OverviewResponse(DateTimeOffset At, IReadOnlyList<QueueOverviewResponse> Queues, IReadOnlyList<RecentMergeRequestResponse> MergeRequests);
 
 /// <summary>
@@ -34,6 +38,7 @@ public static class OperationsApi
             app.MapGet(path, (HttpContext http) => Asset(http, file, contentType)).ExcludeFromDescription();
 
         app.MapGet("/api/v1/ops/overview", Overview).WithName("GetOperationsOverview").WithTags("Operations").RequireScope("read");
+        app.MapGet("/api/v1/ops/cluster", Cluster).WithName("GetCluster").WithTags("Operations").RequireScope("read");
         return app;
     }
 
@@ -59,4 +64,18 @@ public static class OperationsApi
             [.. queues.Select(q => new QueueOverviewResponse(q.ProjectId, q.TargetBranch, q.Holder is { } h ? Member(h) : null, [.. q.Waiting.Select(Member)]))],
             [.. recent.Select(s => new RecentMergeRequestResponse(s.ProjectId, s.Iid, s.State, s.Attempt, s.UpdatedAt))]));
     }
+
+    /// <summary>Active silos and grain activations by type, from Orleans' management grain (cluster-wide, no project data).</summary>
+    private static async Task<Ok<ClusterResponse>> Cluster(IGrainFactory grains)
+    {
+        var management = grains.GetGrain<IManagementGrain>(0);
+        var hosts = await management.GetHosts(onlyActive: true);
+        var stats = await management.GetSimpleGrainStatistics();
+        var byType = stats.GroupBy(s => ShortName(s.GrainType))
+            .Select(g => new GrainCountResponse(g.Key, g.Sum(s => s.ActivationCount)))
+            .OrderByDescending(g => g.Activations).ToList();
+        return TypedResults.Ok(new ClusterResponse(hosts.Count, byType.Sum(g => g.Activations), byType));
+    }
+
+    private static string ShortName(string grainType) => grainType.Split(',')[0].Split('.')[^1];
 }

@@ -173,6 +173,12 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.DoesNotContain(theirs["queues"]!.AsArray(), q => q!["projectId"]!.GetValue<long>() == Upstream);
         Assert.Equal(HttpStatusCode.Forbidden, (await other.GetAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/timeline")).StatusCode);
 
+        // The cluster's counts: this one silo, and the MR grain the enqueue activated.
+        var cluster = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/cluster"))!;
+        Assert.Equal(1, cluster["silos"]!.GetValue<int>());
+        Assert.Contains(cluster["grains"]!.AsArray(), g => g!["grainType"]!.GetValue<string>() == "MergeRequestGrain" && g["activations"]!.GetValue<int>() >= 1);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/ops/cluster")).StatusCode);
+
         // The page's shell carries no data and forbids inline script, so it is served to anyone.
         var page = await anonymous.GetAsync("/ops");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);

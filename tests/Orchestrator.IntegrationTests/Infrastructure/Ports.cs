@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
@@ -5,11 +6,28 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 
 public static class Ports
 {
-    /// <summary>A loopback port nobody listens on right now (the OS picks it; a tiny race with other processes remains).</summary>
+    // Below Linux's ephemeral range (32768–60999): a port the OS picks for us there can be taken in the meantime
+    // as the local end of any outgoing connection (seen: a test's Kestrel failing with "address already in use").
+    private const int First = 20_000, Last = 32_000;
+    private static readonly ConcurrentDictionary<int, bool> Given = new();
+
+    /// <summary>A loopback port nobody listens on, never handed out twice in this test run, outside the ephemeral range.</summary>
     public static int Free()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var port = Random.Shared.Next(First, Last);
+            if (!Given.TryAdd(port, true)) continue;
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+        throw new InvalidOperationException($"no free loopback port between {First} and {Last}");
     }
 }

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Orchestrator.Bench.Workload;
+
+/// <summary>
+/// The orchestrator as users run it: the silo process (src/Silo) with its API, on its own PostgreSQL schema,
+/// webhooks from the sandbox, the default 10 s poll. Its memory is read from /proc, as an operator would.
+/// </summary>
+public sealed class OrchestratorProcess : IAsyncDisposable
+{
+    public const string Token = "bench-admin-token";
+    public const string HookSecret = "bench-hook-secret";
+    private readonly Process process;
+
+    private OrchestratorProcess(Process process, string url, string schema)
+    {
+        this.process = process;
+        Url = url;
+        Schema = schema;
+    }
+
+    public string Url { get; }
+    public string Schema { get; }
+    public int Pid => process.Id;
+    public Rest Api => Rest.Orchestrator(Url, Token);
+
+    public static async Task<OrchestratorProcess> StartAsync(string siloDll, string connection, string schema, SandboxHost sandbox,
+        string botUsername, string botToken, IReadOnlyDictionary<string, string>? extra = null)
+    {
+        var url = $"http://127.0.0.1:{FreePort()}";
+        var psi = new ProcessStartInfo("dotnet", [siloDll])
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
+        };
+        var env = new Dictionary<string, string>
+        {
+            ["Orchestrator__Postgres__ConnectionString"] = connection,
+            ["Orchestrator__Postgres__Schema"] = schema,
+            ["Orchestrator__Http__Urls"] = url,
+            ["Orchestrator__Cluster__SiloPort"] = FreePort().ToString(),
+            ["Orchestrator__Cluster__GatewayPort"] = FreePort().ToString(),
+            ["Orchestrator__Cluster__ServiceId"] = "bench-" + schema,
+            ["Orchestrator__GitLab__BaseUrl"] = sandbox.BaseUrl,
+            ["Orchestrator__GitLab__BotToken"] = botToken,
+            ["Orchestrator__GitLab__BotUsername"] = botUsername,
+            ["Orchestrator__Registry__Url"] = sandbox.RegistryUrl,
+            ["Orchestrator__Api__Tokens__0__Name"] = "bench",
+            ["Orchestrator__Api__Tokens__0__Sha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Token))).ToLowerInvariant(),
+            ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
+            ["Orchestrator__Webhooks__DefaultSecret"] = HookSecret,
+            ["Logging__LogLevel__Default"] = "Error",
+        };
+        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        var process = Process.Start(psi)!;
+        var log = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        using var http = new HttpClient();
+        for (var i = 0; i < 600; i++)
+        {
+            if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited with {process.ExitCode}:\n{log}");
+            try
+            {
+                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode) return new OrchestratorProcess(process, url, schema);
+            }
+            catch (HttpRequestException)
+            {
+            }
+            await Task.Delay(100);
+        }
+        process.Kill(true);
+        throw new TimeoutException($"the orchestrator did not answer /healthz:\n{log}");
+    }
+
+    /// <summary>Resident memory now and at its peak (VmRSS, VmHWM), in MiB.</summary>
+    public (double Rss, double Peak) Memory()
+    {
+        double Read(string key) =>
+            File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith(key + ":"))
+                .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0]) / 1024).FirstOrDefault();
+        return (Read("VmRSS"), Read("VmHWM"));
+    }
+
+    /// <summary>A free loopback port below the ephemeral range, where outgoing connections cannot take it meanwhile.</summary>
+    public static int FreePort()
+    {
+        while (true)
+        {
+            var port = Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+        process.Dispose();
+    }
+}
