@@ -19,8 +19,10 @@ fixture="$ORCH_ROOT/../shared/fixtures/gitlab/webhooks/merge_request.open.json"
 template="$ORCH_STATE/webhook-template.json"
 # The documented payload, with the bot assigned and a placeholder for the iid.
 sed -E 's/"iid": 1,/"iid": __IID__,/' "$fixture" >"$template"
-dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
-dotnet build bench/Orchestrator.Bench -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
+if [ -z "${BENCH_BUILT:-}" ]; then
+  dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
+  dotnet build bench/Orchestrator.Bench -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
+fi
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION" Orchestrator__Postgres__Schema="$schema"
 export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__DefaultSecret="$secret"
 export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=11191 Orchestrator__Cluster__GatewayPort=30091

@@ -26,6 +26,8 @@ public static class OverheadBench
             orchMrs.Add(await BenchProjects.OpenMrAsync(team, orchProject.Id, $"o{i}"));
             margeMrs.Add(await BenchProjects.OpenMrAsync(team, margeProject.Id, $"m{i}"));
         }
+        // main moves once after the MRs were opened, so every MR (the first too) needs a real rebase and a new pipeline.
+        foreach (var project in new[] { orchProject, margeProject }) await BenchProjects.MoveMainAsync(team, project.Id);
         await BenchProjects.DrainPipelinesAsync(team.Maintainer, orchProject.Id);
         await BenchProjects.DrainPipelinesAsync(team.Maintainer, margeProject.Id);
 

@@ -21,6 +21,7 @@ public static class ScaleBench
             await BenchProjects.PutPolicyAsync(orchestrator.Api, project.Id, new { images = Array.Empty<object>(), ciTimeoutMinutes = 30, maxRebases = 3 });
             var mrs = new List<long>();
             for (var i = 0; i < mrsPerProject; i++) mrs.Add(await BenchProjects.OpenMrAsync(team, project.Id, $"s{i}"));
+            await BenchProjects.MoveMainAsync(team, project.Id);
             created.Add((project, mrs));
         }
         foreach (var (project, _) in created) await BenchProjects.DrainPipelinesAsync(team.Maintainer, project.Id);

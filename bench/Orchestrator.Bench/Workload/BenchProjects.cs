@@ -63,6 +63,14 @@ public static class BenchProjects
         return mr["iid"]!.GetValue<long>();
     }
 
+    /// <summary>The maintainer pushes to main, so every open MR is behind its target.</summary>
+    public static Task<JsonNode> MoveMainAsync(Team team, long project) =>
+        team.Maintainer.Post($"projects/{project}/repository/commits", new
+        {
+            branch = "main", commit_message = "chore: main moves on",
+            actions = new[] { new { action = "create", file_path = $"main-moved-{Guid.NewGuid():N}.md", content = "moved\n" } },
+        });
+
     public static async Task PutPolicyAsync(Rest orchestrator, long project, object policy) =>
         await orchestrator.Put($"api/v1/projects/{project}/policy", policy);
 

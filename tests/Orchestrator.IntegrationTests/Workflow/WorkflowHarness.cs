@@ -27,7 +27,8 @@ public sealed class WorkflowHarness : IAsyncDisposable
 
     public static readonly ImagePolicy BuildImage = new("debian/x86_64_build", ".gitlab-ci/image-tags.yml", "DEBIAN_BUILD_TAG", [".gitlab-ci/container/**"]);
 
-    public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3)
+    public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3,
+        TimeSpan? pollInterval = null)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var bot = seed["users"]!["bot"]!;
@@ -37,7 +38,8 @@ public sealed class WorkflowHarness : IAsyncDisposable
             ["Orchestrator:GitLab:BotToken"] = bot["token"]!.GetValue<string>(),
             ["Orchestrator:GitLab:BotUsername"] = bot["username"]!.GetValue<string>(),
             ["Orchestrator:Registry:Url"] = sandbox.RegistryUrl,
-            ["Orchestrator:Workflow:PollInterval"] = "00:00:00.200",
+            ["Orchestrator:Workflow:PollInterval"] = (pollInterval ?? TimeSpan.FromMilliseconds(200)).ToString(),
+            ["Orchestrator:Workflow:ReminderPeriod"] = (pollInterval is { } p && p > TimeSpan.FromMinutes(1) ? p : TimeSpan.FromMinutes(1)).ToString(),
         });
         var harness = new WorkflowHarness { Cluster = cluster, Seed = seed, Sandbox = sandbox };
         await harness.Policies.SaveAsync(harness.Upstream, new ProjectPolicy([BuildImage], harness.UpstreamPath, 0, 10, maxRebases, false));

@@ -100,6 +100,43 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_a_second_mr_waiting_for_the_branch_When_the_first_releases_it_Then_the_second_starts_at_once_not_at_its_next_poll()
+    {
+        // Polls every 5 minutes: the first MR is moved by pokes, as webhooks would; the second is never poked.
+        // The first one's tests wait for a gate file, so the second surely queues behind it.
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "handoff", pollInterval: TimeSpan.FromMinutes(5));
+        var gate = Path.Combine(Path.GetTempPath(), "handoff-gate-" + Guid.NewGuid().ToString("N"));
+        var first = await h.OpenMrAsync("first", "First", new FileChange("update", ".gitlab-ci/run-tests.sh",
+            IncidentFiles.RunTests + $"\nfor i in $(seq 600); do [ -e {gate} ] && break; sleep 0.1; done\n"));
+        var second = await h.OpenMrAsync("second", "Second", new FileChange("create", "second.txt", "2\n"));
+        await h.Grain(first).Enqueue("marge-bot");
+        await h.WaitForState(first, s => s.State == WorkflowState.Building);
+        await h.Grain(second).Enqueue("marge-bot");
+        Assert.Equal(WorkflowState.Queued, (await h.Grain(second).GetSnapshot()).Workflow.State);
+        await File.WriteAllTextAsync(gate, "go");
+
+        using var pokes = new CancellationTokenSource();
+        var poking = Task.Run(async () =>
+        {
+            while (!pokes.IsCancellationRequested)
+            {
+                await h.Grain(first).Poke();
+                await Task.Delay(200);
+            }
+        });
+        await h.WaitForOutcome(first, 1);
+        await pokes.CancelAsync();
+        await poking;
+        var merged = (await h.Grain(first).GetEvents()).Single(e => e.Type == "merged").At;
+
+        // The second rebases within seconds of the first merge, though nothing but the queue's hand-over woke it.
+        var started = await h.WaitForState(second, s => s.Rebases > 0 || !s.IsActive);
+        Assert.True(started.IsActive || started.State == WorkflowState.Completed, started.Outcome);
+        var rebaseStarted = (await h.Grain(second).GetEvents()).First(e => e.Type == "rebase_started").At;
+        Assert.InRange((rebaseStarted - merged).TotalSeconds, 0, 10);
+    }
+
+    [Fact]
     public async Task Given_a_running_build_When_the_target_moves_Then_the_mr_is_rebased_and_verified_again_before_it_merges()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "mov");
