@@ -60,6 +60,10 @@ public static class Report
             Row("MRs landed per hour", F(s["mrs_per_hour"], "0"));
             Row("peak grain activations", F(s["peak_activations"], "0"));
             Row("silo memory RSS / peak (MiB)", $"{F(s["silo_rss_mib"], "0")} / {F(s["silo_peak_rss_mib"], "0")}");
+            Row("per MR: pipeline wall (median s)", F(s["pipeline_wall_s"]?["median"]));
+            Row("per MR: held the branch (median s)", F(s["held_branch_s"]?["median"]));
+            Row("branch hand-over (median / p95 s)", $"{F(s["handover_s"]?["median"])} / {F(s["handover_s"]?["p95"])}");
+            Row("CPU s per MR: silo / sandbox", $"{F(s["silo_cpu_s_per_mr"], "0.000")} / {F(s["sandbox_cpu_s_per_mr"], "0.000")}");
             Row("PostgreSQL bytes per MR", F(s["pg_bytes_per_mr"], "0"));
             Row("events per MR", F(s["events_per_mr"], "0.#"));
         }

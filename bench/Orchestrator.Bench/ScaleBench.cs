@@ -48,6 +48,8 @@ public static class ScaleBench
             }
         });
 
+        var cpuBefore = orchestrator.CpuSeconds();
+        var benchCpuBefore = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
         // Everything asked for at once, as a burst of bots would; round-robin across projects.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < mrsPerProject; i++)
@@ -65,9 +67,12 @@ public static class ScaleBench
         }
         await sampling.CancelAsync();
         await sampler;
+        var siloCpu = orchestrator.CpuSeconds() - cpuBefore;
+        var sandboxCpu = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds - benchCpuBefore;
 
         var outcomes = new List<OrchestratorOutcome>();
         var serial = new List<double>();
+        var pipelineTimes = new List<double>();
         foreach (var (project, mrs) in created)
         {
             var sum = 0.0;
@@ -75,10 +80,23 @@ public static class ScaleBench
             {
                 var outcome = await OrchestratorWatch.OutcomeAsync(orchestrator.Api, project.Id, iid);
                 outcomes.Add(outcome);
-                foreach (var p in outcome.Pipelines) sum += await BenchProjects.PipelineSecondsAsync(team.Maintainer, project.Id, p);
+                foreach (var p in outcome.Pipelines)
+                {
+                    var seconds = await BenchProjects.PipelineSecondsAsync(team.Maintainer, project.Id, p);
+                    pipelineTimes.Add(seconds);
+                    sum += seconds;
+                }
             }
             serial.Add(sum);
         }
+        // Where a project's serial time goes: holding the branch (first rebase to merge) and handing it over
+        // (one merge to the next MR's first rebase).
+        var held = outcomes.Where(o => o.FirstRebase is not null && o.Ended is not null).Select(o => (o.Ended!.Value - o.FirstRebase!.Value).TotalSeconds).ToList();
+        var handovers = outcomes.GroupBy(o => o.Project).SelectMany(g =>
+        {
+            var ordered = g.Where(o => o.FirstRebase is not null && o.Ended is not null).OrderBy(o => o.FirstRebase).ToList();
+            return ordered.Zip(ordered.Skip(1), (a, b) => (b.FirstRebase!.Value - a.Ended!.Value).TotalSeconds);
+        }).ToList();
         var wall = (outcomes.Max(o => o.Ended ?? o.Requested) - outcomes.Min(o => o.Requested)).TotalSeconds;
         var ideal = serial.Max();
         var bytesAfter = await ctx.SchemaBytesAsync(orchestrator.Schema);
@@ -91,6 +109,9 @@ public static class ScaleBench
             ["wall_s"] = Math.Round(wall, 1), ["ideal_s"] = Math.Round(ideal, 1), ["wall_over_ideal"] = Math.Round(wall / ideal, 2),
             ["mrs_per_hour"] = Math.Round(total / wall * 3600),
             ["peak_activations"] = peakGrains, ["silo_rss_mib"] = Math.Round(memory.Rss, 1), ["silo_peak_rss_mib"] = Math.Round(Math.Max(memory.Peak, peakRss), 1),
+            ["held_branch_s"] = Stats.Of(held).ToJson(), ["handover_s"] = Stats.Of(handovers).ToJson(),
+            ["pipeline_wall_s"] = Stats.Of(pipelineTimes).ToJson(),
+            ["silo_cpu_s_per_mr"] = Math.Round(siloCpu / total, 3), ["sandbox_cpu_s_per_mr"] = Math.Round(sandboxCpu / total, 3),
             ["pg_bytes_per_mr"] = (bytesAfter - bytesBefore) / total, ["events_per_mr"] = Math.Round((double)events / total, 1),
         };
     }

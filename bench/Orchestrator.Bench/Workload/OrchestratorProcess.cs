@@ -90,6 +90,14 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     }
 
     /// <summary>A free loopback port below the ephemeral range, where outgoing connections cannot take it meanwhile.</summary>
+    /// <summary>CPU seconds the silo process has used (user + system), from /proc.</summary>
+    public double CpuSeconds()
+    {
+        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0; // utime, stime in clock ticks (USER_HZ = 100)
+    }
+
     public static int FreePort()
     {
         while (true)

@@ -4,7 +4,7 @@ namespace Orchestrator.Bench.Workload;
 
 /// <summary>What the orchestrator recorded for one MR: its outcome, its own times, the pipelines it created.</summary>
 public sealed record OrchestratorOutcome(long Project, long Iid, string State, string? Outcome, DateTimeOffset Requested, DateTimeOffset? Ended,
-    IReadOnlyList<long> Pipelines, string? MergeCommit)
+    IReadOnlyList<long> Pipelines, string? MergeCommit, DateTimeOffset? FirstRebase)
 {
     public double Seconds => ((Ended ?? Requested) - Requested).TotalSeconds;
 }
@@ -38,7 +38,8 @@ public static class OrchestratorWatch
         var requested = At(events.First(e => e!["type"]!.GetValue<string>() == "merge_requested")!);
         var ended = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() is "merged" or "attempt_failed" or "attempt_cancelled");
         var pipelines = events.Where(e => e!["type"]!.GetValue<string>() == "pipeline_created").Select(e => e!["data"]!["pipelineId"]!.GetValue<long>()).ToList();
+        var rebase = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() == "rebase_started");
         return new OrchestratorOutcome(project, iid, mr["state"]!.GetValue<string>(), mr["outcome"]?.GetValue<string>(), requested,
-            ended is null ? null : At(ended), pipelines, mr["mergeCommitSha"]?.GetValue<string>());
+            ended is null ? null : At(ended), pipelines, mr["mergeCommitSha"]?.GetValue<string>(), rebase is null ? null : At(rebase));
     }
 }
