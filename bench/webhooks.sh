@@ -43,9 +43,10 @@ load() { # url run seconds connections [replay]
 fields() { sed -nE 's/^wrk: ([0-9]+) requests, ([0-9]+) non-2xx\/3xx, ([0-9]+) errors, ([0-9]+) req\/s, p50 ([0-9.]+) ms, p99 ([0-9.]+) ms/"requests": \1, "non_2xx": \2, "errors": \3, "rps": \4, "p50_ms": \5, "p99_ms": \6/p' <<<"$1"; }
 
 echo "machine: $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $connections connections, ${duration}s"
-# Warm-up, then the measured runs, each server with the same load.
-load "http://127.0.0.1:$port" 1 3 4 >/dev/null
-load "http://127.0.0.1:$ceiling_port" 1 3 4 >/dev/null
+# Warm-up (JIT, connection pools), then the measured runs, each server with the same load.
+warmup=$((duration < 3 ? 1 : 3))
+load "http://127.0.0.1:$port" 1 "$warmup" 4 >/dev/null
+load "http://127.0.0.1:$ceiling_port" 1 "$warmup" 4 >/dev/null
 warm=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
 ceiling_warm=$(curl -fsS "http://127.0.0.1:$ceiling_port/-/count" | sed -E 's/.*"distinct":([0-9]+).*/\1/')
 orch=$(load "http://127.0.0.1:$port" 2 "$duration" "$connections")
@@ -72,7 +73,7 @@ echo "orchestrator: answered 2xx $o_accepted, applied $o_applied, lost $o_lost, 
 echo "bare endpoint: answered 2xx $c_accepted, applied $c_applied, lost $c_lost, double-applied $c_double"
 
 before_replay=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
-replay=$(load "http://127.0.0.1:$port" 2 5 "$connections" 1)
+replay=$(load "http://127.0.0.1:$port" 2 $((duration < 5 ? duration : 5)) "$connections" 1)
 replay_new=$(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - before_replay ))
 replay_double=$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")
 echo "replay of seen keys: $replay"
