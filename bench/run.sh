@@ -34,7 +34,7 @@ $bench eventstore --parts "$parts" $quick
 echo "workflows on the sandbox (overhead, scale, economy)…" >&2
 $bench workflows --parts "$parts" --silo src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll $quick
 echo "webhook intake…" >&2
-if [ -n "$quick" ]; then seconds=3; else seconds=15; fi
+if [ -n "$quick" ]; then seconds=2; else seconds=15; fi
 BENCH_BUILT=1 BENCH_JSON="$parts/webhooks.json" bash bench/webhooks.sh "$seconds" 16 >&2
 echo
 $bench report --parts "$parts" --out "$ORCH_STATE/bench/report-$stamp.json"

@@ -58,12 +58,12 @@ switch (command)
         if (only.Contains("overhead"))
         {
             ctx.Progress("overhead per MR: orchestrator vs the marge-bot-style baseline");
-            await Write("overhead", await OverheadBench.RunAsync(ctx, mrs: quick ? 2 : 8, pipelineSeconds: 3));
+            await Write("overhead", await OverheadBench.RunAsync(ctx, mrs: quick ? 2 : 8, pipelineSeconds: quick ? 2 : 3));
         }
         if (only.Contains("scale"))
         {
             ctx.Progress("scale");
-            await Write("scale", quick ? await ScaleBench.RunAsync(ctx, projects: 3, mrsPerProject: 3, pipelineSeconds: 1)
+            await Write("scale", quick ? await ScaleBench.RunAsync(ctx, projects: 2, mrsPerProject: 3, pipelineSeconds: 1)
                                        : await ScaleBench.RunAsync(ctx, projects: 20, mrsPerProject: 5, pipelineSeconds: 1));
         }
         if (only.Contains("economy"))
