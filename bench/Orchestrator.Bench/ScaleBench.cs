@@ -29,6 +29,7 @@ public static class ScaleBench
         var bytesBefore = await ctx.SchemaBytesAsync(orchestrator.Schema);
 
         var peakGrains = 0;
+        var gitlabLatency = new List<double>();
         var peakRss = 0.0;
         using var sampling = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
@@ -40,6 +41,10 @@ public static class ScaleBench
                     var cluster = await orchestrator.Api.Get("api/v1/ops/cluster");
                     peakGrains = Math.Max(peakGrains, cluster["activations"]!.GetValue<int>());
                     peakRss = Math.Max(peakRss, orchestrator.Memory().Rss);
+                    // How long the (simulated) GitLab takes to answer a plain read while the run loads it.
+                    var probe = System.Diagnostics.Stopwatch.StartNew();
+                    await team.Maintainer.Get($"projects/{created[0].Project.Id}");
+                    gitlabLatency.Add(probe.Elapsed.TotalMilliseconds);
                 }
                 catch (HttpRequestException)
                 {
@@ -110,7 +115,7 @@ public static class ScaleBench
             ["mrs_per_hour"] = Math.Round(total / wall * 3600),
             ["peak_activations"] = peakGrains, ["silo_rss_mib"] = Math.Round(memory.Rss, 1), ["silo_peak_rss_mib"] = Math.Round(Math.Max(memory.Peak, peakRss), 1),
             ["held_branch_s"] = Stats.Of(held).ToJson(), ["handover_s"] = Stats.Of(handovers).ToJson(),
-            ["pipeline_wall_s"] = Stats.Of(pipelineTimes).ToJson(),
+            ["pipeline_wall_s"] = Stats.Of(pipelineTimes).ToJson(), ["gitlab_read_ms"] = Stats.Of(gitlabLatency).ToJson(),
             ["silo_cpu_s_per_mr"] = Math.Round(siloCpu / total, 3), ["sandbox_cpu_s_per_mr"] = Math.Round(sandboxCpu / total, 3),
             ["pg_bytes_per_mr"] = (bytesAfter - bytesBefore) / total, ["events_per_mr"] = Math.Round((double)events / total, 1),
         };
