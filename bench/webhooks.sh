@@ -53,7 +53,7 @@ orch=$(load "http://127.0.0.1:$port" 2 "$duration" "$connections")
 bare=$(load "http://127.0.0.1:$ceiling_port" 2 "$duration" "$connections")
 echo "orchestrator  $orch"
 echo "bare endpoint $bare"
-sleep 2
+sleep 1
 
 # Every measured request carries a new key and a new iid, so each applied delivery is one new merge request.
 # wrk does not count the requests still in flight when it stops; the server may finish them anyway.

@@ -63,7 +63,7 @@ switch (command)
         if (only.Contains("scale"))
         {
             ctx.Progress("scale");
-            await Write("scale", quick ? await ScaleBench.RunAsync(ctx, projects: 2, mrsPerProject: 3, pipelineSeconds: 1)
+            await Write("scale", quick ? await ScaleBench.RunAsync(ctx, projects: 2, mrsPerProject: 2, pipelineSeconds: 1)
                                        : await ScaleBench.RunAsync(ctx, projects: 20, mrsPerProject: 5, pipelineSeconds: 1));
         }
         if (only.Contains("economy"))
