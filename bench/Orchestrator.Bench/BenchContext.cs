@@ -12,11 +12,12 @@ public sealed class BenchContext(SandboxHost sandbox, NpgsqlDataSource postgres,
 
     public void Progress(string line) => Console.Error.WriteLine($"  {DateTime.Now:HH:mm:ss} {line}");
 
-    public async Task<OrchestratorProcess> StartOrchestratorAsync(string name, Team team, IReadOnlyDictionary<string, string>? extra = null)
+    /// <summary>A silo on a schema of its own, merging as <paramref name="botUsername"/>.</summary>
+    public async Task<OrchestratorProcess> StartOrchestratorAsync(string name, string botUsername, string botToken)
     {
         var schema = $"bench_{name}_{Guid.NewGuid():N}"[..28];
         schemas.Add(schema);
-        return await OrchestratorProcess.StartAsync(siloDll, connection, schema, sandbox, team.BotUsername, team.BotToken, extra);
+        return await OrchestratorProcess.StartAsync(siloDll, connection, schema, sandbox, botUsername, botToken);
     }
 
     /// <summary>Bytes of every table of the schema, with its indexes and TOAST.</summary>

@@ -100,8 +100,7 @@ public static class EconomyBench
         if (policy == "orchestrator")
         {
             var bot = seed["users"]!["bot"]!;
-            var team = new Team(tag, maintainer, bob, As("bot"), 0, 0, bot["username"]!.GetValue<string>(), bot["token"]!.GetValue<string>());
-            orchestrator = await ctx.StartOrchestratorAsync($"econ{round}", team);
+            orchestrator = await ctx.StartOrchestratorAsync($"econ{round}", bot["username"]!.GetValue<string>(), bot["token"]!.GetValue<string>());
             await BenchProjects.AddHookAsync(maintainer, up, orchestrator.Url);
             await BenchProjects.AddHookAsync(As("alice"), fork, orchestrator.Url);
             await BenchProjects.PutPolicyAsync(orchestrator.Api, up, new

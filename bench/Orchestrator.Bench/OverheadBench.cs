@@ -15,7 +15,7 @@ public static class OverheadBench
     public static async Task<JsonObject> RunAsync(BenchContext ctx, int mrs, double pipelineSeconds)
     {
         var team = await BenchProjects.CreateTeamAsync(ctx.Sandbox, "ovh");
-        await using var orchestrator = await ctx.StartOrchestratorAsync("overhead", team);
+        await using var orchestrator = await ctx.StartOrchestratorAsync("overhead", team.BotUsername, team.BotToken);
         var orchProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-orchestrator", pipelineSeconds, orchestrator.Url);
         var margeProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-baseline", pipelineSeconds, null);
         await BenchProjects.PutPolicyAsync(orchestrator.Api, orchProject.Id, new { images = Array.Empty<object>(), ciTimeoutMinutes = 10, maxRebases = 3 });

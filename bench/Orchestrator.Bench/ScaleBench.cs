@@ -13,7 +13,7 @@ public static class ScaleBench
     public static async Task<JsonObject> RunAsync(BenchContext ctx, int projects, int mrsPerProject, double pipelineSeconds)
     {
         var team = await BenchProjects.CreateTeamAsync(ctx.Sandbox, "scale");
-        await using var orchestrator = await ctx.StartOrchestratorAsync("scale", team);
+        await using var orchestrator = await ctx.StartOrchestratorAsync("scale", team.BotUsername, team.BotToken);
         var created = new List<(PlainProject Project, List<long> Mrs)>();
         for (var p = 0; p < projects; p++)
         {

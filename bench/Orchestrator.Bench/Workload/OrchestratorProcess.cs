@@ -29,7 +29,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     public Rest Api => Rest.Orchestrator(Url, Token);
 
     public static async Task<OrchestratorProcess> StartAsync(string siloDll, string connection, string schema, SandboxHost sandbox,
-        string botUsername, string botToken, IReadOnlyDictionary<string, string>? extra = null)
+        string botUsername, string botToken)
     {
         var url = $"http://127.0.0.1:{FreePort()}";
         var psi = new ProcessStartInfo("dotnet", [siloDll])
@@ -55,7 +55,6 @@ public sealed class OrchestratorProcess : IAsyncDisposable
             ["Orchestrator__Webhooks__DefaultSecret"] = HookSecret,
             ["Logging__LogLevel__Default"] = "Error",
         };
-        foreach (var (k, v) in extra ?? new Dictionary<string, string>()) env[k] = v;
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var process = Process.Start(psi)!;
         var log = new StringBuilder();

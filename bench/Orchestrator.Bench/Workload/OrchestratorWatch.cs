@@ -21,16 +21,16 @@ public static class OrchestratorWatch
         while (true)
         {
             var mr = await api.Get($"api/v1/projects/{project}/merge-requests/{iid}");
-            if (mr["state"]!.GetValue<string>() is "completed" or "failed" or "cancelled") return await OutcomeAsync(api, project, iid);
+            if (mr["state"]!.GetValue<string>() is "completed" or "failed" or "cancelled") return await OutcomeAsync(api, project, iid, mr);
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{project}/{iid} is still {mr["state"]} after {timeout}");
             await Task.Delay(100);
         }
     }
 
     /// <summary>The last attempt, from the stream: requested and ended at (the orchestrator's own clock), pipelines created.</summary>
-    public static async Task<OrchestratorOutcome> OutcomeAsync(Rest api, long project, long iid)
+    public static async Task<OrchestratorOutcome> OutcomeAsync(Rest api, long project, long iid, JsonNode? mr = null)
     {
-        var mr = await api.Get($"api/v1/projects/{project}/merge-requests/{iid}");
+        mr ??= await api.Get($"api/v1/projects/{project}/merge-requests/{iid}");
         var attempt = mr["attempt"]!.GetValue<int>();
         var events = (await api.Get($"api/v1/projects/{project}/merge-requests/{iid}/events")).AsArray()
             .Where(e => e!["data"]!["attempt"]?.GetValue<int>() == attempt).ToList();

@@ -18,7 +18,6 @@ public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpCl
     public const string Version = "17.9.0-sandbox";
     private readonly Channel<Delivery> queue = Channel.CreateUnbounded<Delivery>();
     private readonly Dictionary<long, Channel<Delivery>> lanes = [];
-    private readonly List<Task> workers = [];
 
     public List<ProjectHook> Hooks { get; } = [];
 
@@ -59,7 +58,8 @@ public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpCl
         if (lanes.TryGetValue(hookId, out var lane)) return lane;
         lane = Channel.CreateUnbounded<Delivery>(new UnboundedChannelOptions { SingleReader = true });
         lanes[hookId] = lane;
-        workers.Add(Task.Run(async () =>
+        // Ends with the service: its reader stops when stoppingToken is cancelled.
+        _ = Task.Run(async () =>
         {
             try
             {
@@ -68,7 +68,7 @@ public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpCl
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
             }
-        }, stoppingToken));
+        }, stoppingToken);
         return lane;
     }
 

@@ -109,18 +109,12 @@ public static class MergeRequestsApi
         return TypedResults.Ok(body);
     }
 
-    private static async Task<Ok<QueueResponse>> Queue(string targetBranch, HttpContext http, IGrainFactory grains)
+    private static async Task<Ok<QueueResponse>> Queue(string targetBranch, HttpContext http, OperationsReadModel read, CancellationToken ct)
     {
-        var project = http.Project();
-        var branch = Uri.UnescapeDataString(targetBranch);
-        var view = await grains.GetGrain<IMergeQueueGrain>($"{project}/{branch}").Get();
-        var entries = new List<QueueEntryResponse>();
-        foreach (var (iid, holds) in (view.Holder is { } h ? new[] { (h, true) } : []).Concat(view.Waiting.Select(w => (w, false))))
-        {
-            var snapshot = await grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, iid).ToString()).GetSnapshot();
-            entries.Add(new QueueEntryResponse(iid, holds, snapshot.Workflow.State.ToWireName(), snapshot.Workflow.Attempt));
-        }
-        return TypedResults.Ok(new QueueResponse(project, branch, entries));
+        var queue = await read.QueueAsync(new MergeQueueKey(http.Project(), Uri.UnescapeDataString(targetBranch)), ct);
+        IEnumerable<QueueEntryResponse> holder = queue.Holder is { } h ? [new QueueEntryResponse(h.Iid, true, h.State, h.Attempt)] : [];
+        return TypedResults.Ok(new QueueResponse(queue.ProjectId, queue.TargetBranch,
+            [.. holder.Concat(queue.Waiting.Select(w => new QueueEntryResponse(w.Iid, false, w.State, w.Attempt)))]));
     }
 
     private static MergeRequestKey? Key(HttpContext http, string iid) =>

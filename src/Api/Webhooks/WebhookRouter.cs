@@ -46,7 +46,7 @@ public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches,
     private async Task<string> PushAsync(long project, JsonNode payload)
     {
         if (payload["ref"]?.GetValue<string>() is not { } reference || !reference.StartsWith("refs/heads/")) return "ignored: not a branch";
-        var queue = await grains.GetGrain<IMergeQueueGrain>($"{project}/{reference["refs/heads/".Length..]}").Get();
+        var queue = await grains.GetGrain<IMergeQueueGrain>(new MergeQueueKey(project, reference["refs/heads/".Length..]).ToString()).Get();
         if (queue.Holder is not { } holder) return "ignored: no merge request holds that branch";
         // The target moved under the merge request that holds it: let it look now rather than at the next poll.
         await Grain(new MergeRequestKey(project, holder)).Poke();

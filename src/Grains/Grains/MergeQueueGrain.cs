@@ -52,11 +52,11 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
         // Hand the branch over now rather than at the next MR's poll (10 s by default: the benchmark showed it as
         // most of the time between two merges). Not awaited: that MR may be mid-step, waiting on this very queue.
         if (released && queue.Waiting.Count > 0)
-            _ = GrainFactory.GetGrain<IMergeRequestGrain>(new Domain.MergeRequestKey(Project, queue.Waiting[0]).ToString()).Poke()
+            _ = GrainFactory.GetGrain<IMergeRequestGrain>(new Domain.MergeRequestKey(Key.ProjectId, queue.Waiting[0]).ToString()).Poke()
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
 
-    private long Project => long.Parse(this.GetPrimaryKeyString().AsSpan(0, this.GetPrimaryKeyString().IndexOf('/')), System.Globalization.CultureInfo.InvariantCulture);
+    private Domain.MergeQueueKey Key => Domain.MergeQueueKey.Parse(this.GetPrimaryKeyString());
 
     public Task<MergeQueueView> Get() => Task.FromResult(new MergeQueueView(queue.Holder, [.. queue.Waiting]));
 

@@ -1,4 +1,5 @@
 using Marten;
+using Orchestrator.Domain;
 using Orchestrator.Grains;
 
 namespace Orchestrator.Persistence;
@@ -16,18 +17,35 @@ public sealed class OperationsReadModel(IDocumentStore store)
     public async Task<IReadOnlyList<QueueOverview>> QueuesAsync(IReadOnlySet<long> projects, CancellationToken ct = default)
     {
         await using var session = store.QuerySession();
-        var queues = (await session.Query<MergeQueueDocument>().ToListAsync(ct))
-            .Select(q => (Queue: q, Key: ParseKey(q.Id)))
-            .Where(q => q.Key is { } k && (projects.Count == 0 || projects.Contains(k.Project)) && (q.Queue.Holder is not null || q.Queue.Waiting.Count > 0))
-            .OrderBy(q => q.Key!.Value.Project).ThenBy(q => q.Key!.Value.Branch, StringComparer.Ordinal)
-            .ToList();
-        var ids = queues.SelectMany(q => q.Queue.Waiting.Append(q.Queue.Holder ?? 0).Select(iid => $"{q.Key!.Value.Project}/{iid}")).Distinct().ToArray();
-        var summaries = (await session.LoadManyAsync<MergeRequestSummary>(ct, ids)).ToDictionary(s => s.Id);
-        MergeRequestSummary Summary(long project, long iid) =>
-            summaries.GetValueOrDefault($"{project}/{iid}") ?? new MergeRequestSummary { Id = $"{project}/{iid}", ProjectId = project, Iid = iid, State = "unknown" };
-        return [.. queues.Select(q => new QueueOverview(q.Key!.Value.Project, q.Key!.Value.Branch,
-            q.Queue.Holder is { } h ? Summary(q.Key!.Value.Project, h) : null,
-            [.. q.Queue.Waiting.Select(w => Summary(q.Key!.Value.Project, w))]))];
+        var queues = new List<(MergeQueueKey, MergeQueueDocument)>();
+        foreach (var queue in await session.Query<MergeQueueDocument>().ToListAsync(ct))
+            if ((queue.Holder is not null || queue.Waiting.Count > 0) && MergeQueueKey.TryParse(queue.Id, out var key)
+                && (projects.Count == 0 || projects.Contains(key.Value.ProjectId)))
+                queues.Add((key.Value, queue));
+        queues.Sort((a, b) => (a.Item1.ProjectId, a.Item1.Branch).CompareTo((b.Item1.ProjectId, b.Item1.Branch)));
+        return await WithStatesAsync(session, queues, ct);
+    }
+
+    /// <summary>One queue (empty when nobody asked for that branch). States come from the MR index, which the grain
+    /// updates right after each append, so reading a queue activates no merge request grain.</summary>
+    public async Task<QueueOverview> QueueAsync(MergeQueueKey key, CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        var queue = await session.LoadAsync<MergeQueueDocument>(key.ToString(), ct) ?? new MergeQueueDocument { Id = key.ToString() };
+        return (await WithStatesAsync(session, [(key, queue)], ct))[0];
+    }
+
+    private static async Task<IReadOnlyList<QueueOverview>> WithStatesAsync(IQuerySession session,
+        IReadOnlyList<(MergeQueueKey Key, MergeQueueDocument Queue)> queues, CancellationToken ct)
+    {
+        static string Id(MergeQueueKey queue, long iid) => new MergeRequestKey(queue.ProjectId, iid).ToString();
+        var ids = queues.SelectMany(q => (q.Queue.Holder is { } h ? q.Queue.Waiting.Prepend(h) : q.Queue.Waiting).Select(iid => Id(q.Key, iid)))
+            .Distinct().ToArray();
+        var summaries = ids.Length == 0 ? [] : (await session.LoadManyAsync<MergeRequestSummary>(ct, ids)).ToDictionary(s => s.Id);
+        MergeRequestSummary Summary(MergeQueueKey queue, long iid) => summaries.GetValueOrDefault(Id(queue, iid))
+            ?? new MergeRequestSummary { Id = Id(queue, iid), ProjectId = queue.ProjectId, Iid = iid, State = "unknown" };
+        return [.. queues.Select(q => new QueueOverview(q.Key.ProjectId, q.Key.Branch,
+            q.Queue.Holder is { } h ? Summary(q.Key, h) : null, [.. q.Queue.Waiting.Select(w => Summary(q.Key, w))]))];
     }
 
     /// <summary>The most recently changed merge requests, newest first.</summary>
@@ -41,12 +59,5 @@ public sealed class OperationsReadModel(IDocumentStore store)
             query = query.Where(s => allowed.Contains(s.ProjectId));
         }
         return await query.OrderByDescending(s => s.UpdatedAt).Take(take).ToListAsync(ct);
-    }
-
-    // Queue keys are "projectId/branch"; a branch may itself contain slashes.
-    private static (long Project, string Branch)? ParseKey(string id)
-    {
-        var slash = id.IndexOf('/');
-        return slash > 0 && long.TryParse(id.AsSpan(0, slash), out var project) ? (project, id[(slash + 1)..]) : null;
     }
 }

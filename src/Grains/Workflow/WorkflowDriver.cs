@@ -263,5 +263,5 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return path;
     }
 
-    private static string QueueKey(MergeRequestKey key, GitLabMergeRequest mr) => $"{key.ProjectId}/{mr.TargetBranch}";
+    private static string QueueKey(MergeRequestKey key, GitLabMergeRequest mr) => new MergeQueueKey(key.ProjectId, mr.TargetBranch).ToString();
 }

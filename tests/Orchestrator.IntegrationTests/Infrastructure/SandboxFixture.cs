@@ -2,15 +2,7 @@ extern alias sandbox;
 
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using sandbox::Sandbox;
-using sandbox::Sandbox.Model;
-using sandbox::Sandbox.Registry;
 using Xunit;
 
 namespace Orchestrator.IntegrationTests.Infrastructure;
@@ -19,29 +11,17 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 public sealed class SandboxFixture : IAsyncLifetime
 {
     public const string AdminToken = "glpat-e2e-admin";
-    private WebApplication? app;
+    private LoopbackSandbox? sandbox;
 
-    public string BaseUrl { get; private set; } = "";
-    public string RegistryUrl { get; private set; } = "";
+    public string BaseUrl => sandbox!.BaseUrl;
+    public string RegistryUrl => sandbox!.RegistryUrl;
 
-    public async Task InitializeAsync()
-    {
-        app = SandboxApp.Build([], b =>
+    public async Task InitializeAsync() =>
+        sandbox = await LoopbackSandbox.StartAsync(AdminToken, new Dictionary<string, string?>
         {
-            b.WebHost.UseUrls("http://127.0.0.1:0");
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Sandbox:AdminToken"] = AdminToken,
-                ["Sandbox:RebaseDuration"] = "00:00:00.300",
-                ["Sandbox:MergeCheckDuration"] = "00:00:00.300",
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
+            ["Sandbox:RebaseDuration"] = "00:00:00.300",
+            ["Sandbox:MergeCheckDuration"] = "00:00:00.300",
         });
-        await app.StartAsync();
-        BaseUrl = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        await SandboxApp.StartServicesAsync(app, BaseUrl);
-        RegistryUrl = "http://" + app.Services.GetRequiredService<RegistryProcess>().Host;
-    }
 
     public HttpClient Api(string token)
     {
@@ -62,10 +42,6 @@ public sealed class SandboxFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (app is null) return;
-        var dataDir = app.Services.GetRequiredService<SandboxStore>().DataDir;
-        await app.StopAsync();
-        await app.DisposeAsync();
-        Directory.Delete(dataDir, recursive: true);
+        if (sandbox is not null) await sandbox.DisposeAsync();
     }
 }

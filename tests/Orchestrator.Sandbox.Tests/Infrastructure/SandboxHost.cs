@@ -1,11 +1,4 @@
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Sandbox;
-using Sandbox.Model;
 using Xunit;
 
 namespace Orchestrator.Sandbox.Tests.Infrastructure;
@@ -17,27 +10,18 @@ public sealed class SandboxHost : IAsyncLifetime
     public static readonly TimeSpan RebaseDuration = TimeSpan.FromMilliseconds(600);
     public static readonly TimeSpan MergeCheckDuration = TimeSpan.FromMilliseconds(1000);
 
-    private WebApplication? app;
+    private LoopbackSandbox? sandbox;
 
     public Uri BaseUrl { get; private set; } = null!;
 
     public async Task InitializeAsync()
     {
-        app = SandboxApp.Build([], b =>
+        sandbox = await LoopbackSandbox.StartAsync(AdminToken, new Dictionary<string, string?>
         {
-            b.WebHost.UseUrls("http://127.0.0.1:0");
-            b.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Sandbox:AdminToken"] = AdminToken,
-                ["Sandbox:RebaseDuration"] = RebaseDuration.ToString(),
-                ["Sandbox:MergeCheckDuration"] = MergeCheckDuration.ToString(),
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
+            ["Sandbox:RebaseDuration"] = RebaseDuration.ToString(),
+            ["Sandbox:MergeCheckDuration"] = MergeCheckDuration.ToString(),
         });
-        await app.StartAsync();
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        BaseUrl = new Uri(address);
-        await SandboxApp.StartServicesAsync(app, address);
+        BaseUrl = new Uri(sandbox.BaseUrl);
     }
 
     public HttpClient Client(string? token = AdminToken)
@@ -49,12 +33,6 @@ public sealed class SandboxHost : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        if (app is not null)
-        {
-            var dataDir = app.Services.GetRequiredService<SandboxStore>().DataDir;
-            await app.StopAsync();
-            await app.DisposeAsync();
-            Directory.Delete(dataDir, recursive: true);
-        }
+        if (sandbox is not null) await sandbox.DisposeAsync();
     }
 }
