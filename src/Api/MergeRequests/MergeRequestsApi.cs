@@ -36,7 +36,7 @@ public static class MergeRequestsApi
         if (Key(http, iid) is not { } key) return BadIid(iid);
         var (body, problem) = await JsonBody.ReadOptionalAsync<EnqueueRequest>(http.Request, ct);
         if (problem is not null) return problem;
-        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(body?.RequestedBy ?? "api");
+        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(Requester.ApiToken(body?.RequestedBy ?? "api"));
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
         var response = MergeRequestResponse.From(key, outcome.Snapshot);
         // 202 when this call started an attempt; 200 when it found one already under way.

@@ -78,7 +78,7 @@ public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches,
         var newlyAssigned = isAssigned && (action is "open" or "reopen" || (assignment is not null && !wasAssigned));
         if (action is not ("close" or "merge") && (newlyAssigned || labelAdded))
         {
-            var enqueued = await Grain(key).Enqueue(by);
+            var enqueued = await Grain(key).Enqueue(new Requester(TriggerKind.Assignment, by, payload["user"]?["id"]?.GetValue<long>()));
             return enqueued.EventsRecorded > 0 ? $"enqueued {key}" : $"{key} already requested";
         }
         await Grain(key).Poke();
@@ -99,7 +99,7 @@ public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches,
         var authorId = payload["user"]?["id"]?.GetValue<long>() ?? payload["object_attributes"]?["author_id"]?.GetValue<long>();
         var policy = await policies.GetAsync(target, ct);
         if (!await MayCommandAsync(policy, target, author, authorId, ct)) return $"ignored: {author} may not command merges";
-        var outcome = await Grain(new MergeRequestKey(target, iid)).Enqueue(author);
+        var outcome = await Grain(new MergeRequestKey(target, iid)).Enqueue(new Requester(TriggerKind.Note, author, authorId));
         return outcome.EventsRecorded > 0 ? $"enqueued {target}/{iid}" : $"{target}/{iid} already requested";
     }
 

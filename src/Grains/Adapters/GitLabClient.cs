@@ -88,7 +88,20 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         (await Send(HttpMethod.Post, $"projects/{project}/merge_requests/{iid}/notes", new { body }, ct)).Deserialize<GitLabNote>(Json)!;
 
     public Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct) =>
-        Get<IReadOnlyList<GitLabNote>>($"projects/{project}/merge_requests/{iid}/notes?per_page=100&sort=asc", ct);
+        GetAll<GitLabNote>($"projects/{project}/merge_requests/{iid}/notes?sort=asc&order_by=created_at", ct);
+
+    public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) =>
+        GetAll<GitLabLabelEvent>($"projects/{project}/merge_requests/{iid}/resource_label_events", ct);
+
+    public Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct) =>
+        GetAll<GitLabProtectedBranch>($"projects/{project}/protected_branches", ct);
+
+    public async Task<GitLabUser?> FindUserAsync(string username, CancellationToken ct) =>
+        (await Get<IReadOnlyList<GitLabUser>>($"users?username={E(username)}", ct))
+            .FirstOrDefault(u => string.Equals(u.Username, username, StringComparison.OrdinalIgnoreCase));
+
+    public async Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct) =>
+        await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { remove_labels = label }, ct);
 
     public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
@@ -101,14 +114,18 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return (await response.Content.ReadFromJsonAsync<GitLabMember>(Json, ct))!.AccessLevel;
     }
 
-    public async Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct)
+    public Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct) =>
+        GetAll<GitLabMergeRequest>($"projects/{project}/merge_requests?state=opened&order_by=created_at&sort=asc" +
+            (assigneeUsername is null ? "" : $"&assignee_username={E(assigneeUsername)}") + (label is null ? "" : $"&labels={E(label)}"), ct);
+
+    /// <summary>Every page of a list (100 a page; at most 50 pages, which no merge request or project comes near).</summary>
+    private async Task<IReadOnlyList<T>> GetAll<T>(string path, CancellationToken ct)
     {
-        var all = new List<GitLabMergeRequest>();
+        var all = new List<T>();
+        var separator = path.Contains('?') ? '&' : '?';
         for (var page = 1; page <= 50; page++)
         {
-            var query = $"projects/{project}/merge_requests?state=opened&order_by=created_at&sort=asc&per_page=100&page={page}" +
-                (assigneeUsername is null ? "" : $"&assignee_username={E(assigneeUsername)}") + (label is null ? "" : $"&labels={E(label)}");
-            var batch = await Get<IReadOnlyList<GitLabMergeRequest>>(query, ct);
+            var batch = await Get<IReadOnlyList<T>>($"{path}{separator}per_page=100&page={page}", ct);
             all.AddRange(batch);
             if (batch.Count < 100) break;
         }

@@ -48,7 +48,16 @@ public sealed record GitLabJobCommit(string Id);
 
 public sealed record GitLabJob(long Id, string Name, string Status, GitLabJobPipeline Pipeline, GitLabJobCommit? Commit);
 
-public sealed record GitLabNote(long Id, string Body, GitLabUser Author);
+public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false);
+
+public sealed record GitLabLabel(long Id, string Name);
+
+/// <summary>A <c>resource_label_events</c> entry; <c>Label</c> is null when the label was deleted since.</summary>
+public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action);
+
+public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId);
+
+public sealed record GitLabProtectedBranch(long Id, string Name, IReadOnlyList<GitLabAccessLevel>? MergeAccessLevels);
 
 public sealed record GitLabBranchCommit(string Id);
 

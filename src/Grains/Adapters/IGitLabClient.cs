@@ -19,7 +19,16 @@ public interface IGitLabClient
     Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct = default);
     Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct = default);
     Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct = default);
+    /// <summary>Every note of the merge request, oldest first, all pages followed.</summary>
     Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct = default);
+    /// <summary>Every label add/remove of the merge request, oldest first, all pages followed.</summary>
+    Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct = default);
+    /// <summary>Every protected-branch rule of the project (names may be wildcard patterns), all pages followed.</summary>
+    Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct = default);
+    /// <summary>The user with that username, or null when GitLab knows none.</summary>
+    Task<GitLabUser?> FindUserAsync(string username, CancellationToken ct = default);
+    /// <summary>Removes a label from the merge request (a no-op in GitLab when it is not set).</summary>
+    Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct = default);
     Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct = default);
     /// <summary>The user's effective access level in the project (inherited included), 0 when not a member.</summary>
     Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct = default);

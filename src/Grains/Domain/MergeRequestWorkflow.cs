@@ -43,13 +43,18 @@ public sealed record MergeRequestWorkflow(
     [property: Id(14)] DateTimeOffset? AttemptStartedAt,
     [property: Id(15)] DateTimeOffset? UpdatedAt,
     [property: Id(16)] long? OutcomeNoteId,
-    [property: Id(17)] DateTimeOffset? PipelineCreatedAt)
+    [property: Id(17)] DateTimeOffset? PipelineCreatedAt,
+    [property: Id(18)] Requester? Requester = null,
+    [property: Id(19)] (PermissionCheckpoint Checkpoint, int Rebase)? LastPermissionCheck = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
         [], [], [], null, null, null, null, null, null);
 
     public bool IsActive => State.IsActive();
+
+    /// <summary>Whether the actor's permission was checked for this effect of the current rebase already.</summary>
+    public bool PermissionChecked(PermissionCheckpoint checkpoint) => LastPermissionCheck == (checkpoint, Rebases);
 
     public bool IsPromoted(string name, string tag) => Promotions.Any(p => p.Name == name && p.Tag == tag);
 }

@@ -7,7 +7,15 @@ namespace Orchestrator.Domain;
 public abstract record WorkflowCommand(DateTimeOffset At);
 
 /// <summary>Ask for the merge request to be merged (a bot's API call, an assignment, a note).</summary>
-public sealed record Enqueue(string RequestedBy, DateTimeOffset At) : WorkflowCommand(At);
+/// <remarks><paramref name="Requester"/> is null only when replaying a request recorded before actors were (it is then refused at its next check).</remarks>
+public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? Requester = null) : WorkflowCommand(At);
+
+/// <summary>
+/// What GitLab said about the person behind the request, read right before <paramref name="Checkpoint"/>'s effect
+/// (null when there was no one to ask about: an API token acting on its own authority).
+/// </summary>
+public sealed record RecordPermission(PermissionCheckpoint Checkpoint, PermissionObservation? Observation,
+    IReadOnlyList<string> AllowedCommanders, DateTimeOffset At) : WorkflowCommand(At);
 
 /// <summary>The target branch's queue handed this merge request the branch.</summary>
 public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);

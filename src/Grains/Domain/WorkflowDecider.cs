@@ -14,7 +14,9 @@ public static class WorkflowDecider
         (Enqueue, _) when state.IsActive => Decision.Nothing,
         (Enqueue, Completed) => Decision.Reject(RejectionKind.Conflict,
             $"merge request was already merged as {state.MergeCommitSha}"),
-        (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At)),
+        (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At, c.Requester)),
+
+        (RecordPermission c, _) when state.IsActive => DecidePermission(c, state),
 
         (StartRebase c, Queued) => Decision.Of(new RebaseStarted(state.Attempt, 1, "queue granted the target branch", c.At)),
         (StartRebase, Rebasing) => Decision.Nothing,
@@ -45,7 +47,7 @@ public static class WorkflowDecider
 
         (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state),
 
-        (RecordNote c, Completed or WorkflowState.Failed or Cancelled) when state.OutcomeNoteId is null =>
+        (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused) when state.OutcomeNoteId is null =>
             Decision.Of(new OutcomeNoted(state.Attempt, c.NoteId, c.At)),
         (RecordNote c, _) when state.OutcomeNoteId == c.NoteId => Decision.Nothing,
 
@@ -57,6 +59,31 @@ public static class WorkflowDecider
         _ => Decision.Reject(RejectionKind.InvalidState,
             $"{command.GetType().Name} does not apply to a workflow that is {state.State.ToWireName()}"),
     };
+
+    /// <summary>The state in which each checkpoint's effect is next: a check anywhere else is late or early.</summary>
+    private static WorkflowState StateOf(PermissionCheckpoint checkpoint) => checkpoint switch
+    {
+        PermissionCheckpoint.Request => Queued,
+        PermissionCheckpoint.Rebase => Rebasing,
+        PermissionCheckpoint.Pipeline => Building,
+        _ => Merging,
+    };
+
+    private static Decision DecidePermission(RecordPermission c, MergeRequestWorkflow state)
+    {
+        if (state.PermissionChecked(c.Checkpoint)) return Decision.Nothing;
+        if (StateOf(c.Checkpoint) != state.State || (c.Checkpoint == PermissionCheckpoint.Pipeline && state.PipelineId is not null))
+            return Decision.Reject(RejectionKind.InvalidState,
+                $"a permission check before the {c.Checkpoint.ToString().ToLowerInvariant()} does not apply to a workflow that is {state.State.ToWireName()}");
+        var verdict = MergePermission.Evaluate(state.Requester, c.Observation, c.AllowedCommanders);
+        var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
+            c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At);
+        if (verdict.Allowed) return Decision.Of(checkedEvent);
+        if (c.Checkpoint == PermissionCheckpoint.Request)
+            return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At));
+        var who = state.Requester?.Display ?? "the person who asked";
+        return Decision.Of(checkedEvent, Failed(state, $"{who} may no longer merge this: {verdict.Reason}.", c.At));
+    }
 
     private static bool IsRepeatOfRebase(RecordRebase c, MergeRequestWorkflow state) =>
         state.State > Rebasing && state.IsActive && c.RebasedSha == state.RebasedSha && c.TargetSha == state.TargetSha;

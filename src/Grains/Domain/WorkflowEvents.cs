@@ -15,7 +15,29 @@ public interface IWorkflowEvent
 public sealed record MergeRequested(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string RequestedBy,
-    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] Requester? Requester = null) : IWorkflowEvent;
+
+/// <summary>The actor's right to merge was checked before an effect; the observation is what the verdict was decided from.</summary>
+[GenerateSerializer, Alias("PermissionChecked")]
+public sealed record PermissionChecked(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] PermissionCheckpoint Checkpoint,
+    [property: Id(2)] int Rebase,
+    [property: Id(3)] Requester? Requester,
+    [property: Id(4)] PermissionObservation? Observation,
+    [property: Id(5)] IReadOnlyList<string> AllowedCommanders,
+    [property: Id(6)] bool Allowed,
+    [property: Id(7)] string Reason,
+    [property: Id(8)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>The request was refused before the bot did anything for it: its trigger is undone and its author told why.</summary>
+[GenerateSerializer, Alias("RequestRefused")]
+public sealed record RequestRefused(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] Requester? Requester,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("RebaseStarted")]
 public sealed record RebaseStarted(

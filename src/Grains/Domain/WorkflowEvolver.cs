@@ -11,9 +11,11 @@ public static class WorkflowEvolver
         {
             MergeRequested e => MergeRequestWorkflow.Initial with
             {
-                Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy,
+                Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
                 AttemptStartedAt = e.At, Promotions = state.Promotions,
             },
+            PermissionChecked e => state with { LastPermissionCheck = (e.Checkpoint, e.Rebase) },
+            RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason },
             RebaseStarted e => state with
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null,

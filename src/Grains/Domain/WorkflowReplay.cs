@@ -47,7 +47,8 @@ public static class WorkflowReplay
     /// <summary>The command whose decision began with <paramref name="first"/>, rebuilt from that event's recorded inputs.</summary>
     public static WorkflowCommand CommandFor(IWorkflowEvent first) => first switch
     {
-        MergeRequested e => new Enqueue(e.RequestedBy, e.At),
+        MergeRequested e => new Enqueue(e.RequestedBy, e.At, e.Requester),
+        PermissionChecked e => new RecordPermission(e.Checkpoint, e.Observation, e.AllowedCommanders, e.At),
         RebaseStarted e => new StartRebase(e.At),
         Rebased e => new RecordRebase(e.RebasedSha, e.TargetSha, e.At),
         FreshnessChecked e => new RecordFreshness(e.Images, e.AllowUnbumpedInputs, e.At),

@@ -15,12 +15,14 @@ public enum WorkflowState
     Completed = 8,
     Failed = 9,
     Cancelled = 10,
+    /// <summary>The person behind the request may not merge; nothing was done for it.</summary>
+    Refused = 11,
 }
 
 public static class WorkflowStateExtensions
 {
     public static bool IsActive(this WorkflowState state) =>
-        state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled);
+        state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled or WorkflowState.Refused);
 
     /// <summary>The name the API and the events use: lower case, as in the design.</summary>
     public static string ToWireName(this WorkflowState state) => state.ToString().ToLowerInvariant();

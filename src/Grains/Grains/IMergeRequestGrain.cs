@@ -11,11 +11,12 @@ namespace Orchestrator.Grains;
 public interface IMergeRequestGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Asks for the merge request to be merged. While an attempt is active this returns it unchanged;
-    /// after a failed or cancelled attempt it starts the next; after a merge it is rejected (conflict).
+    /// Asks for the merge request to be merged for <paramref name="requester"/>. While an attempt is active this returns
+    /// it unchanged; after a failed, cancelled or refused attempt it starts the next; after a merge it is rejected (conflict).
+    /// Whether the requester may merge is checked by the workflow, with GitLab, before the bot does anything for them.
     /// </summary>
     [Alias("Enqueue")]
-    Task<CommandOutcome> Enqueue(string requestedBy);
+    Task<CommandOutcome> Enqueue(Requester requester);
 
     /// <summary>Cancels the active attempt. Cancelling a cancelled attempt changes nothing.</summary>
     [Alias("Cancel")]

@@ -35,7 +35,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
-    public async Task<CommandOutcome> Enqueue(string requestedBy) => await Driven(await Handle(at => new Enqueue(requestedBy, at)));
+    public async Task<CommandOutcome> Enqueue(Requester requester) =>
+        await Driven(await Handle(at => new Enqueue(requester.ToString(), at, requester)));
 
     public async Task<CommandOutcome> Cancel(string cancelledBy, string reason) => await Driven(await Handle(at => new Cancel(cancelledBy, reason, at)));
 

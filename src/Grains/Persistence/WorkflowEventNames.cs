@@ -28,6 +28,8 @@ public static class WorkflowEventNames
         [typeof(BuildRejected)] = "build_rejected",
         [typeof(CiTimedOut)] = "ci_timed_out",
         [typeof(OutcomeNoted)] = "outcome_noted",
+        [typeof(PermissionChecked)] = "permission_checked",
+        [typeof(RequestRefused)] = "request_refused",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

@@ -50,7 +50,7 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
                 var grain = grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, mr.Iid).ToString());
                 // Only the unknown: a failed MR keeps its label, and retrying it forever is not what its author asked for.
                 if ((await grain.GetSnapshot()).Version > 0) continue;
-                if ((await grain.Enqueue("reconciliation")).EventsRecorded > 0) enqueued++;
+                if ((await grain.Enqueue(Requester.ApiToken("reconciliation"))).EventsRecorded > 0) enqueued++;
             }
         }
         return enqueued;

@@ -19,11 +19,11 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         await using (var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId))
         {
             var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
-            await grain.Enqueue("marge");
+            await grain.Enqueue(Requester.ApiToken("marge"));
             await grain.Cancel("api", "reassigned");
-            await grain.Enqueue("marge");
+            await grain.Enqueue(Requester.ApiToken("marge"));
             await grain.Cancel("api", "unassigned");
-            var last = await grain.Enqueue("marge-bot");
+            var last = await grain.Enqueue(Requester.ApiToken("marge-bot"));
             Assert.Equal(1, last.EventsRecorded);
             before = await grain.GetSnapshot();
             await cluster.StopAllSilosAsync();
@@ -47,7 +47,7 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         var key = new MergeRequestKey(278964, 1204);
         await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
         var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
-        await grain.Enqueue("marge");
+        await grain.Enqueue(Requester.ApiToken("marge"));
 
         var journal = cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
         var outside = new AttemptCancelled(1, "operator", "cancelled in the database", DateTimeOffset.UtcNow);
@@ -66,7 +66,7 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         Assert.Equal("operator", Assert.IsType<AttemptCancelled>(events[1]).CancelledBy);
 
         // And the grain carries on from the shared history: the next enqueue is attempt 2 at version 3.
-        var next = await grain.Enqueue("marge");
+        var next = await grain.Enqueue(Requester.ApiToken("marge"));
         Assert.Equal((3, 2), (next.Snapshot.Version, next.Snapshot.Workflow.Attempt));
     }
 
@@ -86,7 +86,7 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         ];
         Assert.True(await journal.AppendAsync(key, 0, merged));
 
-        var outcome = await cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue("marge");
+        var outcome = await cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(Requester.ApiToken("marge"));
 
         Assert.Equal(RejectionKind.Conflict, outcome.Rejection?.Kind);
         Assert.Equal(WorkflowState.Completed, outcome.Snapshot.Workflow.State);

@@ -24,7 +24,7 @@ public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandb
         var mainBefore = h.Seed["main"]!["after_b"]!.GetValue<string>();
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        await h.Grain(h.MrA).Enqueue("marge-bot");
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
         var failed = await h.WaitForOutcome(h.MrA, 1);
         output.WriteLine($"attempt 1 ended in {clock.Elapsed.TotalSeconds:F1} s: {failed.Outcome}");
 
@@ -58,7 +58,7 @@ public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandb
         });
         fix.EnsureSuccessStatusCode();
         clock.Restart();
-        Assert.Equal(1, (await h.Grain(h.MrA).Enqueue("marge-bot")).EventsRecorded);
+        Assert.Equal(1, (await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"))).EventsRecorded);
         var merged = await h.WaitForOutcome(h.MrA, 2);
         output.WriteLine($"attempt 2 ended in {clock.Elapsed.TotalSeconds:F1} s: {merged.State} {merged.Outcome}");
 

@@ -26,7 +26,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "unb");
         var iid = await h.OpenMrAsync("more-packages", "Add libbaz", new FileChange("update", ".gitlab-ci/container/packages.txt", "libfoo=2\nlibbar=1\nlibbaz=1\n"));
 
-        await h.Grain(iid).Enqueue("marge-bot");
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         var s = await h.WaitForOutcome(iid, 1);
 
         Assert.Equal(WorkflowState.Failed, s.State);
@@ -44,7 +44,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "ups");
         var iid = await h.OpenMrAsync("docs", "Docs", Readme);
 
-        await h.Grain(iid).Enqueue("marge-bot");
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         var s = await h.WaitForOutcome(iid, 1);
 
         Assert.Equal(WorkflowState.Completed, s.State);
@@ -65,7 +65,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         var branchHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump"))["commit"]!["id"]!.GetValue<string>();
         Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump", branchHead))["status"]!.GetValue<string>());
 
-        await h.Grain(iid).Enqueue("marge-bot");
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         var s = await h.WaitForOutcome(iid, 1);
 
         Assert.Equal(WorkflowState.Completed, s.State);
@@ -85,7 +85,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         var first = await h.OpenMrAsync("one", "One", new FileChange("create", "one.txt", "1\n"));
         var second = await h.OpenMrAsync("two", "Two", new FileChange("create", "two.txt", "2\n"));
 
-        await Task.WhenAll(h.Grain(first).Enqueue("marge-bot"), h.Grain(second).Enqueue("marge-bot"));
+        await Task.WhenAll(h.Grain(first).Enqueue(Requester.ApiToken("marge-bot")), h.Grain(second).Enqueue(Requester.ApiToken("marge-bot")));
         var a = await h.WaitForOutcome(first, 1);
         var b = await h.WaitForOutcome(second, 1);
 
@@ -109,9 +109,9 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         var first = await h.OpenMrAsync("first", "First", new FileChange("update", ".gitlab-ci/run-tests.sh",
             IncidentFiles.RunTests + $"\nfor i in $(seq 600); do [ -e {gate} ] && break; sleep 0.1; done\n"));
         var second = await h.OpenMrAsync("second", "Second", new FileChange("create", "second.txt", "2\n"));
-        await h.Grain(first).Enqueue("marge-bot");
+        await h.Grain(first).Enqueue(Requester.ApiToken("marge-bot"));
         await h.WaitForState(first, s => s.State == WorkflowState.Building);
-        await h.Grain(second).Enqueue("marge-bot");
+        await h.Grain(second).Enqueue(Requester.ApiToken("marge-bot"));
         Assert.Equal(WorkflowState.Queued, (await h.Grain(second).GetSnapshot()).Workflow.State);
         await File.WriteAllTextAsync(gate, "go");
 
@@ -141,7 +141,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "mov");
         var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
-        await h.Grain(iid).Enqueue("marge-bot");
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
 
         var moved = await h.CommitAsync(h.As("maintainer"), h.Upstream, "main", "Someone else's change", [new FileChange("create", "other.txt", "o\n")]);
@@ -162,7 +162,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "race" + change);
         var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
-        await h.Grain(iid).Enqueue("marge-bot");
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
         var bob = h.As("bob");
         var mainBefore = await h.MainHead();
@@ -200,7 +200,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         await h.Faults(new { routes = new[] { new { method = "PUT", path = $"^/api/v4/projects/{h.Upstream}/merge_requests/{h.MrA}/merge$", status, count = 1 } } });
         try
         {
-            await h.Grain(h.MrA).Enqueue("marge-bot");
+            await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
             var s = await h.WaitForOutcome(h.MrA, 1);
 
             Assert.Equal(WorkflowState.Failed, s.State);

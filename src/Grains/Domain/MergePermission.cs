@@ -1,0 +1,130 @@
+using System.Text.RegularExpressions;
+
+namespace Orchestrator.Domain;
+
+/// <summary>One entry of a protected branch's <c>merge_access_levels</c>: a role (by minimum level), a user, or a group.</summary>
+[GenerateSerializer, Alias("AccessGrant")]
+public sealed record AccessGrant(
+    [property: Id(0)] int? AccessLevel,
+    [property: Id(1)] long? UserId = null,
+    [property: Id(2)] long? GroupId = null);
+
+/// <summary>A protected-branch rule as GitLab lists it: an exact name or a wildcard pattern (<c>release/*</c>).</summary>
+[GenerateSerializer, Alias("ProtectedBranchRule")]
+public sealed record ProtectedBranchRule(
+    [property: Id(0)] string Name,
+    [property: Id(1)] IReadOnlyList<AccessGrant> MergeAccess);
+
+/// <summary>
+/// What GitLab said about the actor and the target branch, read just before a check: every protected-branch rule of
+/// the project (matched here, wildcards included), the actor's resolved id and effective access level (0: not a member).
+/// </summary>
+[GenerateSerializer, Alias("PermissionObservation")]
+public sealed record PermissionObservation(
+    [property: Id(0)] string TargetBranch,
+    [property: Id(1)] IReadOnlyList<ProtectedBranchRule> Rules,
+    [property: Id(2)] long? UserId,
+    [property: Id(3)] int AccessLevel);
+
+/// <summary>Before which effect done with the bot's rights the actor's permission was checked.</summary>
+[GenerateSerializer, Alias("PermissionCheckpoint")]
+public enum PermissionCheckpoint
+{
+    Request = 0,
+    Rebase = 1,
+    Pipeline = 2,
+    Merge = 3,
+}
+
+[GenerateSerializer, Alias("PermissionVerdict")]
+public sealed record PermissionVerdict([property: Id(0)] bool Allowed, [property: Id(1)] string Reason);
+
+/// <summary>
+/// Whether the person behind a trigger may merge into the target branch, as GitLab itself decides it: a branch matched
+/// by any protected-branch rule may be merged by whoever any matching rule's merge access grants (the most permissive
+/// rule wins, as in GitLab); an unprotected branch by a Developer or more. Groups and the Admin level cannot be
+/// resolved from a member lookup, so they grant nothing here (fail closed).
+/// </summary>
+public static class MergePermission
+{
+    public const int Developer = 30, Maintainer = 40, Owner = 50;
+
+    public static PermissionVerdict Evaluate(Requester? requester, PermissionObservation? seen, IReadOnlyList<string> allowedCommanders)
+    {
+        if (requester is null)
+            return No("this request was recorded without the person behind it; ask again");
+        if (!requester.NamesPerson)
+            return new(true, "an API token acting on its own scope and projects");
+        if (seen is null || seen.UserId is null)
+            return No($"GitLab knows no user {requester.Display}");
+        if (requester.UserId is { } id && id != seen.UserId)
+            return No($"{requester.Display} is user {id}, but GitLab resolved user {seen.UserId}");
+        var merge = MayMerge(seen);
+        if (!merge.Allowed) return merge;
+        if (requester.Trigger == TriggerKind.Note && !MayCommand(requester.Username, seen.AccessLevel, allowedCommanders))
+            return No($"commands by note are limited to {string.Join(", ", allowedCommanders)} in this project");
+        return merge;
+    }
+
+    /// <summary>The rule GitLab applies to a merge into <see cref="PermissionObservation.TargetBranch"/>.</summary>
+    public static PermissionVerdict MayMerge(PermissionObservation seen)
+    {
+        var matching = seen.Rules.Where(r => Matches(r.Name, seen.TargetBranch)).ToList();
+        var level = seen.AccessLevel;
+        if (matching.Count == 0)
+            return level >= Developer
+                ? new(true, $"{seen.TargetBranch} is not protected and the actor is {RoleName(level)}")
+                : No($"only Developers and above may merge into the unprotected branch {seen.TargetBranch}, and the actor is {RoleName(level)}");
+        foreach (var rule in matching)
+            foreach (var grant in rule.MergeAccess)
+            {
+                if (grant.UserId is { } user && user == seen.UserId)
+                    return new(true, $"protected branch rule {rule.Name} lets this user merge");
+                if (grant.UserId is null && grant.GroupId is null && grant.AccessLevel is > 0 and <= Owner and var needed && level >= needed)
+                    return new(true, $"protected branch rule {rule.Name} lets {RoleName(needed)}s merge and the actor is {RoleName(level)}");
+            }
+        return No($"{seen.TargetBranch} is protected ({string.Join("; ", matching.Select(Describe))}) and the actor is {RoleName(level)}");
+    }
+
+    /// <summary>GitLab's protected-ref matcher: an exact name, or a pattern whose <c>*</c> matches any characters, <c>/</c> included.</summary>
+    public static bool Matches(string rule, string branch) =>
+        rule.Contains('*')
+            ? Regex.IsMatch(branch, "\\A" + string.Join(".*?", rule.Split('*').Select(Regex.Escape)) + "\\z", RegexOptions.None, TimeSpan.FromMilliseconds(100))
+            : rule == branch;
+
+    public static string RoleName(int level) => level switch
+    {
+        >= Owner => "Owner",
+        >= Maintainer => "Maintainer",
+        >= Developer => "Developer",
+        >= 20 => "Reporter",
+        >= 10 => "Guest",
+        _ => "not a member",
+    };
+
+    /// <summary>Who may merge under a rule, as people read it.</summary>
+    public static string Describe(ProtectedBranchRule rule)
+    {
+        var who = rule.MergeAccess.Select(g => g switch
+        {
+            { UserId: { } u } => $"user {u}",
+            { GroupId: { } gr } => $"group {gr}",
+            { AccessLevel: 0 } => "no one",
+            { AccessLevel: 60 } => "Admins",
+            { AccessLevel: { } l } => $"{RoleName(l)}s",
+            _ => "no one",
+        }).DefaultIfEmpty("no one");
+        return $"{rule.Name}: {string.Join(", ", who)} may merge";
+    }
+
+    private static readonly Dictionary<string, int> Levels = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["developer"] = Developer, ["maintainer"] = Maintainer, ["owner"] = Owner,
+    };
+
+    /// <summary><c>allowedCommanders</c> narrows who may command by note (usernames or minimum roles); it never widens.</summary>
+    private static bool MayCommand(string? username, int level, IReadOnlyList<string> allowed) =>
+        allowed.Any(a => Levels.TryGetValue(a, out var minimum) ? level >= minimum : string.Equals(a, username, StringComparison.OrdinalIgnoreCase));
+
+    private static PermissionVerdict No(string reason) => new(false, reason);
+}
