@@ -37,6 +37,7 @@ public static class SandboxApp
         app.MapUsersApi();
         app.MapProjectsApi();
         app.MapRepositoryApi();
+        app.MapProtectedBranchesApi();
         app.MapMergeRequestsApi();
         app.MapPipelinesApi();
         app.MapContainerRegistryApi();

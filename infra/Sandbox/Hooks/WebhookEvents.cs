@@ -79,7 +79,7 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
         dispatcher.Enqueue(project.Id, "Push Hook", new JsonObject
         {
             ["object_kind"] = "push", ["event_name"] = "push", ["before"] = before ?? zero, ["after"] = after, ["ref"] = $"refs/heads/{branch}",
-            ["ref_protected"] = project.ProtectedBranches.Contains(branch), ["checkout_sha"] = after, ["message"] = null,
+            ["ref_protected"] = project.IsProtected(branch), ["checkout_sha"] = after, ["message"] = null,
             ["user_id"] = user.Id, ["user_name"] = user.Name, ["user_username"] = user.Username, ["user_email"] = user.Email,
             ["user_avatar"] = store.WebUrl($"uploads/-/system/user/avatar/{user.Id}/avatar.png"), ["project_id"] = project.Id,
             ["project"] = ProjectObject(project), ["commits"] = list, ["total_commits_count"] = int.Parse(total, CultureInfo.InvariantCulture), ["repository"] = Repository(project),
