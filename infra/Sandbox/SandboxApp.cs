@@ -39,6 +39,7 @@ public static class SandboxApp
         app.MapRepositoryApi();
         app.MapProtectedBranchesApi();
         app.MapMergeRequestsApi();
+        app.MapResourceLabelEventsApi();
         app.MapPipelinesApi();
         app.MapContainerRegistryApi();
         app.MapJwtAuthApi();
