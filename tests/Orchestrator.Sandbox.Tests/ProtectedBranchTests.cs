@@ -60,6 +60,23 @@ public sealed class ProtectedBranchTests(SandboxHost host) : IClassFixture<Sandb
     }
 
     [Fact]
+    public async Task Given_a_protected_source_branch_When_a_developer_asks_for_a_rebase_Then_403_cannot_push_and_a_maintainer_may()
+    {
+        var w = await World.CreateAsync(host, "prot6");
+        var id = w.Upstream.Long("id");
+        var (developer, _) = await w.Member("dev", Developer);
+        await w.Maintainer.Post($"projects/{id}/repository/branches", new { branch = "next", @ref = "main" });
+        var mr = await MergeRequestInto(w, w.Maintainer, "release/1.0", "next");
+        await w.Maintainer.Post($"projects/{id}/protected_branches", new { name = "release/*" });
+        var path = $"projects/{id}/merge_requests/{mr.Long("iid")}/rebase";
+
+        var refused = await developer.Put(path, expect: HttpStatusCode.Forbidden);
+        await w.Maintainer.Put(path, expect: HttpStatusCode.Accepted);
+
+        Assert.Equal("403 Forbidden - Cannot push to source branch", refused.Str("message"));
+    }
+
+    [Fact]
     public async Task Given_an_unprotected_branch_When_merged_Then_a_developer_may_and_a_reporter_may_not()
     {
         var w = await World.CreateAsync(host, "prot3");
