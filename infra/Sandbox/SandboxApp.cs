@@ -37,7 +37,9 @@ public static class SandboxApp
         app.MapUsersApi();
         app.MapProjectsApi();
         app.MapRepositoryApi();
+        app.MapProtectedBranchesApi();
         app.MapMergeRequestsApi();
+        app.MapResourceLabelEventsApi();
         app.MapPipelinesApi();
         app.MapContainerRegistryApi();
         app.MapJwtAuthApi();

@@ -138,15 +138,17 @@ public static class MergeRequestsApi
             SourceBranch = sourceBranch, TargetBranch = targetBranch, Title = title, AuthorId = r.User.Id, CreatedAt = r.Store.Now,
             UpdatedAt = r.Store.Now, CheckingUntil = r.Store.Now + r.Store.Options.MergeCheckDuration,
         };
-        ApplyEditable(r, mr);
+        ApplyEditable(r, mr, r.Store.CanAdminMergeRequests(target, r.User));
         if (r.Params.Bool("draft") == true) mr.Title = DraftTitle.Mark(mr.Title);
         r.Store.MergeRequests.Add(mr);
+        // Creation records its labels as events, but GitLab writes no assignee or reviewer note for it (is_update: false).
+        MergeRequestActivity.LabelsChanged(r.Store, mr, r.User, []);
         // Opening changes every attribute from nothing, and GitLab lists them so.
         JsonObject FromNothing(JsonNode? current) => new() { ["previous"] = null, ["current"] = current };
         var opened = new JsonObject
         {
             ["title"] = FromNothing(mr.Title), ["draft"] = FromNothing(mr.IsDraft),
-            ["labels"] = new JsonObject { ["previous"] = new JsonArray(), ["current"] = LabelList(string.Join(',', mr.Labels)) },
+            ["labels"] = Change(new JsonArray(), LabelList(mr.Labels)),
             ["updated_by_id"] = FromNothing(r.User.Id), ["last_edited_at"] = FromNothing(Views.Time(mr.CreatedAt)),
             ["last_edited_by_id"] = FromNothing(r.User.Id), ["updated_at"] = FromNothing(Views.Time(mr.UpdatedAt)),
         };
@@ -197,8 +199,11 @@ public static class MergeRequestsApi
     {
         var (target, mr) = Find(r);
         if (mr.AuthorId != r.User.Id && r.Store.AccessLevelOf(target, r.User) < AccessLevel.Developer) throw GitLabError.Forbidden();
-        var before = (mr.State, mr.IsDraft, Labels: string.Join(',', mr.Labels), Assignees: string.Join(',', mr.AssigneeIds));
-        ApplyEditable(r, mr);
+        var mayAdmin = r.Store.CanAdminMergeRequests(target, r.User);
+        // Nothing left once GitLab has filtered what this user may not set: nothing is saved, no hook fires.
+        if (!Editable.Concat(mayAdmin ? Metadata : []).Any(r.Params.Has)) return GitLabEndpoint.Json(await View(r, mr, false));
+        var before = (mr.State, mr.IsDraft, Labels: mr.Labels.ToList(), Assignees: mr.AssigneeIds.ToList(), Reviewers: mr.ReviewerIds.ToList());
+        ApplyEditable(r, mr, mayAdmin);
         if (r.Params.String("target_branch") is { } tb)
         {
             if (await r.Store.Repo(target).BranchHeadAsync(tb) is null) throw Rejected(409, $"Target branch \"{tb}\" does not exist");
@@ -206,7 +211,6 @@ public static class MergeRequestsApi
             mr.CheckingUntil = r.Store.Now + r.Store.Options.MergeCheckDuration;
         }
         if (r.Params.Bool("draft") is { } draft) mr.Title = draft ? DraftTitle.Mark(mr.Title) : DraftTitle.Strip(mr.Title);
-        if (r.Params.Bool("discussion_locked") is { } locked) mr.DiscussionLocked = locked;
         switch (r.Params.String("state_event"))
         {
             case null:
@@ -229,40 +233,58 @@ public static class MergeRequestsApi
         }
         mr.UpdatedAt = r.Store.Now;
         var action = before.State != mr.State ? (mr.State == "closed" ? "close" : "reopen") : "update";
+        MergeRequestActivity.AssigneesChanged(r.Store, mr, r.User, before.Assignees);
+        MergeRequestActivity.ReviewersChanged(r.Store, mr, r.User, before.Reviewers);
+        MergeRequestActivity.LabelsChanged(r.Store, mr, r.User, before.Labels);
+        // The hook renders labels and people as GitLab's full objects; here they are titles and user ids.
         var changes = new JsonObject();
         if (before.IsDraft != mr.IsDraft) changes["draft"] = new JsonObject { ["previous"] = before.IsDraft, ["current"] = mr.IsDraft };
-        if (before.Labels != string.Join(',', mr.Labels))
-            changes["labels"] = new JsonObject { ["previous"] = LabelList(before.Labels), ["current"] = LabelList(string.Join(',', mr.Labels)) };
-        if (before.Assignees != string.Join(',', mr.AssigneeIds))
-            changes["assignees"] = new JsonObject { ["previous"] = UserList(r, before.Assignees), ["current"] = UserList(r, string.Join(',', mr.AssigneeIds)) };
+        if (!before.Labels.SequenceEqual(mr.Labels)) changes["labels"] = Change(LabelList(before.Labels), LabelList(mr.Labels));
+        if (!before.Assignees.SequenceEqual(mr.AssigneeIds)) changes["assignees"] = Change(Ids(before.Assignees), Ids(mr.AssigneeIds));
+        if (!before.Reviewers.SequenceEqual(mr.ReviewerIds)) changes["reviewers"] = Change(Ids(before.Reviewers), Ids(mr.ReviewerIds));
         changes["updated_by_id"] = new JsonObject { ["previous"] = null, ["current"] = r.User.Id };
         await (r.Service<MergeRequestService>().MergeRequestChanged?.Invoke(mr, action, r.User, null, changes) ?? Task.CompletedTask);
         return GitLabEndpoint.Json(await View(r, mr, false));
     }
 
-    private static JsonArray LabelList(string csv) =>
-        new([.. csv.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(l => (JsonNode?)new JsonObject { ["title"] = l })]);
+    private static JsonObject Change(JsonNode previous, JsonNode current) => new() { ["previous"] = previous, ["current"] = current };
 
-    private static JsonArray UserList(GitLabRequest r, string csv) =>
-        new([.. csv.Split(',', StringSplitOptions.RemoveEmptyEntries).Select(id => (JsonNode?)new JsonObject
-        {
-            ["id"] = long.Parse(id), ["username"] = r.Store.UserById(long.Parse(id)).Username,
-        })]);
+    private static JsonArray LabelList(IEnumerable<string> titles) => new([.. titles.Select(l => (JsonNode?)new JsonObject { ["title"] = l })]);
 
-    private static void ApplyEditable(GitLabRequest r, MergeRequest mr)
+    private static JsonArray Ids(IEnumerable<long> ids) => new([.. ids.Select(id => (JsonNode?)id)]);
+
+    // What an update may carry; the metadata only from Developers and more of the target project.
+    private static readonly string[] Editable =
+        ["title", "description", "target_branch", "draft", "state_event", "remove_source_branch", "allow_collaboration", "allow_maintainer_to_push", "squash"];
+    private static readonly string[] Metadata =
+        ["assignee_id", "assignee_ids", "reviewer_ids", "labels", "add_labels", "remove_labels", "discussion_locked"];
+
+    /// <summary>
+    /// GitLab's IssuableBaseService#filter_params: without <c>admin_merge_request</c> on the target project (an author who
+    /// is a Guest, a Reporter or not a member, as a fork's contributor) assignees, reviewers, labels and the discussion lock
+    /// are silently dropped; title, description and the rest still apply.
+    /// </summary>
+    private static void ApplyEditable(GitLabRequest r, MergeRequest mr, bool mayAdmin)
     {
         var p = r.Params;
         if (p.String("title") is { Length: > 0 } title) mr.Title = title;
         if (p.String("description") is { } description) mr.Description = description;
+        if (p.Bool("remove_source_branch") is { } rsb) mr.ForceRemoveSourceBranch = rsb;
+        if ((p.Bool("allow_collaboration") ?? p.Bool("allow_maintainer_to_push")) is { } collab) mr.AllowCollaboration = collab;
+        if (p.Bool("squash") is { } squash) mr.Squash = squash;
+        if (mayAdmin) ApplyMetadata(r, mr);
+    }
+
+    private static void ApplyMetadata(GitLabRequest r, MergeRequest mr)
+    {
+        var p = r.Params;
+        if (p.Bool("discussion_locked") is { } locked) mr.DiscussionLocked = locked;
         if (p.Longs("assignee_ids") is { } ids) mr.AssigneeIds = [.. ids.Where(id => id != 0).Select(id => r.Store.UserById(id).Id).Distinct()];
         else if (p.Has("assignee_id")) mr.AssigneeIds = p.Long("assignee_id") is { } one and not 0 ? [r.Store.UserById(one).Id] : [];
         if (p.Longs("reviewer_ids") is { } reviewers) mr.ReviewerIds = [.. reviewers.Select(id => r.Store.UserById(id).Id).Distinct()];
         if (p.List("labels") is { } labels) mr.Labels = [.. labels.Distinct()];
         if (p.List("add_labels") is { } add) mr.Labels = [.. mr.Labels.Union(add)];
         if (p.List("remove_labels") is { } remove) mr.Labels = [.. mr.Labels.Except(remove)];
-        if (p.Bool("remove_source_branch") is { } rsb) mr.ForceRemoveSourceBranch = rsb;
-        if ((p.Bool("allow_collaboration") ?? p.Bool("allow_maintainer_to_push")) is { } collab) mr.AllowCollaboration = collab;
-        if (p.Bool("squash") is { } squash) mr.Squash = squash;
     }
 
     private static async Task<JsonObject> View(GitLabRequest r, MergeRequest mr, bool includeRebaseInProgress)
@@ -273,7 +295,7 @@ public static class MergeRequestsApi
         return view;
     }
 
-    private static (Project Target, MergeRequest Mr) Find(GitLabRequest r)
+    internal static (Project Target, MergeRequest Mr) Find(GitLabRequest r)
     {
         var project = r.Project();
         var iid = r.RouteLong("iid", "Merge Request");

@@ -32,7 +32,7 @@ public static class ProjectsApi
                     [new CommitAction("create", "README.md", null, $"# {project.Name}\n", "text", false)],
                     "Initial commit", new(r.User.Name, r.User.Email), r.Store.Now);
                 await repo.UpdateRefAsync($"refs/heads/{project.DefaultBranch}", sha, null);
-                project.ProtectedBranches.Add(project.DefaultBranch);
+                r.Store.ProtectForMaintainers(project, project.DefaultBranch);
             }
             return GitLabEndpoint.Json(r.Service<Views>().Project(project, r.User), 201);
         });
@@ -86,11 +86,10 @@ public static class ProjectsApi
         app.MapGitLab("GET", "/projects/{id}/members/all/{userId}", r =>
         {
             var project = r.Project();
-            var user = r.Store.UserById(r.RouteLong("userId", "Member"));
-            var level = r.Store.AccessLevelOf(project, user);
-            return level > 0 && !user.IsAdmin || project.Members.ContainsKey(user.Id)
-                ? GitLabEndpoint.Json(r.Service<Views>().Member(user, level))
-                : throw GitLabError.NotFound("Member");
+            // GitLab looks the member up with find_by!, so a non-member is ActiveRecord's 404, not "404 Member Not Found".
+            var userId = long.TryParse(r.Route("userId"), out var id) ? id : throw GitLabError.RecordNotFound();
+            var member = Memberships(r, project, inherited: true).GetValueOrDefault(userId) ?? throw GitLabError.RecordNotFound();
+            return GitLabEndpoint.Json(r.Service<Views>().Member(r.Store.UserById(userId), member.Level, member.Origin, r.User));
         });
 
         app.MapGitLab("POST", "/projects/{id}/members", r =>
@@ -103,17 +102,30 @@ public static class ProjectsApi
             if (level == AccessLevel.Owner && r.Store.AccessLevelOf(project, r.User) < AccessLevel.Owner) throw GitLabError.Forbidden();
             if (project.Members.ContainsKey(user.Id)) throw GitLabError.Conflict("Member already exists");
             project.Members[user.Id] = level;
-            return GitLabEndpoint.Json(r.Service<Views>().Member(user, level), 201);
+            var origin = project.MemberOrigins[user.Id] = new MemberOrigin(r.Store.Now, r.User.Id);
+            return GitLabEndpoint.Json(r.Service<Views>().Member(user, level, origin, r.User), 201);
         });
+    }
+
+    private sealed record Membership(int Level, MemberOrigin? Origin);
+
+    /// <summary>Direct members, and with <paramref name="inherited"/> the group's too (the higher role wins, as GitLab shows it).</summary>
+    private static Dictionary<long, Membership> Memberships(GitLabRequest r, Project project, bool inherited)
+    {
+        var all = project.Members.ToDictionary(m => m.Key, m => new Membership(m.Value, project.MemberOrigins.GetValueOrDefault(m.Key)));
+        if (inherited && project.NamespaceKind == "group" && r.Store.Groups.TryGetValue(project.NamespaceId, out var group))
+            foreach (var (id, level) in group.Members)
+                if (level > (all.GetValueOrDefault(id)?.Level ?? 0))
+                    all[id] = new Membership(level, group.MemberOrigins.GetValueOrDefault(id));
+        return all;
     }
 
     private static IResult Members(GitLabRequest r, bool inherited)
     {
         var project = r.Project();
-        var levels = new Dictionary<long, int>(project.Members);
-        if (inherited && project.NamespaceKind == "group" && r.Store.Groups.TryGetValue(project.NamespaceId, out var g))
-            foreach (var (id, level) in g.Members) levels[id] = Math.Max(level, levels.GetValueOrDefault(id));
-        return GitLabEndpoint.List(r, [.. levels.OrderBy(l => l.Key).Select(l => (JsonNode)r.Service<Views>().Member(r.Store.UserById(l.Key), l.Value))]);
+        var views = Memberships(r, project, inherited).OrderBy(m => m.Key)
+            .Select(m => (JsonNode)r.Service<Views>().Member(r.Store.UserById(m.Key), m.Value.Level, m.Value.Origin, r.User));
+        return GitLabEndpoint.List(r, [.. views]);
     }
 
     private static async Task<Project> CreateAsync(GitLabRequest r, string name, string path, long nsId, string nsPath, string nsKind, Project? forkedFrom)

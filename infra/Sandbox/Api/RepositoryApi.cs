@@ -52,31 +52,9 @@ public static class RepositoryApi
             var repo = r.Store.Repo(project);
             var sha = await repo.BranchHeadAsync(name) ?? throw GitLabError.NotFound("Branch");
             if (name == project.DefaultBranch) throw GitLabError.BadRequest("The default branch of a project cannot be deleted.");
-            if (project.ProtectedBranches.Contains(name) || !r.Store.CanPush(project, name, r.User)) throw GitLabError.Forbidden();
+            if (project.IsProtected(name) || !r.Store.CanPush(project, name, r.User)) throw GitLabError.Forbidden();
             await repo.DeleteRefAsync($"refs/heads/{name}", sha);
             return Results.NoContent();
-        });
-
-        app.MapGitLab("GET", "/projects/{id}/protected_branches", r =>
-        {
-            var project = r.Project();
-            return GitLabEndpoint.List(r, [.. project.ProtectedBranches.Order().Select(b => (JsonNode)ProtectedView(project, b))]);
-        });
-
-        app.MapGitLab("POST", "/projects/{id}/protected_branches", r =>
-        {
-            var project = r.Project();
-            r.RequireAccess(project, AccessLevel.Maintainer);
-            var name = r.Params.RequiredString("name");
-            if (!project.ProtectedBranches.Add(name)) throw GitLabError.Conflict("Protected branch '" + name + "' already exists");
-            return GitLabEndpoint.Json(ProtectedView(project, name), 201);
-        });
-
-        app.MapGitLab("DELETE", "/projects/{id}/protected_branches/{name}", r =>
-        {
-            var project = r.Project();
-            r.RequireAccess(project, AccessLevel.Maintainer);
-            return project.ProtectedBranches.Remove(r.Route("name")) ? Results.NoContent() : throw GitLabError.NotFound("Protected Branch");
         });
 
         app.MapGitLab("POST", "/projects/{id}/repository/commits", async r =>
@@ -205,16 +183,6 @@ public static class RepositoryApi
         var merged = name != project.DefaultBranch && defaultHead.Length > 0 && await repo.IsAncestorAsync(sha, defaultHead);
         return r.Service<Views>().Branch(project, name, await repo.CommitAsync(sha), defaultHead, merged, r.User);
     }
-
-    private static JsonObject ProtectedView(Project project, string name) => new()
-    {
-        ["id"] = Math.Abs(HashCode.Combine(project.Id, name)),
-        ["name"] = name,
-        ["push_access_levels"] = new JsonArray(new JsonObject { ["access_level"] = 40, ["access_level_description"] = "Maintainers" }),
-        ["merge_access_levels"] = new JsonArray(new JsonObject { ["access_level"] = 40, ["access_level_description"] = "Maintainers" }),
-        ["allow_force_push"] = false,
-        ["code_owner_approval_required"] = false,
-    };
 
     /// <summary>The single-commit shape; pipeline fields stay null until the sandbox runs CI on the commit.</summary>
     public static async Task<JsonObject> CommitDetail(GitLabRequest r, Project project, string sha)

@@ -68,7 +68,8 @@ public static class UsersApi
             var level = (int)r.Params.RequiredLong("access_level");
             if (group.Members.ContainsKey(user.Id)) throw GitLabError.Conflict("Member already exists");
             group.Members[user.Id] = level;
-            return GitLabEndpoint.Json(r.Service<Views>().Member(user, level), 201);
+            var origin = group.MemberOrigins[user.Id] = new MemberOrigin(r.Store.Now, r.User.Id);
+            return GitLabEndpoint.Json(r.Service<Views>().Member(user, level, origin, r.User), 201);
         });
     }
 }

@@ -42,12 +42,16 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
         ["avatar_url"] = store.WebUrl($"uploads/-/system/user/avatar/{u.Id}/avatar.png"), ["email"] = u.Email,
     };
 
-    private JsonObject Label(Project p, string title) => new()
+    private JsonObject Label(Project p, string title)
     {
-        ["id"] = Math.Abs(HashCode.Combine(p.Id, title)) % 1_000_000, ["title"] = title, ["color"] = "#428bca", ["project_id"] = p.Id,
-        ["created_at"] = Iso(p.CreatedAt), ["updated_at"] = Iso(p.CreatedAt), ["template"] = false, ["description"] = null,
-        ["type"] = "ProjectLabel", ["group_id"] = null,
-    };
+        var label = store.LabelOf(p, title);
+        return new JsonObject
+        {
+            ["id"] = label.Id, ["title"] = label.Title, ["color"] = label.Color, ["project_id"] = p.Id,
+            ["created_at"] = Iso(label.CreatedAt), ["updated_at"] = Iso(label.CreatedAt), ["template"] = false, ["description"] = null,
+            ["type"] = "ProjectLabel", ["group_id"] = null,
+        };
+    }
 
     private JsonObject CommitObject(Project p, CommitInfo c) => new()
     {
@@ -79,7 +83,7 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
         dispatcher.Enqueue(project.Id, "Push Hook", new JsonObject
         {
             ["object_kind"] = "push", ["event_name"] = "push", ["before"] = before ?? zero, ["after"] = after, ["ref"] = $"refs/heads/{branch}",
-            ["ref_protected"] = project.ProtectedBranches.Contains(branch), ["checkout_sha"] = after, ["message"] = null,
+            ["ref_protected"] = project.IsProtected(branch), ["checkout_sha"] = after, ["message"] = null,
             ["user_id"] = user.Id, ["user_name"] = user.Name, ["user_username"] = user.Username, ["user_email"] = user.Email,
             ["user_avatar"] = store.WebUrl($"uploads/-/system/user/avatar/{user.Id}/avatar.png"), ["project_id"] = project.Id,
             ["project"] = ProjectObject(project), ["commits"] = list, ["total_commits_count"] = int.Parse(total, CultureInfo.InvariantCulture), ["repository"] = Repository(project),
@@ -112,11 +116,10 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
             ["action"] = action, ["detailed_merge_status"] = m.DetailedMergeStatus,
         };
         if (oldrev is not null) attributes["oldrev"] = oldrev;
-        // Callers name labels by title; the hook carries GitLab's full label objects.
-        if (changes?["labels"] is JsonObject labelChange)
-            foreach (var side in new[] { "previous", "current" })
-                if (labelChange[side] is JsonArray titles)
-                    labelChange[side] = new JsonArray([.. titles.Select(t => (JsonNode?)Label(target, t!["title"]!.GetValue<string>()))]);
+        // Callers name labels by title and people by id; the hook carries GitLab's full label and user objects.
+        Expand(changes?["labels"], t => Label(target, t!["title"]!.GetValue<string>()));
+        Expand(changes?["assignees"], id => UserObject(store.UserById(id!.GetValue<long>())));
+        Expand(changes?["reviewers"], id => UserObject(store.UserById(id!.GetValue<long>())));
         if (action == "merge") attributes["merge_commit_sha"] = mr.MergeCommitSha;
         var payload = new JsonObject
         {
@@ -130,6 +133,14 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
             ["reviewers"] = new JsonArray([.. mr.ReviewerIds.Select(id => (JsonNode?)UserObject(store.UserById(id)))]),
         };
         dispatcher.Enqueue(target.Id, "Merge Request Hook", payload.ToJsonString());
+    }
+
+    private static void Expand(JsonNode? change, Func<JsonNode?, JsonObject> full)
+    {
+        if (change is not JsonObject sides) return;
+        foreach (var side in new[] { "previous", "current" })
+            if (sides[side] is JsonArray items)
+                sides[side] = new JsonArray([.. items.Select(i => (JsonNode?)full(i))]);
     }
 
     public async Task NoteAsync(Note note, MergeRequest mr, User user)

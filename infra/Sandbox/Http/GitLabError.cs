@@ -12,7 +12,11 @@ public sealed class GitLabError(int status, JsonObject body) : Exception(body.To
 
     public static GitLabError Unauthorized() => WithMessage(401, "401 Unauthorized");
     public static GitLabError Forbidden() => WithMessage(403, "403 Forbidden");
+    /// <summary>Grape's <c>forbidden!(reason)</c>.</summary>
+    public static GitLabError Forbidden(string reason) => WithMessage(403, $"403 Forbidden - {reason}");
     public static GitLabError NotFound(string what) => WithMessage(404, $"404 {what} Not Found");
+    /// <summary>What GitLab's API answers when a <c>find_by!</c> finds no row (ActiveRecord::RecordNotFound).</summary>
+    public static GitLabError RecordNotFound() => WithMessage(404, "404 Not found");
     public static GitLabError MethodNotAllowed() => WithMessage(405, "405 Method Not Allowed");
     public static GitLabError Conflict(string message) => WithMessage(409, message);
     public static GitLabError Unprocessable(string message) => WithMessage(422, message);

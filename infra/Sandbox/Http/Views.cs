@@ -113,12 +113,27 @@ public sealed class Views(SandboxStore store)
         return o;
     }
 
-    public JsonObject Member(User u, int level) => new JsonObject
+    /// <summary>GitLab's Entities::Member; the email only for admins, as GitLab shows it to those who administer all resources.</summary>
+    public JsonObject Member(User u, int level, MemberOrigin? origin, User caller)
     {
-        ["id"] = u.Id, ["username"] = u.Username, ["name"] = u.Name, ["state"] = u.State,
-        ["avatar_url"] = store.WebUrl($"uploads/-/system/user/avatar/{u.Id}/avatar.png"), ["web_url"] = store.WebUrl(u.Username),
-        ["access_level"] = level, ["expires_at"] = null,
-    };
+        var o = new JsonObject
+        {
+            ["id"] = u.Id, ["username"] = u.Username, ["name"] = u.Name, ["state"] = u.State,
+            ["avatar_url"] = store.WebUrl($"uploads/-/system/user/avatar/{u.Id}/avatar.png"), ["web_url"] = store.WebUrl(u.Username),
+            ["access_level"] = level, ["created_at"] = Time(origin?.CreatedAt ?? u.CreatedAt),
+            ["created_by"] = origin?.CreatedById is { } by ? MemberCreator(store.UserById(by)) : null,
+            ["expires_at"] = null, ["group_saml_identity"] = null,
+        };
+        if (caller.IsAdmin) o["email"] = u.Email;
+        return o;
+    }
+
+    private JsonObject MemberCreator(User u)
+    {
+        var o = UserBasic(u);
+        o.Remove("locked");
+        return o;
+    }
 
     public JsonObject Commit(Project p, CommitInfo c)
     {
@@ -145,10 +160,11 @@ public sealed class Views(SandboxStore store)
     {
         ["name"] = name,
         ["merged"] = merged,
-        ["protected"] = p.ProtectedBranches.Contains(name),
+        ["protected"] = p.IsProtected(name),
         ["default"] = name == p.DefaultBranch,
-        ["developers_can_push"] = !p.ProtectedBranches.Contains(name),
-        ["developers_can_merge"] = !p.ProtectedBranches.Contains(name),
+        // GitLab's ProtectedBranch.developers_can?: a matching rule names the Developer role (so false when unprotected).
+        ["developers_can_push"] = p.ProtectionsOf(name).Any(r => r.PushAccess.Any(a => a.AccessLevel == AccessLevel.Developer)),
+        ["developers_can_merge"] = p.ProtectionsOf(name).Any(r => r.MergeAccess.Any(a => a.AccessLevel == AccessLevel.Developer)),
         ["can_push"] = store.CanPush(p, name, caller),
         ["web_url"] = store.WebUrl($"{p.FullPath}/-/tree/{name}"),
         ["commit"] = Commit(p, head),

@@ -36,7 +36,11 @@ public sealed class Group
     public required string Path { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
     public Dictionary<long, int> Members { get; } = [];
+    public Dictionary<long, MemberOrigin> MemberOrigins { get; } = [];
 }
+
+/// <summary>When a membership began and who granted it (null: it came with creating the project or group).</summary>
+public sealed record MemberOrigin(DateTimeOffset CreatedAt, long? CreatedById);
 
 public sealed class Project
 {
@@ -58,11 +62,17 @@ public sealed class Project
     public bool OnlyAllowMergeIfAllDiscussionsAreResolved { get; set; }
     public long? ForkedFromId { get; set; }
     public Dictionary<long, int> Members { get; } = [];
-    public HashSet<string> ProtectedBranches { get; } = [];
+    public Dictionary<long, MemberOrigin> MemberOrigins { get; } = [];
+    public List<ProtectedBranch> ProtectedBranches { get; } = [];
+    public Dictionary<string, Label> Labels { get; } = [];
     public long NextMergeRequestIid { get; set; } = 1;
     public DateTimeOffset LastActivityAt { get; set; }
 
     public string FullPath => $"{NamespacePath}/{Path}";
+
+    public IEnumerable<ProtectedBranch> ProtectionsOf(string branch) => ProtectedBranches.Where(p => p.Matches(branch));
+
+    public bool IsProtected(string branch) => ProtectionsOf(branch).Any();
 }
 
 public sealed class MergeRequest
@@ -100,6 +110,7 @@ public sealed class MergeRequest
     public DateTimeOffset CheckingUntil { get; set; }
     public HashSet<long> ApprovedBy { get; } = [];
     public List<Discussion> Discussions { get; } = [];
+    public List<LabelEvent> LabelEvents { get; } = [];
 
     public bool IsDraft => DraftTitle.IsDraft(Title);
     public IEnumerable<Note> Notes => Discussions.SelectMany(d => d.Notes);

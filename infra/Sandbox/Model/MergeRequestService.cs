@@ -50,7 +50,8 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     public void StartRebase(MergeRequest mr, User user, bool skipCi)
     {
         var source = store.ProjectById(mr.SourceProjectId);
-        if (!store.CanPush(source, mr.SourceBranch, user)) throw GitLabError.Forbidden();
+        // GitLab's authorize_push_to_merge_request!: the rebase is a push to the source branch, protection included.
+        if (!store.CanPush(source, mr.SourceBranch, user)) throw GitLabError.Forbidden("Cannot push to source branch");
         if (mr.State != "opened") throw GitLabError.MethodNotAllowed();
         if (mr.RebaseInProgress) throw GitLabError.Conflict("Rebase is already in progress");
         mr.RebaseInProgress = true;

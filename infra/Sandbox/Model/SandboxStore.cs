@@ -116,20 +116,60 @@ public sealed class SandboxStore
         project.Visibility is "public" or "internal" || AccessLevelOf(project, user) >= AccessLevel.Guest;
 
     /// <summary>
-    /// Developers push to unprotected branches, maintainers to protected ones. A fork's source branch also
-    /// takes pushes from those who may merge into the target of an open MR that allows collaboration.
+    /// GitLab's Gitlab::UserAccess#can_push_to_branch?: the user must be able to collaborate (a Developer or more, or
+    /// a maintainer of the target of an open MR from this fork branch that allows collaboration), and a protected
+    /// branch also needs one of its matching rules to let the user push.
     /// </summary>
     public bool CanPush(Project project, string branch, User user)
     {
-        if (AccessLevelOf(project, user) >= (project.ProtectedBranches.Contains(branch) ? AccessLevel.Maintainer : AccessLevel.Developer))
-            return true;
-        return MergeRequests.Any(mr => mr.State == "opened" && mr.AllowCollaboration && mr.SourceProjectId == project.Id
-            && mr.SourceBranch == branch && mr.TargetProjectId != project.Id
-            && CanMergeInto(ProjectById(mr.TargetProjectId), mr.TargetBranch, user));
+        var level = AccessLevelOf(project, user);
+        if (level < AccessLevel.Developer && !CollaborationAllowsPush(project, branch, user)) return false;
+        return !project.IsProtected(branch) || project.ProtectionsOf(branch).Any(p => p.PushAccess.Any(a => a.Grants(user, level)));
     }
 
-    public bool CanMergeInto(Project project, string branch, User user) =>
-        AccessLevelOf(project, user) >= (project.ProtectedBranches.Contains(branch) ? AccessLevel.Maintainer : AccessLevel.Developer);
+    /// <summary>
+    /// GitLab's MergeRequest#can_be_merged_by? (can_update_branch?): whoever may push to the target branch, or whom a
+    /// matching rule lets merge; an unprotected branch takes Developers and more.
+    /// </summary>
+    public bool CanMergeInto(Project project, string branch, User user)
+    {
+        if (CanPush(project, branch, user)) return true;
+        var level = AccessLevelOf(project, user);
+        return project.IsProtected(branch)
+            ? project.ProtectionsOf(branch).Any(p => p.MergeAccess.Any(a => a.Grants(user, level)))
+            : level >= AccessLevel.Developer;
+    }
+
+    private bool CollaborationAllowsPush(Project project, string branch, User user) =>
+        MergeRequests.Any(mr => mr.State == "opened" && mr.AllowCollaboration && mr.SourceProjectId == project.Id
+            && mr.SourceBranch == branch && mr.TargetProjectId != project.Id
+            && CanMergeInto(ProjectById(mr.TargetProjectId), mr.TargetBranch, user));
+
+    /// <summary>GitLab's <c>can?(:admin_merge_request)</c>: who may set assignees, reviewers and labels (Developers and more).</summary>
+    public bool CanAdminMergeRequests(Project project, User user) => AccessLevelOf(project, user) >= AccessLevel.Developer;
+
+    /// <summary>Adds a rule; each access entry is a role level or one user.</summary>
+    public ProtectedBranch Protect(Project project, string name, IEnumerable<(int? Level, long? UserId)> push,
+        IEnumerable<(int? Level, long? UserId)> merge, bool allowForcePush = false)
+    {
+        var rule = new ProtectedBranch { Id = NewId(), Name = name, AllowForcePush = allowForcePush };
+        rule.PushAccess.AddRange(push.Select(a => new BranchAccess { Id = NewId(), AccessLevel = a.Level, UserId = a.UserId }));
+        rule.MergeAccess.AddRange(merge.Select(a => new BranchAccess { Id = NewId(), AccessLevel = a.Level, UserId = a.UserId }));
+        project.ProtectedBranches.Add(rule);
+        return rule;
+    }
+
+    /// <summary>GitLab's default protection, Maintainers push and merge, as it applies to a new project's default branch.</summary>
+    public ProtectedBranch ProtectForMaintainers(Project project, string name) =>
+        Protect(project, name, [(AccessLevel.Maintainer, null)], [(AccessLevel.Maintainer, null)]);
+
+    /// <summary>The project's label by title, created on first use as GitLab's API does for MR labels.</summary>
+    public Label LabelOf(Project project, string title)
+    {
+        if (!project.Labels.TryGetValue(title, out var label))
+            project.Labels[title] = label = new Label(NewId(), title, "#6699cc", Now);
+        return label;
+    }
 
     /// <summary>A branch moved: every open MR that reads it recomputes its mergeability for a while, as GitLab does.</summary>
     public void BranchMoved(Project project, string branch)

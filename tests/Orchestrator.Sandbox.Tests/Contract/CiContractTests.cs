@@ -53,6 +53,10 @@ public sealed class CiContractTests(SandboxHost host, ITestOutputHelper output) 
         AssertShape("pipeline_variables.json", variables);
         // Jobs that passed have no failure reason; the sandbox keeps no artifacts.
         AssertShape("pipeline_jobs.json", jobs, "$[].artifacts_expire_at", "$[].failure_reason", "$[].artifacts[]");
+        var job = await w.Maintainer.Get($"projects/{id}/jobs/{jobs[1]!.Long("id")}");
+        // The sandbox keeps no artifacts, so they never expire.
+        AssertShape("job.json", job, "$.artifacts_expire_at");
+        Assert.Equal(("test", "success", created.Long("id")), (job.Str("name"), job.Str("status"), job["pipeline"]!.Long("id")));
         AssertShape("merge_request_pipeline.create.json", mrPipeline, [.. notStarted]);
         AssertShape("pipeline.cancel.json", cancelled, [.. notStarted]);
         AssertShape("registry_repositories.json", repositories, "$[].cleanup_policy_started_at");

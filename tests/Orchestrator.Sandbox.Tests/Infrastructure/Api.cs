@@ -26,6 +26,18 @@ public static class Api
     public static Task<JsonNode> Post(this HttpClient c, string path, object? body = null, HttpStatusCode expect = HttpStatusCode.Created) => c.Send(HttpMethod.Post, path, body, expect);
     public static Task<JsonNode> Put(this HttpClient c, string path, object? body = null, HttpStatusCode expect = HttpStatusCode.OK) => c.Send(HttpMethod.Put, path, body, expect);
 
+    public static Task<JsonNode> Delete(this HttpClient c, string path, HttpStatusCode expect = HttpStatusCode.NoContent) => c.Send(HttpMethod.Delete, path, null, expect);
+
+    /// <summary>One page of a list with GitLab's pagination headers (<c>x-total</c>, <c>x-next-page</c>, …).</summary>
+    public static async Task<(JsonArray Items, IReadOnlyDictionary<string, string> Headers)> Page(this HttpClient c, string path)
+    {
+        using var response = await c.GetAsync(path);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path}: {(int)response.StatusCode}: {text}");
+        var headers = response.Headers.ToDictionary(h => h.Key.ToLowerInvariant(), h => string.Join(",", h.Value));
+        return (JsonNode.Parse(text)!.AsArray(), headers);
+    }
+
     public static string Str(this JsonNode n, string key) => n[key]!.GetValue<string>();
     public static long Long(this JsonNode n, string key) => n[key]!.GetValue<long>();
 
@@ -54,26 +66,38 @@ public sealed class World
     public required string ContributorName { get; init; }
     public required string MaintainerName { get; init; }
 
+    public required SandboxHost Host { get; init; }
+    public required string Tag { get; init; }
+
     public static async Task<World> CreateAsync(SandboxHost host, string tag)
     {
         var admin = host.Client();
-        async Task<(HttpClient, string)> User(string name)
-        {
-            var username = $"{name}-{tag}";
-            var user = await admin.Post("users", new { email = $"{username}@example.com", username, name = $"{name} {tag}", password = "s3cret-password" });
-            var token = await admin.Post($"users/{user.Long("id")}/personal_access_tokens", new { name = "tests", scopes = new[] { "api" } });
-            return (host.Client(token.Str("token")), username);
-        }
-        var (maintainer, maintainerName) = await User("maint");
-        var (contributor, contributorName) = await User("contrib");
-        var (stranger, _) = await User("stranger");
+        var (maintainer, maintainerUser) = await NewUser(host, admin, "maint", tag);
+        var (contributor, contributorUser) = await NewUser(host, admin, "contrib", tag);
+        var (stranger, _) = await NewUser(host, admin, "stranger", tag);
         var upstream = await maintainer.Post("projects", new { name = $"mesa-{tag}", initialize_with_readme = true, visibility = "public" });
         var fork = await contributor.Post($"projects/{upstream.Long("id")}/fork", new { });
         return new World
         {
             Admin = admin, Maintainer = maintainer, Contributor = contributor, Stranger = stranger, Upstream = upstream, Fork = fork,
-            ContributorName = contributorName, MaintainerName = maintainerName,
+            ContributorName = contributorUser.Str("username"), MaintainerName = maintainerUser.Str("username"), Host = host, Tag = tag,
         };
+    }
+
+    /// <summary>A new user made a member of the upstream project by its maintainer, with the given role.</summary>
+    public async Task<(HttpClient Client, JsonNode User)> Member(string name, int accessLevel)
+    {
+        var (client, user) = await NewUser(Host, Admin, name, Tag);
+        await Maintainer.Post($"projects/{Upstream.Long("id")}/members", new { user_id = user.Long("id"), access_level = accessLevel });
+        return (client, user);
+    }
+
+    private static async Task<(HttpClient Client, JsonNode User)> NewUser(SandboxHost host, HttpClient admin, string name, string tag)
+    {
+        var username = $"{name}-{tag}";
+        var user = await admin.Post("users", new { email = $"{username}@example.com", username, name = $"{name} {tag}", password = "s3cret-password" });
+        var token = await admin.Post($"users/{user.Long("id")}/personal_access_tokens", new { name = "tests", scopes = new[] { "api" } });
+        return (host.Client(token.Str("token")), user);
     }
 
     public static object Commit(string branch, string message, string path, string content, string action = "create", string? startBranch = null) => new

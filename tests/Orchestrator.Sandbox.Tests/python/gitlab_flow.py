@@ -69,6 +69,11 @@ mr = fork.mergerequests.create({"source_branch": "bump-tag", "target_branch": "m
                                 "target_project_id": upstream.id, "allow_collaboration": True, "labels": ["images"]})
 assert mr.project_id == upstream.id and mr.source_project_id == fork.id, (mr.project_id, mr.source_project_id)
 up_mr = maint.projects.get(upstream.id).mergerequests.get(mr.iid)
+# The fork's author is no member upstream: GitLab silently drops the labels; the target's maintainer sets them.
+assert up_mr.labels == [], up_mr.labels
+up_mr.labels = ["images"]
+up_mr.save()
+up_mr = maint.projects.get(upstream.id).mergerequests.get(mr.iid)
 assert up_mr.labels == ["images"], up_mr.labels
 print(f"ok   fork MR !{mr.iid} opened, merge_status right after creation: {up_mr.merge_status}")
 
