@@ -55,6 +55,8 @@ public static class MergePermission
             return No("this request was recorded without the person behind it; ask again");
         if (!requester.NamesPerson)
             return new(true, "an API token acting on its own scope and projects");
+        if (requester.Username is null && requester.UserId is null)
+            return No("GitLab's records name no one behind this request");
         if (seen is null || seen.UserId is null)
             return No($"GitLab knows no user {requester.Display}");
         if (requester.UserId is { } id && id != seen.UserId)
@@ -62,7 +64,9 @@ public static class MergePermission
         var merge = MayMerge(seen);
         if (!merge.Allowed) return merge;
         if (requester.Trigger == TriggerKind.Note && !MayCommand(requester.Username, seen.AccessLevel, allowedCommanders))
-            return No($"commands by note are limited to {string.Join(", ", allowedCommanders)} in this project");
+            return No(allowedCommanders.Count == 0
+                ? "this project takes no merge commands by note"
+                : $"merge commands by note are limited to {string.Join(", ", allowedCommanders)} in this project");
         return merge;
     }
 

@@ -50,10 +50,29 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
                 var grain = grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, mr.Iid).ToString());
                 // Only the unknown: a failed MR keeps its label, and retrying it forever is not what its author asked for.
                 if ((await grain.GetSnapshot()).Version > 0) continue;
-                if ((await grain.Enqueue(Requester.ApiToken("reconciliation"))).EventsRecorded > 0) enqueued++;
+                var requester = await RequesterAsync(project, mr, policy, ct);
+                if ((await grain.Enqueue(requester)).EventsRecorded > 0) enqueued++;
             }
         }
         return enqueued;
+    }
+
+    /// <summary>
+    /// The person who put the merge request in the bot's hands, from GitLab's own records; when no one can be named
+    /// the request still goes to the grain, which refuses it (fail closed) and says so on the merge request.
+    /// </summary>
+    private async Task<Requester> RequesterAsync(long project, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
+    {
+        var bot = options.Value.GitLab.BotUsername;
+        if ((mr.Assignees ?? []).Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
+        {
+            var notes = await gitlab.ListNotesAsync(project, mr.Iid, ct);
+            return TriggerHistory.Assigner(notes.Select(n => new HistoryNote(n.Body, n.Author.Username, n.Author.Id, n.System)),
+                bot, mr.Author.Username, mr.Author.Id) ?? new Requester(TriggerKind.ReconciledAssignment, null, null, "no one GitLab names");
+        }
+        var events = await gitlab.ListLabelEventsAsync(project, mr.Iid, ct);
+        return TriggerHistory.Labeller(events.Select(e => new LabelEvent(e.Label?.Name, e.Action, e.User?.Username, e.User?.Id)), policy.TriggerLabel ?? "")
+            ?? new Requester(TriggerKind.ReconciledLabel, null, null, "no one GitLab names");
     }
 
     private async Task<IReadOnlySet<long>> ProjectsAsync(CancellationToken ct)

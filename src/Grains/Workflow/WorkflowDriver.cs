@@ -13,7 +13,7 @@ namespace Orchestrator.Workflow;
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
-    Persistence.PipelineWatches watches, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    Persistence.PipelineWatches watches, PermissionObserver permissions, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
 
@@ -24,27 +24,29 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return s.State switch
         {
             WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, ct),
-            WorkflowState.Rebasing => await RebasingAsync(key, s, mr, now, memo, ct),
+            WorkflowState.Rebasing => await RebasingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, memo, ct),
             WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
             WorkflowState.Verifying => await VerifyingAsync(s, mr, policy, now, memo, ct),
             WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Merging => await MergingAsync(key, s, mr, policy, now, memo, ct),
-            _ => await FinishAsync(key, s, mr, now, ct),
+            _ => await FinishAsync(key, s, mr, policy, now, ct),
         };
     }
 
     private async Task<StepResult> QueuedAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, CancellationToken ct)
     {
+        // Whoever asked must be allowed to merge before the bot does anything for them, even queue.
+        if (await CheckPermission(PermissionCheckpoint.Request, key, s, mr, policy, now, ct) is { } check) return check;
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr));
         var order = policy.MergeOrder == "created_at" ? mr.CreatedAt ?? now : s.AttemptStartedAt ?? now;
         return await queue.TryAcquire(key.Iid, order) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
     }
 
-    private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now,
-        StepMemo memo, CancellationToken ct)
+    private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request was {mr.State} while we were rebasing it", now));
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
@@ -58,6 +60,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         }
         // Already on top of the target (or rebased before a restart): GitLab would change nothing.
         if (onTop) return StepResult.Of(new RecordRebase(mr.Sha!, targetHead, now));
+        if (await CheckPermission(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
         // Rebasing with skip_ci: our own pipeline, with our variables, is the one that counts.
         await gitlab.RebaseAsync(key.ProjectId, key.Iid, skipCi: true, ct);
         memo.RebaseRequested = (s.Attempt, s.Rebases);
@@ -120,6 +123,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 }
             }
             if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+            if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
             var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
             if (forced) vars["FDO_FORCE_REBUILD"] = "1";
@@ -187,6 +191,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 return StepResult.Of(new Fail("GitLab kept checking mergeability; try again later", now));
             return StepResult.Waiting("GitLab is still checking mergeability");
         }
+        if (await CheckPermission(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct) is { } check) return check;
         try
         {
             var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct);
@@ -207,7 +212,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         }
     }
 
-    private async Task<StepResult> FinishAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult> FinishAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
     {
         if (s.State is WorkflowState.Failed or WorkflowState.Cancelled && s.Promotions.FirstOrDefault() is { } promotion)
         {
@@ -225,12 +231,43 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
         if (s.State == WorkflowState.Failed && mr.State == "opened")
             await gitlab.AssignAsync(key.ProjectId, key.Iid, [mr.Author.Id], ct); // back to the author, as marge-bot does
-        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, OutcomeNote(s) + "\n\n" + marker, ct);
+        var undone = s.State == WorkflowState.Refused && mr.State == "opened" ? await UndoTriggerAsync(key, s.Requester, mr, policy, ct) : null;
+        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, OutcomeNote(s, mr, undone) + "\n\n" + marker, ct);
         return StepResult.Of(new RecordNote(note.Id, now));
     }
 
-    private static string OutcomeNote(MergeRequestWorkflow s) => s.State switch
+    /// <summary>
+    /// Takes back what made the bot act for someone who may not merge, so it is not retried by reconciliation.
+    /// Both edits are idempotent (a label already gone, the bot already unassigned change nothing).
+    /// </summary>
+    private async Task<string?> UndoTriggerAsync(MergeRequestKey key, Requester? requester, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
     {
+        var bot = options.Value.GitLab.BotUsername;
+        switch (requester?.Trigger)
+        {
+            case TriggerKind.Assignment or TriggerKind.ReconciledAssignment:
+                var assignees = mr.Assignees ?? [];
+                if (assignees.Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
+                {
+                    var others = assignees.Where(a => !string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)).Select(a => a.Id).ToList();
+                    // GitLab reads assignee_ids=[0] as "nobody".
+                    await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
+                }
+                return "unassigned myself";
+            case TriggerKind.Label or TriggerKind.ReconciledLabel when policy.TriggerLabel is { } label:
+                if ((mr.Labels ?? []).Contains(label)) await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, label, ct);
+                return $"removed the ~\"{label}\" label";
+            default:
+                return null;
+        }
+    }
+
+    private static string OutcomeNote(MergeRequestWorkflow s, GitLabMergeRequest mr, string? undone) => s.State switch
+    {
+        WorkflowState.Refused =>
+            $"{s.Requester?.Display ?? "Hello"}, I can't merge this merge request for you: {s.Outcome}. " +
+            $"Only someone who may merge into `{mr.TargetBranch}` can ask me to merge it" + (undone is null ? "." : $"; I have {undone}.") +
+            " Ask a maintainer of the target branch to assign me.",
         WorkflowState.Completed =>
             $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "." : ""),
@@ -252,6 +289,18 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (approvals.ApprovalsLeft > 0 || given < policy.RequiredApprovals)
             return $"Insufficient approvals (have: {given}, need: {Math.Max(policy.RequiredApprovals, approvals.ApprovalsRequired)})";
         return null;
+    }
+
+    /// <summary>
+    /// Before each effect done with the bot's rights (queueing, rebasing, running the MR's code, merging), once per
+    /// checkpoint and rebase: GitLab's view of the requester, for the decider to judge and record.
+    /// </summary>
+    private async Task<StepResult?> CheckPermission(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s,
+        GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        if (s.PermissionChecked(checkpoint)) return null;
+        var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
+        return StepResult.Of(new RecordPermission(checkpoint, seen, policy.AllowedCommanders, now));
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>
