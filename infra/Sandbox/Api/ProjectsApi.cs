@@ -105,6 +105,21 @@ public static class ProjectsApi
             var origin = project.MemberOrigins[user.Id] = new MemberOrigin(r.Store.Now, r.User.Id);
             return GitLabEndpoint.Json(r.Service<Views>().Member(user, level, origin, r.User), 201);
         });
+
+        // Edit a direct member's role (GitLab's PUT /projects/:id/members/:user_id): the way a maintainer is demoted.
+        app.MapGitLab("PUT", "/projects/{id}/members/{userId}", r =>
+        {
+            var project = r.Project();
+            r.RequireAccess(project, AccessLevel.Maintainer);
+            var userId = long.TryParse(r.Route("userId"), out var id) ? id : throw GitLabError.RecordNotFound();
+            if (!project.Members.TryGetValue(userId, out var current)) throw GitLabError.RecordNotFound();
+            var level = (int)r.Params.RequiredLong("access_level");
+            if (level is not (10 or 20 or 30 or 40 or 50)) throw GitLabError.Invalid("access_level");
+            var mine = r.Store.AccessLevelOf(project, r.User);
+            if ((level == AccessLevel.Owner || current == AccessLevel.Owner) && mine < AccessLevel.Owner) throw GitLabError.Forbidden();
+            project.Members[userId] = level;
+            return GitLabEndpoint.Json(r.Service<Views>().Member(r.Store.UserById(userId), level, project.MemberOrigins.GetValueOrDefault(userId), r.User));
+        });
     }
 
     private sealed record Membership(int Level, MemberOrigin? Origin);

@@ -46,5 +46,5 @@ public sealed record Requester(
     /// <summary>How people see who asked.</summary>
     public string Display => Username is { } u ? $"@{u}" : Label ?? "an API client";
 
-    public override string ToString() => Trigger == TriggerKind.Api && Label is { } l ? $"{Display} ({l})" : Display;
+    public override string ToString() => Username is not null && Label is { } l ? $"{Display} ({l})" : Display;
 }

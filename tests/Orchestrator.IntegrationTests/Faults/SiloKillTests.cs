@@ -136,7 +136,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
                     new { method = "PUT", path = $"^/api/v4/projects/{up}/merge_requests/{iid}/rebase$", status = 502, count = 2 },
                 },
             });
-            (await harness.As("bob").PutAsJsonAsync($"projects/{up}/merge_requests/{iid}",
+            (await harness.As("maintainer").PutAsJsonAsync($"projects/{up}/merge_requests/{iid}",
                 new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
 
             var key = new MergeRequestKey(up, iid);

@@ -66,17 +66,19 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
 
             // Assigned to the bot: GitLab's merge request hook enqueues it, pipeline hooks move it on.
             var viaHook = await harness.OpenMrAsync("docs", "Docs", new FileChange("update", "README.md", "# mesa\nhooks\n"));
-            (await harness.As("bob").PutAsJsonAsync($"projects/{upstream}/merge_requests/{viaHook}", new { assignee_ids = new[] { botId } })).EnsureSuccessStatusCode();
+            var maintainer = seed["users"]!["maintainer"]!["username"]!.GetValue<string>();
+            (await harness.As("maintainer").PutAsJsonAsync($"projects/{upstream}/merge_requests/{viaHook}", new { assignee_ids = new[] { botId } })).EnsureSuccessStatusCode();
             var first = await WaitForCompleted(grains, upstream, viaHook);
-            Assert.Equal(seed["users"]!["bob"]!["username"]!.GetValue<string>(), first.RequestedBy);
+            Assert.Equal((TriggerKind.Assignment, maintainer), (first.Requester!.Trigger, first.Requester.Username));
 
             // Every delivery is lost from now on, the assignment's too: reconciliation finds the MR within its period,
             // and polling carries it through without pipeline hooks.
             await harness.Faults(new { drop_deliveries = 10_000 });
             var lost = await harness.OpenMrAsync("docs2", "More docs", new FileChange("create", "docs.md", "more\n"));
-            (await harness.As("bob").PutAsJsonAsync($"projects/{upstream}/merge_requests/{lost}", new { assignee_ids = new[] { botId } })).EnsureSuccessStatusCode();
+            (await harness.As("maintainer").PutAsJsonAsync($"projects/{upstream}/merge_requests/{lost}", new { assignee_ids = new[] { botId } })).EnsureSuccessStatusCode();
             var second = await WaitForCompleted(grains, upstream, lost);
-            Assert.Equal("reconciliation", second.RequestedBy);
+            // The assigner is read from GitLab's "assigned to" system note, written by the maintainer.
+            Assert.Equal((TriggerKind.ReconciledAssignment, maintainer), (second.Requester!.Trigger, second.Requester.Username));
         }
         finally
         {
