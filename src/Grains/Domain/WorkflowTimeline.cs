@@ -67,7 +67,9 @@ public static class WorkflowTimeline
 
     private static string Summary(IWorkflowEvent e) => e switch
     {
-        MergeRequested m => $"merge requested by {m.RequestedBy}",
+        MergeRequested m => $"merge requested by {m.RequestedBy}" + (m.Requester is { } r ? $" ({Trigger(r.Trigger)})" : ""),
+        PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
+        RequestRefused r => $"refused: {r.Reason}",
         RebaseStarted r => $"rebase {r.Rebase}: {r.Reason}",
         Rebased r => $"rebased to {Short(r.RebasedSha)} on target {Short(r.TargetSha)}",
         FreshnessChecked f => f.Images.Count == 0
@@ -100,7 +102,21 @@ public static class WorkflowTimeline
         ImagePromoted p => [new("digest", p.Digest), new("repository", p.Repository)],
         PromotionUndone p => [new("digest", p.Digest)],
         Merged m => [new("merge commit", m.MergeCommitSha)],
+        PermissionChecked { Observation: { } o } p => [
+            new("requester", p.Requester?.ToString() ?? "unknown"),
+            new("role", o.UserId is null ? "unknown user" : MergePermission.RoleName(o.AccessLevel)),
+            new("protected branch rules", o.Rules.Count == 0 ? "none" : string.Join("; ", o.Rules.Select(MergePermission.Describe)))],
         _ => [],
+    };
+
+    private static string Trigger(TriggerKind trigger) => trigger switch
+    {
+        TriggerKind.Api => "API",
+        TriggerKind.Assignment => "assigned the bot",
+        TriggerKind.Label => "added the trigger label",
+        TriggerKind.Note => "/merge note",
+        TriggerKind.ReconciledAssignment => "assignment found by reconciliation",
+        _ => "label found by reconciliation",
     };
 
     private static TimelineFact Built(BuiltImage i) =>
