@@ -28,9 +28,17 @@ public static class PolicyApi
         var (policy, problem) = await JsonBody.ReadOptionalAsync<ProjectPolicy>(http.Request, ct);
         if (problem is not null) return problem;
         if (policy is null) return Problems.BadRequest("Missing policy", "send the policy as a JSON body");
+        if (NullEntry(policy) is { } field) return Problems.BadRequest("Invalid policy", $"{field} may not contain null");
         var errors = policy.Validate();
         if (errors.Count > 0) return Problems.Make(StatusCodes.Status422UnprocessableEntity, "invalid-policy", "Invalid policy", string.Join("; ", errors));
         await policies.SaveAsync(id, policy, ct);
         return TypedResults.Ok(policy);
     }
+
+    // JSON null binds into lists and strings the record declares non-null; Validate and the workflow would trip on it later.
+    private static string? NullEntry(ProjectPolicy policy) =>
+        policy.Images.Any(i => i is null) ? "images"
+        : policy.Images.Any(i => i.Inputs?.Any(p => p is null) == true) ? "images[].inputs"
+        : policy.AllowedCommanders.Any(c => c is null) ? "allowedCommanders"
+        : null;
 }
