@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.IntegrationTests.Api.Rest;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Xunit;
 
@@ -71,7 +72,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     public async Task Given_an_unknown_merge_request_When_read_Then_404_problem()
     {
         var response = await client.GetAsync("/api/v1/projects/42/merge-requests/999");
-        await AssertProblem(response, HttpStatusCode.NotFound);
+        await ProblemAssert.Is(response, HttpStatusCode.NotFound);
     }
 
     [Theory]
@@ -97,7 +98,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
 
         var response = await client.SendAsync(request);
 
-        await AssertProblem(response, expected);
+        await ProblemAssert.Is(response, expected);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -110,7 +111,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         var response = await client.PostAsync("/api/v1/projects/1/merge-requests/6/merge",
             new StringContent(huge, Encoding.UTF8, "application/json"));
 
-        await AssertProblem(response, HttpStatusCode.RequestEntityTooLarge);
+        await ProblemAssert.Is(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -130,7 +131,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
 
         var response = await factory.ClientWith(token).SendAsync(request);
 
-        await AssertProblem(response, expected);
+        await ProblemAssert.Is(response, expected);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -146,7 +147,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal((2, 60, "merge-me"), (read.GetProperty("maxRebases").GetInt32(), read.GetProperty("ciTimeoutMinutes").GetInt32(), read.GetProperty("triggerLabel").GetString()));
         var invalid = await factory.ClientWith(OrchestratorApiFactory.AdminToken).PutAsync("/api/v1/projects/42/policy",
             new StringContent("{\"maxRebases\":-1}", Encoding.UTF8, "application/json"));
-        await AssertProblem(invalid, HttpStatusCode.UnprocessableEntity);
+        await ProblemAssert.Is(invalid, HttpStatusCode.UnprocessableEntity);
     }
 
     [Fact]
@@ -164,7 +165,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal(1, page.GetArrayLength());
         Assert.Equal(82, cancelled.EnumerateArray().Single().GetProperty("iid").GetInt64());
         Assert.Equal("main", queue.GetProperty("targetBranch").GetString());
-        await AssertProblem(await client.GetAsync("/api/v1/projects/43/merge-requests?state=bogus"), HttpStatusCode.BadRequest);
+        await ProblemAssert.Is(await client.GetAsync("/api/v1/projects/43/merge-requests?state=bogus"), HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -191,14 +192,5 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     {
         var health = await factory.ClientWith(null).GetFromJsonAsync<JsonElement>("/healthz");
         Assert.Equal("ok", health.GetProperty("status").GetString());
-    }
-
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        Assert.Equal(expected, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
     }
 }
