@@ -5,11 +5,12 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Orchestrator.Api.Http;
 using Orchestrator.Domain;
 
-namespace Orchestrator.Api.MergeRequests;
+namespace Orchestrator.Api.Security;
 
 /// <summary>
-/// Free text a caller attaches to a request (<c>requestedBy</c>, <c>reason</c>): it ends up in GitLab notes and on the
-/// operations page, so it is one line of printable text of bounded length. <c>requestedBy</c> is a label, never an
+/// Text a caller sends (<c>requestedBy</c>, <c>reason</c>, a policy's names and globs): it ends up in GitLab notes, on the
+/// operations page and in PostgreSQL's jsonb (which refuses NUL and lone surrogates), so it is one line of printable text.
+/// <c>requestedBy</c> and <c>reason</c> are also of bounded length. <c>requestedBy</c> is a label, never an
 /// identity, so it may not contain <c>@</c>: it can neither pose as nor mention a GitLab user.
 /// </summary>
 public static class RequestText
@@ -29,7 +30,7 @@ public static class RequestText
         return Printable(value) ? null : Problems.BadRequest("Invalid text", $"{field} must be printable text on one line");
     }
 
-    private static bool Printable(string value)
+    public static bool Printable(string value)
     {
         for (var i = 0; i < value.Length;)
         {
