@@ -13,12 +13,21 @@ namespace Orchestrator.IntegrationTests.Api;
 
 public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
 {
+    private const string AliceToken = "token-acting-for-alice";
     private OrchestratorApiFactory factory = null!;
     private HttpClient client = null!;
 
     public Task InitializeAsync()
     {
-        factory = new OrchestratorApiFactory(db.Schema);
+        // Tokens 0-3 are the factory's; this one acts for a GitLab user.
+        factory = new OrchestratorApiFactory(db.Schema, new Dictionary<string, string?>
+        {
+            ["Orchestrator:Api:Tokens:4:Name"] = "for-alice",
+            ["Orchestrator:Api:Tokens:4:Sha256"] = global::Orchestrator.Api.Security.ApiTokens.Hash(AliceToken),
+            ["Orchestrator:Api:Tokens:4:Scopes:0"] = "merge",
+            ["Orchestrator:Api:Tokens:4:Scopes:1"] = "read",
+            ["Orchestrator:Api:Tokens:4:GitLabUser"] = "alice",
+        });
         client = factory.ClientWith(OrchestratorApiFactory.MergeToken);
         return Task.CompletedTask;
     }
@@ -42,6 +51,22 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal("merge_requested", only.GetProperty("type").GetString());
         Assert.Equal("marge-bot (marge-bot)", only.GetProperty("data").GetProperty("requestedBy").GetString());
         Assert.True(only.TryGetProperty("at", out _));
+    }
+
+    [Fact]
+    public async Task Given_no_GitLab_When_a_token_acting_for_a_user_enqueues_and_cancels_Then_that_user_is_recorded_without_an_id()
+    {
+        var alice = factory.ClientWith(AliceToken);
+
+        var enqueued = await alice.PostAsJsonAsync("/api/v1/projects/42/merge-requests/17/merge", new { requestedBy = "release script" });
+        await alice.DeleteAsync("/api/v1/projects/42/merge-requests/17/merge");
+
+        Assert.Equal(HttpStatusCode.Accepted, enqueued.StatusCode);
+        var events = (await alice.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/17/events")).EnumerateArray().ToList();
+        var requester = events[0].GetProperty("data").GetProperty("requester");
+        Assert.Equal(("Api", "alice", JsonValueKind.Null, "release script"), (requester.GetProperty("trigger").GetString(),
+            requester.GetProperty("username").GetString(), requester.GetProperty("userId").ValueKind, requester.GetProperty("label").GetString()));
+        Assert.Equal("@alice (token for-alice)", events[^1].GetProperty("data").GetProperty("cancelledBy").GetString());
     }
 
     [Fact]
@@ -87,6 +112,13 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": 5}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"unexpected\": true}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "requestedBy=x", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"@root\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"a\\nb\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("DELETE", "/api/v1/projects/1/merge-requests/5/merge", "{\"reason\": [\"x\"]}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/9223372036854775808/merge", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?page=abc", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?per_page=1.5", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?state=queued&state=failed", null, null, HttpStatusCode.BadRequest)]
     [InlineData("GET", "/api/v1/no-such-route", null, null, HttpStatusCode.NotFound)]
     [InlineData("PATCH", "/api/v1/projects/1/merge-requests/5/merge", null, null, HttpStatusCode.MethodNotAllowed)]
     public async Task Given_bad_input_When_sent_Then_a_4xx_problem_and_nothing_is_written(
