@@ -20,23 +20,31 @@ public static class MergeRequestsApi
         project.MapGet("/merge-requests", List).WithName("ListMergeRequests").RequireScope("read");
         project.MapGet("/queues/{targetBranch}", Queue).WithName("GetQueue").RequireScope("read");
 
+        // Each one-MR route checks the token first (RequireScope), then {iid} (RequireMergeRequest): filters run in that order.
         var one = project.MapGroup("/merge-requests/{iid}");
-        one.MapPost("/merge", Enqueue).WithName("EnqueueMerge").RequireScope("merge");
-        one.MapDelete("/merge", Cancel).WithName("CancelMerge").RequireScope("merge");
-        one.MapGet("/", Get).WithName("GetMergeRequest").RequireScope("read");
-        one.MapGet("/events", Events).WithName("GetMergeRequestEvents").RequireScope("read");
-        one.MapGet("/replay", Replay).WithName("ReplayMergeRequest").RequireScope("read");
-        one.MapGet("/timeline", Timeline).WithName("GetMergeRequestTimeline").RequireScope("read");
+        one.MapPost("/merge", Enqueue).WithName("EnqueueMerge").RequireScope("merge").RequireMergeRequest();
+        one.MapDelete("/merge", Cancel).WithName("CancelMerge").RequireScope("merge").RequireMergeRequest();
+        one.MapGet("/", Get).WithName("GetMergeRequest").RequireScope("read").RequireMergeRequest();
+        one.MapGet("/events", Events).WithName("GetMergeRequestEvents").RequireScope("read").RequireMergeRequest();
+        one.MapGet("/replay", Replay).WithName("ReplayMergeRequest").RequireScope("read").RequireMergeRequest();
+        one.MapGet("/timeline", Timeline).WithName("GetMergeRequestTimeline").RequireScope("read").RequireMergeRequest();
         return app;
     }
 
+    /// <summary>
+    /// Checks everything before the grain hears of it — body, then GitLab's word that the MR exists here, then who the
+    /// token acts for — so a refused call records nothing.
+    /// </summary>
     private static async Task<Results<Accepted<MergeRequestResponse>, Ok<MergeRequestResponse>, ProblemHttpResult>> Enqueue(
-        string iid, HttpContext http, IGrainFactory grains, CancellationToken ct)
+        HttpContext http, IGrainFactory grains, CancellationToken ct)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var (body, problem) = await JsonBody.ReadOptionalAsync<EnqueueRequest>(http.Request, ct);
-        if (problem is not null) return problem;
-        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(Requester.ApiToken(body?.RequestedBy ?? "api"));
+        if ((problem ?? RequestText.Label("requestedBy", body?.RequestedBy)) is { } bad) return bad;
+        if (await KnownMergeRequest.CheckAsync(http, key) is { } unknown) return unknown;
+        var (requester, unavailable) = await ApiRequester.ForAsync(http, body?.RequestedBy);
+        if (requester is null) return unavailable!;
+        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(requester);
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
         var response = MergeRequestResponse.From(key, outcome.Snapshot);
         // 202 when this call started an attempt; 200 when it found one already under way.
@@ -45,28 +53,28 @@ public static class MergeRequestsApi
             : TypedResults.Ok(response);
     }
 
-    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Cancel(
-        string iid, HttpContext http, IGrainFactory grains, CancellationToken ct)
+    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Cancel(HttpContext http, IGrainFactory grains, CancellationToken ct)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var (body, problem) = await JsonBody.ReadOptionalAsync<CancelRequest>(http.Request, ct);
-        if (problem is not null) return problem;
-        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Cancel("api", body?.Reason ?? "cancelled through the API");
+        if ((problem ?? RequestText.Text("reason", body?.Reason)) is { } bad) return bad;
+        // Who cancelled is the token (and the user it acts for), from configuration; the body only gives a reason.
+        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Cancel(http.Caller().Actor, body?.Reason ?? "cancelled through the API");
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
         return TypedResults.Ok(MergeRequestResponse.From(key, outcome.Snapshot));
     }
 
-    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Get(string iid, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<MergeRequestResponse>, ProblemHttpResult>> Get(HttpContext http, IGrainFactory grains)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var snapshot = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetSnapshot();
         if (snapshot.Version == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(MergeRequestResponse.From(key, snapshot));
     }
 
-    private static async Task<Results<Ok<IReadOnlyList<EventResponse>>, ProblemHttpResult>> Events(string iid, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<IReadOnlyList<EventResponse>>, ProblemHttpResult>> Events(HttpContext http, IGrainFactory grains)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var events = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetEvents();
         if (events.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         IReadOnlyList<EventResponse> body =
@@ -74,9 +82,9 @@ public static class MergeRequestsApi
         return TypedResults.Ok(body);
     }
 
-    private static async Task<Results<Ok<ReplayResponse>, ProblemHttpResult>> Replay(string iid, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<ReplayResponse>, ProblemHttpResult>> Replay(HttpContext http, IGrainFactory grains)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var view = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Replay();
         if (view.Decisions.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(new ReplayResponse(view.Consistent, view.State, view.Attempt,
@@ -84,27 +92,24 @@ public static class MergeRequestsApi
                 d.Recorded, d.Decided, d.Same))]));
     }
 
-    private static async Task<Results<Ok<TimelineResponse>, ProblemHttpResult>> Timeline(string iid, HttpContext http, IGrainFactory grains)
+    private static async Task<Results<Ok<TimelineResponse>, ProblemHttpResult>> Timeline(HttpContext http, IGrainFactory grains)
     {
-        if (Key(http, iid) is not { } key) return BadIid(iid);
+        var key = http.MergeRequest();
         var steps = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).GetTimeline();
         if (steps.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(new TimelineResponse(key.ProjectId, key.Iid,
             [.. steps.Select(s => new TimelineStepResponse(s.Attempt, s.Step, s.Started, s.Ended, s.Duration?.TotalSeconds, s.Entries))]));
     }
 
-    private static readonly string[] States = ["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed", "failed", "cancelled"];
-
     private static async Task<Results<Ok<IReadOnlyList<MergeRequestSummaryResponse>>, ProblemHttpResult>> List(
-        HttpContext http, MergeRequestIndex index, string? state, int? page, int? per_page, CancellationToken ct)
+        HttpContext http, MergeRequestIndex index, CancellationToken ct)
     {
-        if (state is not null && !States.Contains(state)) return Problems.BadRequest("Invalid state", $"state must be one of {string.Join(", ", States)}");
-        var p = Math.Max(1, page ?? 1);
-        var size = Math.Clamp(per_page ?? 20, 1, 100);
-        var (items, total) = await index.ListAsync(http.Project(), state, p, size, ct);
+        var (query, problem) = ListQuery.Parse(http.Request.Query);
+        if (query is null) return problem!;
+        var (items, total) = await index.ListAsync(http.Project(), query.State, query.Page, query.PerPage, ct);
         http.Response.Headers["x-total"] = total.ToString(CultureInfo.InvariantCulture);
-        http.Response.Headers["x-page"] = p.ToString(CultureInfo.InvariantCulture);
-        http.Response.Headers["x-per-page"] = size.ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers["x-page"] = query.Page.ToString(CultureInfo.InvariantCulture);
+        http.Response.Headers["x-per-page"] = query.PerPage.ToString(CultureInfo.InvariantCulture);
         IReadOnlyList<MergeRequestSummaryResponse> body = [.. items.Select(i => new MergeRequestSummaryResponse(i.ProjectId, i.Iid, i.State, i.Attempt, i.UpdatedAt))];
         return TypedResults.Ok(body);
     }
@@ -116,10 +121,4 @@ public static class MergeRequestsApi
         return TypedResults.Ok(new QueueResponse(queue.ProjectId, queue.TargetBranch,
             [.. holder.Concat(queue.Waiting.Select(w => new QueueEntryResponse(w.Iid, false, w.State, w.Attempt)))]));
     }
-
-    private static MergeRequestKey? Key(HttpContext http, string iid) =>
-        long.TryParse(iid, NumberStyles.None, CultureInfo.InvariantCulture, out var i) && i > 0 ? new MergeRequestKey(http.Project(), i) : null;
-
-    private static ProblemHttpResult BadIid(string iid) =>
-        Problems.BadRequest("Invalid merge request", $"merge request '{iid}' must be a positive number");
 }

@@ -28,9 +28,23 @@ public static class PolicyApi
         var (policy, problem) = await JsonBody.ReadOptionalAsync<ProjectPolicy>(http.Request, ct);
         if (problem is not null) return problem;
         if (policy is null) return Problems.BadRequest("Missing policy", "send the policy as a JSON body");
+        if (Unfit(policy) is { } field) return Problems.BadRequest("Invalid policy", $"{field} may hold neither null nor control characters");
         var errors = policy.Validate();
         if (errors.Count > 0) return Problems.Make(StatusCodes.Status422UnprocessableEntity, "invalid-policy", "Invalid policy", string.Join("; ", errors));
         await policies.SaveAsync(id, policy, ct);
         return TypedResults.Ok(policy);
+    }
+
+    // JSON null binds into lists and strings the record declares non-null, and jsonb refuses NUL and lone surrogates:
+    // either would fail later, in Validate, in PostgreSQL or in the workflow, as a 500.
+    private static string? Unfit(ProjectPolicy policy)
+    {
+        static bool Bad(string? text) => text is not null && !RequestText.Printable(text);
+        if (Bad(policy.UpstreamRepo)) return "upstreamRepo";
+        if (Bad(policy.TriggerLabel)) return "triggerLabel";
+        if (Bad(policy.MergeOrder)) return "mergeOrder";
+        if (policy.AllowedCommanders.Any(c => c is null || Bad(c))) return "allowedCommanders";
+        if (policy.Images.Any(i => i is null || Bad(i.Name) || Bad(i.TagFile) || Bad(i.TagKey))) return "images";
+        return policy.Images.Any(i => i.Inputs?.Any(p => p is null || Bad(p)) == true) ? "images[].inputs" : null;
     }
 }

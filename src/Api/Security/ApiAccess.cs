@@ -6,8 +6,8 @@ using Orchestrator.Api.Http;
 namespace Orchestrator.Api.Security;
 
 /// <summary>
-/// The API's door: 401 without a valid bearer token, 404 for a project that does not resolve, 403 outside the
-/// token's scope or projects. Runs before the handler, so a refused call has touched nothing.
+/// The API's door: 401 without a valid bearer token, 404 for a project that does not resolve (503 when GitLab cannot
+/// be asked), 403 outside the token's scope or projects. Runs before the handler, so a refused call has touched nothing.
 /// </summary>
 public sealed class ApiAccess(string scope) : IEndpointFilter
 {
@@ -26,7 +26,8 @@ public sealed class ApiAccess(string scope) : IEndpointFilter
         http.Items[CallerItem] = caller;
         if (http.Request.RouteValues.TryGetValue("projectId", out var raw) && raw is string projectId)
         {
-            var project = await http.RequestServices.GetRequiredService<ProjectResolver>().ResolveAsync(projectId, http.RequestAborted);
+            var (project, unavailable) = await http.RequestServices.GetRequiredService<ProjectResolver>().ResolveAsync(http, projectId);
+            if (unavailable is not null) return unavailable;
             if (project is null) return Problems.NotFound($"unknown project '{Uri.UnescapeDataString(projectId)}'");
             if (!caller.Reaches(project.Value)) return Problems.Make(StatusCodes.Status403Forbidden, "forbidden", "Forbidden", $"token '{caller.Name}' may not touch project {project}");
             http.Items[ProjectItem] = project.Value;

@@ -5,11 +5,17 @@ using Orchestrator.Hosting;
 
 namespace Orchestrator.Api.Security;
 
-/// <summary>Who called: the configured token's name, scopes and (optional) projects. The token itself is never kept.</summary>
-public sealed record ApiCaller(string Name, IReadOnlySet<string> Scopes, IReadOnlySet<long> Projects)
+/// <summary>
+/// Who called: the configured token's name, scopes, (optional) projects and (optional) GitLab user it acts for.
+/// The token itself is never kept.
+/// </summary>
+public sealed record ApiCaller(string Name, IReadOnlySet<string> Scopes, IReadOnlySet<long> Projects, string? GitLabUser = null)
 {
     public bool Allows(string scope) => Scopes.Contains(scope) || Scopes.Contains("admin");
     public bool Reaches(long project) => Projects.Count == 0 || Projects.Contains(project);
+
+    /// <summary>Who the records name for this caller's acts: configuration, never anything the request says.</summary>
+    public string Actor => GitLabUser is { } user ? $"@{user} (token {Name})" : $"token {Name}";
 }
 
 /// <summary>
@@ -29,7 +35,7 @@ public sealed class ApiTokens(IOptionsMonitor<OrchestratorOptions> options)
         {
             var expected = Convert.FromHexString(token.Sha256);
             if (CryptographicOperations.FixedTimeEquals(presented, expected) && match is null)
-                match = new ApiCaller(token.Name, token.Scopes.ToHashSet(), token.Projects.ToHashSet());
+                match = new ApiCaller(token.Name, token.Scopes.ToHashSet(), token.Projects.ToHashSet(), token.GitLabUser);
         }
         return match;
     }

@@ -109,6 +109,11 @@ public sealed class ApiToken
     public List<string> Scopes { get; set; } = [];
     /// <summary>Numeric project ids this token may touch; empty means all.</summary>
     public List<long> Projects { get; set; } = [];
+    /// <summary>
+    /// The GitLab username this token acts for. When set, a merge asked through the API is made only if GitLab says this
+    /// user may merge into the target branch; when unset, the token acts on its own authority (its scope and projects).
+    /// </summary>
+    public string? GitLabUser { get; set; }
 }
 
 public sealed class PostgresOptions

@@ -40,6 +40,10 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             Check(t.Sha256.Length == 64 && t.Sha256.All(Uri.IsHexDigit), $"Api:Tokens:{i}:Sha256",
                 "must be the 64-character hex SHA-256 of the token (the token itself is never stored)");
             Check(t.Scopes.Count > 0 && t.Scopes.All(Scopes.Contains), $"Api:Tokens:{i}:Scopes", "must list read, merge and/or admin");
+            // A blank or mistyped user would make every merge of this token fail its permission check, far from the cause.
+            if (t.GitLabUser is { } user)
+                Check(user.Length is > 0 and <= 255 && !user.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)) && !user.StartsWith('@'), $"Api:Tokens:{i}:GitLabUser",
+                    "must be a GitLab username (no whitespace, no leading @)");
         }
         foreach (var (project, policy) in o.Policies)
         {

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.IntegrationTests.Api.Rest;
 using Orchestrator.IntegrationTests.Infrastructure;
 using Xunit;
 
@@ -12,12 +13,21 @@ namespace Orchestrator.IntegrationTests.Api;
 
 public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
 {
+    private const string AliceToken = "token-acting-for-alice";
     private OrchestratorApiFactory factory = null!;
     private HttpClient client = null!;
 
     public Task InitializeAsync()
     {
-        factory = new OrchestratorApiFactory(db.Schema);
+        // Tokens 0-3 are the factory's; this one acts for a GitLab user.
+        factory = new OrchestratorApiFactory(db.Schema, new Dictionary<string, string?>
+        {
+            ["Orchestrator:Api:Tokens:4:Name"] = "for-alice",
+            ["Orchestrator:Api:Tokens:4:Sha256"] = global::Orchestrator.Api.Security.ApiTokens.Hash(AliceToken),
+            ["Orchestrator:Api:Tokens:4:Scopes:0"] = "merge",
+            ["Orchestrator:Api:Tokens:4:Scopes:1"] = "read",
+            ["Orchestrator:Api:Tokens:4:GitLabUser"] = "alice",
+        });
         client = factory.ClientWith(OrchestratorApiFactory.MergeToken);
         return Task.CompletedTask;
     }
@@ -33,14 +43,30 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("queued", body.GetProperty("state").GetString());
         Assert.Equal(1, body.GetProperty("attempt").GetInt32());
-        Assert.Equal("marge-bot", body.GetProperty("requestedBy").GetString());
+        Assert.Equal("marge-bot (marge-bot)", body.GetProperty("requestedBy").GetString());
 
         var events = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/7/events");
         var only = Assert.Single(events.EnumerateArray());
         Assert.Equal(1, only.GetProperty("version").GetInt64());
         Assert.Equal("merge_requested", only.GetProperty("type").GetString());
-        Assert.Equal("marge-bot", only.GetProperty("data").GetProperty("requestedBy").GetString());
+        Assert.Equal("marge-bot (marge-bot)", only.GetProperty("data").GetProperty("requestedBy").GetString());
         Assert.True(only.TryGetProperty("at", out _));
+    }
+
+    [Fact]
+    public async Task Given_no_GitLab_When_a_token_acting_for_a_user_enqueues_and_cancels_Then_that_user_is_recorded_without_an_id()
+    {
+        var alice = factory.ClientWith(AliceToken);
+
+        var enqueued = await alice.PostAsJsonAsync("/api/v1/projects/42/merge-requests/17/merge", new { requestedBy = "release script" });
+        await alice.DeleteAsync("/api/v1/projects/42/merge-requests/17/merge");
+
+        Assert.Equal(HttpStatusCode.Accepted, enqueued.StatusCode);
+        var events = (await alice.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/17/events")).EnumerateArray().ToList();
+        var requester = events[0].GetProperty("data").GetProperty("requester");
+        Assert.Equal(("Api", "alice", JsonValueKind.Null, "release script"), (requester.GetProperty("trigger").GetString(),
+            requester.GetProperty("username").GetString(), requester.GetProperty("userId").ValueKind, requester.GetProperty("label").GetString()));
+        Assert.Equal("@alice (token for-alice)", events[^1].GetProperty("data").GetProperty("cancelledBy").GetString());
     }
 
     [Fact]
@@ -71,7 +97,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     public async Task Given_an_unknown_merge_request_When_read_Then_404_problem()
     {
         var response = await client.GetAsync("/api/v1/projects/42/merge-requests/999");
-        await AssertProblem(response, HttpStatusCode.NotFound);
+        await ProblemAssert.Is(response, HttpStatusCode.NotFound);
     }
 
     [Theory]
@@ -86,6 +112,13 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": 5}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"unexpected\": true}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "requestedBy=x", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"@root\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"a\\nb\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("DELETE", "/api/v1/projects/1/merge-requests/5/merge", "{\"reason\": [\"x\"]}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/9223372036854775808/merge", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?page=abc", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?per_page=1.5", null, null, HttpStatusCode.BadRequest)]
+    [InlineData("GET", "/api/v1/projects/1/merge-requests?state=queued&state=failed", null, null, HttpStatusCode.BadRequest)]
     [InlineData("GET", "/api/v1/no-such-route", null, null, HttpStatusCode.NotFound)]
     [InlineData("PATCH", "/api/v1/projects/1/merge-requests/5/merge", null, null, HttpStatusCode.MethodNotAllowed)]
     public async Task Given_bad_input_When_sent_Then_a_4xx_problem_and_nothing_is_written(
@@ -97,7 +130,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
 
         var response = await client.SendAsync(request);
 
-        await AssertProblem(response, expected);
+        await ProblemAssert.Is(response, expected);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -110,7 +143,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         var response = await client.PostAsync("/api/v1/projects/1/merge-requests/6/merge",
             new StringContent(huge, Encoding.UTF8, "application/json"));
 
-        await AssertProblem(response, HttpStatusCode.RequestEntityTooLarge);
+        await ProblemAssert.Is(response, HttpStatusCode.RequestEntityTooLarge);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -130,7 +163,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
 
         var response = await factory.ClientWith(token).SendAsync(request);
 
-        await AssertProblem(response, expected);
+        await ProblemAssert.Is(response, expected);
         Assert.Equal(before, await db.CountEventsAsync());
     }
 
@@ -146,7 +179,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal((2, 60, "merge-me"), (read.GetProperty("maxRebases").GetInt32(), read.GetProperty("ciTimeoutMinutes").GetInt32(), read.GetProperty("triggerLabel").GetString()));
         var invalid = await factory.ClientWith(OrchestratorApiFactory.AdminToken).PutAsync("/api/v1/projects/42/policy",
             new StringContent("{\"maxRebases\":-1}", Encoding.UTF8, "application/json"));
-        await AssertProblem(invalid, HttpStatusCode.UnprocessableEntity);
+        await ProblemAssert.Is(invalid, HttpStatusCode.UnprocessableEntity);
     }
 
     [Fact]
@@ -164,7 +197,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         Assert.Equal(1, page.GetArrayLength());
         Assert.Equal(82, cancelled.EnumerateArray().Single().GetProperty("iid").GetInt64());
         Assert.Equal("main", queue.GetProperty("targetBranch").GetString());
-        await AssertProblem(await client.GetAsync("/api/v1/projects/43/merge-requests?state=bogus"), HttpStatusCode.BadRequest);
+        await ProblemAssert.Is(await client.GetAsync("/api/v1/projects/43/merge-requests?state=bogus"), HttpStatusCode.BadRequest);
     }
 
     [Fact]
@@ -191,14 +224,5 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     {
         var health = await factory.ClientWith(null).GetFromJsonAsync<JsonElement>("/healthz");
         Assert.Equal("ok", health.GetProperty("status").GetString());
-    }
-
-    private static async Task AssertProblem(HttpResponseMessage response, HttpStatusCode expected)
-    {
-        Assert.Equal(expected, response.StatusCode);
-        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrEmpty(problem.GetProperty("title").GetString()));
     }
 }
