@@ -12,7 +12,8 @@ namespace Orchestrator.Api.MergeRequests;
 /// </summary>
 public sealed record ListQuery(string? State, int Page, int PerPage)
 {
-    public static readonly string[] States = ["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed", "failed", "cancelled"];
+    public static readonly string[] States =
+        [.. Enum.GetValues<Domain.WorkflowState>().Where(s => s != Domain.WorkflowState.None).Select(s => s.ToWireName())];
     private const int MaxPage = 1_000_000;
     private const int MaxPerPage = 100;
 

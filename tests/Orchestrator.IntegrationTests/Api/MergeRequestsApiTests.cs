@@ -43,13 +43,13 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
         var body = await response.Content.ReadFromJsonAsync<JsonElement>();
         Assert.Equal("queued", body.GetProperty("state").GetString());
         Assert.Equal(1, body.GetProperty("attempt").GetInt32());
-        Assert.Equal("marge-bot (marge-bot)", body.GetProperty("requestedBy").GetString());
+        Assert.Equal("marge-bot", body.GetProperty("requestedBy").GetString());
 
         var events = await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/7/events");
         var only = Assert.Single(events.EnumerateArray());
         Assert.Equal(1, only.GetProperty("version").GetInt64());
         Assert.Equal("merge_requested", only.GetProperty("type").GetString());
-        Assert.Equal("marge-bot (marge-bot)", only.GetProperty("data").GetProperty("requestedBy").GetString());
+        Assert.Equal("marge-bot", only.GetProperty("data").GetProperty("requestedBy").GetString());
         Assert.True(only.TryGetProperty("at", out _));
     }
 
