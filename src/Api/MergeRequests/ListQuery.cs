@@ -13,7 +13,7 @@ namespace Orchestrator.Api.MergeRequests;
 public sealed record ListQuery(string? State, int Page, int PerPage)
 {
     public static readonly string[] States =
-        [.. Enum.GetValues<Domain.WorkflowState>().Where(s => s != Domain.WorkflowState.None).Select(s => s.ToWireName())];
+        [.. Enum.GetValues<Domain.WorkflowState>().Where(s => s != Domain.WorkflowState.None).Select(Domain.WorkflowStateExtensions.ToWireName)];
     private const int MaxPage = 1_000_000;
     private const int MaxPerPage = 100;
 
