@@ -11,7 +11,7 @@ namespace Orchestrator.IntegrationTests.Api.Webhooks;
 /// removed), delivered signed as GitLab would sign it: never a 5xx, every 4xx a problem that recorded nothing, and the
 /// payload as documented (ids made consistent) always a 2xx. Two mutations per field, chosen by a fixed seed.
 /// </summary>
-public sealed class WebhookFuzzTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
+public sealed class WebhookFuzzTests(WebhookIntakeHarness intake) : IClassFixture<WebhookIntakeHarness>
 {
     private const int Seed = 20240601;
     private const int MutationsPerField = 2;
@@ -24,18 +24,6 @@ public sealed class WebhookFuzzTests(SchemaFixture db) : IClassFixture<SchemaFix
         "{}", "[]", "\"x\"", "7", "true", "null", "1e300", "9223372036854775808", "-1", "0", "1.5",
         System.Text.Json.JsonSerializer.Serialize(LongText), null,
     ];
-
-    private WebhookIntakeHarness intake = null!;
-
-    public Task InitializeAsync()
-    {
-        intake = new WebhookIntakeHarness(db);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await intake.DisposeAsync();
-
-    private static string SecretOf(long project) => project == 5 ? OrchestratorApiFactory.Project5Secret : OrchestratorApiFactory.WebhookSecret;
 
     /// <summary>The path of every field and array item below the top level, parents before children.</summary>
     private static IEnumerable<object[]> Paths(JsonNode? node, object[] prefix)
@@ -87,7 +75,7 @@ public sealed class WebhookFuzzTests(SchemaFixture db) : IClassFixture<SchemaFix
         foreach (var (fixture, eventName) in EventOf)
         {
             var payload = Consistent(fixture);
-            var token = SecretOf(Signer(fixture, payload));
+            var token = WebhookIntakeHarness.SecretOf(Signer(fixture, payload));
             var documented = await intake.SendAsync(Delivery(eventName, payload.ToJsonString(), token));
             if ((int)documented.StatusCode is < 200 or >= 300)
                 failures.Add($"{fixture} as documented: {(int)documented.StatusCode} {await documented.Content.ReadAsStringAsync()}");

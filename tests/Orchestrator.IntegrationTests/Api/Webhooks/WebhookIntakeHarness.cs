@@ -9,22 +9,28 @@ using Xunit;
 namespace Orchestrator.IntegrationTests.Api.Webhooks;
 
 /// <summary>
-/// The orchestrator with the test projects' webhook secrets (<see cref="OrchestratorApiFactory"/>), plus a default
-/// secret that may sign for project <see cref="SharedProject"/> only; and what it has recorded, to show a refusal
-/// recorded nothing.
+/// A class fixture: the orchestrator on a schema of its own, with the test projects' webhook secrets
+/// (<see cref="OrchestratorApiFactory"/>) plus a default secret that may sign for project <see cref="SharedProject"/>
+/// only; and what it has recorded, to show a refusal recorded nothing.
 /// </summary>
-public sealed class WebhookIntakeHarness(SchemaFixture db) : IAsyncDisposable
+public sealed class WebhookIntakeHarness : IAsyncLifetime
 {
     public const string SharedSecret = "default-secret-for-project-77";
     public const long SharedProject = 77;
 
-    public OrchestratorApiFactory Factory { get; } = new(db.Schema, new Dictionary<string, string?>
+    private readonly SchemaFixture db = new();
+    private HttpClient? client;
+
+    public WebhookIntakeHarness() => Factory = new(db.Schema, new Dictionary<string, string?>
     {
         ["Orchestrator:Webhooks:DefaultSecret"] = SharedSecret,
         ["Orchestrator:Webhooks:DefaultSecretProjects:0"] = SharedProject.ToString(),
     });
 
-    private HttpClient? client;
+    public OrchestratorApiFactory Factory { get; }
+
+    /// <summary>The secret the test configuration gives a fixture's project.</summary>
+    public static string SecretOf(long project) => project == 5 ? OrchestratorApiFactory.Project5Secret : OrchestratorApiFactory.WebhookSecret;
 
     public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request) => await (client ??= Factory.CreateClient()).SendAsync(request);
 
@@ -53,9 +59,12 @@ public sealed class WebhookIntakeHarness(SchemaFixture db) : IAsyncDisposable
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("outcome").GetString()!;
     }
 
-    public async ValueTask DisposeAsync()
+    public Task InitializeAsync() => db.InitializeAsync();
+
+    public async Task DisposeAsync()
     {
         client?.Dispose();
         await Factory.DisposeAsync();
+        await db.DisposeAsync();
     }
 }

@@ -10,20 +10,8 @@ namespace Orchestrator.IntegrationTests.Api.Webhooks;
 /// A delivery is authenticated for one project (its <c>project.id</c>, a job's <c>project_id</c>), with that project's
 /// secret, and acts on that project only: every other id naming the project must agree, or nothing is applied.
 /// </summary>
-public sealed class WebhookProjectBoundaryTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
+public sealed class WebhookProjectBoundaryTests(WebhookIntakeHarness intake) : IClassFixture<WebhookIntakeHarness>
 {
-    private WebhookIntakeHarness intake = null!;
-
-    public Task InitializeAsync()
-    {
-        intake = new WebhookIntakeHarness(db);
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await intake.DisposeAsync();
-
-    private static string SecretOf(long project) => project == 5 ? OrchestratorApiFactory.Project5Secret : OrchestratorApiFactory.WebhookSecret;
-
     /// <summary>The fixture, signed for its own project, with the ids at <paramref name="paths"/> naming another project.</summary>
     private static HttpRequestMessage NamingAnother(string fixture, string paths)
     {
@@ -35,7 +23,7 @@ public sealed class WebhookProjectBoundaryTests(SchemaFixture db) : IClassFixtur
             var parent = names[..^1].Aggregate((JsonNode)payload, (node, name) => node[name]!);
             parent[names[^1]] = signer == 15 ? 14 : 15;
         }
-        return Delivery(EventOf[fixture], payload.ToJsonString(), SecretOf(signer));
+        return Delivery(EventOf[fixture], payload.ToJsonString(), WebhookIntakeHarness.SecretOf(signer));
     }
 
     [Theory]
