@@ -86,12 +86,13 @@ if [ -z "${Orchestrator__Api__Tokens__0__Sha256:-}" ]; then
   echo "api token for this run: $ORCH_API_TOKEN"
 fi
 if [ -n "${sandbox_url:-}" ]; then
-  # The sandbox's projects send their webhooks to this orchestrator, as a GitLab admin would set up.
-  export Orchestrator__Webhooks__DefaultSecret
-  Orchestrator__Webhooks__DefaultSecret=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  # The sandbox's projects send their webhooks to this orchestrator, as a GitLab admin would set up: each project
+  # with a secret of its own, made for this run, so one project's hook can never sign for another.
   for project in $(grep -oE '"(upstream|fork)":\{"id":[0-9]+' "$ORCH_STATE/incident.json" | grep -oE '[0-9]+$'); do
+    secret=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    export "Orchestrator__Webhooks__Projects__${project}__Secret=$secret"
     curl -fsS -X POST -H "PRIVATE-TOKEN: $sandbox_token" -H 'Content-Type: application/json' "$sandbox_url/api/v4/projects/$project/hooks" \
-      -d "{\"url\":\"$url/webhooks/gitlab\",\"token\":\"$Orchestrator__Webhooks__DefaultSecret\",\"push_events\":true,\"merge_requests_events\":true,\"pipeline_events\":true,\"job_events\":true,\"note_events\":true}" >/dev/null
+      -d "{\"url\":\"$url/webhooks/gitlab\",\"token\":\"$secret\",\"push_events\":true,\"merge_requests_events\":true,\"pipeline_events\":true,\"job_events\":true,\"note_events\":true}" >/dev/null
   done
 fi
 export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"

@@ -14,17 +14,19 @@ connections=${2:-16}
 schema="bench_hooks_$(date +%s)"
 port=$((ORCH_API_PORT + 7))
 ceiling_port=$((ORCH_API_PORT + 8))
-secret=bench-secret
+# Project 14's own secret, made for this run (the orchestrator and the bare endpoint check the same one).
+secret=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 fixture="$ORCH_ROOT/../shared/fixtures/gitlab/webhooks/merge_request.open.json"
 template="$ORCH_STATE/webhook-template.json"
-# The documented payload, with the bot assigned and a placeholder for the iid.
-sed -E 's/"iid": 1,/"iid": __IID__,/' "$fixture" >"$template"
+# The documented payload, with the bot assigned and a placeholder for the iid; its project.id (1) made the
+# target_project_id (14), as in every delivery GitLab sends.
+sed -E -e 's/"iid": 1,/"iid": __IID__,/' -e '/"project": \{/,/\}/ s/"id": 1,/"id": 14,/' "$fixture" >"$template"
 if [ -z "${BENCH_BUILT:-}" ]; then
   dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
   dotnet build bench/Orchestrator.Bench -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
 fi
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION" Orchestrator__Postgres__Schema="$schema"
-export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__DefaultSecret="$secret"
+export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__Projects__14__Secret="$secret"
 export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=11191 Orchestrator__Cluster__GatewayPort=30091
 export Logging__LogLevel__Default=Warning
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll >"$ORCH_STATE/bench-silo.log" 2>&1 &

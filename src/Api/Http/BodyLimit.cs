@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace Orchestrator.Api.Http;
 
@@ -16,12 +17,31 @@ public static class BodyLimit
         {
             if (context.Request.ContentLength > maxBytes)
             {
-                await Problems.Make(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large",
-                    $"the body may be at most {maxBytes} bytes").ExecuteAsync(context);
+                await TooLarge(maxBytes).ExecuteAsync(context);
                 return;
             }
             if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
                 limit.MaxRequestBodySize = maxBytes;
             await next(context);
         });
+
+    /// <summary>
+    /// The whole body, or null once it passes <paramref name="maxBytes"/>: the same limit again, for hosts (tests, a
+    /// server without the size feature) where the middleware could not cap a chunked body.
+    /// </summary>
+    public static async Task<byte[]?> ReadAllAsync(HttpRequest request, long maxBytes, CancellationToken ct)
+    {
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        {
+            if (buffer.Length + read > maxBytes) return null;
+            buffer.Write(chunk, 0, read);
+        }
+        return buffer.ToArray();
+    }
+
+    public static ProblemHttpResult TooLarge(long maxBytes) =>
+        Problems.Make(StatusCodes.Status413PayloadTooLarge, "payload-too-large", "Payload too large", $"the body may be at most {maxBytes} bytes");
 }

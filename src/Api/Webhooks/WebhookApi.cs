@@ -1,13 +1,12 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Options;
 using Orchestrator.Api.Http;
+using Orchestrator.Api.Webhooks.Payloads;
 using Orchestrator.Hosting;
 using Orchestrator.Persistence;
 
@@ -24,52 +23,94 @@ public static class WebhookApi
     }
 
     /// <summary>
-    /// GitLab's webhooks. Answers within milliseconds (GitLab disables slow or failing hooks), never a 4xx for a
-    /// duplicate, and checks <c>X-Gitlab-Token</c> in constant time against the secret of the project the payload is about.
+    /// GitLab's webhooks. GitLab disables a hook after four failures in a row, for good on a 4xx, so a 4xx answers only
+    /// what GitLab never sends: no or a wrong token, a payload that is not JSON or has a field of the wrong type, one
+    /// that names another project than the one that signed it. Anything authentic and well-formed is a 2xx, if only
+    /// "ignored". Nothing is recorded, and no grain touched, before the delivery is authenticated and fully read.
     /// </summary>
     private static async Task<Results<Ok<WebhookAnswer>, Accepted<WebhookAnswer>, ProblemHttpResult>> Receive(
         HttpRequest request, WebhookRouter router, WebhookDeliveries deliveries, IOptionsMonitor<OrchestratorOptions> options, CancellationToken ct)
     {
         var eventName = request.Headers["X-Gitlab-Event"].FirstOrDefault();
-        if (string.IsNullOrEmpty(eventName)) return Problems.BadRequest("Not a GitLab webhook", "the X-Gitlab-Event header is missing");
+        if (string.IsNullOrEmpty(eventName)) return Refused("header", Problems.BadRequest("Not a GitLab webhook", "the X-Gitlab-Event header is missing"));
         if (!request.HasJsonContentType())
-            return Problems.Make(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type", "GitLab sends application/json");
-        JsonNode? payload;
-        try
-        {
-            payload = await JsonNode.ParseAsync(request.Body, cancellationToken: ct);
-        }
-        catch (JsonException e)
-        {
-            return Problems.BadRequest("Malformed JSON", e.Message);
-        }
-        if (ProjectOf(payload) is not { } project) return Problems.BadRequest("No project", "the payload names no project");
-        var hooks = options.CurrentValue.Webhooks;
-        var secret = hooks.Projects.TryGetValue(project.ToString(), out var own) ? own.Secret : hooks.DefaultSecret;
-        if (string.IsNullOrEmpty(secret)) return Problems.NotFound($"project {project} is not configured for webhooks");
-        if (!SameSecret(request.Headers["X-Gitlab-Token"].FirstOrDefault(), secret))
-            return Problems.Make(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized", "X-Gitlab-Token does not match this project's secret");
+            return Refused(eventName, Problems.Make(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+                "GitLab sends application/json"));
+        var limit = options.CurrentValue.Http.MaxRequestBodyBytes;
+        if (await BodyLimit.ReadAllAsync(request, limit, ct) is not { } body) return Refused(eventName, BodyLimit.TooLarge(limit));
+        using var document = Parse(body, out var malformed);
+        if (document is null) return Refused(eventName, Problems.BadRequest("Malformed JSON", malformed!));
 
+        var (project, unnamed) = HookPayloads.Signer(eventName, document.RootElement);
+        if (project is not { } signer) return Refused(eventName, Problems.BadRequest("No project", unnamed!));
+        switch (WebhookSecrets.Check(options.CurrentValue.Webhooks, signer, request.Headers["X-Gitlab-Token"].FirstOrDefault()))
+        {
+            case SignerVerdict.WrongToken:
+                return Refused(eventName, Problems.Make(StatusCodes.Status401Unauthorized, "unauthorized", "Unauthorized",
+                    $"X-Gitlab-Token does not authenticate deliveries for project {signer}"));
+            case SignerVerdict.DefaultSecretNotAllowed:
+                return Refused(eventName, Problems.Make(StatusCodes.Status403Forbidden, "forbidden", "Forbidden",
+                    $"the default secret may not sign for project {signer}; give it a secret of its own"));
+        }
+
+        var (hook, mistyped) = HookPayloads.Read(eventName, document.RootElement);
+        if (mistyped is not null) return Refused(eventName, Problems.BadRequest("Malformed payload", mistyped));
+        if (hook?.ForeignReference is { } foreign)
+            return Refused(eventName, Problems.Make(StatusCodes.Status403Forbidden, "foreign-project", "Names another project",
+                $"signed for project {signer}, but {foreign.Path} names project {foreign.Id}; nothing was applied"));
+        return await ApplyOnceAsync(request, eventName, signer, hook, router, deliveries, ct);
+    }
+
+    private static async Task<Results<Ok<WebhookAnswer>, Accepted<WebhookAnswer>, ProblemHttpResult>> ApplyOnceAsync(
+        HttpRequest request, string eventName, long project, WebhookEvent? hook, WebhookRouter router, WebhookDeliveries deliveries,
+        CancellationToken ct)
+    {
         // Idempotency-Key is stable across GitLab's retries of one delivery; the event UUID is the older fallback.
         var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault();
         if (key is not null && await deliveries.SeenAsync(key, ct))
         {
-            Telemetry.OrchestratorTelemetry.WebhookDeliveries.Add(1, new("event", eventName), new("result", "duplicate"));
+            Count(eventName, "duplicate");
             return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
         }
         // Applied first, recorded after: a crash in between means GitLab redelivers and the grain, whose commands
         // are idempotent, decides nothing new — rather than a delivery recorded but never applied.
-        var outcome = await router.RouteAsync(eventName, project, payload!, ct);
-        Telemetry.OrchestratorTelemetry.WebhookDeliveries.Add(1, new("event", eventName), new("result", outcome.StartsWith("ignored") ? "ignored" : "applied"));
+        var outcome = hook is null ? "ignored: not an event the orchestrator follows" : await router.RouteAsync(hook, ct);
+        Count(eventName, outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
         // Not the request's token: once applied, the record must land even if GitLab hangs up now.
         if (key is not null) await deliveries.RecordAsync(key, eventName, project, CancellationToken.None);
         return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, outcome));
     }
 
-    private static long? ProjectOf(JsonNode? payload) =>
-        payload?["project"]?["id"]?.GetValue<long>() ?? payload?["project_id"]?.GetValue<long>();
+    /// <summary>
+    /// The body as a JSON document, or why not. Invalid UTF-8 is refused up front: the parser would accept it inside
+    /// strings and fail only when one is read. Nesting deeper than the parser's default (64) is malformed too.
+    /// </summary>
+    private static JsonDocument? Parse(byte[] body, out string? problem)
+    {
+        problem = null;
+        if (!Utf8.IsValid(body))
+        {
+            problem = "the body is not valid UTF-8";
+            return null;
+        }
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException e)
+        {
+            problem = e.Message;
+            return null;
+        }
+    }
 
-    private static bool SameSecret(string? presented, string expected) =>
-        presented is not null && CryptographicOperations.FixedTimeEquals(
-            SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+    private static ProblemHttpResult Refused(string eventName, ProblemHttpResult problem)
+    {
+        Count(eventName, "refused");
+        return problem;
+    }
+
+    // The header is the caller's to choose: only the kinds followed become metric tags, so it cannot grow the series.
+    private static void Count(string eventName, string result) =>
+        Telemetry.OrchestratorTelemetry.WebhookDeliveries.Add(1, new("event", HookPayloads.IsFollowed(eventName) ? eventName : "other"), new("result", result));
 }

@@ -84,9 +84,14 @@ public sealed class GitLabOptions
 
 public sealed class WebhookOptions
 {
-    /// <summary>The <c>X-Gitlab-Token</c> expected from projects with no secret of their own.</summary>
+    /// <summary>
+    /// A shared <c>X-Gitlab-Token</c>, accepted only for the projects in <see cref="DefaultSecretProjects"/>: whoever
+    /// holds it can sign deliveries for each of them, so the list says exactly which.
+    /// </summary>
     public string? DefaultSecret { get; set; }
-    /// <summary>Per project (numeric id as key): its own secret.</summary>
+    /// <summary>The numeric ids of the projects <see cref="DefaultSecret"/> may sign for (required with it).</summary>
+    public List<long> DefaultSecretProjects { get; set; } = [];
+    /// <summary>Per project (numeric id as key): its own secret, the only one accepted for that project.</summary>
     public Dictionary<string, ProjectWebhook> Projects { get; set; } = [];
 }
 

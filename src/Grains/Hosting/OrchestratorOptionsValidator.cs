@@ -60,6 +60,15 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             Check(long.TryParse(project, out var id) && id > 0, $"Webhooks:Projects:{project}", "must be keyed by a numeric project id");
             Check(!string.IsNullOrEmpty(hook.Secret), $"Webhooks:Projects:{project}:Secret", "is required");
         }
+        var shared = o.Webhooks.DefaultSecretProjects;
+        if (!string.IsNullOrEmpty(o.Webhooks.DefaultSecret))
+            Check(shared.Count > 0, "Webhooks:DefaultSecretProjects",
+                "must list the project ids the default secret may sign for (prefer Webhooks:Projects:<id>:Secret, one secret per project)");
+        else
+            Check(shared.Count == 0, "Webhooks:DefaultSecretProjects", "is set but Webhooks:DefaultSecret is not");
+        Check(shared.All(id => id > 0), "Webhooks:DefaultSecretProjects", "must be numeric project ids");
+        foreach (var id in shared.Where(id => o.Webhooks.Projects.ContainsKey(id.ToString(System.Globalization.CultureInfo.InvariantCulture))))
+            Check(false, "Webhooks:DefaultSecretProjects", $"lists project {id}, which has a secret of its own (only that one is accepted)");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

@@ -23,7 +23,8 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
     : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
 {
     private const string ApiToken = "fault-test-admin-token";
-    private const string HookSecret = "fault-test-hook-secret";
+    // The seeded upstream's own webhook secret, made for this run.
+    private readonly string HookSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
 
     private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null, string? connection = null)
@@ -53,7 +54,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
             ["Logging__LogLevel__Default"] = "Warning",
             ["Orchestrator__Workflow__CrashPoint"] = crashPoint ?? "",
-            ["Orchestrator__Webhooks__DefaultSecret"] = HookSecret,
+            [$"Orchestrator__Webhooks__Projects__{seed["upstream"]!["id"]!.GetValue<long>()}__Secret"] = HookSecret,
         };
         foreach (var (k, v) in cluster ?? new Dictionary<string, string>()) env[k] = v;
         foreach (var (k, v) in env) psi.Environment[k] = v;

@@ -25,7 +25,8 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
         var seed = await sandbox.SeedIncidentAsync("hook");
         var bot = seed["users"]!["bot"]!;
         var url = $"http://127.0.0.1:{Ports.Free()}";
-        const string secret = "hook-secret";
+        // The upstream's own secret, made for this run: the one the hook below signs with.
+        var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -39,7 +40,7 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
             ["Orchestrator:GitLab:BotToken"] = bot["token"]!.GetValue<string>(),
             ["Orchestrator:GitLab:BotUsername"] = bot["username"]!.GetValue<string>(),
             ["Orchestrator:Registry:Url"] = sandbox.RegistryUrl,
-            ["Orchestrator:Webhooks:DefaultSecret"] = secret,
+            [$"Orchestrator:Webhooks:Projects:{seed["upstream"]!["id"]!.GetValue<long>()}:Secret"] = secret,
             ["Orchestrator:Workflow:PollInterval"] = "00:00:01",
             ["Orchestrator:Workflow:ReconcileInterval"] = "00:00:02",
             ["Logging:LogLevel:Default"] = "Warning",
