@@ -1,15 +1,7 @@
 using System.Net.Http.Json;
-using System.Security.Cryptography;
-using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Orchestrator.Api;
 using Orchestrator.Domain;
 using Orchestrator.Grains;
 using Orchestrator.IntegrationTests.Infrastructure;
-using Orchestrator.Silo;
-using Orchestrator.Workflow;
 using Xunit;
 using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
 
@@ -23,10 +15,13 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
 {
     private const string TriggerLabel = "merge-me";
 
+    private static ProjectPolicy Policy(WorkflowHarness h) =>
+        new([WorkflowHarness.BuildImage], h.UpstreamPath, 0, 10, 3, false, TriggerLabel, ["developer"]);
+
     [Fact]
     public async Task Given_a_developer_When_they_assign_label_or_command_by_note_Then_each_is_refused_once_and_undone_and_a_maintainer_gets_it_merged()
     {
-        await using var host = await Host.StartAsync(db, sandbox, "authz");
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "authz", Policy);
         var h = host.Harness;
         var bob = h.As("bob");
         var bobName = h.Seed["users"]!["bob"]!["username"]!.GetValue<string>();
@@ -52,7 +47,7 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.Equal(3, notes.Count);
         Assert.All(notes, n => Assert.StartsWith($"@{bobName}, I can't merge this merge request for you", n));
         Assert.All(notes, n => Assert.Contains("Maintainers may merge", n));
-        Assert.DoesNotContain(await h.EventTypes(iid), t => t is "rebase_started" or "pipeline_created" or "merged");
+        Assert.DoesNotContain((await host.Grain(iid).GetEvents()).Select(e => e.Type), t => t is "rebase_started" or "pipeline_created" or "merged");
         Assert.Equal("opened", (await h.Get(bob, mr))["state"]!.GetValue<string>());
 
         // The same trigger from a maintainer goes through.
@@ -61,13 +56,14 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.Equal(WorkflowState.Completed, merged.State);
         Assert.Equal("merged", (await h.Get(bob, mr))["state"]!.GetValue<string>());
         var checks = (await host.Grain(iid).GetEvents()).Where(e => e.Type == "permission_checked").ToList();
-        Assert.True(checks.Count >= 7, "three refusals and a check before the queue, the rebase or pipeline and the merge of the fourth attempt");
+        // Three refusals, then the fourth attempt checked before the queue, the pipeline and the merge (and the rebase, had one been needed).
+        Assert.True(checks.Count >= 6, $"{checks.Count} permission checks recorded");
     }
 
     [Fact]
     public async Task Given_a_label_set_by_a_developer_that_no_webhook_announced_When_reconciliation_finds_it_Then_it_is_refused_and_the_label_removed()
     {
-        await using var host = await Host.StartAsync(db, sandbox, "recon", reconcile: TimeSpan.FromSeconds(2));
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "recon", Policy, reconcile: TimeSpan.FromSeconds(2));
         var h = host.Harness;
         await h.Faults(new { drop_deliveries = 10_000 });
         var iid = await h.OpenMrAsync("docs-recon", "Docs", new FileChange("update", "README.md", "# mesa\nrecon\n"));
@@ -84,7 +80,7 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
     [Fact]
     public async Task Given_a_maintainer_demoted_while_the_build_runs_When_the_merge_comes_Then_nothing_is_merged_and_the_note_says_why()
     {
-        await using var host = await Host.StartAsync(db, sandbox, "demote");
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "demote", Policy);
         var h = host.Harness;
         var (carolId, carol) = await host.NewMemberAsync("carol-demote", 40);
         var iid = await h.OpenMrAsync("slow-demote", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\ntrue\n"));
@@ -101,95 +97,8 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.Contains(await BotNotes(host, iid), n => n.Contains("may no longer merge this") && n.Contains("Maintainers may merge"));
     }
 
-    private static async Task<List<string>> BotNotes(Host host, long iid) =>
+    private static async Task<List<string>> BotNotes(WebhookFedHost host, long iid) =>
         [.. (await host.Harness.Get(host.Harness.As("bob"), $"projects/{host.Harness.Upstream}/merge_requests/{iid}/notes?per_page=100")).AsArray()
             .Where(n => n!["author"]!["id"]!.GetValue<long>() == host.BotId && !n["system"]!.GetValue<bool>())
             .Select(n => n!["body"]!.GetValue<string>())];
-
-    /// <summary>The orchestrator's real host on a free port, with the seeded project's own webhook secret.</summary>
-    private sealed class Host : IAsyncDisposable
-    {
-        public required WebApplication App { get; init; }
-        public required WorkflowHarness Harness { get; init; }
-        public required long BotId { get; init; }
-        public required SandboxFixture Sandbox { get; init; }
-
-        public IMergeRequestGrain Grain(long iid) =>
-            App.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeRequestGrain>(new MergeRequestKey(Harness.Upstream, iid).ToString());
-
-        public static async Task<Host> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, TimeSpan? reconcile = null)
-        {
-            var seed = await sandbox.SeedIncidentAsync(suffix);
-            var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-            var bot = seed["users"]!["bot"]!;
-            var url = $"http://127.0.0.1:{Ports.Free()}";
-            var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
-            var builder = WebApplication.CreateBuilder();
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Orchestrator:Postgres:ConnectionString"] = TestPostgres.ConnectionString,
-                ["Orchestrator:Postgres:Schema"] = db.Schema,
-                ["Orchestrator:Http:Urls"] = url,
-                ["Orchestrator:Cluster:SiloPort"] = Ports.Free().ToString(),
-                ["Orchestrator:Cluster:GatewayPort"] = Ports.Free().ToString(),
-                ["Orchestrator:Cluster:ServiceId"] = "svc-" + suffix,
-                ["Orchestrator:GitLab:BaseUrl"] = sandbox.BaseUrl,
-                ["Orchestrator:GitLab:BotToken"] = bot["token"]!.GetValue<string>(),
-                ["Orchestrator:GitLab:BotUsername"] = bot["username"]!.GetValue<string>(),
-                ["Orchestrator:Registry:Url"] = sandbox.RegistryUrl,
-                [$"Orchestrator:Webhooks:Projects:{harness.Upstream}:Secret"] = secret,
-                ["Orchestrator:Workflow:PollInterval"] = "00:00:00.500",
-                ["Orchestrator:Workflow:ReconcileInterval"] = (reconcile ?? TimeSpan.Zero).ToString(),
-                ["Logging:LogLevel:Default"] = "Warning",
-            });
-            builder.AddOrchestratorHost();
-            var app = builder.Build();
-            app.UseOrchestratorErrors();
-            app.MapOrchestratorApi();
-            await app.StartAsync();
-            await app.Services.GetRequiredService<PolicyStore>().SaveAsync(harness.Upstream,
-                new ProjectPolicy([WorkflowHarness.BuildImage], harness.UpstreamPath, 0, 10, 3, false, TriggerLabel, ["developer"]));
-            (await sandbox.Api(SandboxFixture.AdminToken).PostAsJsonAsync($"projects/{harness.Upstream}/hooks", new
-            {
-                url = url + "/webhooks/gitlab", token = secret, push_events = true, merge_requests_events = true, pipeline_events = true,
-                job_events = true, note_events = true,
-            })).EnsureSuccessStatusCode();
-            return new Host { App = app, Harness = harness, BotId = bot["id"]!.GetValue<long>(), Sandbox = sandbox };
-        }
-
-        /// <summary>A new user made a member of the project at <paramref name="level"/> by its maintainer.</summary>
-        public async Task<(long Id, HttpClient Client)> NewMemberAsync(string username, int level)
-        {
-            var admin = Sandbox.Api(SandboxFixture.AdminToken);
-            var user = await Post(admin, "users", new { email = $"{username}@example.com", username, name = username, password = "s3cret-password" });
-            var token = await Post(admin, $"users/{user["id"]}/personal_access_tokens", new { name = "test", scopes = new[] { "api" } });
-            await Post(Harness.As("maintainer"), $"projects/{Harness.Upstream}/members", new { user_id = user["id"]!.GetValue<long>(), access_level = level });
-            return (user["id"]!.GetValue<long>(), Sandbox.Api(token["token"]!.GetValue<string>()));
-        }
-
-        private static async Task<JsonNode> Post(HttpClient client, string path, object body)
-        {
-            using var response = await client.PostAsJsonAsync(path, body);
-            response.EnsureSuccessStatusCode();
-            return (await response.Content.ReadFromJsonAsync<JsonNode>())!;
-        }
-
-        /// <summary>Until the attempt has ended and its note is recorded.</summary>
-        public async Task<MergeRequestWorkflow> WaitForOutcome(long iid, int attempt, TimeSpan? timeout = null)
-        {
-            MergeRequestWorkflow? last = null;
-            await Eventually.True(async () =>
-            {
-                last = (await Grain(iid).GetSnapshot()).Workflow;
-                return last.Attempt == attempt && !last.IsActive && last.OutcomeNoteId is not null;
-            }, $"!{iid} attempt {attempt} to end with a note", timeout ?? TimeSpan.FromSeconds(60));
-            return last!;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await App.StopAsync();
-            await App.DisposeAsync();
-        }
-    }
 }
