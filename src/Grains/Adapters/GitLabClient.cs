@@ -49,13 +49,14 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return (await response.Content.ReadFromJsonAsync<GitLabCommitRef>(Json, ct))!.Id;
     }
 
-    public async Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct)
-    {
-        using var response = await http.GetAsync($"projects/{project}/repository/branches/{E(branch)}", ct);
-        if (response.StatusCode == HttpStatusCode.NotFound) return null;
-        await Ensure(response, ct);
-        return (await response.Content.ReadFromJsonAsync<GitLabBranch>(Json, ct))!.Commit.Id;
-    }
+    public async Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct) =>
+        (await GetBranchAsync(project, branch, ct))?.Commit.Id;
+
+    public Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct) =>
+        GetOrNull<GitLabBranch>($"projects/{project}/repository/branches/{E(branch)}", ct);
+
+    public Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct) =>
+        GetOrNull<GitLabMember>($"projects/{project}/members/all/{userId}", ct);
 
     public async Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct) =>
         (await Send(HttpMethod.Post, $"projects/{project}/pipeline", new
@@ -106,19 +107,25 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
 
-    public async Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct)
+    public async Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct) =>
+        (await GetMemberAsync(project, userId, ct))?.AccessLevel ?? 0;
+
+    private async Task<T?> GetOrNull<T>(string path, CancellationToken ct) where T : class
     {
-        using var response = await http.GetAsync($"projects/{project}/members/all/{userId}", ct);
-        if (response.StatusCode == HttpStatusCode.NotFound) return 0;
+        using var response = await http.GetAsync(path, ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return null;
         await Ensure(response, ct);
-        return (await response.Content.ReadFromJsonAsync<GitLabMember>(Json, ct))!.AccessLevel;
+        return await response.Content.ReadFromJsonAsync<T>(Json, ct);
     }
 
     public Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct) =>
         GetAll<GitLabMergeRequest>($"projects/{project}/merge_requests?state=opened&order_by=created_at&sort=asc" +
             (assigneeUsername is null ? "" : $"&assignee_username={E(assigneeUsername)}") + (label is null ? "" : $"&labels={E(label)}"), ct);
 
-    /// <summary>Every page of a list (100 a page; at most 50 pages, which no merge request or project comes near).</summary>
+    /// <summary>
+    /// Every page of a list (100 a page). Past 50 pages it throws rather than answer with part of the list: a rule or
+    /// note cut off could change who is allowed to merge.
+    /// </summary>
     private async Task<IReadOnlyList<T>> GetAll<T>(string path, CancellationToken ct)
     {
         var all = new List<T>();
@@ -127,9 +134,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         {
             var batch = await Get<IReadOnlyList<T>>($"{path}{separator}per_page=100&page={page}", ct);
             all.AddRange(batch);
-            if (batch.Count < 100) break;
+            if (batch.Count < 100) return all;
         }
-        return all;
+        throw new InvalidOperationException($"{path} has more than 5000 entries; refusing to judge on part of them");
     }
 
     private async Task<T> Get<T>(string path, CancellationToken ct)

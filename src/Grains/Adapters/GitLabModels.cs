@@ -55,13 +55,13 @@ public sealed record GitLabLabel(long Id, string Name);
 /// <summary>A <c>resource_label_events</c> entry; <c>Label</c> is null when the label was deleted since.</summary>
 public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action);
 
-public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId);
+public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId, long? MemberRoleId = null, long? DeployKeyId = null);
 
 public sealed record GitLabProtectedBranch(long Id, string Name, IReadOnlyList<GitLabAccessLevel>? MergeAccessLevels);
 
 public sealed record GitLabBranchCommit(string Id);
 
-public sealed record GitLabBranch(string Name, GitLabBranchCommit Commit);
+public sealed record GitLabBranch(string Name, GitLabBranchCommit Commit, bool? Protected = null);
 
 public sealed record GitLabCommitRef(string Id);
 
@@ -71,7 +71,8 @@ public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
 
 public sealed record GitLabProject(long Id, string PathWithNamespace);
 
-public sealed record GitLabMember(long Id, string Username, int AccessLevel);
+public sealed record GitLabMember(long Id, string Username, int AccessLevel, string? State = null, string? MembershipState = null,
+    DateOnly? ExpiresAt = null);
 
 /// <summary>An answer other than success, with GitLab's own message (its <c>message</c> or <c>error</c>).</summary>
 public sealed class GitLabException(int status, string message, string path) : Exception($"GitLab answered {status} to {path}: {message}")

@@ -30,6 +30,10 @@ public interface IGitLabClient
     /// <summary>Removes a label from the merge request (a no-op in GitLab when it is not set).</summary>
     Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct = default);
     Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct = default);
+    /// <summary>The user's membership of the project (inherited included), null when not a member (GitLab's 404).</summary>
+    Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct = default);
+    /// <summary>The branch (its head and whether GitLab calls it protected), null when it does not exist.</summary>
+    Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct = default);
     /// <summary>The user's effective access level in the project (inherited included), 0 when not a member.</summary>
     Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct = default);

@@ -45,7 +45,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(16)] long? OutcomeNoteId,
     [property: Id(17)] DateTimeOffset? PipelineCreatedAt,
     [property: Id(18)] Requester? Requester = null,
-    [property: Id(19)] (PermissionCheckpoint Checkpoint, int Rebase)? LastPermissionCheck = null)
+    [property: Id(19)] (PermissionCheckpoint Checkpoint, int Rebase)? LastPermissionCheck = null,
+    [property: Id(20)] string? TargetBranch = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -14,7 +14,7 @@ public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? R
 /// What GitLab said about the person behind the request, read right before <paramref name="Checkpoint"/>'s effect
 /// (null when there was no one to ask about: an API token acting on its own authority).
 /// </summary>
-public sealed record RecordPermission(PermissionCheckpoint Checkpoint, PermissionObservation? Observation,
+public sealed record RecordPermission(PermissionCheckpoint Checkpoint, string TargetBranch, PermissionObservation? Observation,
     IReadOnlyList<string> AllowedCommanders, DateTimeOffset At) : WorkflowCommand(At);
 
 /// <summary>The target branch's queue handed this merge request the branch.</summary>

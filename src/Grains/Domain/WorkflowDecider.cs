@@ -66,6 +66,7 @@ public static class WorkflowDecider
         PermissionCheckpoint.Request => Queued,
         PermissionCheckpoint.Rebase => Rebasing,
         PermissionCheckpoint.Pipeline => Building,
+        PermissionCheckpoint.Promote => Promoting,
         _ => Merging,
     };
 
@@ -75,10 +76,14 @@ public static class WorkflowDecider
         if (StateOf(c.Checkpoint) != state.State || (c.Checkpoint == PermissionCheckpoint.Pipeline && state.PipelineId is not null))
             return Decision.Reject(RejectionKind.InvalidState,
                 $"a permission check before the {c.Checkpoint.ToString().ToLowerInvariant()} does not apply to a workflow that is {state.State.ToWireName()}");
-        var verdict = MergePermission.Evaluate(state.Requester, c.Observation, c.AllowedCommanders);
+        var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
+        var verdict = moved
+            ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")
+            : MergePermission.Evaluate(state.Requester, c.Observation, c.AllowedCommanders, c.At);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
-            c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At);
+            c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch);
         if (verdict.Allowed) return Decision.Of(checkedEvent);
+        if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
         if (c.Checkpoint == PermissionCheckpoint.Request)
             return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At));
         var who = state.Requester?.Display ?? "the person who asked";

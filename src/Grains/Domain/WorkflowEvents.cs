@@ -29,7 +29,8 @@ public sealed record PermissionChecked(
     [property: Id(5)] IReadOnlyList<string> AllowedCommanders,
     [property: Id(6)] bool Allowed,
     [property: Id(7)] string Reason,
-    [property: Id(8)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(8)] DateTimeOffset At,
+    [property: Id(9)] string? TargetBranch = null) : IWorkflowEvent;
 
 /// <summary>The request was refused before the bot did anything for it: its trigger is undone and its author told why.</summary>
 [GenerateSerializer, Alias("RequestRefused")]

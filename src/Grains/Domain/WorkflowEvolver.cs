@@ -14,7 +14,12 @@ public static class WorkflowEvolver
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
                 AttemptStartedAt = e.At, Promotions = state.Promotions,
             },
-            PermissionChecked e => state with { LastPermissionCheck = (e.Checkpoint, e.Rebase) },
+            // The request's check pins the target branch: every later effect is for that branch or none.
+            PermissionChecked e => state with
+            {
+                LastPermissionCheck = (e.Checkpoint, e.Rebase),
+                TargetBranch = e.Checkpoint == PermissionCheckpoint.Request ? e.TargetBranch : state.TargetBranch,
+            },
             RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason },
             RebaseStarted e => state with
             {

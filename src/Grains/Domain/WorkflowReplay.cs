@@ -48,7 +48,7 @@ public static class WorkflowReplay
     public static WorkflowCommand CommandFor(IWorkflowEvent first) => first switch
     {
         MergeRequested e => new Enqueue(e.RequestedBy, e.At, e.Requester),
-        PermissionChecked e => new RecordPermission(e.Checkpoint, e.Observation, e.AllowedCommanders, e.At),
+        PermissionChecked e => new RecordPermission(e.Checkpoint, e.TargetBranch ?? e.Observation?.TargetBranch ?? "", e.Observation, e.AllowedCommanders, e.At),
         RebaseStarted e => new StartRebase(e.At),
         Rebased e => new RecordRebase(e.RebasedSha, e.TargetSha, e.At),
         FreshnessChecked e => new RecordFreshness(e.Images, e.AllowUnbumpedInputs, e.At),

@@ -16,10 +16,18 @@ public sealed class PermissionObserver(IGitLabClient gitlab)
         if (userId is null && requester.Username is { } username) userId = (await gitlab.FindUserAsync(username, ct))?.Id;
         // Every rule, not a lookup by name: wildcard rules (release/*) are only found by matching the whole list.
         var rules = (await gitlab.ListProtectedBranchesAsync(project, ct))
-            .Select(r => new ProtectedBranchRule(r.Name,
-                [.. (r.MergeAccessLevels ?? []).Select(a => new AccessGrant(a.AccessLevel, a.UserId, a.GroupId))]))
+            .Select(r => new ProtectedBranchRule(r.Name, [.. (r.MergeAccessLevels ?? []).Select(Grant)]))
             .ToList();
-        var level = userId is { } id ? await gitlab.AccessLevelAsync(project, id, ct) : 0;
-        return new PermissionObservation(targetBranch, rules, userId, level);
+        // GitLab's own verdict on the branch, so a rule the list left out (group-level rules, a capped list) is noticed.
+        var branch = await gitlab.GetBranchAsync(project, targetBranch, ct);
+        var member = userId is { } id ? await gitlab.GetMemberAsync(project, id, ct) : null;
+        return new PermissionObservation(targetBranch, rules, userId, member?.AccessLevel ?? 0,
+            member is null ? "active" : member.State, member?.MembershipState, member?.ExpiresAt, branch?.Protected);
     }
+
+    /// <summary>Kinds of grant the rule cannot judge from a member lookup are kept, named, and grant nothing.</summary>
+    private static AccessGrant Grant(GitLabAccessLevel a) =>
+        a.MemberRoleId is { } role ? new AccessGrant(a.AccessLevel, OtherKind: $"custom role {role}")
+        : a.DeployKeyId is { } key ? new AccessGrant(a.AccessLevel, OtherKind: $"deploy key {key}")
+        : new AccessGrant(a.AccessLevel, a.UserId, a.GroupId);
 }

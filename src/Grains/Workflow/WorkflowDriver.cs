@@ -40,7 +40,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // Whoever asked must be allowed to merge before the bot does anything for them, even queue.
         if (await CheckPermission(PermissionCheckpoint.Request, key, s, mr, policy, now, ct) is { } check) return check;
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
-        var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr));
+        var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
         var order = policy.MergeOrder == "created_at" ? mr.CreatedAt ?? now : s.AttemptStartedAt ?? now;
         return await queue.TryAcquire(key.Iid, order) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
     }
@@ -166,6 +166,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
         var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest));
         if (next is null) return StepResult.Waiting("every built image is promoted");
+        // Publishing upstream is done with the bot's rights: the requester may have lost theirs during the build.
+        if (await CheckPermission(PermissionCheckpoint.Promote, key, s, mr, policy, now, ct) is { } check) return check;
         var upstreamRepo = policy.UpstreamRepo!.ToLowerInvariant();
         var target = $"{upstreamRepo}/{next.Name}";
         var existing = await registry.InspectAsync(target, next.Tag, ct);
@@ -223,7 +225,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 await registry.DeleteAsync(repository, promotion.Digest, ct);
             return StepResult.Of(new RecordPromotionUndone(promotion.Name, promotion.Tag, promotion.Digest, now));
         }
-        await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, mr)).Release(key.Iid);
+        await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
         var marker = $"<!-- orchestrator {key} attempt {s.Attempt} -->";
@@ -265,7 +267,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private static string OutcomeNote(MergeRequestWorkflow s, GitLabMergeRequest mr, string? undone) => s.State switch
     {
         WorkflowState.Refused =>
-            $"{s.Requester?.Display ?? "Hello"}, I can't merge this merge request for you: {s.Outcome}. " +
+            $"{Addressee(s.Requester, mr)}, I can't merge this merge request for you: {s.Outcome}. " +
             $"Only someone who may merge into `{mr.TargetBranch}` can ask me to merge it" + (undone is null ? "." : $"; I have {undone}.") +
             " Ask a maintainer of the target branch to assign me.",
         WorkflowState.Completed =>
@@ -275,6 +277,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
              "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
     };
+
+    /// <summary>Who a refusal is addressed to: the requester by name, or the author when an open hook named only their id.</summary>
+    private static string Addressee(Requester? requester, GitLabMergeRequest mr) =>
+        requester is { Username: null, UserId: { } id } && id == mr.Author.Id ? $"@{mr.Author.Username}" : requester?.Display ?? "Hello";
 
     private async Task<string?> PreconditionFailure(GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
     {
@@ -300,7 +306,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
-        return StepResult.Of(new RecordPermission(checkpoint, seen, policy.AllowedCommanders, now));
+        return StepResult.Of(new RecordPermission(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now));
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>
@@ -312,5 +318,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return path;
     }
 
-    private static string QueueKey(MergeRequestKey key, GitLabMergeRequest mr) => new MergeQueueKey(key.ProjectId, mr.TargetBranch).ToString();
+    /// <summary>The queue of the branch the request was checked for (pinned then), so a retargeted MR releases what it held.</summary>
+    private static string QueueKey(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr) =>
+        new MergeQueueKey(key.ProjectId, s.TargetBranch ?? mr.TargetBranch).ToString();
 }

@@ -38,7 +38,7 @@ public sealed class PermissionDeciderTests
         var seen = new PermissionObservation(branch, Rules, UserId, role);
         // Commands by note are enabled for developers and up: the list narrows, and here it narrows nothing the branch allows.
         var events = Given(new MergeRequested(1, "pat", At(0), requester))
-            .When(new RecordPermission(PermissionCheckpoint.Request, seen, ["developer"], At(1))).ThenEvents();
+            .When(new RecordPermission(PermissionCheckpoint.Request, branch, seen, ["developer"], At(1))).ThenEvents();
 
         var check = Assert.IsType<PermissionChecked>(events[0]);
         Assert.Equal(allowed, check.Allowed);
@@ -55,9 +55,9 @@ public sealed class PermissionDeciderTests
     public void Given_an_API_token_acting_on_its_own_authority_When_checked_Then_it_is_allowed_without_asking_GitLab()
     {
         var state = Given(new MergeRequested(1, "ci-bot", At(0), Requester.ApiToken("ci-bot")))
-            .When(new RecordPermission(PermissionCheckpoint.Request, null, [], At(1)))
+            .When(new RecordPermission(PermissionCheckpoint.Request, "main", null, [], At(1)))
             .Then(new PermissionChecked(1, PermissionCheckpoint.Request, 0, Requester.ApiToken("ci-bot"), null, [], true,
-                "an API token acting on its own scope and projects", At(1)));
+                "an API token acting on its own scope and projects", At(1), "main"));
         Assert.Equal(WorkflowState.Queued, state.State);
         Assert.True(state.PermissionChecked(PermissionCheckpoint.Request));
     }
@@ -112,16 +112,16 @@ public sealed class PermissionDeciderTests
     public void Given_allowed_commanders_When_a_note_commands_a_merge_Then_the_list_narrows_but_never_widens(string commander, int role, bool allowed)
     {
         var seen = new PermissionObservation("feature/x", Rules, UserId, role);
-        var verdict = MergePermission.Evaluate(Requester.Person(TriggerKind.Note, "pat", UserId), seen, [commander]);
+        var verdict = MergePermission.Evaluate(Requester.Person(TriggerKind.Note, "pat", UserId), seen, [commander], At(0));
         Assert.Equal(allowed, verdict.Allowed);
         // A listed name does not lift a Reporter over the branch's own rule.
-        Assert.False(MergePermission.Evaluate(Requester.Person(TriggerKind.Note, "pat", UserId), seen with { AccessLevel = Reporter }, ["pat"]).Allowed);
+        Assert.False(MergePermission.Evaluate(Requester.Person(TriggerKind.Note, "pat", UserId), seen with { AccessLevel = Reporter }, ["pat"], At(0)).Allowed);
     }
 
     [Fact]
     public void Given_a_person_GitLab_does_not_know_When_checked_Then_refused()
     {
-        var verdict = MergePermission.Evaluate(Requester.ApiUser("ghost", null), new PermissionObservation("main", Rules, null, 0), []);
+        var verdict = MergePermission.Evaluate(Requester.ApiUser("ghost", null), new PermissionObservation("main", Rules, null, 0), [], At(0));
         Assert.False(verdict.Allowed);
         Assert.Contains("@ghost", verdict.Reason);
     }
@@ -129,7 +129,7 @@ public sealed class PermissionDeciderTests
     [Fact]
     public void Given_a_request_recorded_before_actors_were_When_its_next_effect_is_checked_Then_the_attempt_fails_closed()
     {
-        var events = Given(Rebasing).When(new RecordPermission(PermissionCheckpoint.Rebase, null, [], At(2))).ThenEvents();
+        var events = Given(Rebasing).When(new RecordPermission(PermissionCheckpoint.Rebase, "main", null, [], At(2))).ThenEvents();
         Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
         Assert.Equal(WorkflowState.Rebasing, Assert.IsType<AttemptFailed>(events[1]).FailedIn);
     }
@@ -140,7 +140,7 @@ public sealed class PermissionDeciderTests
         var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Merging.Skip(1)];
         var demoted = new PermissionObservation("main", Rules, UserId, Developer);
-        var events = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, demoted, [], At(40))).ThenEvents();
+        var events = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, "main", demoted, [], At(40))).ThenEvents();
         var failed = Assert.IsType<AttemptFailed>(events[1]);
         Assert.Equal(WorkflowState.Merging, failed.FailedIn);
         Assert.Contains("@pat may no longer merge this", failed.Reason);
@@ -153,14 +153,14 @@ public sealed class PermissionDeciderTests
         var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
         var seen = new PermissionObservation("main", Rules, UserId, Maintainer);
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Merging.Skip(1)];
-        var after = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, seen, [], At(40))).ThenEvents();
-        Given([.. history, .. after]).When(new RecordPermission(PermissionCheckpoint.Merge, seen, [], At(41))).ThenNothing();
+        var after = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, "main", seen, [], At(40))).ThenEvents();
+        Given([.. history, .. after]).When(new RecordPermission(PermissionCheckpoint.Merge, "main", seen, [], At(41))).ThenNothing();
     }
 
     [Fact]
     public void Given_a_queued_request_When_a_merge_checkpoint_arrives_Then_it_is_rejected_as_out_of_place()
     {
-        Given(Queued).When(new RecordPermission(PermissionCheckpoint.Merge, null, [], At(1))).ThenRejected(RejectionKind.InvalidState);
+        Given(Queued).When(new RecordPermission(PermissionCheckpoint.Merge, "main", null, [], At(1))).ThenRejected(RejectionKind.InvalidState);
     }
 
     [Fact]
@@ -168,12 +168,72 @@ public sealed class PermissionDeciderTests
     {
         var dev = Requester.Person(TriggerKind.Label, "dev", UserId);
         var events = Given(new MergeRequested(1, "@dev", At(0), dev))
-            .When(new RecordPermission(PermissionCheckpoint.Request, new PermissionObservation("main", Rules, UserId, Developer), [], At(1))).ThenEvents();
+            .When(new RecordPermission(PermissionCheckpoint.Request, "main", new PermissionObservation("main", Rules, UserId, Developer), [], At(1))).ThenEvents();
         IWorkflowEvent[] refused = [new MergeRequested(1, "@dev", At(0), dev), .. events];
         var state = Fold(refused);
         Assert.Equal(WorkflowState.Refused, state.State);
         Assert.False(state.IsActive);
         Given([.. refused]).When(new RecordNote(5, At(2))).Then(new OutcomeNoted(1, 5, At(2)));
         Given([.. refused]).When(new Enqueue("@boss", At(3))).Then(new MergeRequested(2, "@boss", At(3)));
+    }
+
+    [Theory]
+    [InlineData("blocked", null, null, "is blocked")]
+    [InlineData("deactivated", null, null, "is deactivated")]
+    [InlineData("active", "awaiting", null, "awaits approval")]
+    [InlineData("active", null, "2026-11-27", "expired on 2026-11-27")]
+    public void Given_a_maintainer_GitLab_would_not_let_use_git_When_checked_Then_refused(string userState, string? membership, string? expires, string reason)
+    {
+        var seen = new PermissionObservation("main", Rules, UserId, Maintainer, userState, membership, expires is null ? null : DateOnly.Parse(expires));
+        var verdict = MergePermission.Evaluate(Requester.Person(TriggerKind.Assignment, "pat", UserId), seen, [], At(0));
+        Assert.False(verdict.Allowed);
+        Assert.Contains(reason, verdict.Reason);
+        Assert.True(MergePermission.Evaluate(Requester.Person(TriggerKind.Assignment, "pat", UserId),
+            seen with { UserState = "active", MembershipState = "active", MembershipExpiresAt = DateOnly.FromDateTime(At(0).UtcDateTime) }, [], At(0)).Allowed);
+    }
+
+    [Fact]
+    public void Given_GitLab_calls_the_branch_protected_When_no_listed_rule_matches_Then_a_developer_is_refused_rather_than_treated_as_unprotected()
+    {
+        var seen = new PermissionObservation("stable", Rules, UserId, Developer, BranchProtected: true);
+        Assert.False(MergePermission.MayMerge(seen).Allowed);
+        Assert.True(MergePermission.MayMerge(seen with { BranchProtected = false }).Allowed);
+    }
+
+    [Fact]
+    public void Given_grants_to_a_custom_role_a_deploy_key_or_a_user_who_left_When_checked_Then_they_grant_nothing()
+    {
+        var rules = new List<ProtectedBranchRule>
+        {
+            new("main", [new AccessGrant(Developer, OtherKind: "custom role 3"), new AccessGrant(Developer, OtherKind: "deploy key 1"), new AccessGrant(null, UserId)]),
+        };
+        Assert.False(MergePermission.MayMerge(new PermissionObservation("main", rules, UserId, NotAMember)).Allowed);
+        Assert.False(MergePermission.MayMerge(new PermissionObservation("main", rules, UserId + 1, Maintainer)).Allowed);
+    }
+
+    [Fact]
+    public void Given_the_target_branch_changed_after_the_request_When_the_merge_is_checked_Then_the_attempt_fails_whatever_the_new_branch_allows()
+    {
+        var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
+        var request = new PermissionChecked(1, PermissionCheckpoint.Request, 0, maintainer, new PermissionObservation("main", Rules, UserId, Maintainer),
+            [], true, "ok", At(0), "main");
+        IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), request, .. Merging.Skip(1)];
+        Assert.Equal("main", Fold(history).TargetBranch);
+        var events = Given(history)
+            .When(new RecordPermission(PermissionCheckpoint.Merge, "feature/x", new PermissionObservation("feature/x", Rules, UserId, Maintainer), [], At(40)))
+            .ThenEvents();
+        Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
+        Assert.Contains("target branch changed from main to feature/x", Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
+
+    [Fact]
+    public void Given_built_images_to_publish_When_the_requester_lost_their_rights_Then_nothing_is_promoted()
+    {
+        var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
+        IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Promoting.Skip(1)];
+        var events = Given(history)
+            .When(new RecordPermission(PermissionCheckpoint.Promote, "main", new PermissionObservation("main", Rules, UserId, Reporter), [], At(35)))
+            .ThenEvents();
+        Assert.Equal(WorkflowState.Promoting, Assert.IsType<AttemptFailed>(events[1]).FailedIn);
     }
 }
