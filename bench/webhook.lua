@@ -4,6 +4,9 @@
 local template = io.open(os.getenv("WEBHOOK_TEMPLATE")):read("*a")
 local secret = os.getenv("WEBHOOK_SECRET")
 local replay = os.getenv("WRK_REPLAY") == "1"
+-- A replay cycles through the first WRK_REPLAY_KEYS keys of each thread: only keys the measured run surely sent
+-- (a short run sends fewer than 1000 per thread, and a key it never sent would be a new delivery, not a replay).
+local replay_keys = tonumber(os.getenv("WRK_REPLAY_KEYS") or "1000")
 local run = tonumber(os.getenv("BENCH_RUN") or "1") -- distinct runs never share keys; a replay reuses its run's
 local counter = 0
 thread_id = 0 -- set per thread by setup(); a global, so thread:set reaches it
@@ -16,7 +19,7 @@ end
 
 function request()
   counter = counter + 1
-  local n = replay and (((counter - 1) % 1000) + 1) or counter
+  local n = replay and (((counter - 1) % replay_keys) + 1) or counter
   local iid = run * 100000000 + thread_id * 10000000 + n
   local body = template:gsub("__IID__", tostring(iid))
   return wrk.format("POST", "/webhooks/gitlab", {

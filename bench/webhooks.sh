@@ -37,8 +37,8 @@ trap 'kill $silo $ceiling 2>/dev/null; orch_tear_down' EXIT
 orch_wait_http "http://127.0.0.1:$port/healthz" 60
 orch_wait_http "http://127.0.0.1:$ceiling_port/healthz" 60
 sql() { PGPASSWORD="$ORCH_PG_PASSWORD" psql -qtA -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" -c "$1"; }
-load() { # url run seconds connections [replay]
-  BENCH_RUN=$2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY=${5:-0} \
+load() { # url run seconds connections [replay keys per thread]
+  BENCH_RUN=$2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY=$([ -n "${5:-}" ] && echo 1 || echo 0) WRK_REPLAY_KEYS=${5:-1000} \
     wrk -t2 -c"$4" -d"$3s" --latency -s bench/webhook.lua "$1" | grep '^wrk:'
 }
 # "wrk: N requests, N non-2xx/3xx, N errors, N req/s, p50 N ms, p99 N ms" → JSON fields
@@ -75,10 +75,12 @@ echo "orchestrator: answered 2xx $o_accepted, applied $o_applied, lost $o_lost, 
 echo "bare endpoint: answered 2xx $c_accepted, applied $c_applied, lost $c_lost, double-applied $c_double"
 
 before_replay=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
-replay=$(load "http://127.0.0.1:$port" 2 $((duration < 5 ? duration : 5)) "$connections" 1)
+# wrk's two threads (-t2) share the connections evenly; half of one thread's share was surely sent by each.
+replay_keys=$(( o_accepted / 4 < 1 ? 1 : (o_accepted / 4 > 1000 ? 1000 : o_accepted / 4) ))
+replay=$(load "http://127.0.0.1:$port" 2 $((duration < 5 ? duration : 5)) "$connections" "$replay_keys")
 replay_new=$(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - before_replay ))
 replay_double=$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")
-echo "replay of seen keys: $replay"
+echo "replay of seen keys ($replay_keys per thread): $replay"
 echo "after replay: new merge requests $replay_new (wrk builds one request per thread at start that it never sends; its key arrives first here), double-applied $replay_double"
 
 if [ -n "${BENCH_JSON:-}" ]; then

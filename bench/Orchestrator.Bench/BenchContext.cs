@@ -12,12 +12,16 @@ public sealed class BenchContext(SandboxHost sandbox, NpgsqlDataSource postgres,
 
     public void Progress(string line) => Console.Error.WriteLine($"  {DateTime.Now:HH:mm:ss} {line}");
 
-    /// <summary>A silo on a schema of its own, merging as <paramref name="botUsername"/>.</summary>
-    public async Task<OrchestratorProcess> StartOrchestratorAsync(string name, string botUsername, string botToken)
+    /// <summary>
+    /// A silo on a schema of its own, merging as <paramref name="botUsername"/> for <paramref name="requester"/>, serving
+    /// <paramref name="projects"/> (already created: each gets its own webhook secret at start).
+    /// </summary>
+    public async Task<OrchestratorProcess> StartOrchestratorAsync(string name, string botUsername, string botToken, string requester,
+        IEnumerable<long> projects)
     {
         var schema = $"bench_{name}_{Guid.NewGuid():N}"[..28];
         schemas.Add(schema);
-        return await OrchestratorProcess.StartAsync(siloDll, connection, schema, sandbox, botUsername, botToken);
+        return await OrchestratorProcess.StartAsync(siloDll, connection, schema, sandbox, botUsername, botToken, requester, HookSecrets.For(projects));
     }
 
     /// <summary>Bytes of every table of the schema, with its indexes and TOAST.</summary>

@@ -100,9 +100,12 @@ public static class EconomyBench
         if (policy == "orchestrator")
         {
             var bot = seed["users"]!["bot"]!;
-            orchestrator = await ctx.StartOrchestratorAsync($"econ{round}", bot["username"]!.GetValue<string>(), bot["token"]!.GetValue<string>());
-            await BenchProjects.AddHookAsync(maintainer, up, orchestrator.Url);
-            await BenchProjects.AddHookAsync(As("alice"), fork, orchestrator.Url);
+            // The seed's maintainer asks for the merges (as a Maintainer of mesa may); the fork signs its own hooks
+            // (its pipelines name the upstream MR), the upstream its own.
+            orchestrator = await ctx.StartOrchestratorAsync($"econ{round}", bot["username"]!.GetValue<string>(), bot["token"]!.GetValue<string>(),
+                seed["users"]!["maintainer"]!["username"]!.GetValue<string>(), [up, fork]);
+            await orchestrator.AddHookAsync(maintainer, up);
+            await orchestrator.AddHookAsync(As("alice"), fork);
             await BenchProjects.PutPolicyAsync(orchestrator.Api, up, new
             {
                 images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
@@ -110,7 +113,7 @@ public static class EconomyBench
             });
             merge = async iid =>
             {
-                await OrchestratorWatch.EnqueueAsync(orchestrator.Api, up, iid);
+                await OrchestratorWatch.EnqueueAsync(orchestrator.Requests, up, iid);
                 return (await OrchestratorWatch.WaitAsync(orchestrator.Api, up, iid, TimeSpan.FromMinutes(5))).State == "completed";
             };
         }

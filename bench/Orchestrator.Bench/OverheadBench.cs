@@ -15,9 +15,10 @@ public static class OverheadBench
     public static async Task<JsonObject> RunAsync(BenchContext ctx, int mrs, double pipelineSeconds)
     {
         var team = await BenchProjects.CreateTeamAsync(ctx.Sandbox, "ovh");
-        await using var orchestrator = await ctx.StartOrchestratorAsync("overhead", team.BotUsername, team.BotToken);
-        var orchProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-orchestrator", pipelineSeconds, orchestrator.Url);
-        var margeProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-baseline", pipelineSeconds, null);
+        var orchProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-orchestrator", pipelineSeconds);
+        var margeProject = await BenchProjects.CreatePlainProjectAsync(team, "overhead-baseline", pipelineSeconds);
+        await using var orchestrator = await ctx.StartOrchestratorAsync("overhead", team.BotUsername, team.BotToken, team.MaintainerUsername, [orchProject.Id]);
+        await orchestrator.AddHookAsync(team.Maintainer, orchProject.Id);
         await BenchProjects.PutPolicyAsync(orchestrator.Api, orchProject.Id, new { images = Array.Empty<object>(), ciTimeoutMinutes = 10, maxRebases = 3 });
         var orchMrs = new List<long>();
         var margeMrs = new List<long>();
@@ -34,7 +35,7 @@ public static class OverheadBench
         var orchOverheads = new List<double>();
         foreach (var iid in orchMrs)
         {
-            await OrchestratorWatch.EnqueueAsync(orchestrator.Api, orchProject.Id, iid);
+            await OrchestratorWatch.EnqueueAsync(orchestrator.Requests, orchProject.Id, iid);
             var outcome = await OrchestratorWatch.WaitAsync(orchestrator.Api, orchProject.Id, iid, TimeSpan.FromMinutes(5));
             if (outcome.State != "completed") throw new InvalidOperationException($"orchestrator: !{iid} ended {outcome.State}: {outcome.Outcome}");
             var ci = 0.0;

@@ -71,6 +71,10 @@ switch (command)
             ctx.Progress("rebuild economy");
             await Write("economy", await EconomyBench.RunAsync(ctx, rounds: quick ? 1 : 2));
         }
+        // Each project's hook carries its own secret; any refused delivery would mean the figures rode on the poll.
+        var (accepted, refused, failed) = await sandbox.DeliveriesAsync();
+        ctx.Progress($"webhooks from the sandbox: {accepted} accepted, {refused} refused (4xx), {failed} failed");
+        await Write("sandbox_hooks", new JsonObject { ["accepted"] = accepted, ["refused"] = refused, ["failed"] = failed });
         break;
     }
     case "ceiling":

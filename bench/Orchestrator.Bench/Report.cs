@@ -66,7 +66,7 @@ public static class Report
             Row("sandbox GitLab read (median / p95 ms)", $"{F(s["gitlab_read_ms"]?["median"], "0")} / {F(s["gitlab_read_ms"]?["p95"], "0")}");
             Row("CPU s per MR: silo / sandbox", $"{F(s["silo_cpu_s_per_mr"], "0.000")} / {F(s["sandbox_cpu_s_per_mr"], "0.000")}");
             Row("PostgreSQL bytes per MR", F(s["pg_bytes_per_mr"], "0"));
-            Row("events per MR", F(s["events_per_mr"], "0.#"));
+            Row("events per MR (permission checks)", $"{F(s["events_per_mr"], "0.#")} ({F(s["permission_checks_per_mr"], "0.#")})");
         }
         if (r["economy"] is { } e)
         {
@@ -77,6 +77,8 @@ public static class Report
                          ("merged", "merged"), ("merge requests asked", "merge_requests_asked") })
                 Row(label, F(e["orchestrator"]?[key], "0"), F(e["never-force"]?[key], "0"), F(e["always-force"]?[key], "0"));
         }
+        if (r["sandbox_hooks"] is { } h)
+            Console.WriteLine($"\nWebhooks from the sandbox during 1–3 (each project its own secret): {h["accepted"]} accepted, {h["refused"]} refused, {h["failed"]} failed");
         if (r["eventstore"] is { } es)
         {
             Console.WriteLine($"\n4. Event store (PostgreSQL, Marten)");

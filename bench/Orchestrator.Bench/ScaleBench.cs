@@ -13,16 +13,22 @@ public static class ScaleBench
     public static async Task<JsonObject> RunAsync(BenchContext ctx, int projects, int mrsPerProject, double pipelineSeconds)
     {
         var team = await BenchProjects.CreateTeamAsync(ctx.Sandbox, "scale");
-        await using var orchestrator = await ctx.StartOrchestratorAsync("scale", team.BotUsername, team.BotToken);
         var created = new List<(PlainProject Project, List<long> Mrs)>();
         for (var p = 0; p < projects; p++)
         {
-            var project = await BenchProjects.CreatePlainProjectAsync(team, $"scale-{p}", pipelineSeconds, orchestrator.Url);
-            await BenchProjects.PutPolicyAsync(orchestrator.Api, project.Id, new { images = Array.Empty<object>(), ciTimeoutMinutes = 30, maxRebases = 3 });
+            var project = await BenchProjects.CreatePlainProjectAsync(team, $"scale-{p}", pipelineSeconds);
             var mrs = new List<long>();
             for (var i = 0; i < mrsPerProject; i++) mrs.Add(await BenchProjects.OpenMrAsync(team, project.Id, $"s{i}"));
             await BenchProjects.MoveMainAsync(team, project.Id);
             created.Add((project, mrs));
+        }
+        // The projects exist before the orchestrator does, so it starts knowing each one's webhook secret.
+        await using var orchestrator = await ctx.StartOrchestratorAsync("scale", team.BotUsername, team.BotToken, team.MaintainerUsername,
+            created.Select(c => c.Project.Id));
+        foreach (var (project, _) in created)
+        {
+            await orchestrator.AddHookAsync(team.Maintainer, project.Id);
+            await BenchProjects.PutPolicyAsync(orchestrator.Api, project.Id, new { images = Array.Empty<object>(), ciTimeoutMinutes = 30, maxRebases = 3 });
         }
         foreach (var (project, _) in created) await BenchProjects.DrainPipelinesAsync(team.Maintainer, project.Id);
         ctx.Progress($"scale: {projects} projects × {mrsPerProject} MRs ready");
@@ -58,14 +64,14 @@ public static class ScaleBench
         // Everything asked for at once, as a burst of bots would; round-robin across projects.
         var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < mrsPerProject; i++)
-            foreach (var (project, mrs) in created) await OrchestratorWatch.EnqueueAsync(orchestrator.Api, project.Id, mrs[i]);
+            foreach (var (project, mrs) in created) await OrchestratorWatch.EnqueueAsync(orchestrator.Requests, project.Id, mrs[i]);
         var total = projects * mrsPerProject;
         while (true)
         {
             var done = 0;
             foreach (var (project, _) in created)
                 done += (await orchestrator.Api.Get($"api/v1/projects/{project.Id}/merge-requests?per_page=100")).AsArray()
-                    .Count(m => m!["state"]!.GetValue<string>() is "completed" or "failed" or "cancelled");
+                    .Count(m => OrchestratorWatch.Ended(m!["state"]!.GetValue<string>()));
             if (done == total) break;
             if (clock.Elapsed > TimeSpan.FromMinutes(30)) throw new TimeoutException($"scale: {done}/{total} ended after 30 min");
             await Task.Delay(1000);
@@ -106,6 +112,9 @@ public static class ScaleBench
         var ideal = serial.Max();
         var bytesAfter = await ctx.SchemaBytesAsync(orchestrator.Schema);
         var events = await ctx.CountAsync($"select count(*) from {orchestrator.Schema}.mt_events");
+        // The share of the events that are the requester's permission checks (one before queueing, rebasing, creating
+        // the pipeline and merging; each read GitLab's protected branches and the member's access level).
+        var checks = await ctx.CountAsync($"select count(*) from {orchestrator.Schema}.mt_events where type = 'permission_checked'");
         var memory = orchestrator.Memory();
         return new JsonObject
         {
@@ -118,6 +127,7 @@ public static class ScaleBench
             ["pipeline_wall_s"] = Stats.Of(pipelineTimes).ToJson(), ["gitlab_read_ms"] = Stats.Of(gitlabLatency).ToJson(),
             ["silo_cpu_s_per_mr"] = Math.Round(siloCpu / total, 3), ["sandbox_cpu_s_per_mr"] = Math.Round(sandboxCpu / total, 3),
             ["pg_bytes_per_mr"] = (bytesAfter - bytesBefore) / total, ["events_per_mr"] = Math.Round((double)events / total, 1),
+            ["permission_checks_per_mr"] = Math.Round((double)checks / total, 1),
         };
     }
 }

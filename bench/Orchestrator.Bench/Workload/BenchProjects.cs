@@ -2,8 +2,12 @@ using System.Text.Json.Nodes;
 
 namespace Orchestrator.Bench.Workload;
 
-/// <summary>People of a workload: a maintainer who owns the projects, a developer who opens MRs, the merge bot.</summary>
-public sealed record Team(string Tag, Rest Maintainer, Rest Developer, Rest Bot, long BotId, long DeveloperId, string BotUsername, string BotToken);
+/// <summary>
+/// People of a workload: a maintainer who owns the projects (and is the one who asks the bot to merge: only people
+/// who may merge get a merge), a developer who opens MRs, the merge bot.
+/// </summary>
+public sealed record Team(string Tag, Rest Maintainer, Rest Developer, Rest Bot, long BotId, long DeveloperId, string BotUsername, string BotToken,
+    string MaintainerUsername);
 
 /// <summary>A project with a fixed-length pipeline and no container image: the workload of the overhead and scale figures.</summary>
 public sealed record PlainProject(long Id, string Path);
@@ -24,11 +28,14 @@ public static class BenchProjects
         var developer = await User($"dev-{tag}");
         var bot = await User($"marge-bot-{tag}");
         return new Team(tag, Rest.GitLab(sandbox.BaseUrl, maintainer.Token), Rest.GitLab(sandbox.BaseUrl, developer.Token),
-            Rest.GitLab(sandbox.BaseUrl, bot.Token), bot.Id, developer.Id, bot.Username, bot.Token);
+            Rest.GitLab(sandbox.BaseUrl, bot.Token), bot.Id, developer.Id, bot.Username, bot.Token, maintainer.Username);
     }
 
-    /// <summary>A project whose every pipeline is one job sleeping <paramref name="pipelineSeconds"/>.</summary>
-    public static async Task<PlainProject> CreatePlainProjectAsync(Team team, string name, double pipelineSeconds, string? hookUrl)
+    /// <summary>
+    /// A project whose every pipeline is one job sleeping <paramref name="pipelineSeconds"/>. No hook yet: its id must be
+    /// known before the orchestrator starts (each project's webhook secret is configured then), and the hook added after.
+    /// </summary>
+    public static async Task<PlainProject> CreatePlainProjectAsync(Team team, string name, double pipelineSeconds)
     {
         var project = await team.Maintainer.Post("projects", new { name, path = name, visibility = "public", initialize_with_readme = true });
         var id = project["id"]!.GetValue<long>();
@@ -40,14 +47,14 @@ public static class BenchProjects
             branch = "main", commit_message = "ci: one test job",
             actions = new[] { new { action = "create", file_path = ".gitlab-ci.yml", content = ci } },
         });
-        if (hookUrl is not null) await AddHookAsync(team.Maintainer, id, hookUrl);
         return new PlainProject(id, project["path_with_namespace"]!.GetValue<string>());
     }
 
-    public static Task<JsonNode> AddHookAsync(Rest maintainer, long project, string orchestratorUrl) =>
-        maintainer.Post($"projects/{project}/hooks", new
+    /// <summary>The project's hook to the orchestrator, with <paramref name="secret"/>: that project's own.</summary>
+    public static Task<JsonNode> AddHookAsync(Rest owner, long project, string orchestratorUrl, string secret) =>
+        owner.Post($"projects/{project}/hooks", new
         {
-            url = orchestratorUrl.TrimEnd('/') + "/webhooks/gitlab", token = OrchestratorProcess.HookSecret,
+            url = orchestratorUrl.TrimEnd('/') + "/webhooks/gitlab", token = secret,
             push_events = true, merge_requests_events = true, pipeline_events = true, job_events = true, note_events = true,
         });
 

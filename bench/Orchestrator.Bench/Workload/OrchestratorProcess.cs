@@ -8,29 +8,48 @@ namespace Orchestrator.Bench.Workload;
 
 /// <summary>
 /// The orchestrator as users run it: the silo process (src/Silo) with its API, on its own PostgreSQL schema,
-/// webhooks from the sandbox, the default 10 s poll. Its memory is read from /proc, as an operator would.
+/// webhooks from the sandbox (each project signing with its own secret), the default 10 s poll. Its memory is read
+/// from /proc, as an operator would.
+/// Two API tokens, both made for this process: an admin one for policies and reads, and a merge one that acts for
+/// <c>requester</c>, a GitLab user (a Maintainer of the projects): the bot acts only for people who may merge, so
+/// the workload asks as one of them and every merge pays for the permission checks it would pay in production.
 /// </summary>
 public sealed class OrchestratorProcess : IAsyncDisposable
 {
-    public const string Token = "bench-admin-token";
-    public const string HookSecret = "bench-hook-secret";
     private readonly Process process;
+    private readonly string adminToken;
+    private readonly string mergeToken;
+    private readonly HookSecrets secrets;
 
-    private OrchestratorProcess(Process process, string url, string schema)
+    private OrchestratorProcess(Process process, string url, string schema, string adminToken, string mergeToken, HookSecrets secrets)
     {
         this.process = process;
         Url = url;
         Schema = schema;
+        this.adminToken = adminToken;
+        this.mergeToken = mergeToken;
+        this.secrets = secrets;
     }
 
     public string Url { get; }
     public string Schema { get; }
     public int Pid => process.Id;
-    public Rest Api => Rest.Orchestrator(Url, Token);
+
+    /// <summary>The admin token: policies, the operations API, reading workflows.</summary>
+    public Rest Api => Rest.Orchestrator(Url, adminToken);
+
+    /// <summary>The token that asks for merges on behalf of the requester (a GitLab user whose rights the bot checks).</summary>
+    public Rest Requests => Rest.Orchestrator(Url, mergeToken);
+
+    /// <summary>Registers the project's hook in the sandbox, signed with that project's own secret.</summary>
+    public Task<System.Text.Json.Nodes.JsonNode> AddHookAsync(Rest owner, long project) =>
+        BenchProjects.AddHookAsync(owner, project, Url, secrets.Of(project));
 
     public static async Task<OrchestratorProcess> StartAsync(string siloDll, string connection, string schema, SandboxHost sandbox,
-        string botUsername, string botToken)
+        string botUsername, string botToken, string requester, HookSecrets secrets)
     {
+        var adminToken = RandomNumberGenerator.GetHexString(40, lowercase: true);
+        var mergeToken = RandomNumberGenerator.GetHexString(40, lowercase: true);
         var url = $"http://127.0.0.1:{FreePort()}";
         var psi = new ProcessStartInfo("dotnet", [siloDll])
         {
@@ -50,11 +69,18 @@ public sealed class OrchestratorProcess : IAsyncDisposable
             ["Orchestrator__GitLab__BotUsername"] = botUsername,
             ["Orchestrator__Registry__Url"] = sandbox.RegistryUrl,
             ["Orchestrator__Api__Tokens__0__Name"] = "bench",
-            ["Orchestrator__Api__Tokens__0__Sha256"] = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(Token))).ToLowerInvariant(),
+            ["Orchestrator__Api__Tokens__0__Sha256"] = Sha256(adminToken),
             ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
-            ["Orchestrator__Webhooks__DefaultSecret"] = HookSecret,
+            ["Orchestrator__Api__Tokens__1__Name"] = "bench-requests",
+            ["Orchestrator__Api__Tokens__1__Sha256"] = Sha256(mergeToken),
+            ["Orchestrator__Api__Tokens__1__Scopes__0"] = "merge",
+            ["Orchestrator__Api__Tokens__1__GitLabUser"] = requester,
             ["Logging__LogLevel__Default"] = "Error",
         };
+        foreach (var (k, v) in secrets.Settings()) env[k] = v;
+        // The merge token reaches only the projects this process serves, as the README advises for any token.
+        foreach (var (project, i) in secrets.Projects.Select((p, i) => (p, i)))
+            env[$"Orchestrator__Api__Tokens__1__Projects__{i}"] = project.ToString(System.Globalization.CultureInfo.InvariantCulture);
         foreach (var (k, v) in env) psi.Environment[k] = v;
         var process = Process.Start(psi)!;
         var log = new StringBuilder();
@@ -68,7 +94,8 @@ public sealed class OrchestratorProcess : IAsyncDisposable
             if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited with {process.ExitCode}:\n{log}");
             try
             {
-                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode) return new OrchestratorProcess(process, url, schema);
+                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode)
+                    return new OrchestratorProcess(process, url, schema, adminToken, mergeToken, secrets);
             }
             catch (HttpRequestException)
             {
@@ -79,6 +106,8 @@ public sealed class OrchestratorProcess : IAsyncDisposable
         throw new TimeoutException($"the orchestrator did not answer /healthz:\n{log}");
     }
 
+    private static string Sha256(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
+
     /// <summary>Resident memory now and at its peak (VmRSS, VmHWM), in MiB.</summary>
     public (double Rss, double Peak) Memory()
     {
@@ -88,7 +117,6 @@ public sealed class OrchestratorProcess : IAsyncDisposable
         return (Read("VmRSS"), Read("VmHWM"));
     }
 
-    /// <summary>A free loopback port below the ephemeral range, where outgoing connections cannot take it meanwhile.</summary>
     /// <summary>CPU seconds the silo process has used (user + system), from /proc.</summary>
     public double CpuSeconds()
     {
@@ -97,6 +125,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0; // utime, stime in clock ticks (USER_HZ = 100)
     }
 
+    /// <summary>A free loopback port below the ephemeral range, where outgoing connections cannot take it meanwhile.</summary>
     public static int FreePort()
     {
         while (true)

@@ -12,6 +12,10 @@ public sealed record OrchestratorOutcome(long Project, long Iid, string State, s
 /// <summary>Reads the orchestrator's API the way a bot would: the MR's state until it ends, then its events.</summary>
 public static class OrchestratorWatch
 {
+    /// <summary>Whether a workflow state is final: merged, failed, cancelled, or refused (the requester may not merge).</summary>
+    public static bool Ended(string state) => state is "completed" or "failed" or "cancelled" or "refused";
+
+    /// <summary>Asks for the merge through <paramref name="api"/>: the token decides who the bot acts for.</summary>
     public static async Task EnqueueAsync(Rest api, long project, long iid) =>
         await api.Post($"api/v1/projects/{project}/merge-requests/{iid}/merge", new { requestedBy = "bench" });
 
@@ -21,7 +25,7 @@ public static class OrchestratorWatch
         while (true)
         {
             var mr = await api.Get($"api/v1/projects/{project}/merge-requests/{iid}");
-            if (mr["state"]!.GetValue<string>() is "completed" or "failed" or "cancelled") return await OutcomeAsync(api, project, iid, mr);
+            if (Ended(mr["state"]!.GetValue<string>())) return await OutcomeAsync(api, project, iid, mr);
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"{project}/{iid} is still {mr["state"]} after {timeout}");
             await Task.Delay(100);
         }
@@ -36,7 +40,7 @@ public static class OrchestratorWatch
             .Where(e => e!["data"]!["attempt"]?.GetValue<int>() == attempt).ToList();
         DateTimeOffset At(JsonNode e) => DateTimeOffset.Parse(e["at"]!.GetValue<string>());
         var requested = At(events.First(e => e!["type"]!.GetValue<string>() == "merge_requested")!);
-        var ended = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() is "merged" or "attempt_failed" or "attempt_cancelled");
+        var ended = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() is "merged" or "attempt_failed" or "attempt_cancelled" or "request_refused");
         var pipelines = events.Where(e => e!["type"]!.GetValue<string>() == "pipeline_created").Select(e => e!["data"]!["pipelineId"]!.GetValue<long>()).ToList();
         var rebase = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() == "rebase_started");
         return new OrchestratorOutcome(project, iid, mr["state"]!.GetValue<string>(), mr["outcome"]?.GetValue<string>(), requested,

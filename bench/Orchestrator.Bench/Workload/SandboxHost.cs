@@ -19,6 +19,16 @@ public sealed class SandboxHost : IAsyncDisposable
     public string RegistryUrl => sandbox.RegistryUrl;
     public Rest Admin => Rest.GitLab(BaseUrl, AdminToken);
 
+    /// <summary>
+    /// Every webhook delivery attempt the sandbox made so far, by answer: a refused one (4xx) means a hook was signed
+    /// with a secret the orchestrator does not take for that project, and the figures then ride on the 10 s poll.
+    /// </summary>
+    public async Task<(int Accepted, int Refused, int Failed)> DeliveriesAsync()
+    {
+        var log = (await Admin.Get("../../-/sandbox/deliveries")).AsArray().Select(d => d!["status"]!.GetValue<int>()).ToList();
+        return (log.Count(s => s is >= 200 and < 300), log.Count(s => s is >= 400 and < 500), log.Count(s => s is < 200 or >= 500));
+    }
+
     public static async Task<SandboxHost> StartAsync() => new(await LoopbackSandbox.StartAsync(AdminToken, logLevel: "Error"));
 
     public ValueTask DisposeAsync() => sandbox.DisposeAsync();
