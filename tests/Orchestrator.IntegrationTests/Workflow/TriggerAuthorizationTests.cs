@@ -61,6 +61,37 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
     }
 
     [Fact]
+    public async Task Given_a_maintainer_When_they_label_command_by_note_or_call_the_API_as_themselves_Then_each_merges_and_the_API_acting_for_a_developer_is_refused()
+    {
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "allowed", Policy);
+        var h = host.Harness;
+        var maintainer = h.As("maintainer");
+        var maintainerName = h.Seed["users"]!["maintainer"]!["username"]!.GetValue<string>();
+        string Mr(long iid) => $"projects/{h.Upstream}/merge_requests/{iid}";
+
+        var byLabel = await h.OpenMrAsync("docs-label", "Docs by label", new FileChange("update", "README.md", "# mesa\nlabel\n"));
+        (await maintainer.PutAsJsonAsync(Mr(byLabel), new { add_labels = TriggerLabel })).EnsureSuccessStatusCode();
+        var labelled = await host.WaitForOutcome(byLabel, 1, TimeSpan.FromSeconds(120));
+        Assert.Equal((WorkflowState.Completed, TriggerKind.Label, maintainerName), (labelled.State, labelled.Requester!.Trigger, labelled.Requester.Username));
+
+        var byNote = await h.OpenMrAsync("docs-note", "Docs by note", new FileChange("create", "note.md", "note\n"));
+        (await maintainer.PostAsJsonAsync($"{Mr(byNote)}/notes", new { body = $"@{h.Seed["users"]!["bot"]!["username"]} merge" })).EnsureSuccessStatusCode();
+        var noted = await host.WaitForOutcome(byNote, 1, TimeSpan.FromSeconds(120));
+        Assert.Equal((WorkflowState.Completed, TriggerKind.Note), (noted.State, noted.Requester!.Trigger));
+
+        // The API token acting for bob (a Developer): refused with a note, nothing built; acting for the maintainer: merged.
+        var byApi = await h.OpenMrAsync("docs-api", "Docs by API", new FileChange("create", "api.md", "api\n"));
+        (await host.Api("bob").PostAsJsonAsync($"/api/v1/projects/{h.Upstream}/merge-requests/{byApi}/merge", new { requestedBy = "release tooling" })).EnsureSuccessStatusCode();
+        var refused = await host.WaitForOutcome(byApi, 1);
+        Assert.Equal((WorkflowState.Refused, TriggerKind.Api), (refused.State, refused.Requester!.Trigger));
+        Assert.Single(await BotNotes(host, byApi));
+        Assert.DoesNotContain((await host.Grain(byApi).GetEvents()).Select(e => e.Type), t => t is "rebase_started" or "pipeline_created");
+        (await host.Api("maintainer").PostAsJsonAsync($"/api/v1/projects/{h.Upstream}/merge-requests/{byApi}/merge", new { })).EnsureSuccessStatusCode();
+        var merged = await host.WaitForOutcome(byApi, 2, TimeSpan.FromSeconds(120));
+        Assert.Equal((WorkflowState.Completed, maintainerName), (merged.State, merged.Requester!.Username));
+    }
+
+    [Fact]
     public async Task Given_a_label_set_by_a_developer_that_no_webhook_announced_When_reconciliation_finds_it_Then_it_is_refused_and_the_label_removed()
     {
         await using var host = await WebhookFedHost.StartAsync(db, sandbox, "recon", Policy, reconcile: TimeSpan.FromSeconds(2));

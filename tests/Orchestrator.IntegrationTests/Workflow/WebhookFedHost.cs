@@ -23,6 +23,17 @@ public sealed class WebhookFedHost : IAsyncDisposable
     public required WorkflowHarness Harness { get; init; }
     public required long BotId { get; init; }
     public required SandboxFixture Sandbox { get; init; }
+    public required string Url { get; init; }
+    /// <summary>A merge-scoped API token per seeded person ("bob", "maintainer"), each acting for that GitLab user.</summary>
+    public required IReadOnlyDictionary<string, string> ApiTokens { get; init; }
+
+    /// <summary>The orchestrator's REST API with the token that acts for <paramref name="who"/>.</summary>
+    public HttpClient Api(string who)
+    {
+        var client = new HttpClient { BaseAddress = new Uri(Url) };
+        client.DefaultRequestHeaders.Authorization = new("Bearer", ApiTokens[who]);
+        return client;
+    }
 
     public IMergeRequestGrain Grain(long iid) =>
         App.Services.GetRequiredService<IGrainFactory>().GetGrain<IMergeRequestGrain>(new MergeRequestKey(Harness.Upstream, iid).ToString());
@@ -35,6 +46,7 @@ public sealed class WebhookFedHost : IAsyncDisposable
         var bot = seed["users"]!["bot"]!;
         var url = $"http://127.0.0.1:{Ports.Free()}";
         var secret = Convert.ToHexString(RandomNumberGenerator.GetBytes(16));
+        var tokens = new[] { "bob", "maintainer" }.ToDictionary(who => who, _ => Convert.ToHexString(RandomNumberGenerator.GetBytes(16)));
         var builder = WebApplication.CreateBuilder();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -53,6 +65,14 @@ public sealed class WebhookFedHost : IAsyncDisposable
             ["Orchestrator:Workflow:ReconcileInterval"] = (reconcile ?? TimeSpan.Zero).ToString(),
             ["Logging:LogLevel:Default"] = "Warning",
         });
+        foreach (var (who, i) in tokens.Keys.Select((who, i) => (who, i)))
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                [$"Orchestrator:Api:Tokens:{i}:Name"] = $"acting-for-{who}",
+                [$"Orchestrator:Api:Tokens:{i}:Sha256"] = Orchestrator.Api.Security.ApiTokens.Hash(tokens[who]),
+                [$"Orchestrator:Api:Tokens:{i}:Scopes:0"] = "merge",
+                [$"Orchestrator:Api:Tokens:{i}:GitLabUser"] = seed["users"]![who]!["username"]!.GetValue<string>(),
+            });
         builder.AddOrchestratorHost();
         var app = builder.Build();
         app.UseOrchestratorErrors();
@@ -64,7 +84,10 @@ public sealed class WebhookFedHost : IAsyncDisposable
             url = url + "/webhooks/gitlab", token = secret, push_events = true, merge_requests_events = true, pipeline_events = true,
             job_events = true, note_events = true,
         })).EnsureSuccessStatusCode();
-        return new WebhookFedHost { App = app, Harness = harness, BotId = bot["id"]!.GetValue<long>(), Sandbox = sandbox };
+        return new WebhookFedHost
+        {
+            App = app, Harness = harness, BotId = bot["id"]!.GetValue<long>(), Sandbox = sandbox, Url = url, ApiTokens = tokens,
+        };
     }
 
     /// <summary>A new user made a member of the project at <paramref name="level"/> by its maintainer.</summary>
