@@ -34,6 +34,11 @@ public static class Freshness
         if (o.Upstream is { } up && o.UpstreamCommitInTarget)
             return new(o.Name, o.Tag, FreshnessVerdict.Upstream, up.Commit,
                 $"{o.Name}:{o.Tag} exists upstream ({up.Digest}) built from {up.Commit}, which is in the target branch");
+        // For a fork MR the fork's registry is never read (Source is null): an upstream tag not built from the target's
+        // history was left by a failed attempt or another pipeline, and is deleted and rebuilt by our pipeline.
+        if (o.Source is null && o.Upstream is { } left)
+            return new(o.Name, o.Tag, FreshnessVerdict.Stale, left.Commit,
+                $"{o.Name}:{o.Tag} exists upstream ({left.Digest}) built from {left.Commit ?? "an unnamed commit"}, which is not in the target branch");
         if (o.Source is { } src)
         {
             var failed = new List<string>();

@@ -37,8 +37,8 @@ public sealed class FreshnessRuleTests
     }
 
     [Fact]
-    public void Given_an_upstream_tag_not_from_the_target_history_and_no_source_image_When_assessed_Then_missing() =>
-        Assert.Equal(FreshnessVerdict.Missing, Freshness.Assess(Observed(upstream: Image, upstreamInTarget: false)).Verdict);
+    public void Given_an_upstream_tag_not_from_the_target_history_and_no_source_image_When_assessed_Then_stale_to_be_rebuilt() =>
+        Assert.Equal(FreshnessVerdict.Stale, Freshness.Assess(Observed(upstream: Image, upstreamInTarget: false)).Verdict);
 
     [Theory]
     [InlineData("variables:\n  DEBIAN_BUILD_TAG: \"20250926-D3D618\"\n", "20250926-D3D618")]

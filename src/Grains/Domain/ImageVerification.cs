@@ -1,0 +1,86 @@
+namespace Orchestrator.Domain;
+
+/// <summary>One job of our pipeline as its log tells it: its state and the runner's image lines before its script.</summary>
+[GenerateSerializer, Alias("JobEvidence")]
+public sealed record JobEvidence(
+    [property: Id(0)] long JobId,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Status,
+    [property: Id(3)] IReadOnlyList<RunnerImageLine> RunnerLines);
+
+/// <summary>
+/// One image of the policy after our pipeline: the reference jobs name it by in the target's registry, its verdict,
+/// and the labels of the manifest at the digest the runner reported (read by digest, never by tag).
+/// </summary>
+[GenerateSerializer, Alias("ImageEvidence")]
+public sealed record ImageEvidence(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Tag,
+    [property: Id(2)] string Reference,
+    [property: Id(3)] FreshnessVerdict Verdict,
+    [property: Id(4)] string? Digest,
+    [property: Id(5)] RegistryImage? AtDigest,
+    [property: Id(6)] bool LabelCommitInTarget);
+
+[GenerateSerializer, Alias("ImageVerificationResult")]
+public sealed record ImageVerificationResult(
+    [property: Id(0)] IReadOnlyList<BuiltImage> Verified,
+    [property: Id(1)] IReadOnlyList<string> Problems);
+
+/// <summary>
+/// What counts as the image our tests ran on: the digest GitLab Runner reported for every job of our pipeline that ran
+/// in it (the same digest in all of them), whose manifest's labels name the rebased commit and our pipeline (a rebuilt
+/// image) or a commit of the target branch (an image already upstream). Tags, and labels read through a tag, are
+/// writable by others at any moment and count for nothing. Pure.
+/// </summary>
+public static class ImageVerification
+{
+    private static readonly string[] Ran = ["success", "failed", "running", "canceled"];
+
+    public static ImageVerificationResult Verify(IReadOnlyList<ImageEvidence> images, IReadOnlyList<JobEvidence> jobs,
+        string rebasedSha, long pipelineId, IReadOnlyList<string> unverifiedJobsAllowed)
+    {
+        var problems = new List<string>();
+        var ran = jobs.Where(j => Ran.Contains(j.Status)).ToList();
+        var silent = ran.Where(j => j.RunnerLines.Count == 0 && !unverifiedJobsAllowed.Contains(j.Name)).Select(j => $"{j.Name} (job {j.JobId})").ToList();
+        if (silent.Count > 0)
+            problems.Add($"the runner did not report the image of {string.Join(", ", silent)} (a shell, custom or Kubernetes executor?); " +
+                "the policy's unverifiedJobs does not accept them");
+        var verified = new List<BuiltImage>();
+        foreach (var image in images)
+        {
+            var digests = ran.SelectMany(j => j.RunnerLines.Where(l => l.Image == image.Reference).Select(l => (j, l.Digest))).ToList();
+            var distinct = digests.Select(d => d.Digest).Distinct().ToList();
+            if (distinct.Count == 0)
+            {
+                problems.Add($"no job of pipeline {pipelineId} ran in {image.Reference}, so nothing tested it");
+                continue;
+            }
+            if (distinct.Count > 1)
+            {
+                problems.Add($"the jobs of pipeline {pipelineId} ran in different images under {image.Reference}: " +
+                    string.Join("; ", digests.Select(d => $"{d.j.Name} on {d.Digest}")));
+                continue;
+            }
+            var digest = distinct[0];
+            if (image.Digest != digest || image.AtDigest is not { } labels)
+            {
+                problems.Add($"{image.Reference}@{digest} could not be read from the registry");
+                continue;
+            }
+            var trusted = image.Verdict.NeedsRebuild()
+                ? labels.Commit == rebasedSha && labels.PipelineId == pipelineId
+                : image.LabelCommitInTarget;
+            if (!trusted)
+            {
+                problems.Add(image.Verdict.NeedsRebuild()
+                    ? $"{image.Reference}@{digest} is labelled with commit {labels.Commit ?? "none"} and pipeline {labels.PipelineId?.ToString() ?? "none"}, " +
+                      $"not with {rebasedSha} and pipeline {pipelineId}: our pipeline did not build what its jobs ran on"
+                    : $"{image.Reference}@{digest} names commit {labels.Commit ?? "none"}, which is not in the target branch");
+                continue;
+            }
+            verified.Add(new BuiltImage(image.Name, image.Tag, digest, labels.Commit, labels.PipelineId));
+        }
+        return new ImageVerificationResult(verified, problems);
+    }
+}
