@@ -77,6 +77,32 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct) =>
         await Send(HttpMethod.Post, $"projects/{project}/pipelines/{pipeline}/cancel", null, ct);
 
+    public async Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct) =>
+        (await Send(HttpMethod.Post, $"projects/{project}/merge_requests/{iid}/pipelines", null, ct)).Deserialize<GitLabPipeline>(Json)!;
+
+    public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
+        GetAll<GitLabPipeline>($"projects/{project}/merge_requests/{iid}/pipelines", ct);
+
+    public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct) =>
+        GetAll<GitLabPipelineJob>($"projects/{project}/pipelines/{pipeline}/jobs?include_retried=true", ct);
+
+    public async Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"projects/{project}/jobs/{job}/trace", ct);
+        await Ensure(response, ct);
+        return await response.Content.ReadAsStringAsync(ct);
+    }
+
+    public async Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct)
+    {
+        var repositories = await GetAll<GitLabRegistryRepository>($"projects/{project}/registry/repositories", ct);
+        if (repositories.FirstOrDefault(r => string.Equals(r.Path, repositoryPath, StringComparison.OrdinalIgnoreCase)) is not { } repository) return false;
+        using var response = await http.DeleteAsync($"projects/{project}/registry/repositories/{repository.Id}/tags/{E(tag)}", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound) return false;
+        await Ensure(response, ct);
+        return true;
+    }
+
     public async Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct)
     {
         using var response = await http.GetAsync($"projects/{project}/jobs/{job}", ct);

@@ -38,7 +38,8 @@ public sealed record GitLabApproval(GitLabUser User);
 
 public sealed record GitLabApprovals(int ApprovalsRequired, int ApprovalsLeft, IReadOnlyList<GitLabApproval>? ApprovedBy);
 
-public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string Ref, string Status, string? Source);
+public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string Ref, string Status, string? Source, GitLabUser? User = null,
+    DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabVariable(string Key, string? Value);
 
@@ -47,6 +48,10 @@ public sealed record GitLabJobPipeline(long Id, string? Sha);
 public sealed record GitLabJobCommit(string Id);
 
 public sealed record GitLabJob(long Id, string Name, string Status, GitLabJobPipeline Pipeline, GitLabJobCommit? Commit);
+
+public sealed record GitLabPipelineJob(long Id, string Name, string Status);
+
+public sealed record GitLabRegistryRepository(long Id, string Path);
 
 public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false);
 

@@ -17,6 +17,18 @@ public interface IGitLabClient
     Task<IReadOnlyList<GitLabPipeline>> ListPipelinesAsync(long project, string reference, string sha, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct = default);
     Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct = default);
+    /// <summary>
+    /// A merge request pipeline (<c>POST …/merge_requests/:iid/pipelines</c>: no variables, the source head at that moment).
+    /// GitLab runs a fork MR's in the target project only when the caller may and the project allows it, else in the fork:
+    /// the answer's project says which.
+    /// </summary>
+    Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct = default);
+    Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct = default);
+    /// <summary>The raw job log (the runner's lines, ANSI and section markers included).</summary>
+    Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct = default);
+    /// <summary>Deletes one tag of the project's registry repository <paramref name="repositoryPath"/>; false when it is not there.</summary>
+    Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct = default);
     Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct = default);
     Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct = default);
     /// <summary>Every note of the merge request, oldest first, all pages followed.</summary>

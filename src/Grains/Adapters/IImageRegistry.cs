@@ -12,6 +12,9 @@ public interface IImageRegistry
     /// (blob mounts, then the same manifest bytes) and returns the digest the registry reports.</summary>
     Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default);
 
+    /// <summary>Every tag of the repository (an absent repository has none).</summary>
+    Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default);
+
     /// <summary>Deletes a manifest by digest (every tag on it in that repository goes with it).</summary>
     Task DeleteAsync(string repository, string digest, CancellationToken ct = default);
 }

@@ -62,6 +62,23 @@ public sealed class RegistryClient(HttpClient http, RegistryCredentials credenti
         return put.Headers.TryGetValues("Docker-Content-Digest", out var d) ? d.First() : Digest(manifest.Bytes);
     }
 
+    public async Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct)
+    {
+        var tags = new List<string>();
+        var path = $"/v2/{repository}/tags/list?n=1000";
+        // The registry pages with a Link header; an unknown repository is a 404 with no tags.
+        for (var page = 0; page < 100 && path is not null; page++)
+        {
+            using var response = await SendAsync(HttpMethod.Get, path, $"repository:{repository}:pull", null, null, ct);
+            if (response.StatusCode == HttpStatusCode.NotFound) return tags;
+            await Ensure(response, ct);
+            var list = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))?["tags"] as JsonArray;
+            tags.AddRange((list ?? []).Select(t => t!.GetValue<string>()));
+            path = response.Headers.TryGetValues("Link", out var links) && links.First().Split(';')[0].Trim('<', '>', ' ') is { Length: > 0 } next ? next : null;
+        }
+        return tags;
+    }
+
     public async Task DeleteAsync(string repository, string digest, CancellationToken ct)
     {
         using var response = await SendAsync(HttpMethod.Delete, $"/v2/{repository}/manifests/{digest}", $"repository:{repository}:*", null, null, ct);

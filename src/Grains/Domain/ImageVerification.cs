@@ -22,6 +22,18 @@ public sealed record ImageEvidence(
     [property: Id(5)] RegistryImage? AtDigest,
     [property: Id(6)] bool LabelCommitInTarget);
 
+/// <summary>
+/// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,
+/// the jobs' runner lines, the policy's accepted unverified jobs, and the target registry's tags afterwards.
+/// </summary>
+[GenerateSerializer, Alias("VerificationEvidence")]
+public sealed record VerificationEvidence(
+    [property: Id(0)] string UpstreamRepository,
+    [property: Id(1)] IReadOnlyList<ImageEvidence> Images,
+    [property: Id(2)] IReadOnlyList<JobEvidence> Jobs,
+    [property: Id(3)] IReadOnlyList<string> UnverifiedJobsAllowed,
+    [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter);
+
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(
     [property: Id(0)] IReadOnlyList<BuiltImage> Verified,

@@ -10,6 +10,12 @@ public sealed record ImageState(
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? Digest);
 
+/// <summary>The target registry as it was before our pipeline, and the stale tags deleted so that it rebuilds them.</summary>
+[GenerateSerializer, Alias("PipelineGuard")]
+public sealed record PipelineGuard(
+    [property: Id(0)] IReadOnlyList<TagDigest> Before,
+    [property: Id(1)] IReadOnlyList<string> DeletedTags);
+
 /// <summary>An image copied to the upstream repository and not (yet) taken back.</summary>
 [GenerateSerializer, Alias("Promotion")]
 public sealed record Promotion(
@@ -46,7 +52,10 @@ public sealed record MergeRequestWorkflow(
     [property: Id(17)] DateTimeOffset? PipelineCreatedAt,
     [property: Id(18)] Requester? Requester = null,
     [property: Id(19)] (PermissionCheckpoint Checkpoint, int Rebase)? LastPermissionCheck = null,
-    [property: Id(20)] string? TargetBranch = null)
+    [property: Id(20)] string? TargetBranch = null,
+    [property: Id(21)] long? PipelineProjectId = null,
+    [property: Id(22)] PipelineGuard? Guard = null,
+    [property: Id(23)] ImmutableList<ImageState>? UpstreamBuilds = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
@@ -56,6 +65,9 @@ public sealed record MergeRequestWorkflow(
 
     /// <summary>Whether the actor's permission was checked for this effect of the current rebase already.</summary>
     public bool PermissionChecked(PermissionCheckpoint checkpoint) => LastPermissionCheck == (checkpoint, Rebases);
+
+    /// <summary>Images our pipelines built in the target's registry that must go if the merge does not happen.</summary>
+    public ImmutableList<ImageState> PendingCleanup => UpstreamBuilds ?? [];
 
     public bool IsPromoted(string name, string tag) => Promotions.Any(p => p.Name == name && p.Tag == tag);
 }

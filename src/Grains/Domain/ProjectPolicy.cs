@@ -19,8 +19,15 @@ public sealed record ProjectPolicy(
     [property: Id(5)] bool AllowUnbumpedInputs = false,
     [property: Id(6)] string? TriggerLabel = null,
     IReadOnlyList<string>? AllowedCommanders = null,
-    [property: Id(8)] string MergeOrder = "assigned_at")
+    [property: Id(8)] string MergeOrder = "assigned_at",
+    IReadOnlyList<string>? UnverifiedJobs = null)
 {
+    /// <summary>
+    /// Jobs whose runner reports no image (shell, custom or Kubernetes executors) that may still run in our pipeline;
+    /// by default none: a job that ran on an image nobody can name proves nothing about it.
+    /// </summary>
+    [Id(9)] public IReadOnlyList<string> UnverifiedJobs { get; init; } = UnverifiedJobs ?? [];
+
     /// <summary>
     /// Who may command a merge with a <c>/merge</c> note: usernames, or a minimum access level in the target project
     /// (<c>developer</c>, <c>maintainer</c>, <c>owner</c>).

@@ -25,15 +25,21 @@ public sealed record RecordRebase(string RebasedSha, string TargetSha, DateTimeO
 public sealed record RecordFreshness(IReadOnlyList<ImageAssessment> Images, bool AllowUnbumpedInputs, DateTimeOffset At)
     : WorkflowCommand(At);
 
-public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebuild, DateTimeOffset At) : WorkflowCommand(At);
+/// <remarks><paramref name="ProjectId"/> is where the pipeline runs (the target project, for a fork MR).</remarks>
+public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebuild, DateTimeOffset At, long? ProjectId = null) : WorkflowCommand(At);
+
+public sealed record RecordPipelinePrepared(IReadOnlyList<TagDigest> RegistryBefore, IReadOnlyList<string> DeletedTags, DateTimeOffset At)
+    : WorkflowCommand(At);
 
 public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At) : WorkflowCommand(At);
 
 /// <summary>The policy's CI timeout elapsed while the pipeline had not finished.</summary>
 public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 
-public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At)
-    : WorkflowCommand(At);
+public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At,
+    VerificationEvidence? Evidence = null) : WorkflowCommand(At);
+
+public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At) : WorkflowCommand(At);
 
 public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At)
     : WorkflowCommand(At);

@@ -29,6 +29,10 @@ public static class WorkflowDecider
         (RecordPipeline c, Building) => DecidePipeline(c, state),
         (RecordPipeline c, _) when c.PipelineId == state.PipelineId => Decision.Nothing,
 
+        (RecordPipelinePrepared c, Building) when state.PipelineId is null && state.Guard is null =>
+            Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At)),
+        (RecordPipelinePrepared, Building) when state.Guard is not null => Decision.Nothing,
+
         (ObservePipeline c, _) => DecideObservation(c, state),
 
         (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, "CI is taking too long.", c.At)),
@@ -41,6 +45,10 @@ public static class WorkflowDecider
             => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
+
+        (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Name == c.Name && i.Tag == c.Tag) && !state.IsActive =>
+            Decision.Of(new UpstreamImageCleaned(state.Attempt, c.Name, c.Tag, c.Deleted, c.At)),
+        (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
 
         (RecordMerge c, Merging) => Decision.Of(new Merged(state.Attempt, c.MergeCommitSha, c.At)),
         (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
@@ -113,7 +121,7 @@ public static class WorkflowDecider
         if (c.Sha != state.RebasedSha)
             return Decision.Reject(RejectionKind.InvalidInput,
                 $"pipeline {c.PipelineId} runs on {c.Sha}, not on the rebased {state.RebasedSha}");
-        return Decision.Of(new PipelineCreated(state.Attempt, c.PipelineId, c.Sha, c.ForcedRebuild, c.At));
+        return Decision.Of(new PipelineCreated(state.Attempt, c.PipelineId, c.Sha, c.ForcedRebuild, c.At, c.ProjectId));
     }
 
     private static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state)
@@ -137,6 +145,7 @@ public static class WorkflowDecider
     {
         if (c.TargetSha != state.TargetSha)
             return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At, c.MaxRebases), c.MaxRebases, c.At);
+        if (c.Evidence is { } evidence) return DecideVerifiedInTarget(c, evidence, state);
 
         var rejected = new BuildRejected(state.Attempt, c.TargetSha, c.Images, c.At);
         foreach (var image in c.Images)
@@ -156,6 +165,24 @@ public static class WorkflowDecider
             return Decision.Of(rejected, Failed(state, $"The pipeline succeeded but did not build {string.Join(", ", notBuilt)}.", c.At));
 
         return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, c.Images, c.At));
+    }
+
+    /// <summary>
+    /// A pipeline that ran in the target project: the images are what its jobs ran on (by the runner's digests), and the
+    /// registry holds nothing else it changed. Nothing is copied afterwards: the merge makes the tested image main's.
+    /// </summary>
+    private static Decision DecideVerifiedInTarget(RecordVerification c, VerificationEvidence evidence, MergeRequestWorkflow state)
+    {
+        var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
+        var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
+            .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
+            .ToList();
+        var unexpected = RegistryGuard.UnexpectedChanges(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
+        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
+        if (problems.Count == 0)
+            return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, result.Verified, c.At, evidence));
+        return Decision.Of(new BuildRejected(state.Attempt, c.TargetSha, result.Verified, c.At, evidence),
+            Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At));
     }
 
     private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)

@@ -76,7 +76,19 @@ public sealed record PipelineCreated(
     [property: Id(1)] long PipelineId,
     [property: Id(2)] string Sha,
     [property: Id(3)] bool ForcedRebuild,
-    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] long? ProjectId = null) : IWorkflowEvent;
+
+/// <summary>
+/// Before a pipeline in the target project: the stale upstream tags deleted so that it rebuilds them, and every tag of
+/// the policy's repositories as it was, to compare with afterwards (the pipeline runs the MR's code with push rights).
+/// </summary>
+[GenerateSerializer, Alias("PipelinePrepared")]
+public sealed record PipelinePrepared(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] IReadOnlyList<TagDigest> RegistryBefore,
+    [property: Id(2)] IReadOnlyList<string> DeletedTags,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("PipelineObserved")]
 public sealed record PipelineObserved(
@@ -93,12 +105,14 @@ public sealed record BuiltImage(
     [property: Id(3)] string? LabelCommit,
     [property: Id(4)] long? LabelPipelineId);
 
+/// <remarks>With <paramref name="Evidence"/> the images were built and tested in the target project: nothing to promote.</remarks>
 [GenerateSerializer, Alias("BuildVerified")]
 public sealed record BuildVerified(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string TargetSha,
     [property: Id(2)] IReadOnlyList<BuiltImage> Images,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] VerificationEvidence? Evidence = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("TargetMoved")]
 public sealed record TargetMoved(
@@ -114,7 +128,20 @@ public sealed record BuildRejected(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string TargetSha,
     [property: Id(2)] IReadOnlyList<BuiltImage> Images,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] VerificationEvidence? Evidence = null) : IWorkflowEvent;
+
+/// <summary>
+/// After an attempt that did not merge, an image our pipeline built in the target's registry under a tag the target
+/// branch does not use was deleted (or kept, because the target branch uses that tag now), so no one reuses it.
+/// </summary>
+[GenerateSerializer, Alias("UpstreamImageCleaned")]
+public sealed record UpstreamImageCleaned(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] bool Deleted,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("CiTimedOut")]
 public sealed record CiTimedOut(

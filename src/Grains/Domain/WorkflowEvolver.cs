@@ -12,7 +12,7 @@ public static class WorkflowEvolver
             MergeRequested e => MergeRequestWorkflow.Initial with
             {
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
-                AttemptStartedAt = e.At, Promotions = state.Promotions,
+                AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds,
             },
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
@@ -23,7 +23,7 @@ public static class WorkflowEvolver
             RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason },
             RebaseStarted e => state with
             {
-                State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null,
+                State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
                 ForcedRebuild = false, BuiltImages = [],
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
@@ -35,6 +35,14 @@ public static class WorkflowEvolver
             PipelineCreated e => state with
             {
                 PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild, PipelineCreatedAt = e.At,
+                PipelineProjectId = e.ProjectId,
+            },
+            PipelinePrepared e => state with
+            {
+                Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),
+                // What our pipeline may build in the target's registry: taken back unless the merge happens.
+                UpstreamBuilds = state.PendingCleanup.AddRange(
+                    state.Images.Where(i => i.Verdict.NeedsRebuild() && !state.PendingCleanup.Any(p => p.Name == i.Name && p.Tag == i.Tag))),
             },
             PipelineObserved e => state with
             {
@@ -43,7 +51,7 @@ public static class WorkflowEvolver
             },
             BuildVerified e => state with
             {
-                State = e.Images.Count > 0 ? WorkflowState.Promoting : WorkflowState.Merging,
+                State = e.Images.Count > 0 && e.Evidence is null ? WorkflowState.Promoting : WorkflowState.Merging,
                 BuiltImages = [.. e.Images],
                 Images = [.. state.Images.Select(i => i with { Digest = e.Images.FirstOrDefault(b => b.Name == i.Name && b.Tag == i.Tag)?.Digest })],
             },
@@ -62,7 +70,9 @@ public static class WorkflowEvolver
             BuildRejected => state,
             CiTimedOut => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
-            Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged" },
+            UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
+            // Merged: what our pipeline built is what main now uses.
+            Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged", UpstreamBuilds = [] },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },
             AttemptCancelled e => state with { State = WorkflowState.Cancelled, Outcome = $"cancelled by {e.CancelledBy}: {e.Reason}" },
             _ => state,

@@ -75,7 +75,12 @@ public static class WorkflowTimeline
         FreshnessChecked f => f.Images.Count == 0
             ? "no image to check"
             : string.Join(", ", f.Images.Select(i => $"{i.Name}:{i.Tag} {i.Verdict.ToString().ToLowerInvariant()}")),
-        PipelineCreated p => $"pipeline {p.PipelineId} created on {Short(p.Sha)}" + (p.ForcedRebuild ? " with FDO_FORCE_REBUILD=1" : ""),
+        PipelineCreated p => $"pipeline {p.PipelineId} created on {Short(p.Sha)}" +
+            (p.ProjectId is { } project ? $" in the target project {project}" : p.ForcedRebuild ? " with FDO_FORCE_REBUILD=1" : ""),
+        PipelinePrepared p => p.DeletedTags.Count == 0
+            ? $"registry snapshotted ({p.RegistryBefore.Count} tags); nothing stale to delete"
+            : $"deleted the stale {string.Join(", ", p.DeletedTags)} so our pipeline rebuilds it; registry snapshotted ({p.RegistryBefore.Count} tags)",
+        UpstreamImageCleaned u => u.Deleted ? $"{u.Name}:{u.Tag} built by our pipeline deleted: the merge did not happen" : $"{u.Name}:{u.Tag} kept: the target branch uses it",
         PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
         BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
         BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
@@ -97,6 +102,8 @@ public static class WorkflowTimeline
         FreshnessChecked f => [.. f.Images.Select(i => new TimelineFact(
             $"{i.Name}:{i.Tag}", $"{i.Verdict.ToString().ToLowerInvariant()} — {i.Reason}" + (i.FdoCommit is { } c ? $" (fdo.commit {Short(c)})" : "")))],
         PipelineCreated p => [new("pipeline", p.PipelineId.ToString(CultureInfo.InvariantCulture)), new("forced rebuild", p.ForcedRebuild ? "yes" : "no")],
+        BuildVerified { Evidence: { } ev } b => [.. b.Images.Select(Built), .. JobsRanOn(ev)],
+        BuildRejected { Evidence: { } ev } b => [.. b.Images.Select(Built), .. JobsRanOn(ev)],
         BuildVerified b => [.. b.Images.Select(Built)],
         BuildRejected b => [.. b.Images.Select(Built)],
         ImagePromoted p => [new("digest", p.Digest), new("repository", p.Repository)],
@@ -108,6 +115,11 @@ public static class WorkflowTimeline
             new("protected branch rules", o.Rules.Count == 0 ? "none" : string.Join("; ", o.Rules.Select(MergePermission.Describe)))],
         _ => [],
     };
+
+    /// <summary>The digest each job ran on, as the runner reported it.</summary>
+    private static IEnumerable<TimelineFact> JobsRanOn(VerificationEvidence ev) =>
+        ev.Jobs.Select(j => new TimelineFact($"job {j.Name}",
+            j.RunnerLines.Count == 0 ? $"{j.Status}; the runner reported no image" : $"{j.Status} on " + string.Join(", ", j.RunnerLines.Select(l => $"{l.Image}@{l.Digest}"))));
 
     private static string Trigger(TriggerKind trigger) => trigger switch
     {

@@ -89,7 +89,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     }
 
     private bool NeedsWork(MergeRequestWorkflow s) =>
-        Drives && (s.IsActive || (s.State != WorkflowState.None && (s.OutcomeNoteId is null || (s.State != WorkflowState.Completed && s.Promotions.Count > 0))));
+        Drives && (s.IsActive || (s.State != WorkflowState.None && (s.OutcomeNoteId is null
+            || (s.State != WorkflowState.Completed && (s.Promotions.Count > 0 || s.PendingCleanup.Count > 0)))));
 
     private void StartPolling() =>
         poll ??= this.RegisterGrainTimer(AdvanceAsync, new GrainTimerCreationOptions

@@ -59,10 +59,11 @@ public sealed class PolicySettings
     public bool AllowUnbumpedInputs { get; set; }
     public string? TriggerLabel { get; set; }
     public List<string> AllowedCommanders { get; set; } = [];
+    public List<string> UnverifiedJobs { get; set; } = [];
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs))], UpstreamRepo, RequiredApprovals,
-        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders);
+        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs);
 }
 
 public sealed class ImagePolicySettings

@@ -59,6 +59,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.PolicyStore>();
         services.TryAddSingleton<Workflow.WorkflowDriver>();
         services.TryAddSingleton<Workflow.PermissionObserver>();
+        services.TryAddSingleton<Workflow.TargetPipeline>();
         services.AddHostedService<Workflow.Reconciliation>();
         services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
             {

@@ -30,6 +30,8 @@ public static class WorkflowEventNames
         [typeof(OutcomeNoted)] = "outcome_noted",
         [typeof(PermissionChecked)] = "permission_checked",
         [typeof(RequestRefused)] = "request_refused",
+        [typeof(UpstreamImageCleaned)] = "upstream_image_cleaned",
+        [typeof(PipelinePrepared)] = "pipeline_prepared",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

@@ -13,7 +13,8 @@ namespace Orchestrator.Workflow;
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
-    Persistence.PipelineWatches watches, PermissionObserver permissions, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IOptions<OrchestratorOptions> options,
+    ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
 
@@ -27,7 +28,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             WorkflowState.Rebasing => await RebasingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, memo, ct),
             WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
-            WorkflowState.Verifying => await VerifyingAsync(s, mr, policy, now, memo, ct),
+            WorkflowState.Verifying => await VerifyingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Merging => await MergingAsync(key, s, mr, policy, now, memo, ct),
             _ => await FinishAsync(key, s, mr, policy, now, ct),
@@ -82,7 +83,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var targetTag = Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey);
             var upstream = await registry.InspectAsync($"{policy.UpstreamRepo!.ToLowerInvariant()}/{image.Name}", tag, ct);
             var upstreamInTarget = upstream?.Commit is { } uc && await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) == uc;
-            var sourceImage = await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
+            // A fork's registry is writable by its owner at any moment: for a fork MR it is never read.
+            var sourceImage = IsFork(mr) ? null : await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
             bool ancestor = false, changedSince = true, provenance = false;
             if (sourceImage?.Commit is { } commit)
             {
@@ -108,7 +110,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> BuildingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, CancellationToken ct)
     {
-        var source = mr.SourceProjectId;
+        var source = s.PipelineProjectId ?? mr.SourceProjectId;
+        if (s.PipelineId is null && IsFork(mr)) return await StartInTargetAsync(key, s, mr, policy, now, ct);
         if (s.PipelineId is not { } pipelineId)
         {
             var marker = $"{key}#{s.Attempt}.{s.Rebases}";
@@ -147,10 +150,54 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now));
     }
 
-    private async Task<StepResult> VerifyingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, StepMemo memo, CancellationToken ct)
+    /// <summary>
+    /// A fork MR's pipeline runs in the target project, where its jobs push only to the target's registry: stale tags
+    /// deleted and the registry snapshotted first (recorded), then the pipeline created for exactly the rebased SHA.
+    /// </summary>
+    private async Task<StepResult> StartInTargetAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
+        if (await target.FindAsync(key, s, ct) is { } found)
+        {
+            await target.WatchAsync(key, found.Id, ct);
+            return StepResult.Of(new RecordPipeline(found.Id, found.Sha, forced, now, key.ProjectId));
+        }
+        if (s.Guard is null)
+        {
+            var deleted = await target.DeleteStaleAsync(key, s, policy, ct);
+            return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
+        }
+        // The endpoint takes no SHA and runs the source head at that moment: check it right before and right after.
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
+        var created = await target.CreateAsync(key, ct);
+        if (created.ProjectId != key.ProjectId)
+        {
+            await gitlab.CancelPipelineAsync(created.ProjectId, created.Id, ct);
+            return StepResult.Of(new Fail($"GitLab ran the merge request pipeline in the fork (project {created.ProjectId}), where its owner controls " +
+                "the runners and the registry; nothing from it counts. Let fork merge request pipelines run in this project " +
+                "(Settings → CI/CD → General pipelines) and ask again.", now));
+        }
+        if (created.Sha != s.RebasedSha)
+        {
+            await gitlab.CancelPipelineAsync(created.ProjectId, created.Id, ct);
+            return StepResult.Of(new Fail($"Someone pushed to branch while we were trying to merge: pipeline {created.Id} runs {created.Sha}, " +
+                $"not the rebased {s.RebasedSha}; it was cancelled", now));
+        }
+        await target.WatchAsync(key, created.Id, ct);
+        return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now, key.ProjectId));
+    }
+
+    private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
+
+    private async Task<StepResult> VerifyingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+        if (s.PipelineProjectId == key.ProjectId && IsFork(mr))
+            return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await target.EvidenceAsync(key, s, policy, ct)));
         var sourcePath = await SourcePathAsync(mr, memo, ct);
         var built = new List<BuiltImage>();
         foreach (var image in s.Images.Where(i => s.ForcedRebuild && i.Verdict.NeedsRebuild()))
@@ -225,6 +272,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 await registry.DeleteAsync(repository, promotion.Digest, ct);
             return StepResult.Of(new RecordPromotionUndone(promotion.Name, promotion.Tag, promotion.Digest, now));
         }
+        if (s.State != WorkflowState.Completed && s.PendingCleanup.FirstOrDefault() is { } built)
+        {
+            // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
+            var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
+            return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
+        }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
@@ -272,7 +325,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             " Ask a maintainer of the target branch to assign me.",
         WorkflowState.Completed =>
             $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
-            (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "." : ""),
+            (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
+             : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : ""),
         WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
         _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
              "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",

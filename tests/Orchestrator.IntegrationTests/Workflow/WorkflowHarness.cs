@@ -58,7 +58,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
         while (true)
         {
             var s = (await Grain(iid).GetSnapshot()).Workflow;
-            if (s.Attempt == attempt && !s.IsActive && s.OutcomeNoteId is not null && (s.State == WorkflowState.Completed || s.Promotions.Count == 0))
+            if (s.Attempt == attempt && !s.IsActive && s.OutcomeNoteId is not null && (s.State == WorkflowState.Completed || (s.Promotions.Count == 0 && s.PendingCleanup.Count == 0)))
                 return s;
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"!{iid} attempt {attempt} is still {s.State} ({s.Outcome})");
             await Task.Delay(200);

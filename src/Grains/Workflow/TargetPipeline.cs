@@ -1,0 +1,110 @@
+using Microsoft.Extensions.Options;
+using Orchestrator.Adapters;
+using Orchestrator.Domain;
+using Orchestrator.Hosting;
+
+namespace Orchestrator.Workflow;
+
+/// <summary>
+/// A fork merge request's pipeline, run in the target project where the fork's owner cannot push: the stale upstream
+/// tags it must rebuild are deleted first (never one the target branch uses), the target registry is snapshotted
+/// around it, and afterwards each image is established from the digests GitLab Runner reported for our jobs, read back
+/// by digest. Nothing from the fork's registry, runners or logs is read. Effects are looked up before they are repeated.
+/// </summary>
+public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, Persistence.PipelineWatches watches,
+    IOptions<OrchestratorOptions> options)
+{
+    private string Bot => options.Value.GitLab.BotUsername;
+
+    /// <summary>The pipeline of this attempt, found again after a crash: the bot's merge request pipeline at the rebased SHA.</summary>
+    public async Task<GitLabPipeline?> FindAsync(MergeRequestKey key, MergeRequestWorkflow s, CancellationToken ct)
+    {
+        foreach (var candidate in await gitlab.ListMergeRequestPipelinesAsync(key.ProjectId, key.Iid, ct))
+        {
+            if (candidate.Sha != s.RebasedSha || candidate.ProjectId != key.ProjectId || candidate.Source != "merge_request_event") continue;
+            var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, candidate.Id, ct);
+            // Another attempt at the same SHA made its own pipeline before this one started; only a pipeline the bot
+            // created since this attempt began can be ours.
+            if (string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && (pipeline.CreatedAt ?? DateTimeOffset.MaxValue) >= s.AttemptStartedAt)
+                return pipeline;
+        }
+        return null;
+    }
+
+    /// <summary>Deletes the stale tags this attempt must rebuild, unless the target branch uses them; returns what it deleted.</summary>
+    public async Task<IReadOnlyList<string>> DeleteStaleAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
+    {
+        var used = await TagsUsedByTargetAsync(key.ProjectId, s.TargetSha!, policy, ct);
+        var deleted = new List<string>();
+        foreach (var image in s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale && !used.Contains((i.Name, i.Tag))))
+        {
+            var repository = Repository(policy, image.Name);
+            await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
+            deleted.Add($"{repository}:{image.Tag}");
+        }
+        return deleted;
+    }
+
+    /// <summary>Every tag of every policy image's repository in the target's registry, with its digest.</summary>
+    public async Task<IReadOnlyList<TagDigest>> SnapshotAsync(ProjectPolicy policy, CancellationToken ct)
+    {
+        var tags = new List<TagDigest>();
+        foreach (var image in policy.Images)
+        {
+            var repository = Repository(policy, image.Name);
+            foreach (var tag in await registry.ListTagsAsync(repository, ct))
+                tags.Add(new TagDigest(repository, tag, (await registry.InspectAsync(repository, tag, ct))?.Digest));
+        }
+        return tags;
+    }
+
+    public Task<GitLabPipeline> CreateAsync(MergeRequestKey key, CancellationToken ct) => gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
+
+    public async Task WatchAsync(MergeRequestKey key, long pipeline, CancellationToken ct) => await watches.WatchAsync(key.ProjectId, pipeline, key, ct);
+
+    /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
+    public async Task<VerificationEvidence> EvidenceAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
+    {
+        var jobs = new List<JobEvidence>();
+        foreach (var job in await gitlab.ListPipelineJobsAsync(key.ProjectId, s.PipelineId!.Value, ct))
+        {
+            var lines = job.Status is "success" or "failed" or "running" or "canceled"
+                ? RunnerLog.ImageLines(await gitlab.GetJobTraceAsync(key.ProjectId, job.Id, ct)).Lines
+                : [];
+            jobs.Add(new JobEvidence(job.Id, job.Name, job.Status, lines));
+        }
+        var host = new Uri(options.Value.Registry.Url!).Authority;
+        var images = new List<ImageEvidence>();
+        foreach (var image in s.Images)
+        {
+            var repository = Repository(policy, image.Name);
+            var reference = $"{host}/{repository}:{image.Tag}";
+            var digests = jobs.SelectMany(j => j.RunnerLines).Where(l => l.Image == reference).Select(l => l.Digest).Distinct().ToList();
+            var digest = digests.Count == 1 ? digests[0] : null;
+            var labels = digest is null ? null : await registry.InspectAsync(repository, digest, ct);
+            var inTarget = labels?.Commit is { } commit && await gitlab.MergeBaseAsync(key.ProjectId, commit, s.TargetSha!, ct) == commit;
+            images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget));
+        }
+        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
+    }
+
+    /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
+    public async Task<bool> CleanUpAsync(MergeRequestKey key, GitLabMergeRequest mr, ImageState image, ProjectPolicy policy, CancellationToken ct)
+    {
+        var head = await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct);
+        if (head is not null && (await TagsUsedByTargetAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
+        await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
+        return true;
+    }
+
+    private async Task<HashSet<(string Name, string Tag)>> TagsUsedByTargetAsync(long project, string sha, ProjectPolicy policy, CancellationToken ct)
+    {
+        var used = new HashSet<(string, string)>();
+        foreach (var image in policy.Images)
+            if (Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey) is { } tag)
+                used.Add((image.Name, tag));
+        return used;
+    }
+
+    private static string Repository(ProjectPolicy policy, string image) => $"{policy.UpstreamRepo!.ToLowerInvariant()}/{image}";
+}
