@@ -41,9 +41,13 @@ public sealed class Job
     public StringBuilder Trace { get; } = new();
     public bool AllowFailure => Spec.AllowFailure;
 
-    public void Log(string line)
+    /// <summary>A line of the script's (or the emulated tool's) own output.</summary>
+    public void Log(string line) => Write(line + "\n");
+
+    /// <summary>Raw bytes of the trace, as the runner sends them (section markers carry no newline).</summary>
+    public void Write(string raw)
     {
-        lock (Trace) Trace.Append(line).Append('\n');
+        lock (Trace) Trace.Append(raw);
     }
 }
 
