@@ -13,7 +13,8 @@ public sealed class Pipeline
     public required string Source { get; init; }
     public required long UserId { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
-    public long? MergeRequestIid { get; init; }
+    /// <summary>The merge request of a <c>merge_request_event</c> pipeline, which may run in its target or its source project.</summary>
+    public Model.MergeRequest? MergeRequest { get; init; }
     public required Git.CommitInfo Commit { get; init; }
     public string Status { get; set; } = "created";
     public DateTimeOffset UpdatedAt { get; set; }

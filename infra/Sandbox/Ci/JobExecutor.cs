@@ -159,8 +159,12 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
             ["GITLAB_USER_ID"] = user.Id.ToString(),
             ["GITLAB_USER_EMAIL"] = user.Email,
         };
-        if (!p.Ref.StartsWith("refs/")) env["CI_COMMIT_BRANCH"] = p.Ref;
-        if (p.MergeRequestIid is { } iid) env["CI_MERGE_REQUEST_IID"] = iid.ToString();
+        if (p.MergeRequest is { } mr)
+        {
+            foreach (var (k, v) in MergeRequestVariables.Of(store, p, mr)) env[k] = v;
+            env["CI_COMMIT_REF_SLUG"] = Slug(mr.SourceBranch);
+        }
+        else if (!p.Ref.StartsWith("refs/")) env["CI_COMMIT_BRANCH"] = p.Ref;
         // Precedence as GitLab's: predefined < .gitlab-ci.yml globals < job variables < pipeline (API/trigger) variables.
         foreach (var (k, v) in spec.Variables) env[k] = v;
         foreach (var (k, v) in job.Spec.Variables) env[k] = v;
