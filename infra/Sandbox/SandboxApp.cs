@@ -23,6 +23,7 @@ public static class SandboxApp
         builder.Services.AddHostedService(sp => sp.GetRequiredService<RegistryProcess>());
         builder.Services.AddSingleton<JobExecutor>();
         builder.Services.AddSingleton<PipelineService>();
+        builder.Services.AddSingleton<MergeRequestPipelines>();
         builder.Services.AddHttpClient("registry");
         builder.Services.AddHttpClient("webhooks");
         builder.Services.AddSingleton<Faults>();

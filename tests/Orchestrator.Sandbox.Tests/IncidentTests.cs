@@ -44,6 +44,7 @@ public sealed class IncidentTests(SandboxHost host, ITestOutputHelper output) : 
     {
         var clock = Stopwatch.StartNew();
         var s = await SeedAsync("1");
+        Assert.True((await s.Maintainer.Get($"projects/{s.Upstream}"))["ci_allow_fork_pipelines_to_run_in_parent_project"]!.GetValue<bool>());
         var rebased = await RebaseA(s);
 
         // The rebase pushed to the fork: its branch pipeline reuses the fork's image, built before B, and passes.

@@ -54,6 +54,20 @@ public static class ContainerRegistryApi
             view["total_size"] = json["layers"]!.AsArray().Sum(l => l!["size"]!.GetValue<long>()) + json["config"]!["size"]!.GetValue<long>();
             return GitLabEndpoint.Json(view);
         });
+
+        // GitLab's :destroy_container_image is a Developer's right; the tag alone goes, not its digest's other tags.
+        app.MapGitLab("DELETE", "/projects/{id}/registry/repositories/{repositoryId}/tags/{tag}", async r =>
+        {
+            var project = r.Project();
+            var (owner, path) = FindRepository(r, r.RouteLong("repositoryId", "Repository"));
+            if (owner.Id != project.Id) throw GitLabError.NotFound("Repository");
+            r.RequireAccess(project, AccessLevel.Developer);
+            var tag = r.Route("tag");
+            var client = Client(r);
+            if (await client.GetManifestAsync(path, tag) is null) throw GitLabError.NotFound("Tag");
+            await TagDeletion.DeleteAsync(client, path, tag);
+            return Results.Ok();
+        });
     }
 
     /// <summary>The registry as GitLab's own Rails side sees it: a self-issued token with catalog and pull rights.</summary>

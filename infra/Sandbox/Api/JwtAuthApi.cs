@@ -74,12 +74,14 @@ public static class JwtAuthApi
         var canWrite = job is null
             ? level >= AccessLevel.Developer
             : job.Pipeline.ProjectId == project.Id && (level >= AccessLevel.Developer || store.CanPush(project, job.Pipeline.Ref, user!));
+        // GitLab grants delete as :destroy_container_image (Developers); "*" stays an administrator's.
         var canDelete = level >= AccessLevel.Maintainer && job is null;
         return [.. wanted.Actions.Where(a => a switch
         {
             "pull" => canRead,
             "push" => canWrite,
-            "delete" or "*" => canDelete,
+            "delete" => level >= AccessLevel.Developer && job is null,
+            "*" => canDelete,
             _ => false,
         })];
     }

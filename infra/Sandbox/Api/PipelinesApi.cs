@@ -85,10 +85,10 @@ public static class PipelinesApi
             var project = r.Project();
             var iid = r.RouteLong("iid", "Merge Request");
             var mr = r.Store.MergeRequests.FirstOrDefault(m => m.TargetProjectId == project.Id && m.Iid == iid) ?? throw GitLabError.NotFound("Merge Request");
-            // GitLab lists the pipelines of the MR's source branch commits and its merge request pipelines.
+            // GitLab lists the pipelines of the MR's source branch and its merge request pipelines, in whichever
+            // project (target or fork) they ran.
             var pipelines = r.Service<PipelineService>().Pipelines
-                .Where(p => p.MergeRequestIid == mr.Iid && p.ProjectId == project.Id
-                    || (p.ProjectId == mr.SourceProjectId && p.Ref == mr.SourceBranch))
+                .Where(p => p.MergeRequest == mr || (p.ProjectId == mr.SourceProjectId && p.Ref == mr.SourceBranch))
                 .OrderByDescending(p => p.Id);
             return GitLabEndpoint.List(r, [.. pipelines.Select(p => (JsonNode)r.Service<CiViews>().PipelineBasic(p))]);
         });
@@ -98,11 +98,9 @@ public static class PipelinesApi
             var project = r.Project();
             var iid = r.RouteLong("iid", "Merge Request");
             var mr = r.Store.MergeRequests.FirstOrDefault(m => m.TargetProjectId == project.Id && m.Iid == iid) ?? throw GitLabError.NotFound("Merge Request");
-            if (r.Store.AccessLevelOf(project, r.User) < AccessLevel.Developer) throw GitLabError.Forbidden();
-            var m = await r.Service<MergeRequestService>().EvaluateAsync(mr);
-            var pipeline = await r.Service<PipelineService>().CreateAsync(project, $"refs/merge-requests/{mr.Iid}/head", m.Sha!,
-                new string('0', 40), "merge_request_event", r.User, [], mr.Iid, failOnYamlError: true);
-            return GitLabEndpoint.Json(r.Service<CiViews>().Pipeline(pipeline!), 201);
+            // The answer's project_id says where it ran; GitLab answers 200 here, not 201.
+            var pipeline = await r.Service<MergeRequestPipelines>().CreateAsync(mr, r.User);
+            return GitLabEndpoint.Json(r.Service<CiViews>().Pipeline(pipeline));
         });
     }
 

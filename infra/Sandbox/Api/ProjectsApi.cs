@@ -24,6 +24,7 @@ public static class ProjectsApi
             project.ApprovalsRequired = (int)(r.Params.Long("approvals_before_merge") ?? 0);
             project.OnlyAllowMergeIfAllDiscussionsAreResolved = r.Params.Bool("only_allow_merge_if_all_discussions_are_resolved") ?? false;
             project.DefaultBranch = r.Params.String("default_branch") ?? "main";
+            project.CiAllowForkPipelinesToRunInParentProject = r.Params.Bool("ci_allow_fork_pipelines_to_run_in_parent_project") ?? true;
             await GitCli.RunAsync(project.RepoPath, "symbolic-ref", "HEAD", $"refs/heads/{project.DefaultBranch}");
             if (r.Params.Bool("initialize_with_readme") == true)
             {
@@ -56,6 +57,7 @@ public static class ProjectsApi
             if (r.Params.Long("approvals_before_merge") is { } approvals) project.ApprovalsRequired = (int)approvals;
             if (r.Params.Bool("only_allow_merge_if_all_discussions_are_resolved") is { } d) project.OnlyAllowMergeIfAllDiscussionsAreResolved = d;
             if (r.Params.String("visibility") is { } v) project.Visibility = v;
+            if (r.Params.Bool("ci_allow_fork_pipelines_to_run_in_parent_project") is { } forks) project.CiAllowForkPipelinesToRunInParentProject = forks;
             if (r.Params.String("description") is { } desc) project.Description = desc;
             if (r.Params.String("default_branch") is { } b)
             {

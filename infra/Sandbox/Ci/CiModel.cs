@@ -13,7 +13,8 @@ public sealed class Pipeline
     public required string Source { get; init; }
     public required long UserId { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
-    public long? MergeRequestIid { get; init; }
+    /// <summary>The merge request of a <c>merge_request_event</c> pipeline, which may run in its target or its source project.</summary>
+    public Model.MergeRequest? MergeRequest { get; init; }
     public required Git.CommitInfo Commit { get; init; }
     public string Status { get; set; } = "created";
     public DateTimeOffset UpdatedAt { get; set; }
@@ -41,9 +42,13 @@ public sealed class Job
     public StringBuilder Trace { get; } = new();
     public bool AllowFailure => Spec.AllowFailure;
 
-    public void Log(string line)
+    /// <summary>A line of the script's (or the emulated tool's) own output.</summary>
+    public void Log(string line) => Write(line + "\n");
+
+    /// <summary>Raw bytes of the trace, as the runner sends them (section markers carry no newline).</summary>
+    public void Write(string raw)
     {
-        lock (Trace) Trace.Append(line).Append('\n');
+        lock (Trace) Trace.Append(raw);
     }
 }
 

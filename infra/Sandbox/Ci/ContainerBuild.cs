@@ -65,8 +65,16 @@ public sealed class ContainerBuild(Job job, Dictionary<string, string> env, Regi
     private async Task<bool> BuildAsync(string image, string tag, CancellationToken ct)
     {
         var root = Directory.CreateDirectory(Path.Combine(work, "rootfs")).FullName;
-        if (env.GetValueOrDefault("FDO_BASE_IMAGE") is { Length: > 0 } baseImage && !await JobExecutor.PullAsync(registry, baseImage, root, job))
-            return false;
+        if (env.GetValueOrDefault("FDO_BASE_IMAGE") is { Length: > 0 } baseImage)
+        {
+            var pulled = await JobExecutor.PullAsync(registry, baseImage, root);
+            if (pulled.Image is null)
+            {
+                job.Log($"Error: {pulled.Error}");
+                return false;
+            }
+            job.Log($"Pulled base image {baseImage} ({pulled.Image.RepoDigest})");
+        }
         var buildEnv = new Dictionary<string, string>(env) { ["IMAGE_ROOT"] = root };
         if (env.GetValueOrDefault("FDO_DISTRIBUTION_EXEC") is { Length: > 0 } exec)
         {

@@ -37,34 +37,81 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
                 user = store.UserById(job.UserId);
             }
             var env = Environment(job, spec, project, user, token, Path.Combine(work, "src"));
-            job.Log($"Running with gitlab-sandbox for job {job.Id} ({job.Name}) on {job.Pipeline.Sha[..8]}");
-            await CheckoutAsync(project, job.Pipeline.Sha, Path.Combine(work, "src"));
+            RunnerLog.Println(job, "Running with gitlab-runner (gitlab-sandbox emulation)");
+            RunnerLog.Println(job, "  on gitlab-sandbox-runner");
             var client = JobRegistryClient(token);
-            if (job.Spec.Image is { } image)
+            string? imageName = null;
+            PulledImage? image = null;
+            RunnerLog.SectionStart(job, "prepare_executor", $"Preparing the \"{(job.Spec.Image is null ? "shell" : "docker")}\" executor");
+            try
             {
-                var reference = Expand(image, env);
-                var root = Path.Combine(work, "image");
-                job.Log($"Using image {reference}");
-                if (!await PullAsync(client, reference, root, job)) return false;
-                env["CI_IMAGE_ROOT"] = root;
-                env["PATH"] = $"{root}/bin:{env["PATH"]}";
+                if (job.Spec.Image is { } named)
+                {
+                    // The runner expands variables in image: before it pulls, and names the image so in its log.
+                    imageName = Expand(named, env);
+                    RunnerLog.Println(job, $"Using Docker executor with image {imageName} ...");
+                    RunnerLog.Println(job, $"Pulling docker image {imageName} ...");
+                    var root = Path.Combine(work, "image");
+                    var pull = await PullAsync(client, imageName, root);
+                    if (pull.Image is null)
+                    {
+                        RunnerLog.Failed(job, pull.Error!);
+                        return false;
+                    }
+                    image = pull.Image;
+                    RunnerLog.UsingImage(job, imageName, image);
+                    env["CI_IMAGE_ROOT"] = root;
+                    env["PATH"] = $"{root}/bin:{env["PATH"]}";
+                }
+                else RunnerLog.Println(job, "Using Shell (bash) executor...");
             }
-            var ok = job.Spec.Builtin == "fdo-container-build"
-                ? await new ContainerBuild(job, env, client, options.Value.Ci, work, registry.Host).RunAsync(ct)
-                : await RunScriptAsync(job, job.Spec.Script, env, Path.Combine(work, "src"), ct);
-            if (options.Value.Ci.JobDelay > TimeSpan.Zero) await Task.Delay(options.Value.Ci.JobDelay, ct);
-            job.Log(ok ? "Job succeeded" : "ERROR: Job failed: exit code 1");
+            finally
+            {
+                RunnerLog.SectionEnd(job, "prepare_executor");
+            }
+            RunnerLog.SectionStart(job, "prepare_script", "Preparing environment");
+            RunnerLog.Println(job, $"Running on {System.Environment.MachineName} via gitlab-sandbox-runner...");
+            RunnerLog.SectionEnd(job, "prepare_script");
+            RunnerLog.SectionStart(job, "get_sources", "Getting source from Git repository");
+            try
+            {
+                await CheckoutAsync(project, job.Pipeline.Sha, Path.Combine(work, "src"));
+                RunnerLog.Println(job, $"Checking out {job.Pipeline.Sha[..8]} as detached HEAD (ref is {job.Pipeline.Ref})...");
+            }
+            finally
+            {
+                RunnerLog.SectionEnd(job, "get_sources");
+            }
+            bool ok;
+            RunnerLog.SectionStart(job, "step_script", "Executing \"step_script\" stage of the job script");
+            try
+            {
+                // The docker executor obtains the image again for the build container and says so inside the section.
+                if (image is not null) RunnerLog.UsingImage(job, imageName!, image);
+                ok = job.Spec.Builtin == "fdo-container-build"
+                    ? await new ContainerBuild(job, env, client, options.Value.Ci, work, registry.Host).RunAsync(ct)
+                    : await RunScriptAsync(job, job.Spec.Script, env, Path.Combine(work, "src"), ct);
+                if (options.Value.Ci.JobDelay > TimeSpan.Zero) await Task.Delay(options.Value.Ci.JobDelay, ct);
+            }
+            finally
+            {
+                RunnerLog.SectionEnd(job, "step_script");
+            }
+            RunnerLog.SectionStart(job, "cleanup_file_variables", "Cleaning up project directory and file based variables");
+            RunnerLog.SectionEnd(job, "cleanup_file_variables");
+            if (ok) RunnerLog.Succeeded(job);
+            else RunnerLog.Failed(job, "exit code 1");
             return ok;
         }
         catch (OperationCanceledException)
         {
-            job.Log("ERROR: Job failed: canceled");
+            RunnerLog.Failed(job, "canceled");
             return false;
         }
         catch (Exception e)
         {
             logger.LogWarning(e, "job {Job} failed", job.Id);
-            job.Log($"ERROR: Job failed (system failure): {e.Message}");
+            job.Write($"\u001b[31;1mERROR: Job failed (system failure): {e.Message}{RunnerLog.Reset}\n");
             return false;
         }
         finally
@@ -112,8 +159,12 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
             ["GITLAB_USER_ID"] = user.Id.ToString(),
             ["GITLAB_USER_EMAIL"] = user.Email,
         };
-        if (!p.Ref.StartsWith("refs/")) env["CI_COMMIT_BRANCH"] = p.Ref;
-        if (p.MergeRequestIid is { } iid) env["CI_MERGE_REQUEST_IID"] = iid.ToString();
+        if (p.MergeRequest is { } mr)
+        {
+            foreach (var (k, v) in MergeRequestVariables.Of(store, p, mr)) env[k] = v;
+            env["CI_COMMIT_REF_SLUG"] = Slug(mr.SourceBranch);
+        }
+        else if (!p.Ref.StartsWith("refs/")) env["CI_COMMIT_BRANCH"] = p.Ref;
         // Precedence as GitLab's: predefined < .gitlab-ci.yml globals < job variables < pipeline (API/trigger) variables.
         foreach (var (k, v) in spec.Variables) env[k] = v;
         foreach (var (k, v) in job.Spec.Variables) env[k] = v;
@@ -150,23 +201,19 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
             return JsonNode.Parse(await response.Content.ReadAsStringAsync())?["token"]?.GetValue<string>();
         });
 
-    /// <summary>Pulls <c>host:port/name:tag</c> from the sandbox registry and unpacks its layers in order.</summary>
-    public static async Task<bool> PullAsync(RegistryClient client, string reference, string root, Job job)
+    /// <summary>
+    /// Pulls <c>host:port/name:tag</c> (or <c>@digest</c>) from the sandbox registry and unpacks its layers in order.
+    /// The image's ID is its config digest and its repository digest the manifest's, as docker reports them.
+    /// </summary>
+    public static async Task<(PulledImage? Image, string? Error)> PullAsync(RegistryClient client, string reference, string root)
     {
         var (name, tag) = ImageReference.Split(reference, out var host);
-        if (host is null)
-        {
-            job.Log($"ERROR: image {reference} is not in the sandbox registry (no network here)");
-            return false;
-        }
+        if (host is null) return (null, $"image {reference} is not in the sandbox registry (no network here)");
         var manifest = await client.GetManifestAsync(name, tag);
-        if (manifest is null)
-        {
-            job.Log($"ERROR: Job failed: failed to pull image \"{reference}\": manifest unknown");
-            return false;
-        }
+        if (manifest is null) return (null, $"failed to pull image \"{reference}\": manifest unknown");
         Directory.CreateDirectory(root);
-        foreach (var layer in manifest.Json["layers"]!.AsArray())
+        var json = manifest.Json;
+        foreach (var layer in json["layers"]!.AsArray())
         {
             var digest = layer!["digest"]!.GetValue<string>();
             var file = Path.Combine(Path.GetDirectoryName(root)!, digest.Replace(':', '_') + ".tar.gz");
@@ -174,16 +221,18 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
             await Shell.RunAsync("tar", ["-xzf", file, "-C", root]);
             File.Delete(file);
         }
-        job.Log($"Pulled {reference} ({manifest.Digest})");
-        return true;
+        return (new PulledImage(json["config"]!["digest"]!.GetValue<string>(), $"{host}/{name}@{manifest.Digest}"), null);
     }
+
+    // The runner's generated script echoes each command in bold green before running it.
+    private static string Dollar(string line) => $"\u001b[32;1m$ {line}{RunnerLog.Reset}";
 
     public static async Task<bool> RunScriptAsync(Job job, IReadOnlyList<string> lines, IReadOnlyDictionary<string, string> env, string dir, CancellationToken ct)
     {
         var script = new StringBuilder("set -eo pipefail\n");
         foreach (var line in lines)
         {
-            script.Append("printf '%s\\n' ").Append(Quote("$ " + line)).Append('\n');
+            script.Append("printf '%s\\n' ").Append(Quote(Dollar(line))).Append('\n');
             script.Append(line).Append('\n');
         }
         var file = Path.Combine(Path.GetTempPath(), $"sandbox-script-{job.Id}-{Guid.NewGuid():N}.sh");

@@ -21,7 +21,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
 
     /// <summary>Under the gate. A broken .gitlab-ci.yml still makes a pipeline, failed with <c>yaml_errors</c>.</summary>
     public async Task<Pipeline?> CreateAsync(Project project, string refName, string sha, string beforeSha, string source, User user,
-        IReadOnlyList<KeyValuePair<string, string>> variables, long? mergeRequestIid = null, bool failOnYamlError = false)
+        IReadOnlyList<KeyValuePair<string, string>> variables, MergeRequest? mergeRequest = null, bool failOnYamlError = false)
     {
         var repo = store.Repo(project);
         PipelineSpec? spec = null;
@@ -44,7 +44,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         var pipeline = new Pipeline
         {
             Id = store.NewId(), Iid = iid, ProjectId = project.Id, Sha = sha, BeforeSha = beforeSha, Ref = refName, Source = source,
-            UserId = user.Id, CreatedAt = store.Now, UpdatedAt = store.Now, MergeRequestIid = mergeRequestIid, YamlErrors = yamlError,
+            UserId = user.Id, CreatedAt = store.Now, UpdatedAt = store.Now, MergeRequest = mergeRequest, YamlErrors = yamlError,
             Commit = await repo.CommitAsync(sha),
             Variables = [.. variables],
         };

@@ -181,7 +181,7 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
         if (pipelineStatusSent.GetValueOrDefault(p.Id) == p.Status) return;
         pipelineStatusSent[p.Id] = p.Status;
         var project = store.ProjectById(p.ProjectId);
-        var mr = p.MergeRequestIid is { } iid ? store.MergeRequests.FirstOrDefault(m => m.TargetProjectId == p.ProjectId && m.Iid == iid) : null;
+        var mr = p.MergeRequest;
         var payload = new JsonObject
         {
             ["object_kind"] = "pipeline",

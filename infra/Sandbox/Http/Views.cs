@@ -104,6 +104,9 @@ public sealed class Views(SandboxStore store)
                 ["group_access"] = null,
             },
         };
+        // GitLab shows the CI/CD settings only to those who may administer the project.
+        if (caller.IsAdmin || store.AccessLevelOf(p, caller) >= AccessLevel.Maintainer)
+            o["ci_allow_fork_pipelines_to_run_in_parent_project"] = p.CiAllowForkPipelinesToRunInParentProject;
         if (p.ForkedFromId is { } f && store.Projects.TryGetValue(f, out var parent))
             o["forked_from_project"] = new JsonObject
             {

@@ -61,6 +61,11 @@ public sealed class Project
     public int ApprovalsRequired { get; set; }
     public bool OnlyAllowMergeIfAllDiscussionsAreResolved { get; set; }
     public long? ForkedFromId { get; set; }
+    /// <summary>
+    /// GitLab's <c>ci_allow_fork_pipelines_to_run_in_parent_project</c> (on by default): whether a member may run a
+    /// fork merge request's pipeline here, with this project's CI resources and registry rights.
+    /// </summary>
+    public bool CiAllowForkPipelinesToRunInParentProject { get; set; } = true;
     public Dictionary<long, int> Members { get; } = [];
     public Dictionary<long, MemberOrigin> MemberOrigins { get; } = [];
     public List<ProtectedBranch> ProtectedBranches { get; } = [];

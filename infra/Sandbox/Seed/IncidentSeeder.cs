@@ -27,6 +27,8 @@ public sealed class IncidentSeeder(HttpClient http, string adminToken)
         var upstream = await Post(m, "projects", new
         {
             name = "mesa", path = "mesa", namespace_id = group["id"]!.GetValue<long>(), visibility = "public", initialize_with_readme = true,
+            // Said out loud though it is GitLab's default: fork merge request pipelines an upstream member starts run here.
+            ci_allow_fork_pipelines_to_run_in_parent_project = true,
         });
         var up = upstream["id"]!.GetValue<long>();
         await Post(m, $"projects/{up}/members", new { user_id = bob["id"]!.GetValue<long>(), access_level = 30 });

@@ -38,7 +38,7 @@ public sealed class CiContractTests(SandboxHost host, ITestOutputHelper output) 
         var mr = await w.Maintainer.Post($"projects/{id}/merge_requests", new { source_branch = "main", target_branch = "main", title = "x" }, HttpStatusCode.UnprocessableEntity);
         await w.Maintainer.Post($"projects/{id}/repository/branches", new { branch = "topic", @ref = "main" });
         var topicMr = await w.Maintainer.Post($"projects/{id}/merge_requests", new { source_branch = "topic", target_branch = "main", title = "MR pipeline" });
-        var mrPipeline = await w.Maintainer.Post($"projects/{id}/merge_requests/{topicMr.Long("iid")}/pipelines");
+        var mrPipeline = await w.Maintainer.Post($"projects/{id}/merge_requests/{topicMr.Long("iid")}/pipelines", expect: HttpStatusCode.OK);
         var cancelled = await w.Maintainer.Post($"projects/{id}/pipelines/{mrPipeline.Long("id")}/cancel", expect: HttpStatusCode.OK);
         var repositories = await w.Maintainer.Get($"projects/{id}/registry/repositories");
         var repository = await w.Maintainer.Get($"registry/repositories/{repositories[0]!.Long("id")}?tags=true&tags_count=true&size=true");
