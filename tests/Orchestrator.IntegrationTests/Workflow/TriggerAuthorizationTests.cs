@@ -16,7 +16,7 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
     private const string TriggerLabel = "merge-me";
 
     private static ProjectPolicy Policy(WorkflowHarness h) =>
-        new([WorkflowHarness.BuildImage], h.UpstreamPath, 0, 10, 3, false, TriggerLabel, ["developer"]);
+        WorkflowHarness.IncidentPolicy(h.UpstreamPath, triggerLabel: TriggerLabel, commanders: ["developer"]);
 
     [Fact]
     public async Task Given_a_developer_When_they_assign_label_or_command_by_note_Then_each_is_refused_once_and_undone_and_a_maintainer_gets_it_merged()

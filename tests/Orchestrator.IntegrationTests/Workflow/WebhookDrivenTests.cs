@@ -14,7 +14,7 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
     public async Task Given_the_sandbox_sends_webhooks_When_the_bot_is_assigned_Then_the_mr_merges_and_a_lost_assignment_is_found_by_reconciliation()
     {
         await using var host = await WebhookFedHost.StartAsync(db, sandbox, "hook",
-            h => new ProjectPolicy([WorkflowHarness.BuildImage], h.UpstreamPath, 0, 10, 3, false),
+            h => WorkflowHarness.IncidentPolicy(h.UpstreamPath),
             reconcile: TimeSpan.FromSeconds(2), poll: TimeSpan.FromSeconds(1));
         var harness = host.Harness;
         var upstream = harness.Upstream;

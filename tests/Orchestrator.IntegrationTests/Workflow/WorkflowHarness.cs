@@ -27,6 +27,13 @@ public sealed class WorkflowHarness : IAsyncDisposable
 
     public static readonly ImagePolicy BuildImage = new("debian/x86_64_build", ".gitlab-ci/image-tags.yml", "DEBIAN_BUILD_TAG", [".gitlab-ci/container/**"]);
 
+    /// <summary>
+    /// The incident's policy. The sandbox runs ci-templates' build job in a shell executor, which names no image: the
+    /// policy accepts that one job by name (it builds the image; no test runs in it).
+    /// </summary>
+    public static ProjectPolicy IncidentPolicy(string upstreamPath, int maxRebases = 3, string? triggerLabel = null, IReadOnlyList<string>? commanders = null) =>
+        new([BuildImage], upstreamPath, 0, 10, maxRebases, false, triggerLabel, commanders, UnverifiedJobs: [BuildImage.Name]);
+
     public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3,
         TimeSpan? pollInterval = null)
     {
@@ -42,7 +49,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
             ["Orchestrator:Workflow:ReminderPeriod"] = (pollInterval is { } p && p > TimeSpan.FromMinutes(1) ? p : TimeSpan.FromMinutes(1)).ToString(),
         });
         var harness = new WorkflowHarness { Cluster = cluster, Seed = seed, Sandbox = sandbox };
-        await harness.Policies.SaveAsync(harness.Upstream, new ProjectPolicy([BuildImage], harness.UpstreamPath, 0, 10, maxRebases, false));
+        await harness.Policies.SaveAsync(harness.Upstream, IncidentPolicy(harness.UpstreamPath, maxRebases));
         return harness;
     }
 
@@ -83,6 +90,11 @@ public sealed class WorkflowHarness : IAsyncDisposable
         var jobs = (await Get(client, $"projects/{project}/pipelines/{pipeline}/jobs")).AsArray();
         return await client.GetStringAsync($"projects/{project}/jobs/{jobs[job]!["id"]!.GetValue<long>()}/trace");
     }
+
+    /// <summary>The digest of the upstream build image under <paramref name="tag"/>, read from the registry (null: absent).</summary>
+    public async Task<string?> UpstreamDigest(string tag) =>
+        (await Cluster.GetSiloServiceProvider().GetRequiredService<Adapters.IImageRegistry>()
+            .InspectAsync($"{UpstreamPath.ToLowerInvariant()}/{BuildImage.Name}", tag))?.Digest;
 
     public async Task<IReadOnlyList<string>> EventTypes(long iid) =>
         [.. (await Grain(iid).GetEvents()).Select(e => e.Type)];
