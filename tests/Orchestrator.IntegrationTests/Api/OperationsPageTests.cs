@@ -64,8 +64,9 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         {
             images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
             upstreamRepo = seed["upstream"]!["path"]!.GetValue<string>(), ciTimeoutMinutes = 10, maxRebases = 3,
+            unverifiedJobs = new[] { "debian/x86_64_build" },
         })).EnsureSuccessStatusCode();
-        // Alice has already fixed A for libfoo 2: its stale fork image is rebuilt, verified, promoted, merged.
+        // Alice has already fixed A for libfoo 2: its image is built upstream by our pipeline, verified, merged.
         // Its build waits (a minute at most) for the gate file, so the test sees A hold the branch however fast the machine.
         var gate = Path.Combine(Path.GetTempPath(), "ops-gate-" + Guid.NewGuid().ToString("N"));
         var heldBuild = IncidentFiles.ToolBuild(api: 2) + $"\nfor i in $(seq 600); do [ -e {gate} ] && break; sleep 0.1; done\n";
@@ -120,20 +121,20 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         await browser.WaitForAsync($"document.querySelector('[data-test=mr-row][data-mr=\"{Upstream}/{mrB}\"] [data-state=completed]')", TimeSpan.FromSeconds(30));
         await browser.WaitForAsync("document.querySelector('[data-test=queues]').innerText.includes('no merge request is queued')");
 
-        // A click on A opens its timeline: every step, the stale verdict, the forced pipeline, the promoted digest.
+        // A click on A opens its timeline: every step, the verdict, our pipeline in the target project, the digest each job ran on.
         await browser.ClickAsync($"[data-test=mr-row][data-mr=\"{Upstream}/{MrA}\"]");
         await browser.WaitForAsync("document.querySelector('[data-test=timeline] [data-step=completed]')");
         var steps = (await browser.EvaluateAsync("[...document.querySelectorAll('[data-test=step]')].map(s => s.dataset.step)"))!.AsArray()
             .Select(s => s!.GetValue<string>()).ToList();
-        Assert.Equal(["queued", "rebasing", "checking", "building", "verifying", "promoting", "merging", "completed"], steps);
+        Assert.Equal(["queued", "rebasing", "checking", "building", "verifying", "merging", "completed"], steps);
         var text = await browser.EvaluateAsync<string>("document.querySelector('[data-test=timeline]').innerText");
         var events = (await merger.GetFromJsonAsync<JsonArray>($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/events"))!;
-        var promoted = events.Single(e => e!["type"]!.GetValue<string>() == "image_promoted")!["data"]!;
+        var verified = events.Single(e => e!["type"]!.GetValue<string>() == "build_verified")!["data"]!;
         var pipeline = events.Single(e => e!["type"]!.GetValue<string>() == "pipeline_created")!["data"]!;
-        Assert.Contains($"debian/x86_64_build:{IncidentFiles.ToolTag} stale", text);
+        Assert.Contains($"debian/x86_64_build:{IncidentFiles.ToolTag} missing", text);
         Assert.Contains($"pipeline {pipeline["pipelineId"]!.GetValue<long>()} created", text);
-        Assert.Contains("FDO_FORCE_REBUILD=1", text);
-        Assert.Contains(promoted["digest"]!.GetValue<string>(), text);
+        Assert.Contains("in the target project", text);
+        Assert.Contains(verified["images"]![0]!["digest"]!.GetValue<string>(), text);
         Assert.Contains(mergedA["mergeCommitSha"]!.GetValue<string>()[..12], text);
         // Every ended step shows how long it took; the building step took measurable time.
         var durations = (await browser.EvaluateAsync("[...document.querySelectorAll('[data-test=step] [data-test=duration]')].map(d => d.textContent)"))!.AsArray()

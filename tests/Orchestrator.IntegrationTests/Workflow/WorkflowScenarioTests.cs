@@ -189,7 +189,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     [Theory]
     [InlineData(409, "Someone pushed to branch while we were trying to merge")]
     [InlineData(422, "GitLab refused the merge (422)")]
-    public async Task Given_a_promoted_image_When_gitlab_refuses_the_merge_Then_the_promotion_is_undone_and_the_attempt_fails(int status, string reason)
+    public async Task Given_an_image_built_upstream_When_gitlab_refuses_the_merge_Then_the_image_is_deleted_and_the_attempt_fails(int status, string reason)
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "ref" + status);
         var fix = await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: build mesa-tool against libfoo 2",
@@ -206,10 +206,10 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
             Assert.Equal(WorkflowState.Failed, s.State);
             Assert.Contains(reason, s.Outcome);
             var types = await h.EventTypes(h.MrA);
-            Assert.Contains("image_promoted", types);
+            Assert.Contains("build_verified", types);
             Assert.Contains("merge_refused", types);
-            Assert.Contains("promotion_undone", types);
-            Assert.Empty(s.Promotions);
+            Assert.Contains("upstream_image_cleaned", types);
+            Assert.Empty(s.PendingCleanup);
             var repos = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/registry/repositories?tags=true")).AsArray();
             Assert.DoesNotContain(repos.SelectMany(r => r!["tags"]!.AsArray()), t => t!["name"]!.GetValue<string>() == "20261115-tool");
             Assert.Equal("opened", (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}"))["state"]!.GetValue<string>());
