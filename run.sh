@@ -14,6 +14,22 @@ cd "$(dirname "$0")"
 source infra/env.sh
 trap 'exit 130' INT TERM
 
+# The seeded upstream builds its image with ci-templates, so the embedded default configures its policy (the image, its
+# tag in image-tags.yml, the files its build reads) before the silo starts: no run merges its MRs unchecked, with or
+# without the demo. Configuration, not PUT …/policy, because the embedded state is dropped at every start.
+embedded_policy() { # incident.json
+  local upstream id path
+  upstream=$(grep -o '"upstream":{[^}]*}' "$1")
+  id=$(sed -E 's/.*"id":([0-9]+).*/\1/' <<<"$upstream")
+  path=$(sed -E 's/.*"path":"([^"]*)".*/\1/' <<<"$upstream")
+  export "Orchestrator__Policies__${id}__Images__0__Name=debian/x86_64_build" \
+    "Orchestrator__Policies__${id}__Images__0__TagFile=.gitlab-ci/image-tags.yml" \
+    "Orchestrator__Policies__${id}__Images__0__TagKey=DEBIAN_BUILD_TAG" \
+    "Orchestrator__Policies__${id}__Images__0__Inputs__0=.gitlab-ci/container/**" \
+    "Orchestrator__Policies__${id}__UpstreamRepo=$path" \
+    "Orchestrator__Policies__${id}__CiTimeoutMinutes=10"
+}
+
 if [ -n "${ORCH_MEMBERSHIP:-}" ]; then export Orchestrator__Cluster__Membership="$ORCH_MEMBERSHIP"; fi
 
 if [ "${1:-}" = second-silo ]; then
@@ -29,6 +45,7 @@ if [ "${1:-}" = second-silo ]; then
     Orchestrator__GitLab__BotUsername=$(sed -E 's/.*"username":"([^"]*)".*/\1/' <<<"$bot")
     Orchestrator__Registry__Url=$(grep -o '"registry":"[^"]*"' "$ORCH_STATE/incident.json" | sed -E 's/.*:"(.*)"/\1/')
     export Orchestrator__Workflow__PollInterval="${Orchestrator__Workflow__PollInterval:-00:00:01}"
+    embedded_policy "$ORCH_STATE/incident.json"
   fi
   export Orchestrator__Cluster__Membership=postgres
   export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
@@ -60,6 +77,7 @@ if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ]; then
   [ -n "${sandbox_url:-}" ] || { echo "the sandbox did not start; see $ORCH_STATE/sandbox.log" >&2; exit 1; }
   curl -fsS -X POST -H "PRIVATE-TOKEN: $sandbox_token" "$sandbox_url/-/sandbox/seed/incident" >"$ORCH_STATE/incident.json"
   bot=$(grep -o '"bot":{[^}]*}' "$ORCH_STATE/incident.json")
+  embedded_policy "$ORCH_STATE/incident.json"
   # The sandbox forgets everything when it stops, so the orchestrator's embedded state starts afresh with it.
   export Orchestrator__Postgres__Schema=embedded_sandbox
   PGPASSWORD="$ORCH_PG_PASSWORD" psql -q -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" \

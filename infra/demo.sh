@@ -1,4 +1,5 @@
 # Sourced by ./run.sh demo: drives the seeded incident through the orchestrator's REST API and prints timelines.
+# The upstream's policy is already configured by ./run.sh (embedded_policy), as for any run of the embedded default.
 api() { curl -fsS -H "Authorization: Bearer $ORCH_API_TOKEN" "$@"; }
 json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
 
@@ -23,14 +24,10 @@ wait_for_outcome() { # url project iid attempt
 }
 
 demo() { # orchestrator-url sandbox-url sandbox-admin-token
-  local api=$1 incident upstream path iid state
+  local api=$1 incident upstream iid state
   incident=$(cat "$ORCH_STATE/incident.json")
   upstream=$(grep -o '"upstream":{[^}]*}' <<<"$incident" | json_field id)
-  path=$(grep -o '"upstream":{[^}]*}' <<<"$incident" | json_field path)
   iid=$(grep -o '"mr_a":{[^}]*}' <<<"$incident" | json_field iid)
-  api -X PUT -H 'Content-Type: application/json' "$api/api/v1/projects/$upstream/policy" -d "{
-    \"images\":[{\"name\":\"debian/x86_64_build\",\"tagFile\":\".gitlab-ci/image-tags.yml\",\"tagKey\":\"DEBIAN_BUILD_TAG\",\"inputs\":[\".gitlab-ci/container/**\"]}],
-    \"upstreamRepo\":\"$path\",\"requiredApprovals\":0,\"ciTimeoutMinutes\":10,\"maxRebases\":3,\"allowUnbumpedInputs\":false}" >/dev/null
   echo >&3
   echo "demo: MR A (!$iid) bumps the image tag; its fork image was built before MR B moved libfoo to 2 without a bump." >&3
   api -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null

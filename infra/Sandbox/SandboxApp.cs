@@ -42,6 +42,7 @@ public static class SandboxApp
         app.MapMergeRequestsApi();
         app.MapResourceLabelEventsApi();
         app.MapPipelinesApi();
+        app.MapCiLintApi();
         app.MapContainerRegistryApi();
         app.MapJwtAuthApi();
         app.MapHooksApi();

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Orchestrator.Adapters;
 using Orchestrator.Api.Http;
 using Orchestrator.Api.Security;
 using Orchestrator.Domain;
@@ -19,8 +20,10 @@ public static class PolicyApi
         return app;
     }
 
-    private static async Task<Ok<ProjectPolicy>> Get(HttpContext http, PolicyStore policies, CancellationToken ct) =>
-        TypedResults.Ok(await policies.GetAsync(http.Project(), ct));
+    /// <summary>The stored (or configured) policy; with <c>suggested=true</c>, the one derived from the project's CI configuration.</summary>
+    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Get(HttpContext http, PolicyStore policies, IGitLabClient gitlab,
+        IHttpClientFactory factory, bool? suggested, CancellationToken ct) =>
+        suggested == true ? await SuggestedPolicy.GetAsync(http, gitlab, factory) : TypedResults.Ok(await policies.GetAsync(http.Project(), ct));
 
     private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Put(HttpContext http, PolicyStore policies, CancellationToken ct)
     {
