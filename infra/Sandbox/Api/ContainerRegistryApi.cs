@@ -131,13 +131,15 @@ public static class ContainerRegistryApi
         ["location"] = $"{r.Service<RegistryProcess>().Host}/{path}:{tag}",
     };
 
-    private static readonly Dictionary<string, long> Ids = [];
+    // One id table per sandbox: tests run several sandboxes in one process, and ids from different stores collide.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<SandboxStore, Dictionary<string, long>> IdTables = new();
 
     private static long RepositoryId(SandboxStore store, Project project, string path)
     {
-        lock (Ids)
+        var ids = IdTables.GetOrCreateValue(store);
+        lock (ids)
         {
-            if (!Ids.TryGetValue(path, out var id)) Ids[path] = id = store.NewId();
+            if (!ids.TryGetValue(path, out var id)) ids[path] = id = store.NewId();
             return id;
         }
     }
@@ -145,7 +147,8 @@ public static class ContainerRegistryApi
     private static (Project Project, string Path) FindRepository(GitLabRequest r, long id)
     {
         string? path;
-        lock (Ids) path = Ids.FirstOrDefault(kv => kv.Value == id).Key;
+        var ids = IdTables.GetOrCreateValue(r.Store);
+        lock (ids) path = ids.FirstOrDefault(kv => kv.Value == id).Key;
         if (path is null) throw GitLabError.NotFound("Repository");
         var project = r.Store.Projects.Values
             .Where(p => path == p.FullPath.ToLowerInvariant() || path.StartsWith(p.FullPath.ToLowerInvariant() + "/"))

@@ -94,8 +94,8 @@ public static class MergePermission
             return No($"GitLab says {seen.TargetBranch} is protected, but none of the {seen.Rules.Count} rules it listed matches it");
         if (matching.Count == 0)
             return level >= Developer
-                ? new(true, $"{seen.TargetBranch} is not protected and the actor is {RoleName(level)}")
-                : No($"only Developers and above may merge into the unprotected branch {seen.TargetBranch}, and the actor is {RoleName(level)}");
+                ? new(true, $"{seen.TargetBranch} is not protected and the requester is {Role(level)}")
+                : No($"only Developers and above may merge into the unprotected branch {seen.TargetBranch}, and the requester is {Role(level)}");
         foreach (var rule in matching)
             foreach (var grant in rule.MergeAccess)
             {
@@ -104,9 +104,9 @@ public static class MergePermission
                 if (grant.UserId is { } user && user == seen.UserId && level > 0)
                     return new(true, $"protected branch rule {rule.Name} lets this user merge");
                 if (grant.UserId is null && grant.GroupId is null && grant.AccessLevel is > 0 and <= Owner and var needed && level >= needed)
-                    return new(true, $"protected branch rule {rule.Name} lets {RoleName(needed)}s merge and the actor is {RoleName(level)}");
+                    return new(true, $"protected branch rule {rule.Name} lets {RoleName(needed)}s merge and the requester is {Role(level)}");
             }
-        return No($"{seen.TargetBranch} is protected ({string.Join("; ", matching.Select(Describe))}) and the actor is {RoleName(level)}");
+        return No($"{seen.TargetBranch} is protected ({string.Join("; ", matching.Select(Describe))}) and the requester is {Role(level)}");
     }
 
     /// <summary>GitLab's protected-ref matcher: an exact name, or a pattern whose <c>*</c> matches any characters, <c>/</c> included.</summary>
@@ -115,6 +115,9 @@ public static class MergePermission
             // Linear time, so the pure decider never times out (and replays the same answer).
             ? Regex.IsMatch(branch, "\\A" + string.Join(".*", rule.Split('*').Select(Regex.Escape)) + "\\z", RegexOptions.NonBacktracking)
             : rule == branch;
+
+    /// <summary>A role as a sentence says it: "a Developer", "an Owner", "not a member".</summary>
+    public static string Role(int level) => level <= 0 ? "not a member" : level >= Owner ? "an Owner" : $"a {RoleName(level)}";
 
     public static string RoleName(int level) => level switch
     {

@@ -52,6 +52,11 @@ public sealed record ProjectPolicy(
             if (image.Inputs is null) errors.Add($"images[{image.Name}].inputs is required (a list of path globs)");
         }
         if (MergeOrder is not ("assigned_at" or "created_at")) errors.Add("mergeOrder must be assigned_at or created_at");
+        if (TriggerLabel is { } label && (string.IsNullOrWhiteSpace(label) || label != label.Trim()))
+            errors.Add("triggerLabel must be a label name without surrounding spaces (or absent)");
+        if (AllowedCommanders.Any(c => string.IsNullOrWhiteSpace(c) || c != c.Trim() || c.StartsWith('@')))
+            errors.Add("allowedCommanders[] must be usernames without @ or spaces, or developer, maintainer, owner");
+        if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;
     }

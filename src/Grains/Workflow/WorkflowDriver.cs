@@ -300,29 +300,36 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var bot = options.Value.GitLab.BotUsername;
         switch (requester?.Trigger)
         {
-            case TriggerKind.Assignment or TriggerKind.ReconciledAssignment:
-                var assignees = mr.Assignees ?? [];
-                if (assignees.Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
-                {
-                    var others = assignees.Where(a => !string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)).Select(a => a.Id).ToList();
-                    // GitLab reads assignee_ids=[0] as "nobody".
-                    await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
-                }
-                return "unassigned myself";
-            case TriggerKind.Label or TriggerKind.ReconciledLabel when policy.TriggerLabel is { } label:
-                if ((mr.Labels ?? []).Contains(label)) await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, label, ct);
-                return $"removed the ~\"{label}\" label";
-            default:
+            case TriggerKind.Api or TriggerKind.Note or null:
                 return null;
         }
+        // Both triggers go, whichever fired: a label added in the same edit as a refused assignment would otherwise
+        // leave the MR looking queued, and bring it back at the next reconciliation.
+        var undone = new List<string>();
+        var assignees = mr.Assignees ?? [];
+        if (assignees.Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
+        {
+            var others = assignees.Where(a => !string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)).Select(a => a.Id).ToList();
+            // GitLab reads assignee_ids=[0] as "nobody".
+            await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
+            undone.Add("unassigned myself");
+        }
+        if (policy.TriggerLabel is { } label && (mr.Labels ?? []).Contains(label))
+        {
+            await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, label, ct);
+            undone.Add($"removed the ~\"{label}\" label");
+        }
+        return undone.Count > 0 ? string.Join(" and ", undone) : null;
     }
 
     private static string OutcomeNote(MergeRequestWorkflow s, GitLabMergeRequest mr, string? undone) => s.State switch
     {
         WorkflowState.Refused =>
-            $"{Addressee(s.Requester, mr)}, I can't merge this merge request for you: {s.Outcome}. " +
-            $"Only someone who may merge into `{mr.TargetBranch}` can ask me to merge it" + (undone is null ? "." : $"; I have {undone}.") +
-            " Ask a maintainer of the target branch to assign me.",
+            $"{Addressee(s.Requester, mr)}, I can't merge this merge request for you: {s.Outcome}." +
+            (undone is null ? "" : $" I have {undone}.") +
+            (s.Outcome?.Contains("commands by note", StringComparison.Ordinal) == true
+                ? " Assign me instead, or ask someone the project lists to command merges."
+                : $" Only someone who may merge into `{mr.TargetBranch}` can ask me to merge it: ask one of them."),
         WorkflowState.Completed =>
             $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."

@@ -28,10 +28,12 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         var iid = await h.OpenMrAsync("docs-authz", "Docs", new FileChange("update", "README.md", "# mesa\nauthz\n"));
         var mr = $"projects/{h.Upstream}/merge_requests/{iid}";
 
-        (await bob.PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
+        // Assigned and labelled in one edit: one refusal, and both triggers taken back.
+        (await bob.PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId }, add_labels = TriggerLabel })).EnsureSuccessStatusCode();
         var byAssignment = await host.WaitForOutcome(iid, 1);
         Assert.Equal((WorkflowState.Refused, TriggerKind.Assignment, bobName), (byAssignment.State, byAssignment.Requester!.Trigger, byAssignment.Requester.Username));
-        await Eventually.True(async () => (await h.Get(bob, mr))["assignees"]!.AsArray().Count == 0, "the bot unassigned itself");
+        await Eventually.True(async () => (await h.Get(bob, mr)) is var now && now["assignees"]!.AsArray().Count == 0 && now["labels"]!.AsArray().Count == 0,
+            "the bot unassigned itself and removed the label");
 
         (await bob.PutAsJsonAsync(mr, new { add_labels = TriggerLabel })).EnsureSuccessStatusCode();
         var byLabel = await host.WaitForOutcome(iid, 2);
