@@ -181,8 +181,11 @@ public static class WorkflowDecider
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
         if (problems.Count == 0)
             return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, result.Verified, c.At, evidence));
-        return Decision.Of(new BuildRejected(state.Attempt, c.TargetSha, result.Verified, c.At, evidence),
-            Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At));
+        var rejected = new BuildRejected(state.Attempt, c.TargetSha, result.Verified, c.At, evidence);
+        var failed = Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At);
+        return unexpected.Count == 0
+            ? Decision.Of(rejected, failed)
+            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At), failed);
     }
 
     private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)

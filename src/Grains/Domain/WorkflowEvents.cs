@@ -131,6 +131,14 @@ public sealed record BuildRejected(
     [property: Id(3)] DateTimeOffset At,
     [property: Id(4)] VerificationEvidence? Evidence = null) : IWorkflowEvent;
 
+/// <summary>Our pipeline changed tags of the target's registry that it had no business changing: an alert, not only a failure.</summary>
+[GenerateSerializer, Alias("RegistryTampered")]
+public sealed record RegistryTampered(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] long PipelineId,
+    [property: Id(2)] IReadOnlyList<string> Changes,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
 /// <summary>
 /// After an attempt that did not merge, an image our pipeline built in the target's registry under a tag the target
 /// branch does not use was deleted (or kept, because the target branch uses that tag now), so no one reuses it.

@@ -70,6 +70,7 @@ public static class WorkflowTimeline
         MergeRequested m => $"merge requested by {m.RequestedBy}" + (m.Requester is { } r ? $" ({Trigger(r.Trigger)})" : ""),
         PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
         RequestRefused r => $"refused: {r.Reason}",
+        RegistryTampered t => $"ALERT: pipeline {t.PipelineId} changed {string.Join("; ", t.Changes)}",
         RebaseStarted r => $"rebase {r.Rebase}: {r.Reason}",
         Rebased r => $"rebased to {Short(r.RebasedSha)} on target {Short(r.TargetSha)}",
         FreshnessChecked f => f.Images.Count == 0

@@ -211,6 +211,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         {
             if (e is PipelineCreated { ForcedRebuild: true }) OrchestratorTelemetry.ForcedRebuilds.Add(1);
             if (e is ImagePromoted) OrchestratorTelemetry.Promotions.Add(1);
+            if (e is RegistryTampered t) OrchestratorTelemetry.RegistryTampering.Add(t.Changes.Count);
         }
     }
 

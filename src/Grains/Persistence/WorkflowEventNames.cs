@@ -32,6 +32,7 @@ public static class WorkflowEventNames
         [typeof(RequestRefused)] = "request_refused",
         [typeof(UpstreamImageCleaned)] = "upstream_image_cleaned",
         [typeof(PipelinePrepared)] = "pipeline_prepared",
+        [typeof(RegistryTampered)] = "registry_tampered",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

@@ -35,6 +35,9 @@ public static class OrchestratorTelemetry
     public static readonly Counter<long> Promotions =
         Meter.CreateCounter<long>("orchestrator.images.promoted", "{image}", "Verified images promoted upstream, i.e. rebuilds avoided after merge");
 
+    public static readonly Counter<long> RegistryTampering =
+        Meter.CreateCounter<long>("orchestrator.registry.tampered", "{tag}", "Tags of the target's registry our pipeline changed without cause (alert on any)");
+
     public static readonly Counter<long> WebhookDeliveries =
         Meter.CreateCounter<long>("orchestrator.webhooks.deliveries", "{delivery}", "Webhook deliveries, by event and result");
 

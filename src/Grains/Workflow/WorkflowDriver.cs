@@ -174,10 +174,11 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var created = await target.CreateAsync(key, ct);
         if (created.ProjectId != key.ProjectId)
         {
-            await gitlab.CancelPipelineAsync(created.ProjectId, created.Id, ct);
-            return StepResult.Of(new Fail($"GitLab ran the merge request pipeline in the fork (project {created.ProjectId}), where its owner controls " +
-                "the runners and the registry; nothing from it counts. Let fork merge request pipelines run in this project " +
-                "(Settings → CI/CD → General pipelines) and ask again.", now));
+            // The bot is rarely a member of the fork: a pipeline it cannot cancel there is left to the fork's owner.
+            var cancelled = await TryCancelAsync(created, ct);
+            return StepResult.Of(new Fail($"GitLab ran the merge request pipeline in the fork (project {created.ProjectId}, pipeline {created.Id}" +
+                (cancelled ? ", cancelled" : ", which I cannot cancel there") + "), where its owner controls the runners and the registry; " +
+                "nothing from it counts. Let fork merge request pipelines run in this project (Settings → CI/CD → General pipelines) and ask again.", now));
         }
         if (created.Sha != s.RebasedSha)
         {
@@ -190,6 +191,19 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
+
+    private async Task<bool> TryCancelAsync(GitLabPipeline pipeline, CancellationToken ct)
+    {
+        try
+        {
+            await gitlab.CancelPipelineAsync(pipeline.ProjectId, pipeline.Id, ct);
+            return true;
+        }
+        catch (GitLabException e) when (e.Status is 401 or 403 or 404)
+        {
+            return false;
+        }
+    }
 
     private async Task<StepResult> VerifyingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)

@@ -1,0 +1,101 @@
+extern alias sandbox;
+
+using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Orchestrator.Adapters;
+using Orchestrator.Domain;
+using Orchestrator.IntegrationTests.Infrastructure;
+using sandbox::Sandbox.Seed;
+using Xunit;
+using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
+
+namespace Orchestrator.IntegrationTests.Workflow;
+
+/// <summary>Fork images are untrusted: what counts is what our pipeline, in the target project, built and ran on.</summary>
+public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    private static FileChange[] FixForLibfoo2 =>
+    [
+        new("update", ".gitlab-ci/container/debian/x86_64_build.sh", IncidentFiles.ToolBuild(api: 2)),
+        new("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2)),
+    ];
+
+    [Fact]
+    public async Task Given_a_fork_image_under_the_tag_and_a_test_that_echoes_a_forged_runner_line_When_A_merges_Then_only_the_runners_digest_of_our_build_counts()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "forge");
+        var registry = h.Cluster.GetSiloServiceProvider().GetRequiredService<IImageRegistry>();
+        var forkPath = h.Seed["fork"]!["path"]!.GetValue<string>().ToLowerInvariant();
+        var forkImage = await registry.InspectAsync($"{forkPath}/debian/x86_64_build", IncidentFiles.ToolTag);
+        Assert.NotNull(forkImage);
+        var reference = $"{new Uri(h.Sandbox.RegistryUrl).Authority}/{h.UpstreamPath.ToLowerInvariant()}/debian/x86_64_build:{IncidentFiles.ToolTag}";
+        const string forged = "sha256:abababababababababababababababababababababababababababababababab";
+        var forgery = $"printf '\\033[0KUsing docker image sha256:{new string('c', 64)} for {reference} with digest {reference.Split(':')[0]}@{forged} ...\\033[0;m\\n'\n";
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2, and a test that claims another image",
+            [.. FixForLibfoo2, new FileChange("update", ".gitlab-ci/run-tests.sh", forgery + IncidentFiles.RunTests)]);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var merged = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Completed, merged.State);
+        var built = Assert.Single(merged.BuiltImages);
+        Assert.NotEqual(forged, built.Digest);
+        Assert.NotEqual(forkImage.Digest, built.Digest);
+        Assert.Equal(built.Digest, await h.UpstreamDigest(IncidentFiles.ToolTag));
+        Assert.Contains(forged, await h.Trace(h.As("maintainer"), h.Upstream, merged.PipelineId!.Value, 1));
+        var post = await h.WaitForPipeline(h.As("maintainer"), h.Upstream, "main", merged.MergeCommitSha!);
+        Assert.Contains($"exists already ({built.Digest})", await h.Trace(h.As("maintainer"), h.Upstream, post["id"]!.GetValue<long>(), 0));
+    }
+
+    [Fact]
+    public async Task Given_a_fork_mr_whose_pipeline_pushes_over_the_tag_main_uses_When_verified_Then_the_attempt_fails_naming_the_tag_and_nothing_merges()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "guard");
+        var mainTagBefore = await h.UpstreamDigest(IncidentFiles.BaseTag);
+        Assert.NotNull(mainTagBefore);
+        var evil = IncidentFiles.GitLabCi + $$"""
+
+            sneaky:
+              extends: .fdo.container-build@debian
+              stage: container
+              variables:
+                FDO_REPO_SUFFIX: debian/x86_64_build
+                FDO_DISTRIBUTION_TAG: "{{IncidentFiles.BaseTag}}"
+                FDO_FORCE_REBUILD: "1"
+                FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh
+            """;
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2, and a job that rebuilds main's image",
+            [.. FixForLibfoo2, new FileChange("update", ".gitlab-ci.yml", evil.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}"))]);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var failed = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Failed, failed.State);
+        Assert.Contains($"debian/x86_64_build:{IncidentFiles.BaseTag} changed from {mainTagBefore}", failed.Outcome);
+        Assert.Contains("registry_tampered", await h.EventTypes(h.MrA));
+        Assert.Equal("opened", (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}"))["state"]!.GetValue<string>());
+        Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_a_project_that_keeps_fork_pipelines_in_the_fork_When_A_is_enqueued_Then_a_clear_note_and_no_fork_pipeline_counts()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "parent");
+        (await h.As("maintainer").PutAsJsonAsync($"projects/{h.Upstream}", new { ci_allow_fork_pipelines_to_run_in_parent_project = false }))
+            .EnsureSuccessStatusCode();
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2", FixForLibfoo2);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var failed = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Failed, failed.State);
+        Assert.Contains("ran the merge request pipeline in the fork", failed.Outcome);
+        Assert.Null(failed.PipelineId);
+        // One pipeline was made in the fork, and none counted: the attempt never recorded it.
+        var forkPipelines = (await h.Get(h.As("alice"), $"projects/{h.Fork}/pipelines")).AsArray();
+        Assert.Single(forkPipelines, p => p!["source"]?.GetValue<string>() == "merge_request_event");
+        Assert.DoesNotContain("pipeline_created", await h.EventTypes(h.MrA));
+        var notes = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains("ran the merge request pipeline in the fork"));
+    }
+}
