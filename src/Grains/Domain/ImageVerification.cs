@@ -20,7 +20,8 @@ public sealed record ImageEvidence(
     [property: Id(3)] FreshnessVerdict Verdict,
     [property: Id(4)] string? Digest,
     [property: Id(5)] RegistryImage? AtDigest,
-    [property: Id(6)] bool LabelCommitInTarget);
+    [property: Id(6)] bool LabelCommitInTarget,
+    [property: Id(7)] string? FreshCommit = null);
 
 /// <summary>
 /// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,
@@ -80,15 +81,19 @@ public static class ImageVerification
                 problems.Add($"{image.Reference}@{digest} could not be read from the registry");
                 continue;
             }
-            var trusted = image.Verdict.NeedsRebuild()
-                ? labels.Commit == rebasedSha && labels.PipelineId == pipelineId
+            // Fresh (same-project MRs only): the image the freshness check accepted, built from that commit by the
+            // project's own pipeline, is what our jobs ran on.
+            var trusted = image.Verdict.NeedsRebuild() ? labels.Commit == rebasedSha && labels.PipelineId == pipelineId
+                : image.Verdict == FreshnessVerdict.Fresh ? image.FreshCommit is not null && labels.Commit == image.FreshCommit
                 : image.LabelCommitInTarget;
             if (!trusted)
             {
                 problems.Add(image.Verdict.NeedsRebuild()
                     ? $"{image.Reference}@{digest} is labelled with commit {labels.Commit ?? "none"} and pipeline {labels.PipelineId?.ToString() ?? "none"}, " +
                       $"not with {rebasedSha} and pipeline {pipelineId}: our pipeline did not build what its jobs ran on"
-                    : $"{image.Reference}@{digest} names commit {labels.Commit ?? "none"}, which is not in the target branch");
+                    : image.Verdict == FreshnessVerdict.Fresh
+                        ? $"{image.Reference}@{digest} names commit {labels.Commit ?? "none"}, not the {image.FreshCommit} the freshness check accepted"
+                        : $"{image.Reference}@{digest} names commit {labels.Commit ?? "none"}, which is not in the target branch");
                 continue;
             }
             verified.Add(new BuiltImage(image.Name, image.Tag, digest, labels.Commit, labels.PipelineId));

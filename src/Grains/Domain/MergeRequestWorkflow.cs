@@ -8,7 +8,8 @@ public sealed record ImageState(
     [property: Id(0)] string Name,
     [property: Id(1)] string Tag,
     [property: Id(2)] FreshnessVerdict Verdict,
-    [property: Id(3)] string? Digest);
+    [property: Id(3)] string? Digest,
+    [property: Id(4)] string? FdoCommit = null);
 
 /// <summary>The target registry as it was before our pipeline, and the stale tags deleted so that it rebuilds them.</summary>
 [GenerateSerializer, Alias("PipelineGuard")]

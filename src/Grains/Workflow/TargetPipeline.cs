@@ -83,7 +83,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             var digest = digests.Count == 1 ? digests[0] : null;
             var labels = digest is null ? null : await registry.InspectAsync(repository, digest, ct);
             var inTarget = labels?.Commit is { } commit && await gitlab.MergeBaseAsync(key.ProjectId, commit, s.TargetSha!, ct) == commit;
-            images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget));
+            images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit));
         }
         return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
     }

@@ -126,6 +126,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 }
             }
             if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+            // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
+            if (policy.Images.Count > 0 && s.Guard is null)
+                return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
             if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
             var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
@@ -210,7 +213,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
-        if (s.PipelineProjectId == key.ProjectId && IsFork(mr))
+        // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
+        // images are established from what its jobs ran on, never read through a tag.
+        if (policy.Images.Count > 0 && (!IsFork(mr) || s.PipelineProjectId == key.ProjectId))
             return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await target.EvidenceAsync(key, s, policy, ct)));
         var sourcePath = await SourcePathAsync(mr, memo, ct);
         var built = new List<BuiltImage>();

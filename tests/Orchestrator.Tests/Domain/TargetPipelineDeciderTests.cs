@@ -48,7 +48,8 @@ public sealed class TargetPipelineDeciderTests
             .When(new RecordVerification(TargetSha, [], 3, At(31), Evidence(MainTag with { Digest = Other }, new TagDigest(Repo, "20261128-A", Digest))))
             .ThenEvents();
         Assert.IsType<BuildRejected>(events[0]);
-        var failed = Assert.IsType<AttemptFailed>(events[1]);
+        Assert.Equal($"{Repo}:main-tag changed from {MainDigest} to {Other}", Assert.Single(Assert.IsType<RegistryTampered>(events[1]).Changes));
+        var failed = Assert.IsType<AttemptFailed>(events[2]);
         Assert.Contains($"{Repo}:main-tag changed from {MainDigest} to {Other}", failed.Reason);
     }
 
