@@ -98,4 +98,58 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         var notes = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}/notes")).AsArray();
         Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains("ran the merge request pipeline in the fork"));
     }
+
+    [Fact]
+    public async Task Given_two_images_one_up_to_date_upstream_and_one_to_build_When_A_merges_Then_only_that_one_is_built_and_the_tests_ran_on_the_other_upstream_digest()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
+        var maintainer = h.As("maintainer");
+        const string testTag = "20261120-lint";
+        var lintImage = new ImagePolicy("debian/x86_64_test", ".gitlab-ci/test-image-tags.yml", "DEBIAN_TEST_TAG", [".gitlab-ci/container/test/**"]);
+        // Main gains a second image, in files A does not touch, and builds it upstream.
+        var ci = IncidentFiles.GitLabCi.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}")
+            .Replace("  - local: .gitlab-ci/image-tags.yml", "  - local: .gitlab-ci/image-tags.yml\n  - local: .gitlab-ci/test-image-tags.yml") + """
+
+            debian/x86_64_test:
+              extends: .fdo.container-build@debian
+              stage: container
+              variables:
+                FDO_REPO_SUFFIX: debian/x86_64_test
+                FDO_DISTRIBUTION_TAG: $DEBIAN_TEST_TAG
+                FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/test/build.sh
+            lint:
+              stage: test
+              image: $CI_REGISTRY_IMAGE/debian/x86_64_test:$DEBIAN_TEST_TAG
+              script:
+                - lint-ok
+            """;
+        var main = await h.CommitAsync(maintainer, h.Upstream, "main", "ci: a lint image",
+        [
+            new FileChange("update", ".gitlab-ci.yml", ci),
+            new FileChange("create", ".gitlab-ci/test-image-tags.yml", $"variables:\n  DEBIAN_TEST_TAG: \"{testTag}\"\n"),
+            new FileChange("create", ".gitlab-ci/container/test/build.sh",
+                "set -euo pipefail\nmkdir -p \"$IMAGE_ROOT/bin\"\nprintf '#!/bin/bash\\necho lint ok\\n' > \"$IMAGE_ROOT/bin/lint-ok\"\nchmod +x \"$IMAGE_ROOT/bin/lint-ok\"\n"),
+        ]);
+        Assert.Equal("success", (await h.WaitForPipeline(maintainer, h.Upstream, "main", main))["status"]!.GetValue<string>());
+        var lintDigest = await h.UpstreamDigest(testTag, lintImage.Name);
+        Assert.NotNull(lintDigest);
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with
+        {
+            Images = [WorkflowHarness.BuildImage, lintImage], UnverifiedJobs = [WorkflowHarness.BuildImage.Name, lintImage.Name],
+        });
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2", FixForLibfoo2);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var merged = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Completed, merged.State);
+        Assert.Equal([FreshnessVerdict.Missing, FreshnessVerdict.Upstream], merged.Images.Select(i => i.Verdict));
+        Assert.Equal(lintDigest, merged.BuiltImages.Single(b => b.Name == lintImage.Name).Digest);
+        Assert.Equal(lintDigest, await h.UpstreamDigest(testTag, lintImage.Name));
+        var lintBuild = await h.Trace(maintainer, h.Upstream, merged.PipelineId!.Value, lintImage.Name);
+        Assert.Contains($"exists already ({lintDigest})", lintBuild);
+        Assert.DoesNotContain("Building with", lintBuild);
+        Assert.Contains("Building with", await h.Trace(maintainer, h.Upstream, merged.PipelineId!.Value, WorkflowHarness.BuildImage.Name));
+        Assert.Contains($"@{lintDigest}", await h.Trace(maintainer, h.Upstream, merged.PipelineId!.Value, "lint"));
+    }
 }

@@ -91,10 +91,16 @@ public sealed class WorkflowHarness : IAsyncDisposable
         return await client.GetStringAsync($"projects/{project}/jobs/{jobs[job]!["id"]!.GetValue<long>()}/trace");
     }
 
-    /// <summary>The digest of the upstream build image under <paramref name="tag"/>, read from the registry (null: absent).</summary>
-    public async Task<string?> UpstreamDigest(string tag) =>
+    public async Task<string> Trace(HttpClient client, long project, long pipeline, string job)
+    {
+        var jobs = (await Get(client, $"projects/{project}/pipelines/{pipeline}/jobs")).AsArray();
+        return await client.GetStringAsync($"projects/{project}/jobs/{jobs.Single(j => j!["name"]!.GetValue<string>() == job)!["id"]!.GetValue<long>()}/trace");
+    }
+
+    /// <summary>The digest of an upstream image (the build image by default) under <paramref name="tag"/>, from the registry (null: absent).</summary>
+    public async Task<string?> UpstreamDigest(string tag, string? image = null) =>
         (await Cluster.GetSiloServiceProvider().GetRequiredService<Adapters.IImageRegistry>()
-            .InspectAsync($"{UpstreamPath.ToLowerInvariant()}/{BuildImage.Name}", tag))?.Digest;
+            .InspectAsync($"{UpstreamPath.ToLowerInvariant()}/{image ?? BuildImage.Name}", tag))?.Digest;
 
     public async Task<IReadOnlyList<string>> EventTypes(long iid) =>
         [.. (await Grain(iid).GetEvents()).Select(e => e.Type)];
