@@ -9,6 +9,13 @@ public static class AdminApi
 {
     public static void MapAdminApi(this IEndpointRouteBuilder app)
     {
+        app.MapGet("/-/sandbox/faults", async (HttpContext context, Model.SandboxStore store, Faults faults) =>
+        {
+            await using (await store.EnterAsync())
+                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            return Results.Json(new { armed_routes = faults.ArmedRoutes });
+        });
+
         app.MapMethods("/-/sandbox/faults", ["PUT"], async (HttpContext context, Model.SandboxStore store, Faults faults) =>
         {
             await using (await store.EnterAsync())
@@ -25,7 +32,8 @@ public static class AdminApi
             {
                 if (route is not JsonObject o) throw GitLabError.Invalid("routes");
                 faults.Routes.Add(new RouteFault(o["method"]?.GetValue<string>() ?? "*", o["path"]?.GetValue<string>() ?? throw GitLabError.Missing("routes[path]"),
-                    o["status"]?.GetValue<int>() ?? 503, o["retry_after"]?.GetValue<int>(), o["count"]?.GetValue<int>() ?? 1));
+                    o["status"]?.GetValue<int>() ?? (o["delay_ms"] is null ? 503 : 0), o["retry_after"]?.GetValue<int>(), o["count"]?.GetValue<int>() ?? 1,
+                    o["delay_ms"]?.GetValue<int>() ?? 0));
             }
             return Results.NoContent();
         });
@@ -83,6 +91,8 @@ public static class AdminApi
         if (faults.Latency > TimeSpan.Zero) await Task.Delay(faults.Latency, context.RequestAborted);
         if (faults.Take(context.Request.Method, path) is { } fault)
         {
+            if (fault.DelayMs > 0) await Task.Delay(fault.DelayMs, context.RequestAborted);
+            if (fault.Status == 0) { await next(context); return; }
             if (fault.RetryAfterSeconds is { } after) context.Response.Headers.RetryAfter = after.ToString();
             await GitLabEndpoint.Json(new JsonObject
             {

@@ -2,8 +2,11 @@ using System.Text.RegularExpressions;
 
 namespace Sandbox.Hooks;
 
-/// <summary>A route that misbehaves: <c>Status</c> (5xx, or 429 with Retry-After) for the next <c>Count</c> matching calls.</summary>
-public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count)
+/// <summary>
+/// A route that misbehaves for the next <c>Count</c> matching calls: answers <c>Status</c> (5xx, or 429 with Retry-After),
+/// or, with <c>Status</c> 0, is only held for <c>DelayMs</c> before it runs (a slow GitLab, for races).
+/// </summary>
+public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count, int DelayMs = 0)
 {
     public Regex Regex { get; } = new(PathPattern, RegexOptions.Compiled);
 }
@@ -35,6 +38,12 @@ public sealed class Faults
 
     /// <summary>Deliveries are held in batches of this size and sent in reverse order; 0 or 1 keeps the order.</summary>
     public int ReorderBatch { get; set; }
+
+    /// <summary>How many route faults are still armed (a test waits for 0 to know a delayed call has arrived).</summary>
+    public int ArmedRoutes
+    {
+        get { lock (gate) return Routes.Sum(r => r.Count); }
+    }
 
     public RouteFault? Take(string method, string path)
     {

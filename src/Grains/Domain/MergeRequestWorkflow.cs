@@ -11,6 +11,10 @@ public sealed record ImageState(
     [property: Id(3)] string? Digest,
     [property: Id(4)] string? FdoCommit = null);
 
+/// <summary>The last effect the requester's permission was checked for: which checkpoint, in which rebase.</summary>
+[GenerateSerializer, Alias("PermissionMark")]
+public sealed record PermissionMark([property: Id(0)] PermissionCheckpoint Checkpoint, [property: Id(1)] int Rebase);
+
 /// <summary>The target registry as it was before our pipeline, and the stale tags deleted so that it rebuilds them.</summary>
 [GenerateSerializer, Alias("PipelineGuard")]
 public sealed record PipelineGuard(
@@ -52,7 +56,7 @@ public sealed record MergeRequestWorkflow(
     [property: Id(16)] long? OutcomeNoteId,
     [property: Id(17)] DateTimeOffset? PipelineCreatedAt,
     [property: Id(18)] Requester? Requester = null,
-    [property: Id(19)] (PermissionCheckpoint Checkpoint, int Rebase)? LastPermissionCheck = null,
+    [property: Id(19)] PermissionMark? LastPermissionCheck = null,
     [property: Id(20)] string? TargetBranch = null,
     [property: Id(21)] long? PipelineProjectId = null,
     [property: Id(22)] PipelineGuard? Guard = null,
@@ -65,7 +69,7 @@ public sealed record MergeRequestWorkflow(
     public bool IsActive => State.IsActive();
 
     /// <summary>Whether the actor's permission was checked for this effect of the current rebase already.</summary>
-    public bool PermissionChecked(PermissionCheckpoint checkpoint) => LastPermissionCheck == (checkpoint, Rebases);
+    public bool PermissionChecked(PermissionCheckpoint checkpoint) => LastPermissionCheck == new PermissionMark(checkpoint, Rebases);
 
     /// <summary>Images our pipelines built in the target's registry that must go if the merge does not happen.</summary>
     public ImmutableList<ImageState> PendingCleanup => UpstreamBuilds ?? [];

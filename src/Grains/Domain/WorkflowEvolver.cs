@@ -17,7 +17,7 @@ public static class WorkflowEvolver
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
             {
-                LastPermissionCheck = (e.Checkpoint, e.Rebase),
+                LastPermissionCheck = new PermissionMark(e.Checkpoint, e.Rebase),
                 TargetBranch = e.Checkpoint == PermissionCheckpoint.Request ? e.TargetBranch : state.TargetBranch,
             },
             RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason },

@@ -152,4 +152,36 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Contains("Building with", await h.Trace(maintainer, h.Upstream, merged.PipelineId!.Value, WorkflowHarness.BuildImage.Name));
         Assert.Contains($"@{lintDigest}", await h.Trace(maintainer, h.Upstream, merged.PipelineId!.Value, "lint"));
     }
+
+    [Fact]
+    public async Task Given_the_fork_pushes_between_our_sha_check_and_the_pipeline_When_GitLab_runs_the_new_head_Then_the_pipeline_is_cancelled_and_the_note_names_both_shas()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "race");
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2", FixForLibfoo2);
+        // GitLab is slow to create the merge request pipeline: the fork's owner pushes meanwhile.
+        await h.Faults(new { routes = new[] { new { method = "POST", path = $"^/api/v4/projects/{h.Upstream}/merge_requests/{h.MrA}/pipelines$", delay_ms = 3000, count = 1 } } });
+        try
+        {
+            await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+            // The pipeline request has reached GitLab (its fault is spent) and is held there: now the fork pushes.
+            using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
+            admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
+            await Eventually.True(async () => (await admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>() == 0,
+                "the pipeline request to reach GitLab");
+            var pushed = await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "sneak in", [new FileChange("create", "sneaky.txt", "late\n")]);
+            var failed = await h.WaitForOutcome(h.MrA, 1);
+
+            Assert.Equal(WorkflowState.Failed, failed.State);
+            Assert.Contains("Someone pushed to branch while we were trying to merge", failed.Outcome);
+            Assert.Contains(pushed, failed.Outcome);
+            Assert.Contains(failed.RebasedSha!, failed.Outcome);
+            var pipelines = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}/pipelines")).AsArray();
+            Assert.Contains(pipelines, p => p!["sha"]!.GetValue<string>() == pushed && p["status"]!.GetValue<string>() == "canceled");
+            Assert.DoesNotContain("pipeline_created", await h.EventTypes(h.MrA));
+        }
+        finally
+        {
+            await h.Faults(new { });
+        }
+    }
 }
