@@ -3,9 +3,30 @@
 api() { curl -fsS -H "Authorization: Bearer $ORCH_API_TOKEN" "$@"; }
 json_field() { sed -E "s/.*\"$1\":\"?([^\",}]*)\"?.*/\1/"; }
 
-timeline() { # url project iid
-  api "$1/api/v1/projects/$2/merge-requests/$3/events" | sed -E 's/\},\{"version"/}\n{"version"/g' |
-    sed -E 's/.*"version":([0-9]+),"type":"([^"]+)","at":"([^"]+)".*/  \1\t\3\t\2/' >&3
+# One attempt told as steps: what was decided and why (verdicts and their reasons, what was deleted or built, where
+# our pipeline ran, the digest each job ran on, the merge commit), from the orchestrator's own timeline.
+timeline() { # url project iid attempt
+  api "$1/api/v1/projects/$2/merge-requests/$3/timeline" | python3 -c '
+import json, sys
+attempt = int(sys.argv[1])
+for step in json.load(sys.stdin)["steps"]:
+    if step["attempt"] != attempt: continue
+    took = f" ({step[\"seconds\"]:.1f} s)" if step.get("seconds") is not None else ""
+    print(f"  {step[\"step\"]}{took}")
+    for entry in step["entries"]:
+        print(f"    - {entry[\"summary\"]}")
+        for fact in entry.get("facts") or []:
+            print(f"        {fact[\"name\"]}: {fact[\"value\"]}")
+' "$4" >&3
+}
+
+# Why CI failed, in the job's own words: the error lines of the failed job of our pipeline.
+failure_cause() { # sandbox-url admin-token project pipeline
+  local job
+  job=$(curl -fsS -H "PRIVATE-TOKEN: $2" "$1/api/v4/projects/$3/pipelines/$4/jobs" |
+    python3 -c 'import json,sys; print(next((j["id"] for j in json.load(sys.stdin) if j["status"] == "failed"), ""))')
+  [ -n "$job" ] || return 0
+  curl -fsS -H "PRIVATE-TOKEN: $2" "$1/api/v4/projects/$3/jobs/$job/trace" | grep -aE '^(error|FAIL)' | sed 's/^/  the job said: /' >&3 || true
 }
 
 wait_for_outcome() { # url project iid attempt
@@ -29,18 +50,21 @@ demo() { # orchestrator-url sandbox-url sandbox-admin-token
   upstream=$(grep -o '"upstream":{[^}]*}' <<<"$incident" | json_field id)
   iid=$(grep -o '"mr_a":{[^}]*}' <<<"$incident" | json_field iid)
   echo >&3
-  echo "demo: MR A (!$iid) bumps the image tag; its fork image was built before MR B moved libfoo to 2 without a bump." >&3
+  echo "demo: MR A (!$iid), from alice's fork, bumps the image tag and adds a tool built against libfoo 1; MR B already moved" >&3
+  echo "      main to libfoo 2 without a bump. The image alice built in her fork is never looked at: our pipeline builds A's" >&3
+  echo "      image in mesa/mesa itself, where she cannot push, and tests on exactly that digest." >&3
   api -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
   state=$(wait_for_outcome "$api" "$upstream" "$iid" 1)
   echo "attempt 1: $(json_field state <<<"$state") — $(json_field outcome <<<"$state")" >&3
-  timeline "$api" "$upstream" "$iid"
+  failure_cause "$2" "$3" "$upstream" "$(json_field pipelineId <<<"$state")"
+  timeline "$api" "$upstream" "$iid" 1
   echo >&3
   echo "demo: alice fixes A for libfoo 2, and A is enqueued again." >&3
   curl -fsS -X POST -H "PRIVATE-TOKEN: $3" "$2/-/sandbox/seed/incident/fix" >/dev/null
   api -X POST "$api/api/v1/projects/$upstream/merge-requests/$iid/merge" -H 'Content-Type: application/json' -d '{"requestedBy":"demo"}' >/dev/null
   state=$(wait_for_outcome "$api" "$upstream" "$iid" 2)
   echo "attempt 2: $(json_field state <<<"$state") as $(json_field mergeCommitSha <<<"$state")" >&3
-  timeline "$api" "$upstream" "$iid"
+  timeline "$api" "$upstream" "$iid" 2
   echo >&3
   echo "replay: $(api "$api/api/v1/projects/$upstream/merge-requests/$iid/replay" | grep -o '"consistent":[a-z]*')" >&3
 }

@@ -73,7 +73,7 @@ public static class Report
             Console.WriteLine($"\n3. Rebuild economy: {e["rounds"]} round(s) of the seeded incident ({e["history_per_round"]})");
             Row("", "orchestrator", "never force", "always force");
             foreach (var (label, key) in new[] { ("image builds run", "image_builds"), ("  of which post-merge", "post_merge_builds"),
-                         ("builds avoided by promotion", "builds_avoided_by_promotion"), ("post-merge breakages", "post_merge_breakages"),
+                         ("builds avoided (tested image reused)", "builds_avoided_by_promotion"), ("post-merge breakages", "post_merge_breakages"),
                          ("merged", "merged"), ("merge requests asked", "merge_requests_asked") })
                 Row(label, F(e["orchestrator"]?[key], "0"), F(e["never-force"]?[key], "0"), F(e["always-force"]?[key], "0"));
         }

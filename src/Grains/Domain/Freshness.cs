@@ -49,7 +49,8 @@ public static class Freshness
                 ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed")
                 : new(o.Name, o.Tag, FreshnessVerdict.Stale, src.Commit, $"{src.Digest} built from {src.Commit}: {string.Join("; ", failed)}");
         }
-        return new(o.Name, o.Tag, FreshnessVerdict.Missing, null, $"{o.Name}:{o.Tag} is in neither the source project's registry nor upstream");
+        return new(o.Name, o.Tag, FreshnessVerdict.Missing, null,
+            $"{o.Name}:{o.Tag} is in no registry we trust (the target's; a fork's is never read): our pipeline builds it");
     }
 
     /// <summary>Reads <c>KEY: value</c> (quoted or not) from a YAML tag file such as Mesa's image-tags.yml.</summary>

@@ -209,7 +209,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             OrchestratorTelemetry.Workflows.Add(1, new KeyValuePair<string, object?>("outcome", after.State.ToWireName()));
         foreach (var e in events)
         {
-            if (e is PipelineCreated { ForcedRebuild: true }) OrchestratorTelemetry.ForcedRebuilds.Add(1);
+            if (e is PipelineCreated && after.Images.Any(i => i.Verdict.NeedsRebuild())) OrchestratorTelemetry.ForcedRebuilds.Add(1);
             if (e is ImagePromoted) OrchestratorTelemetry.Promotions.Add(1);
             if (e is RegistryTampered t) OrchestratorTelemetry.RegistryTampering.Add(t.Changes.Count);
         }

@@ -30,7 +30,7 @@ public static class OrchestratorTelemetry
         Meter.CreateHistogram<double>("orchestrator.step.duration", "s", "Time an attempt spent in each step");
 
     public static readonly Counter<long> ForcedRebuilds =
-        Meter.CreateCounter<long>("orchestrator.rebuilds.forced", "{pipeline}", "Pipelines run with FDO_FORCE_REBUILD because an image was stale or missing");
+        Meter.CreateCounter<long>("orchestrator.rebuilds.forced", "{pipeline}", "Our pipelines that build an image because it was stale or missing (FDO_FORCE_REBUILD, or its stale tag deleted)");
 
     public static readonly Counter<long> Promotions =
         Meter.CreateCounter<long>("orchestrator.images.promoted", "{image}", "Verified images promoted upstream, i.e. rebuilds avoided after merge");

@@ -160,7 +160,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> StartInTargetAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, CancellationToken ct)
     {
-        var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
+        // No FDO_FORCE_REBUILD can reach this pipeline (the endpoint takes no variables): stale tags are deleted instead.
+        const bool forced = false;
         if (await target.FindAsync(key, s, ct) is { } found)
         {
             await target.WatchAsync(key, found.Id, ct);
