@@ -1,12 +1,17 @@
 namespace Orchestrator.Domain;
 
-/// <summary>One image the project builds with ci-templates, and where its tag and build inputs live.</summary>
+/// <summary>
+/// One image the project builds with ci-templates, and where its tag and build inputs live. <paramref name="ForceVariable"/>
+/// names a pipeline variable the project's CI maps onto this image's job's <c>FDO_FORCE_REBUILD</c>, so a same-project
+/// pipeline rebuilds only the stale image rather than every one.
+/// </summary>
 [GenerateSerializer, Alias("ImagePolicy")]
 public sealed record ImagePolicy(
     [property: Id(0)] string Name,
     [property: Id(1)] string TagFile,
     [property: Id(2)] string TagKey,
-    [property: Id(3)] IReadOnlyList<string> Inputs);
+    [property: Id(3)] IReadOnlyList<string> Inputs,
+    [property: Id(4)] string? ForceVariable = null);
 
 /// <summary>How the orchestrator merges one GitLab project's merge requests.</summary>
 [GenerateSerializer, Alias("ProjectPolicy")]
@@ -50,6 +55,8 @@ public sealed record ProjectPolicy(
             if (string.IsNullOrWhiteSpace(image.TagFile)) errors.Add($"images[{image.Name}].tagFile is required");
             if (string.IsNullOrWhiteSpace(image.TagKey)) errors.Add($"images[{image.Name}].tagKey is required");
             if (image.Inputs is null) errors.Add($"images[{image.Name}].inputs is required (a list of path globs)");
+            if (image.ForceVariable is { } force && !System.Text.RegularExpressions.Regex.IsMatch(force, "^[A-Za-z_][A-Za-z0-9_]{0,254}$"))
+                errors.Add($"images[{image.Name}].forceVariable must be a CI variable name");
         }
         if (MergeOrder is not ("assigned_at" or "created_at")) errors.Add("mergeOrder must be assigned_at or created_at");
         if (TriggerLabel is { } label && (string.IsNullOrWhiteSpace(label) || label != label.Trim()))

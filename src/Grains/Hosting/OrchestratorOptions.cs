@@ -62,7 +62,7 @@ public sealed class PolicySettings
     public List<string> UnverifiedJobs { get; set; } = [];
 
     public Domain.ProjectPolicy ToPolicy() => new(
-        [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs))], UpstreamRepo, RequiredApprovals,
+        [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs);
 }
 
@@ -72,6 +72,7 @@ public sealed class ImagePolicySettings
     public string TagFile { get; set; } = "";
     public string TagKey { get; set; } = "";
     public List<string> Inputs { get; set; } = [];
+    public string? ForceVariable { get; set; }
 }
 
 public sealed class GitLabOptions

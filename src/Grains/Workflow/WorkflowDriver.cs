@@ -130,9 +130,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
             if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
-            var forced = s.Images.Any(i => i.Verdict.NeedsRebuild());
             var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
-            if (forced) vars["FDO_FORCE_REBUILD"] = "1";
+            var forced = Force(s, policy, vars);
             var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
             if (options.Value.Workflow.CrashPoint == "after-pipeline-created")
                 Environment.FailFast($"fault injection: pipeline {created.Id} created, not recorded");
@@ -195,6 +194,21 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
+
+    /// <summary>
+    /// Forcing is for stale images only (ci-templates builds a missing one anyway): through the image's own
+    /// <c>forceVariable</c> where the policy names one, else <c>FDO_FORCE_REBUILD</c> for the whole pipeline.
+    /// </summary>
+    private static bool Force(MergeRequestWorkflow s, ProjectPolicy policy, Dictionary<string, string> variables)
+    {
+        var stale = s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale).ToList();
+        foreach (var image in stale)
+        {
+            if (policy.Images.FirstOrDefault(p => p.Name == image.Name)?.ForceVariable is { Length: > 0 } own) variables[own] = "1";
+            else variables["FDO_FORCE_REBUILD"] = "1";
+        }
+        return stale.Count > 0;
+    }
 
     private async Task<bool> TryCancelAsync(GitLabPipeline pipeline, CancellationToken ct)
     {

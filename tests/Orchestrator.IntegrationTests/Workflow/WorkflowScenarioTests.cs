@@ -79,6 +79,39 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_a_same_project_mr_whose_image_went_stale_When_enqueued_Then_only_its_own_force_variable_is_set_and_it_is_rebuilt_and_merged()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "stl");
+        var maintainer = h.As("maintainer");
+        // The project's CI maps one variable onto this image's FDO_FORCE_REBUILD, and the policy names it.
+        var ci = IncidentFiles.GitLabCi.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}")
+            .Replace("FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh",
+                "FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh\n    FDO_FORCE_REBUILD: $FORCE_BUILD_IMAGE");
+        await h.CommitAsync(maintainer, h.Upstream, "main", "ci: a force switch per image", [new FileChange("update", ".gitlab-ci.yml", ci)]);
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with
+        {
+            Images = [WorkflowHarness.BuildImage with { ForceVariable = "FORCE_BUILD_IMAGE" }],
+        });
+        var iid = await h.OpenMrAsync("bump-stale", "Bump the image tag", new FileChange("update", TagFile, "variables:\n  DEBIAN_BUILD_TAG: \"20261121-stale\"\n"));
+        var bob = h.As("bob");
+        var branchHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump-stale"))["commit"]!["id"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump-stale", branchHead))["status"]!.GetValue<string>());
+        // Main moves on: the branch's image was not built on top of it any more.
+        await h.CommitAsync(maintainer, h.Upstream, "main", "docs", [new FileChange("update", "README.md", "# mesa\nmoved\n")]);
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        Assert.Equal(FreshnessVerdict.Stale, Assert.Single(s.Images).Verdict);
+        var variables = (await h.Get(bob, $"projects/{h.Upstream}/pipelines/{s.PipelineId}/variables")).AsArray().Select(v => v!["key"]!.GetValue<string>()).ToList();
+        Assert.Contains("FORCE_BUILD_IMAGE", variables);
+        Assert.DoesNotContain("FDO_FORCE_REBUILD", variables);
+        Assert.Contains("FDO_FORCE_REBUILD is set: building", await h.Trace(bob, h.Upstream, s.PipelineId!.Value, 0));
+        Assert.Equal(Assert.Single(s.BuiltImages).Digest, await h.UpstreamDigest("20261121-stale"));
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
