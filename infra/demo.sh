@@ -11,12 +11,12 @@ import json, sys
 attempt = int(sys.argv[1])
 for step in json.load(sys.stdin)["steps"]:
     if step["attempt"] != attempt: continue
-    took = f" ({step[\"seconds\"]:.1f} s)" if step.get("seconds") is not None else ""
-    print(f"  {step[\"step\"]}{took}")
+    took = " (%.1f s)" % step["seconds"] if step.get("seconds") is not None else ""
+    print("  %s%s" % (step["step"], took))
     for entry in step["entries"]:
-        print(f"    - {entry[\"summary\"]}")
+        print("    - %s" % entry["summary"])
         for fact in entry.get("facts") or []:
-            print(f"        {fact[\"name\"]}: {fact[\"value\"]}")
+            print("        %s: %s" % (fact["name"], fact["value"]))
 ' "$4" >&3
 }
 
