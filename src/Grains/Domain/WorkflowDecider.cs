@@ -21,6 +21,9 @@ public static class WorkflowDecider
         (StartRebase c, Queued) => Decision.Of(new RebaseStarted(state.Attempt, 1, "queue granted the target branch", c.At)),
         (StartRebase, Rebasing) => Decision.Nothing,
 
+        // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
+        (RecordRebase c, Rebasing) when c.RebasedSha == c.TargetSha => Decision.Of(new Rebased(state.Attempt, c.RebasedSha, c.TargetSha, c.At),
+            Failed(state, $"these changes already exist in branch `{state.TargetBranch ?? "the target"}`", c.At)),
         (RecordRebase c, Rebasing) => Decision.Of(new Rebased(state.Attempt, c.RebasedSha, c.TargetSha, c.At)),
         (RecordRebase c, _) when IsRepeatOfRebase(c, state) => Decision.Nothing,
 

@@ -112,6 +112,25 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_an_mr_whose_changes_already_landed_in_main_When_enqueued_Then_nothing_is_merged_and_the_note_says_so()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "dup");
+        var change = new FileChange("update", "README.md", "# mesa\nthe same fix\n");
+        var iid = await h.OpenMrAsync("same-fix", "A fix", change);
+        var mainBefore = await h.CommitAsync(h.As("maintainer"), h.Upstream, "main", "the same fix, landed directly", [change]);
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Equal("these changes already exist in branch `main`", s.Outcome);
+        Assert.Null(s.PipelineId);
+        Assert.Equal(mainBefore, await h.MainHead());
+        var notes = (await h.Get(h.As("bob"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().StartsWith("I couldn't merge this merge request: these changes already exist in branch `main`"));
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");

@@ -221,4 +221,12 @@ public sealed class OutcomeNoteTests
         var state = Given([.. Failed, new OutcomeNoted(1, 900, At(6))]).When(new Enqueue("marge", At(7))).Then(new MergeRequested(2, "marge", At(7)));
         Assert.Null(state.OutcomeNoteId);
     }
+
+    [Fact]
+    public void Given_a_rebase_that_left_nothing_of_the_mr_When_recorded_Then_the_attempt_fails_saying_the_changes_already_exist()
+    {
+        var events = DeciderSpec.Given(Histories.Rebasing).When(new RecordRebase(Histories.TargetSha, Histories.TargetSha, Histories.At(2))).ThenEvents();
+        Assert.IsType<Rebased>(events[0]);
+        Assert.StartsWith("these changes already exist in branch", Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
 }
