@@ -32,7 +32,8 @@ public sealed record GitLabMergeRequest(
     IReadOnlyList<GitLabUser>? Assignees,
     IReadOnlyList<string>? Labels,
     GitLabDiffRefs? DiffRefs,
-    DateTimeOffset? CreatedAt = null);
+    DateTimeOffset? CreatedAt = null,
+    GitLabUser? MergedBy = null);
 
 public sealed record GitLabApproval(GitLabUser User);
 

@@ -48,6 +48,9 @@ public sealed record RecordPromotionUndone(string Name, string Tag, string Diges
 
 public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : WorkflowCommand(At);
 
+/// <summary>GitLab reports the merge request merged, by someone other than the bot.</summary>
+public sealed record RecordMergedElsewhere(string? MergeCommitSha, string? MergedBy, DateTimeOffset At) : WorkflowCommand(At);
+
 public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusal Refusal, int MaxRebases, DateTimeOffset At)
     : WorkflowCommand(At);
 

@@ -12,6 +12,7 @@ public static class WorkflowDecider
     public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => (command, state.State) switch
     {
         (Enqueue, _) when state.IsActive => Decision.Nothing,
+        (Enqueue, WorkflowState.MergedElsewhere) => Decision.Reject(RejectionKind.Conflict, $"merge request was already {state.Outcome}"),
         (Enqueue, Completed) => Decision.Reject(RejectionKind.Conflict,
             $"merge request was already merged as {state.MergeCommitSha}"),
         (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At, c.Requester)),
@@ -58,7 +59,10 @@ public static class WorkflowDecider
 
         (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state),
 
-        (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused) when state.OutcomeNoteId is null =>
+        (RecordMergedElsewhere c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At)),
+        (RecordMergedElsewhere, WorkflowState.MergedElsewhere) => Decision.Nothing,
+
+        (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused or WorkflowState.MergedElsewhere) when state.OutcomeNoteId is null =>
             Decision.Of(new OutcomeNoted(state.Attempt, c.NoteId, c.At)),
         (RecordNote c, _) when state.OutcomeNoteId == c.NoteId => Decision.Nothing,
 

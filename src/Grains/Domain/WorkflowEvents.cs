@@ -196,6 +196,13 @@ public sealed record Merged(
     [property: Id(1)] string MergeCommitSha,
     [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
 
+[GenerateSerializer, Alias("MergedElsewhere")]
+public sealed record MergedElsewhere(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string? MergeCommitSha,
+    [property: Id(2)] string? MergedBy,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
 [GenerateSerializer, Alias("AttemptFailed")]
 public sealed record AttemptFailed(
     [property: Id(0)] int Attempt,

@@ -74,6 +74,11 @@ public static class WorkflowEvolver
             // Merged: what our pipeline built is what main now uses.
             Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged", UpstreamBuilds = [] },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },
+            MergedElsewhere e => state with
+            {
+                State = WorkflowState.MergedElsewhere, MergeCommitSha = e.MergeCommitSha,
+                Outcome = $"merged by {(e.MergedBy is { } by ? "@" + by : "someone else")}" + (e.MergeCommitSha is { } sha ? $" as {sha}" : ""),
+            },
             AttemptCancelled e => state with { State = WorkflowState.Cancelled, Outcome = $"cancelled by {e.CancelledBy}: {e.Reason}" },
             _ => state,
         };

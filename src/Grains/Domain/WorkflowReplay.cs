@@ -64,6 +64,7 @@ public static class WorkflowReplay
         PromotionUndone e => new RecordPromotionUndone(e.Name, e.Tag, e.Digest, e.At),
         MergeRefused e => new RecordMergeRefusal(e.StatusCode, e.Message, e.Refusal, e.MaxRebases, e.At),
         Merged e => new RecordMerge(e.MergeCommitSha, e.At),
+        MergedElsewhere e => new RecordMergedElsewhere(e.MergeCommitSha, e.MergedBy, e.At),
         OutcomeNoted e => new RecordNote(e.NoteId, e.At),
         AttemptFailed e => new Fail(e.Reason, e.At),
         AttemptCancelled e => new Cancel(e.CancelledBy, e.Reason, e.At),

@@ -17,13 +17,17 @@ public enum WorkflowState
     Cancelled = 10,
     /// <summary>The person behind the request may not merge; nothing was done for it.</summary>
     Refused = 11,
+    /// <summary>Someone else merged the merge request while an attempt was under way: a success, not ours.</summary>
+    MergedElsewhere = 12,
 }
 
 public static class WorkflowStateExtensions
 {
     public static bool IsActive(this WorkflowState state) =>
-        state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled or WorkflowState.Refused);
+        state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled or WorkflowState.Refused
+        or WorkflowState.MergedElsewhere);
 
     /// <summary>The name the API and the events use: lower case, as in the design.</summary>
-    public static string ToWireName(this WorkflowState state) => state.ToString().ToLowerInvariant();
+    public static string ToWireName(this WorkflowState state) =>
+        string.Concat(state.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));
 }

@@ -91,6 +91,7 @@ public static class WorkflowTimeline
         PromotionUndone p => $"{p.Name}:{p.Tag} promotion undone",
         MergeRefused m => $"GitLab refused the merge ({m.StatusCode}): {m.Message}",
         Merged m => $"merged as {Short(m.MergeCommitSha)}",
+        MergedElsewhere m => $"merged by {m.MergedBy ?? "someone else"}" + (m.MergeCommitSha is { } sha ? $" as {Short(sha)}" : "") + ": our attempt stops",
         OutcomeNoted n => $"outcome noted on the merge request (note {n.NoteId})",
         AttemptFailed f => $"failed while {f.FailedIn.ToWireName()}: {f.Reason}",
         AttemptCancelled c => $"cancelled by {c.CancelledBy}: {c.Reason}",

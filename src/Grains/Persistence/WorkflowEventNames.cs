@@ -33,6 +33,7 @@ public static class WorkflowEventNames
         [typeof(UpstreamImageCleaned)] = "upstream_image_cleaned",
         [typeof(PipelinePrepared)] = "pipeline_prepared",
         [typeof(RegistryTampered)] = "registry_tampered",
+        [typeof(MergedElsewhere)] = "merged_elsewhere",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

@@ -22,6 +22,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         StepMemo memo, CancellationToken ct = default)
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
+        // Merged by someone else meanwhile: a success, not a complaint. While merging, a merge by the bot (or by no one
+        // GitLab names) is ours, done before a crash.
+        if (s.IsActive && mr.State == "merged" && !(s.State == WorkflowState.Merging && !MergedByOther(mr)))
+            return StepResult.Of(new RecordMergedElsewhere(mr.MergeCommitSha, mr.MergedBy?.Username, now));
         return s.State switch
         {
             WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, ct),
@@ -195,6 +199,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
 
     private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
 
+    private bool MergedByOther(GitLabMergeRequest mr) =>
+        mr.MergedBy is { } by && !string.Equals(by.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);
+
     /// <summary>
     /// Forcing is for stale images only (ci-templates builds a missing one anyway): through the image's own
     /// <c>forceVariable</c> where the policy names one, else <c>FDO_FORCE_REBUILD</c> for the whole pipeline.
@@ -312,6 +319,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
+        if (s.State == WorkflowState.MergedElsewhere && s.PipelineId is { } ours && s.OutcomeNoteId is null)
+        {
+            // Our pipeline tests something that no longer matters: stop it (a finished one is left as it is).
+            var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
+            if (PipelineStatus.Classify(pipeline.Status) == PipelineOutcome.Running) await TryCancelAsync(pipeline, ct);
+        }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
@@ -369,6 +382,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
              : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : ""),
         WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
+        WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +
+            (s.PipelineId is { } p ? $" (my pipeline {p} is cancelled if it was still running)." : "."),
         _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
              "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
     };

@@ -131,6 +131,35 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_a_running_build_When_a_maintainer_merges_the_mr_himself_Then_it_ends_as_merged_elsewhere_our_pipeline_stops_and_the_queue_moves_on()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "els");
+        var maintainer = h.As("maintainer");
+        var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
+        var next = await h.OpenMrAsync("after", "After", new FileChange("create", "after.txt", "after\n"));
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        await h.Grain(next).Enqueue(Requester.ApiToken("marge-bot"));
+        var building = await h.WaitForState(iid, s => s.PipelineId is not null);
+
+        var head = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["sha"]!.GetValue<string>();
+        await Eventually.True(async () =>
+            (await maintainer.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}/merge", new { sha = head })).IsSuccessStatusCode, "the maintainer's merge");
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.MergedElsewhere, s.State);
+        Assert.StartsWith("merged by @", s.Outcome);
+        var pipeline = await h.Get(maintainer, $"projects/{h.Upstream}/pipelines/{building.PipelineId}");
+        Assert.Equal("canceled", pipeline["status"]!.GetValue<string>());
+        var mr = await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}");
+        Assert.Empty(mr["assignees"]!.AsArray());
+        var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>()).ToList();
+        Assert.DoesNotContain(notes, n => n.StartsWith("I couldn't merge"));
+        Assert.Single(notes, n => n.StartsWith("This merge request was merged by @"));
+        Assert.Equal(WorkflowState.Completed, (await h.WaitForOutcome(next, 1)).State);
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
