@@ -21,9 +21,9 @@ public static class PolicyApi
     }
 
     /// <summary>The stored (or configured) policy; with <c>suggested=true</c>, the one derived from the project's CI configuration.</summary>
-    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Get(HttpContext http, PolicyStore policies, IGitLabClient gitlab,
-        IHttpClientFactory factory, bool? suggested, CancellationToken ct) =>
-        suggested == true ? await SuggestedPolicy.GetAsync(http, gitlab, factory) : TypedResults.Ok(await policies.GetAsync(http.Project(), ct));
+    private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Get(HttpContext http, PolicyStore policies,
+        PolicySuggester suggester, bool? suggested, CancellationToken ct) =>
+        suggested == true ? await SuggestedPolicy.GetAsync(http, suggester) : TypedResults.Ok(await policies.GetAsync(http.Project(), ct));
 
     private static async Task<Results<Ok<ProjectPolicy>, ProblemHttpResult>> Put(HttpContext http, PolicyStore policies, CancellationToken ct)
     {

@@ -14,6 +14,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
 
     public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) => Get<GitLabProject>($"projects/{E(idOrPath)}", ct);
 
+    public Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct) =>
+        Get<GitLabCiLint>($"projects/{project}/ci/lint?content_ref={E(contentRef)}", ct);
+
     public Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct) =>
         Get<GitLabMergeRequest>($"projects/{project}/merge_requests/{iid}?include_rebase_in_progress=true", ct);
 

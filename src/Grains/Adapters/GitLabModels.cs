@@ -75,7 +75,10 @@ public sealed record GitLabDiff(string OldPath, string NewPath);
 
 public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
 
-public sealed record GitLabProject(long Id, string PathWithNamespace);
+public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null);
+
+/// <summary>GitLab's lint of a project's CI configuration at one commit: its <c>merged_yaml</c> has local includes folded in.</summary>
+public sealed record GitLabCiLint(bool Valid, IReadOnlyList<string>? Errors, string? MergedYaml);
 
 public sealed record GitLabMember(long Id, string Username, int AccessLevel, string? State = null, string? MembershipState = null,
     DateOnly? ExpiresAt = null);

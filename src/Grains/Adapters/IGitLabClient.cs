@@ -4,6 +4,8 @@ namespace Orchestrator.Adapters;
 public interface IGitLabClient
 {
     Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct = default);
+    /// <summary><c>GET /projects/:id/ci/lint?content_ref=</c>: the CI configuration at that commit, linted statically.</summary>
+    Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct = default);
     Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct = default);
     Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct = default);
     Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct = default);

@@ -60,6 +60,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.WorkflowDriver>();
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
+        services.TryAddSingleton<Workflow.PolicySuggester>();
         services.AddHostedService<Workflow.Reconciliation>();
         services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
             {
