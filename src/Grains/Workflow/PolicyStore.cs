@@ -23,6 +23,14 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
         return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
     }
 
+    /// <summary>Whether anyone stored or configured a policy for the project (the default applies otherwise).</summary>
+    public async Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default)
+    {
+        if (options.Value.Policies.ContainsKey(project.ToString())) return true;
+        await using var session = store.QuerySession();
+        return await session.LoadAsync<ProjectPolicyDocument>(project, ct) is not null;
+    }
+
     public async Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default)
     {
         await using var session = store.LightweightSession();

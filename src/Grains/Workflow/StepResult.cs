@@ -20,4 +20,6 @@ public sealed class StepMemo
     public (int Attempt, int Rebase)? RebaseRequested { get; set; }
     public int StillChecking { get; set; }
     public (long Project, string Path)? SourcePath { get; set; }
+    /// <summary>For a project with no policy: whether its CI builds images, once per attempt (the queue may poll for long).</summary>
+    public (int Attempt, ProjectPolicy? Suggested)? Unchecked { get; set; }
 }

@@ -13,8 +13,8 @@ namespace Orchestrator.Workflow;
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
-    Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IOptions<OrchestratorOptions> options,
-    ILogger<WorkflowDriver> logger)
+    Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, PolicyStore policies,
+    PolicySuggester suggester, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
 
@@ -28,7 +28,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new RecordMergedElsewhere(mr.MergeCommitSha, mr.MergedBy?.Username, now));
         return s.State switch
         {
-            WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, ct),
+            WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Rebasing => await RebasingAsync(key, s, mr, policy, now, memo, ct),
             WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, memo, ct),
             WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
@@ -40,10 +40,15 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private async Task<StepResult> QueuedAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         // Whoever asked must be allowed to merge before the bot does anything for them, even queue.
         if (await CheckPermission(PermissionCheckpoint.Request, key, s, mr, policy, now, ct) is { } check) return check;
+        if (await UncheckedImages(key, s, mr, policy, memo, ct) is { } suggested)
+            return StepResult.Of(new Fail(
+                "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
+                $"A maintainer can store this suggested policy (`PUT /api/v1/projects/{key.ProjectId}/policy`), then ask again:\n\n" +
+                "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n", now));
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
         var order = policy.MergeOrder == "created_at" ? mr.CreatedAt ?? now : s.AttemptStartedAt ?? now;
@@ -198,6 +203,24 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
+
+    private static readonly System.Text.Json.JsonSerializerOptions SuggestionJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
+
+    /// <summary>
+    /// A project with no stored or configured policy whose CI (on the target branch) builds ci-templates images: the
+    /// policy it suggests. Projects without images keep working with no policy.
+    /// </summary>
+    private async Task<ProjectPolicy?> UncheckedImages(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        StepMemo memo, CancellationToken ct)
+    {
+        if (policy.Images.Count > 0) return null;
+        if (memo.Unchecked is { } known && known.Attempt == s.Attempt) return known.Suggested;
+        ProjectPolicy? suggested = null;
+        if (!await policies.IsConfiguredAsync(key.ProjectId, ct) && await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct) is { } head)
+            suggested = (await suggester.AtAsync(key.ProjectId, head, ct)).Policy;
+        memo.Unchecked = (s.Attempt, suggested);
+        return suggested;
+    }
 
     private bool MergedByOther(GitLabMergeRequest mr) =>
         mr.MergedBy is { } by && !string.Equals(by.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);

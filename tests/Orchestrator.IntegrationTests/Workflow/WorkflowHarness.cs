@@ -35,7 +35,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
         new([BuildImage], upstreamPath, 0, 10, maxRebases, false, triggerLabel, commanders, UnverifiedJobs: [BuildImage.Name]);
 
     public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3,
-        TimeSpan? pollInterval = null)
+        TimeSpan? pollInterval = null, bool withPolicy = true)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var bot = seed["users"]!["bot"]!;
@@ -49,7 +49,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
             ["Orchestrator:Workflow:ReminderPeriod"] = (pollInterval is { } p && p > TimeSpan.FromMinutes(1) ? p : TimeSpan.FromMinutes(1)).ToString(),
         });
         var harness = new WorkflowHarness { Cluster = cluster, Seed = seed, Sandbox = sandbox };
-        await harness.Policies.SaveAsync(harness.Upstream, IncidentPolicy(harness.UpstreamPath, maxRebases));
+        if (withPolicy) await harness.Policies.SaveAsync(harness.Upstream, IncidentPolicy(harness.UpstreamPath, maxRebases));
         return harness;
     }
 

@@ -160,6 +160,29 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_a_project_that_builds_images_with_no_policy_When_an_mr_is_enqueued_Then_it_is_refused_with_the_suggested_policy_and_merges_once_one_is_stored()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "nop", withPolicy: false);
+        var iid = await h.OpenMrAsync("docs-nop", "Docs", new FileChange("update", "README.md", "# mesa\nno policy\n"));
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var refused = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, refused.State);
+        Assert.Contains("has no image policy", refused.Outcome);
+        Assert.Contains("\"tagKey\": \"DEBIAN_BUILD_TAG\"", refused.Outcome);
+        Assert.Null(refused.PipelineId);
+        var notes = (await h.Get(h.As("bob"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains("```json"));
+
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath));
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var merged = await h.WaitForOutcome(iid, 2);
+        Assert.Equal(WorkflowState.Completed, merged.State);
+        Assert.Equal(FreshnessVerdict.Upstream, Assert.Single(merged.Images).Verdict);
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
