@@ -52,6 +52,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return (await response.Content.ReadFromJsonAsync<GitLabCommitRef>(Json, ct))!.Id;
     }
 
+    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>
+        GetAll<GitLabBranch>($"projects/{project}/repository/branches", ct);
+
     public async Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct) =>
         (await GetBranchAsync(project, branch, ct))?.Commit.Id;
 

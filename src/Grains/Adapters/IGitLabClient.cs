@@ -13,6 +13,8 @@ public interface IGitLabClient
     Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct = default);
     Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct = default);
     Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct = default);
+    /// <summary>Every branch of the project (name, head, whether protected), all pages followed.</summary>
+    Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct = default);
     Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct = default);
     Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct = default);
     Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct = default);

@@ -33,7 +33,7 @@ public static class Freshness
                 $"the MR changes the inputs of {o.Name} but its tag {o.Tag} equals the target branch's");
         if (o.Upstream is { } up && o.UpstreamCommitInTarget)
             return new(o.Name, o.Tag, FreshnessVerdict.Upstream, up.Commit,
-                $"{o.Name}:{o.Tag} exists upstream ({up.Digest}) built from {up.Commit}, which is in the target branch");
+                $"{o.Name}:{o.Tag} exists upstream ({up.Digest}) built from {up.Commit}, which is in the target branch", up.Digest);
         // For a fork MR the fork's registry is never read (Source is null): an upstream tag not built from the target's
         // history was left by a failed attempt or another pipeline, and is deleted and rebuilt by our pipeline.
         if (o.Source is null && o.Upstream is { } left)
@@ -46,7 +46,7 @@ public static class Freshness
             if (o.InputsChangedSinceSourceCommit) failed.Add("its inputs changed between its fdo.commit and the rebased commit");
             if (!o.ProvenanceConfirmed) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
             return failed.Count == 0
-                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed")
+                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
                 : new(o.Name, o.Tag, FreshnessVerdict.Stale, src.Commit, $"{src.Digest} built from {src.Commit}: {string.Join("; ", failed)}");
         }
         return new(o.Name, o.Tag, FreshnessVerdict.Missing, null,

@@ -21,7 +21,8 @@ public sealed record ImageEvidence(
     [property: Id(4)] string? Digest,
     [property: Id(5)] RegistryImage? AtDigest,
     [property: Id(6)] bool LabelCommitInTarget,
-    [property: Id(7)] string? FreshCommit = null);
+    [property: Id(7)] string? FreshCommit = null,
+    [property: Id(8)] string? CheckedDigest = null);
 
 /// <summary>
 /// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,
@@ -50,6 +51,9 @@ public static class ImageVerification
 {
     private static readonly string[] Ran = ["success", "failed", "running", "canceled"];
 
+    /// <summary>The same image reference however a job spelled it (registries compare names in lower case).</summary>
+    public static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
     public static ImageVerificationResult Verify(IReadOnlyList<ImageEvidence> images, IReadOnlyList<JobEvidence> jobs,
         string rebasedSha, long pipelineId, IReadOnlyList<string> unverifiedJobsAllowed)
     {
@@ -62,7 +66,7 @@ public static class ImageVerification
         var verified = new List<BuiltImage>();
         foreach (var image in images)
         {
-            var digests = ran.SelectMany(j => j.RunnerLines.Where(l => l.Image == image.Reference).Select(l => (j, l.Digest))).ToList();
+            var digests = ran.SelectMany(j => j.RunnerLines.Where(l => Same(l.Image, image.Reference)).Select(l => (j, l.Digest))).ToList();
             var distinct = digests.Select(d => d.Digest).Distinct().ToList();
             if (distinct.Count == 0)
             {
@@ -83,6 +87,12 @@ public static class ImageVerification
             }
             // Fresh (same-project MRs only): the image the freshness check accepted, built from that commit by the
             // project's own pipeline, is what our jobs ran on.
+            // An image the check found already there must be the very digest it judged: a tag swapped since proves nothing.
+            if (!image.Verdict.NeedsRebuild() && image.CheckedDigest != digest)
+            {
+                problems.Add($"{image.Reference} ran as {digest}, not the {image.CheckedDigest ?? "unrecorded digest"} the freshness check judged");
+                continue;
+            }
             var trusted = image.Verdict.NeedsRebuild() ? labels.Commit == rebasedSha && labels.PipelineId == pipelineId
                 : image.Verdict == FreshnessVerdict.Fresh ? image.FreshCommit is not null && labels.Commit == image.FreshCommit
                 : image.LabelCommitInTarget;

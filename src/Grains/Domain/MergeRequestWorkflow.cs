@@ -9,7 +9,8 @@ public sealed record ImageState(
     [property: Id(1)] string Tag,
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? Digest,
-    [property: Id(4)] string? FdoCommit = null);
+    [property: Id(4)] string? FdoCommit = null,
+    [property: Id(5)] string? CheckedDigest = null);
 
 /// <summary>The last effect the requester's permission was checked for: which checkpoint, in which rebase.</summary>
 [GenerateSerializer, Alias("PermissionMark")]

@@ -186,6 +186,15 @@ public static class WorkflowDecider
             .ToList();
         var unexpected = RegistryGuard.UnexpectedChanges(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
+        // Every image of the check is accounted for, and each tag still holds the digest the jobs ran on.
+        problems.AddRange(state.Images.Where(i => !evidence.Images.Any(e => e.Name == i.Name && e.Tag == i.Tag))
+            .Select(i => $"{i.Name}:{i.Tag} was not looked at after the pipeline"));
+        foreach (var image in result.Verified)
+        {
+            var now = evidence.RegistryAfter.FirstOrDefault(t => t.Repository == $"{evidence.UpstreamRepository}/{image.Name}" && t.Tag == image.Tag)?.Digest;
+            if (now != image.Digest)
+                problems.Add($"{evidence.UpstreamRepository}/{image.Name}:{image.Tag} points at {now ?? "nothing"}, not at the {image.Digest} our jobs ran on");
+        }
         if (problems.Count == 0)
             return Decision.Of(new BuildVerified(state.Attempt, c.TargetSha, result.Verified, c.At, evidence));
         var rejected = new BuildRejected(state.Attempt, c.TargetSha, result.Verified, c.At, evidence);

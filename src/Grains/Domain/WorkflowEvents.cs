@@ -60,7 +60,8 @@ public sealed record ImageAssessment(
     [property: Id(1)] string Tag,
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? FdoCommit,
-    [property: Id(4)] string Reason);
+    [property: Id(4)] string Reason,
+    [property: Id(5)] string? Digest = null);
 
 [GenerateSerializer, Alias("FreshnessChecked")]
 public sealed record FreshnessChecked(

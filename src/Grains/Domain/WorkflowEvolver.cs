@@ -30,7 +30,7 @@ public static class WorkflowEvolver
             FreshnessChecked e => state with
             {
                 State = WorkflowState.Building,
-                Images = [.. e.Images.Select(i => new ImageState(i.Name, i.Tag, i.Verdict, null, i.FdoCommit))],
+                Images = [.. e.Images.Select(i => new ImageState(i.Name, i.Tag, i.Verdict, null, i.FdoCommit, i.Digest))],
             },
             PipelineCreated e => state with
             {

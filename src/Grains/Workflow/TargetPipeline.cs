@@ -34,13 +34,12 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     /// <summary>Deletes the stale tags this attempt must rebuild, unless the target branch uses them; returns what it deleted.</summary>
     public async Task<IReadOnlyList<string>> DeleteStaleAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
     {
-        var used = await TagsUsedByTargetAsync(key.ProjectId, s.TargetSha!, policy, ct);
+        var used = await TagsInUseAsync(key.ProjectId, s.TargetSha!, policy, ct);
         var deleted = new List<string>();
         foreach (var image in s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale && !used.Contains((i.Name, i.Tag))))
         {
             var repository = Repository(policy, image.Name);
-            await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
-            deleted.Add($"{repository}:{image.Tag}");
+            if (await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct)) deleted.Add($"{repository}:{image.Tag}");
         }
         return deleted;
     }
@@ -79,11 +78,11 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         {
             var repository = Repository(policy, image.Name);
             var reference = $"{host}/{repository}:{image.Tag}";
-            var digests = jobs.SelectMany(j => j.RunnerLines).Where(l => l.Image == reference).Select(l => l.Digest).Distinct().ToList();
+            var digests = jobs.SelectMany(j => j.RunnerLines).Where(l => ImageVerification.Same(l.Image, reference)).Select(l => l.Digest).Distinct().ToList();
             var digest = digests.Count == 1 ? digests[0] : null;
             var labels = digest is null ? null : await registry.InspectAsync(repository, digest, ct);
             var inTarget = labels?.Commit is { } commit && await gitlab.MergeBaseAsync(key.ProjectId, commit, s.TargetSha!, ct) == commit;
-            images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit));
+            images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit, image.CheckedDigest));
         }
         return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
     }
@@ -92,18 +91,34 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     public async Task<bool> CleanUpAsync(MergeRequestKey key, GitLabMergeRequest mr, ImageState image, ProjectPolicy policy, CancellationToken ct)
     {
         var head = await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct);
-        if (head is not null && (await TagsUsedByTargetAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
+        if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
         await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
         return true;
     }
 
-    private async Task<HashSet<(string Name, string Tag)>> TagsUsedByTargetAsync(long project, string sha, ProjectPolicy policy, CancellationToken ct)
+    /// <summary>
+    /// The tags the target branch (at <paramref name="targetSha"/>) and every protected branch name in their tag files:
+    /// a release branch's image is main's equal, and is never deleted for anyone's merge request.
+    /// </summary>
+    private async Task<HashSet<(string Name, string Tag)>> TagsInUseAsync(long project, string targetSha, ProjectPolicy policy, CancellationToken ct)
     {
+        var heads = (await gitlab.ListBranchesAsync(project, ct)).Where(b => b.Protected == true).Select(b => b.Commit.Id).Append(targetSha).Distinct();
         var used = new HashSet<(string, string)>();
-        foreach (var image in policy.Images)
-            if (Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey) is { } tag)
-                used.Add((image.Name, tag));
+        foreach (var sha in heads)
+            foreach (var image in policy.Images)
+                if (Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey) is { } tag)
+                    used.Add((image.Name, tag));
         return used;
+    }
+
+    /// <summary>Each image verified for this attempt whose tag no longer holds the digest our jobs ran on (pushed over since).</summary>
+    public async Task<IReadOnlyList<string>> MovedSinceVerifiedAsync(MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
+    {
+        var moved = new List<string>();
+        foreach (var image in s.BuiltImages)
+            if ((await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct))?.Digest is var now && now != image.Digest)
+                moved.Add($"{image.Name}:{image.Tag} now points at {now ?? "nothing"}, not at the {image.Digest} our jobs ran on");
+        return moved;
     }
 
     private static string Repository(ProjectPolicy policy, string image) => $"{policy.UpstreamRepo!.ToLowerInvariant()}/{image}";

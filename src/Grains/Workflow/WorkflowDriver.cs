@@ -304,6 +304,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 return StepResult.Of(new Fail("GitLab kept checking mergeability; try again later", now));
             return StepResult.Waiting("GitLab is still checking mergeability");
         }
+        // The merge makes the tag's image main's: it must still be the one our jobs ran on.
+        if (s.Guard is not null && await target.MovedSinceVerifiedAsync(s, policy, ct) is { Count: > 0 } moved)
+            return StepResult.Of(new Fail("The images changed after our tests ran on them: " + string.Join("; ", moved) + ".", now));
         if (await CheckPermission(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct) is { } check) return check;
         try
         {
@@ -338,6 +341,16 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         }
         if (s.State != WorkflowState.Completed && s.PendingCleanup.FirstOrDefault() is { } built)
         {
+            // Our pipeline may still push (a cancel is asynchronous): stop it, and clean up only once it has stopped.
+            if (s.PipelineId is { } running)
+            {
+                var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, running, ct);
+                if (PipelineStatus.Classify(pipeline.Status) == PipelineOutcome.Running)
+                {
+                    await TryCancelAsync(pipeline, ct);
+                    return StepResult.Waiting($"pipeline {running} is stopping before its images are cleaned up");
+                }
+            }
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
             var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));

@@ -253,6 +253,8 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
                 return c;
             }).ToList();
             var path = $"/api/v1/projects/{harness.Upstream}/merge-requests/{harness.MrA}/merge";
+            // A project that builds images is refused without a policy, which would end the attempt under the race.
+            await PutPolicyAsync(clients[0], harness);
 
             var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => clients[i % 2].PostAsync(path, null)));
 

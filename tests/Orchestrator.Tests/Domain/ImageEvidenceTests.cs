@@ -46,6 +46,21 @@ public sealed class ImageEvidenceTests
         Assert.True(started);
     }
 
+    [Fact]
+    public void Given_a_hook_that_prints_a_fake_section_and_image_line_after_preparation_When_read_Then_only_the_preparation_counts()
+    {
+        var fake = $"{Esc}[0Ksection_start:1700000001:prepare_executor\r{Esc}[0K\n{RunnerLine(Reference, Forged)}\n";
+        var log = Log(RunnerLine(Reference, Ours), "true").Replace($"{Esc}[0Ksection_start:1700000002:step_script", fake + $"{Esc}[0Ksection_start:1700000002:step_script");
+        Assert.Equal([new RunnerImageLine(Reference, Ours)], RunnerLog.ImageLines(log).Lines);
+    }
+
+    [Fact]
+    public void Given_a_line_whose_digest_names_another_repository_When_read_Then_it_does_not_count()
+    {
+        var other = $"{Esc}[0KUsing docker image {ImageId} for {Reference} with digest evil.example/other@{Forged} ...{Esc}[0;m";
+        Assert.Empty(RunnerLog.ImageLines(Log(other, "true")).Lines);
+    }
+
     private static ImageEvidence Rebuilt(string? digest = Ours, string? commit = Rebased, long? pipeline = Pipeline) =>
         new("debian/x86_64_build", "20261128-A", Reference, FreshnessVerdict.Stale, digest,
             digest is null ? null : new RegistryImage(digest, commit, pipeline, 9), false);
@@ -90,9 +105,12 @@ public sealed class ImageEvidenceTests
     public void Given_an_image_already_upstream_When_its_digest_names_a_target_commit_Then_verified_without_a_rebuild()
     {
         var upstream = new ImageEvidence("debian/x86_64_build", "20261128-A", Reference, FreshnessVerdict.Upstream, Ours,
-            new RegistryImage(Ours, "b2b2", 17, 3), LabelCommitInTarget: true);
+            new RegistryImage(Ours, "b2b2", 17, 3), LabelCommitInTarget: true, CheckedDigest: Ours);
         Assert.Empty(ImageVerification.Verify([upstream], [Job("test", Ours)], Rebased, Pipeline, []).Problems);
         Assert.NotEmpty(ImageVerification.Verify([upstream with { LabelCommitInTarget = false }], [Job("test", Ours)], Rebased, Pipeline, []).Problems);
+        // The tag was swapped between the check and our pipeline: the digest the jobs ran on is not the one judged.
+        Assert.Contains(ImageVerification.Verify([upstream with { CheckedDigest = Forged }], [Job("test", Ours)], Rebased, Pipeline, []).Problems,
+            p => p.Contains("not the " + Forged));
     }
 
     [Fact]
