@@ -54,6 +54,13 @@ public static class PipelinesApi
             return GitLabEndpoint.List(r, list);
         });
 
+        // Trigger jobs (bridges) to downstream pipelines: the sandbox's CI subset has no `trigger:`, so always none.
+        app.MapGitLab("GET", "/projects/{id}/pipelines/{pipelineId}/bridges", r =>
+        {
+            _ = Find(r);
+            return GitLabEndpoint.List(r, []);
+        });
+
         app.MapGitLab("POST", "/projects/{id}/pipelines/{pipelineId}/cancel", r =>
         {
             var pipeline = Find(r);

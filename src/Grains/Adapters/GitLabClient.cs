@@ -89,6 +89,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
         GetAll<GitLabPipeline>($"projects/{project}/merge_requests/{iid}/pipelines", ct);
 
+    public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
+        GetAll<GitLabPipelineJob>($"projects/{project}/pipelines/{pipeline}/bridges", ct);
+
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct) =>
         GetAll<GitLabPipelineJob>($"projects/{project}/pipelines/{pipeline}/jobs?include_retried=true", ct);
 

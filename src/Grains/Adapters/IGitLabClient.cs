@@ -28,6 +28,8 @@ public interface IGitLabClient
     /// </summary>
     Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct = default);
+    /// <summary>The pipeline's trigger jobs (<c>GET …/pipelines/:id/bridges</c>): each starts a downstream pipeline.</summary>
+    Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct = default);
     /// <summary>The raw job log (the runner's lines, ANSI and section markers included).</summary>
     Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct = default);

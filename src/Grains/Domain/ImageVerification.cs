@@ -34,7 +34,8 @@ public sealed record VerificationEvidence(
     [property: Id(1)] IReadOnlyList<ImageEvidence> Images,
     [property: Id(2)] IReadOnlyList<JobEvidence> Jobs,
     [property: Id(3)] IReadOnlyList<string> UnverifiedJobsAllowed,
-    [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter);
+    [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter,
+    [property: Id(5)] IReadOnlyList<string>? Bridges = null);
 
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(

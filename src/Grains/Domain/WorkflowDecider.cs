@@ -186,6 +186,9 @@ public static class WorkflowDecider
             .ToList();
         var unexpected = RegistryGuard.UnexpectedChanges(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
+        // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
+        if (evidence.Bridges is { Count: > 0 } bridges)
+            problems.Add($"pipeline {state.PipelineId} triggers downstream pipelines ({string.Join(", ", bridges)}), which run on after it and cannot be verified");
         // Every image of the check is accounted for, and each tag still holds the digest the jobs ran on.
         problems.AddRange(state.Images.Where(i => !evidence.Images.Any(e => e.Name == i.Name && e.Tag == i.Tag))
             .Select(i => $"{i.Name}:{i.Tag} was not looked at after the pipeline"));

@@ -84,7 +84,8 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             var inTarget = labels?.Commit is { } commit && await gitlab.MergeBaseAsync(key.ProjectId, commit, s.TargetSha!, ct) == commit;
             images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit, image.CheckedDigest));
         }
-        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
+        var bridges = (await gitlab.ListPipelineBridgesAsync(key.ProjectId, s.PipelineId!.Value, ct)).Select(b => b.Name).ToList();
+        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct), bridges);
     }
 
     /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>

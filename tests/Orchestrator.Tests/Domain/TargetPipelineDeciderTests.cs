@@ -64,6 +64,15 @@ public sealed class TargetPipelineDeciderTests
     }
 
     [Fact]
+    public void Given_our_pipeline_in_the_target_When_it_triggers_a_downstream_pipeline_Then_the_attempt_fails_naming_the_trigger()
+    {
+        var events = Given(VerifyingInTarget)
+            .When(new RecordVerification(TargetSha, [], 3, At(31), Evidence(MainTag, new TagDigest(Repo, "20261128-A", Digest)) with { Bridges = ["deploy-child"] }))
+            .ThenEvents();
+        Assert.Contains("triggers downstream pipelines (deploy-child)", Assert.IsType<AttemptFailed>(events[^1]).Reason);
+    }
+
+    [Fact]
     public void Given_an_attempt_that_built_upstream_and_failed_When_cleaned_up_Then_each_image_is_recorded_once_and_merging_clears_nothing()
     {
         IWorkflowEvent[] failed = [.. VerifyingInTarget[..^1], new PipelineObserved(1, Pipeline, "failed", At(30)),
