@@ -152,6 +152,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             await watches.WatchAsync(source, created.Id, key, ct);
             return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now));
         }
+        // Notice at once what makes our running pipeline pointless: the MR closed, made a draft, or pushed to by someone.
+        if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request is {mr.State}", now));
+        if (mr.Draft) return StepResult.Of(new Fail("Sorry, I can't merge requests marked as Draft!", now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
         if (s.PipelineCreatedAt is { } started && now - started > TimeSpan.FromMinutes(policy.CiTimeoutMinutes))
         {
             await gitlab.CancelPipelineAsync(source, pipelineId, ct);
@@ -355,9 +359,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
-        if (s.State == WorkflowState.MergedElsewhere && s.PipelineId is { } ours && s.OutcomeNoteId is null)
+        if (s.State is not WorkflowState.Completed && s.PipelineId is { } ours && s.OutcomeNoteId is null)
         {
-            // Our pipeline tests something that no longer matters: stop it (a finished one is left as it is).
+            // The attempt ended without our merge: our pipeline tests something that no longer matters, so stop it
+            // (a finished one is left as it is).
             var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
             if (PipelineStatus.Classify(pipeline.Status) == PipelineOutcome.Running) await TryCancelAsync(pipeline, ct);
         }

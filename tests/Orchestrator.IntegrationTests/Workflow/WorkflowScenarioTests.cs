@@ -18,7 +18,7 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     private const string TagFile = ".gitlab-ci/image-tags.yml";
     private static readonly FileChange Readme = new("update", "README.md", "# mesa\nA change that touches no image input.\n");
     // A test job that takes a while, so the test can act while the pipeline runs.
-    private static readonly FileChange SlowTests = new("update", ".gitlab-ci/run-tests.sh", "sleep 3\n" + IncidentFiles.RunTests);
+    private static readonly FileChange SlowTests = new("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + IncidentFiles.RunTests);
 
     [Fact]
     public async Task Given_an_mr_that_changes_image_inputs_without_a_tag_bump_When_enqueued_Then_it_is_rejected_with_a_note_and_nothing_is_built()
@@ -282,11 +282,16 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
                     response.EnsureSuccessStatusCode();
                 break;
         }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var s = await h.WaitForOutcome(iid, 1);
 
         Assert.Equal(WorkflowState.Failed, s.State);
         Assert.Contains(reason, s.Outcome);
         Assert.Equal(mainBefore, await h.MainHead());
+        // Noticed while our pipeline ran, which is stopped: nothing waited for it to finish.
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+        await Eventually.True(async () => (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/pipelines/{s.PipelineId}"))["status"]!.GetValue<string>() == "canceled",
+            "our pipeline to be cancelled");
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 
