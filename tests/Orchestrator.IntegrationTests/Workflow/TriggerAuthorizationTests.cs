@@ -130,6 +130,27 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.Contains(await BotNotes(host, iid), n => n.Contains("may no longer merge this") && n.Contains("Maintainers may merge"));
     }
 
+    [Fact]
+    public async Task Given_a_running_build_When_a_maintainer_unassigns_the_bot_Then_the_attempt_is_cancelled_at_once_and_our_pipeline_stopped()
+    {
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "unassign", Policy);
+        var h = host.Harness;
+        var maintainer = h.As("maintainer");
+        var iid = await h.OpenMrAsync("slow-unassign", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 8\ntrue\n"));
+        var mr = $"projects/{h.Upstream}/merge_requests/{iid}";
+        (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
+        await Eventually.True(async () => (await host.Grain(iid).GetSnapshot()).Workflow.PipelineId is not null, "our pipeline to start");
+
+        (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { 0 } })).EnsureSuccessStatusCode();
+        var cancelled = await host.WaitForOutcome(iid, 1, TimeSpan.FromSeconds(20));
+
+        Assert.Equal(WorkflowState.Cancelled, cancelled.State);
+        await Eventually.True(async () => (await h.Get(maintainer, $"projects/{h.Upstream}/pipelines/{cancelled.PipelineId}"))["status"]!.GetValue<string>() == "canceled",
+            "our pipeline to be cancelled");
+        Assert.Equal("opened", (await h.Get(maintainer, mr))["state"]!.GetValue<string>());
+        Assert.Single(await BotNotes(host, iid));
+    }
+
     private static async Task<List<string>> BotNotes(WebhookFedHost host, long iid) =>
         [.. (await host.Harness.Get(host.Harness.As("bob"), $"projects/{host.Harness.Upstream}/merge_requests/{iid}/notes?per_page=100")).AsArray()
             .Where(n => n!["author"]!["id"]!.GetValue<long>() == host.BotId && !n["system"]!.GetValue<bool>())
