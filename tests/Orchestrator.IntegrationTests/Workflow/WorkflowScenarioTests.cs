@@ -183,6 +183,24 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_a_held_branch_When_a_draft_is_enqueued_behind_it_Then_the_draft_is_told_at_once_not_when_its_turn_comes()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "early");
+        var slow = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
+        var draft = await h.OpenMrAsync("draft-early", "Draft: not ready", new FileChange("create", "draft.txt", "wip\n"));
+        await h.Grain(slow).Enqueue(Requester.ApiToken("marge-bot"));
+        await h.WaitForState(slow, s => s.PipelineId is not null);
+
+        await h.Grain(draft).Enqueue(Requester.ApiToken("marge-bot"));
+        var told = await h.WaitForOutcome(draft, 1);
+
+        Assert.Equal("Sorry, I can't merge requests marked as Draft!", told.Outcome);
+        // The branch's holder is still building: the draft never waited for its turn.
+        Assert.True((await h.Grain(slow).GetSnapshot()).Workflow.IsActive);
+        Assert.Equal(WorkflowState.Completed, (await h.WaitForOutcome(slow, 1)).State);
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
