@@ -25,7 +25,9 @@ public sealed record ProjectPolicy(
     [property: Id(6)] string? TriggerLabel = null,
     IReadOnlyList<string>? AllowedCommanders = null,
     [property: Id(8)] string MergeOrder = "assigned_at",
-    IReadOnlyList<string>? UnverifiedJobs = null)
+    IReadOnlyList<string>? UnverifiedJobs = null,
+    [property: Id(10)] string ManualJobs = "fail",
+    [property: Id(11)] string SkippedPipelines = "fail")
 {
     /// <summary>
     /// Jobs whose runner reports no image (shell, custom or Kubernetes executors) that may still run in our pipeline;
@@ -59,6 +61,8 @@ public sealed record ProjectPolicy(
                 errors.Add($"images[{image.Name}].forceVariable must be a CI variable name");
         }
         if (MergeOrder is not ("assigned_at" or "created_at")) errors.Add("mergeOrder must be assigned_at or created_at");
+        if (ManualJobs is not ("fail" or "wait")) errors.Add("manualJobs must be fail or wait");
+        if (SkippedPipelines is not ("fail" or "pass")) errors.Add("skippedPipelines must be fail or pass");
         if (TriggerLabel is { } label && (string.IsNullOrWhiteSpace(label) || label != label.Trim()))
             errors.Add("triggerLabel must be a label name without surrounding spaces (or absent)");
         if (AllowedCommanders.Any(c => string.IsNullOrWhiteSpace(c) || c != c.Trim() || c.StartsWith('@')))

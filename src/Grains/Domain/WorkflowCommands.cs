@@ -31,7 +31,12 @@ public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebu
 public sealed record RecordPipelinePrepared(IReadOnlyList<TagDigest> RegistryBefore, IReadOnlyList<string> DeletedTags, DateTimeOffset At)
     : WorkflowCommand(At);
 
-public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At) : WorkflowCommand(At);
+/// <remarks>
+/// A poll also brings the names of the manual jobs blocking a <c>manual</c> pipeline and the policy's choices for
+/// manual jobs and skipped pipelines (a webhook brings the status alone).
+/// </remarks>
+public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At, IReadOnlyList<string>? ManualJobs = null,
+    string? ManualJobsPolicy = null, string? SkippedPipelinesPolicy = null) : WorkflowCommand(At);
 
 /// <summary>The policy's CI timeout elapsed while the pipeline had not finished.</summary>
 public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);

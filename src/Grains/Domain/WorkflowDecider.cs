@@ -135,14 +135,22 @@ public static class WorkflowDecider
     {
         // Observations arrive from webhooks and polls, late, twice and out of order: anything that is not
         // news about the pipeline we are waiting on changes nothing.
-        if (state.State != Building || state.PipelineId != c.PipelineId || state.PipelineStatus == c.Status)
+        // A poll that names the manual jobs blocking the pipeline is news even when a webhook already said "manual".
+        var blocked = c.Status == "manual" && c.ManualJobs is { Count: > 0 };
+        if (state.State != Building || state.PipelineId != c.PipelineId || (state.PipelineStatus == c.Status && !blocked))
             return Decision.Nothing;
-        var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At);
+        var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy);
+        if (blocked && c.ManualJobsPolicy != "wait")
+            return Decision.Of(observed, Failed(state,
+                $"CI is waiting on the manual job(s) {string.Join(", ", c.ManualJobs!)}, which nothing will run: " +
+                "make them optional or automatic, or set the policy's manualJobs to wait", c.At));
         return PipelineStatus.Classify(c.Status) switch
         {
             PipelineOutcome.Succeeded => Decision.Of(observed),
             PipelineOutcome.Failed => Decision.Of(observed, Failed(state, "CI failed!", c.At)),
             PipelineOutcome.Canceled => Decision.Of(observed, Failed(state, "Someone canceled the CI.", c.At)),
+            // marge-bot merges on a skipped pipeline; nothing was tested, so only a policy that says so does too.
+            PipelineOutcome.Skipped when c.SkippedPipelinesPolicy == "pass" => Decision.Of(observed),
             PipelineOutcome.Skipped => Decision.Of(observed, Failed(state, "CI was skipped: the pipeline ran no job.", c.At)),
             _ => Decision.Of(observed),
         };

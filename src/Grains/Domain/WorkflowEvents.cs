@@ -96,7 +96,10 @@ public sealed record PipelineObserved(
     [property: Id(0)] int Attempt,
     [property: Id(1)] long PipelineId,
     [property: Id(2)] string Status,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] IReadOnlyList<string>? ManualJobs = null,
+    [property: Id(5)] string? ManualJobsPolicy = null,
+    [property: Id(6)] string? SkippedPipelinesPolicy = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("BuiltImage")]
 public sealed record BuiltImage(

@@ -47,7 +47,9 @@ public static class WorkflowEvolver
             PipelineObserved e => state with
             {
                 PipelineStatus = e.Status,
-                State = PipelineStatus.Classify(e.Status) == PipelineOutcome.Succeeded ? WorkflowState.Verifying : state.State,
+                State = PipelineStatus.Classify(e.Status) == PipelineOutcome.Succeeded
+                    || (PipelineStatus.Classify(e.Status) == PipelineOutcome.Skipped && e.SkippedPipelinesPolicy == "pass")
+                    ? WorkflowState.Verifying : state.State,
             },
             BuildVerified e => state with
             {

@@ -55,7 +55,7 @@ public static class WorkflowReplay
         PipelineCreated e => new RecordPipeline(e.PipelineId, e.Sha, e.ForcedRebuild, e.At, e.ProjectId),
         PipelinePrepared e => new RecordPipelinePrepared(e.RegistryBefore, e.DeletedTags, e.At),
         UpstreamImageCleaned e => new RecordUpstreamCleanup(e.Name, e.Tag, e.Deleted, e.At),
-        PipelineObserved e => new ObservePipeline(e.PipelineId, e.Status, e.At),
+        PipelineObserved e => new ObservePipeline(e.PipelineId, e.Status, e.At, e.ManualJobs, e.ManualJobsPolicy, e.SkippedPipelinesPolicy),
         CiTimedOut e => new TimeOut(e.At),
         BuildVerified e => new RecordVerification(e.TargetSha, e.Images, 0, e.At, e.Evidence),
         BuildRejected e => new RecordVerification(e.TargetSha, e.Images, 0, e.At, e.Evidence),

@@ -60,10 +60,13 @@ public sealed class PolicySettings
     public string? TriggerLabel { get; set; }
     public List<string> AllowedCommanders { get; set; } = [];
     public List<string> UnverifiedJobs { get; set; } = [];
+    public string ManualJobs { get; set; } = "fail";
+    public string SkippedPipelines { get; set; } = "fail";
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
-        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs);
+        CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
+        ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines);
 }
 
 public sealed class ImagePolicySettings

@@ -162,7 +162,11 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new TimeOut(now));
         }
         var pipeline = await gitlab.GetPipelineAsync(source, pipelineId, ct);
-        return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now));
+        // A pipeline at `manual` can sit there forever: name the jobs it waits on, for the decider to judge.
+        IReadOnlyList<string>? manual = pipeline.Status == "manual"
+            ? [.. (await gitlab.ListPipelineJobsAsync(source, pipeline.Id, ct)).Where(j => j.Status == "manual").Select(j => j.Name)]
+            : null;
+        return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now, manual, policy.ManualJobs, policy.SkippedPipelines));
     }
 
     /// <summary>

@@ -201,6 +201,29 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_an_mr_whose_pipeline_waits_on_a_manual_job_When_it_blocks_Then_the_attempt_fails_at_once_naming_the_job()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "man");
+        var ci = IncidentFiles.GitLabCi.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}") + """
+
+            deploy:
+              stage: test
+              when: manual
+              allow_failure: false
+              script:
+                - "true"
+            """;
+        var iid = await h.OpenMrAsync("manual-gate", "A manual gate", new FileChange("update", ".gitlab-ci.yml", ci));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains("manual job(s) deploy", s.Outcome);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}: the CI timeout is 10 minutes");
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");

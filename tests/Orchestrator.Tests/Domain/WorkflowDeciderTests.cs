@@ -229,4 +229,26 @@ public sealed class OutcomeNoteTests
         Assert.IsType<Rebased>(events[0]);
         Assert.StartsWith("these changes already exist in branch", Assert.IsType<AttemptFailed>(events[1]).Reason);
     }
+
+    [Fact]
+    public void Given_a_pipeline_blocked_on_a_manual_job_When_polled_Then_the_attempt_fails_naming_it_unless_the_policy_waits()
+    {
+        var blocked = new ObservePipeline(Histories.Pipeline, "manual", Histories.At(10), ["deploy"], "fail", "fail");
+        var events = DeciderSpec.Given(Histories.BuildingWithPipeline).When(blocked).ThenEvents();
+        Assert.Contains("manual job(s) deploy", Assert.IsType<AttemptFailed>(events[1]).Reason);
+        var waiting = DeciderSpec.Given(Histories.BuildingWithPipeline).When(blocked with { ManualJobsPolicy = "wait" }).ThenEvents();
+        Assert.IsType<PipelineObserved>(Assert.Single(waiting));
+        // A webhook said "manual" first: the poll that names the job still decides.
+        IWorkflowEvent[] seen = [.. Histories.BuildingWithPipeline, new PipelineObserved(1, Histories.Pipeline, "manual", Histories.At(9))];
+        Assert.IsType<AttemptFailed>(DeciderSpec.Given(seen).When(blocked).ThenEvents()[1]);
+    }
+
+    [Fact]
+    public void Given_a_skipped_pipeline_When_the_policy_passes_skipped_pipelines_Then_the_build_goes_on_to_verification()
+    {
+        var skipped = new ObservePipeline(Histories.Pipeline, "skipped", Histories.At(10), null, "fail", "pass");
+        Assert.Equal(WorkflowState.Verifying, DeciderSpec.Given(Histories.BuildingWithPipeline).When(skipped).Then(
+            new PipelineObserved(1, Histories.Pipeline, "skipped", Histories.At(10), null, "fail", "pass")).State);
+        Assert.IsType<AttemptFailed>(DeciderSpec.Given(Histories.BuildingWithPipeline).When(skipped with { SkippedPipelinesPolicy = "fail" }).ThenEvents()[1]);
+    }
 }
