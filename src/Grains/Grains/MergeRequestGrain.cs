@@ -32,6 +32,16 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     // A conflict means another writer appended first; each retry decides again on fresher state,
     // so a handful of rounds is plenty. More is a bug worth surfacing.
     private const int MaxConflictRounds = 5;
+    private const int MaxUnhealable = 3;
+
+    /// <summary>Why an error will not heal by retrying, or null when it may (5xx, timeouts, 429, a 409 race).</summary>
+    private static string? Unhealable(Exception e) => e switch
+    {
+        Adapters.GitLabException { Status: 400 or 403 or 404 or 405 or 422 } g => $"GitLab refused the request ({g.Status}): {g.GitLabMessage}",
+        Adapters.RegistryException { Status: System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound } r
+            => $"the registry refused the request ({(int)r.Status}): {r.Message}",
+        _ => null,
+    };
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
@@ -127,9 +137,19 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                 activity?.SetTag("orchestrator.step", state.State.ToWireName());
                 result = await driver.StepAsync(Key, state, policy, clock.GetUtcNow(), memo, ct);
             }
+            catch (Exception e) when (state.IsActive && Unhealable(e) is { } reason)
+            {
+                // An answer no retry changes (a 400 for the CI configuration, a 403, a 404 for what must exist): a few
+                // tries in case GitLab was mid-change, then the attempt ends with the reason and the branch is released.
+                var seen = memo.Unhealable is { } u && u.Attempt == state.Attempt && u.State == state.State ? u.Count + 1 : 1;
+                memo.Unhealable = (state.Attempt, state.State, seen);
+                logger.LogWarning("Merge request {MergeRequest}: step {State} refused ({Count} of {Max}): {Reason}", Key, state.State, seen, MaxUnhealable, reason);
+                if (seen >= MaxUnhealable) await Handle(at => new Fail(reason, at));
+                return;
+            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // GitLab or the registry failed even after retries: try again at the next poll.
+                // GitLab or the registry failed even after retries (5xx, timeouts, 429): try again at the next poll.
                 logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed; retrying at the next poll", Key, state.State);
                 return;
             }

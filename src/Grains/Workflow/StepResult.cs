@@ -22,4 +22,6 @@ public sealed class StepMemo
     public (long Project, string Path)? SourcePath { get; set; }
     /// <summary>For a project with no policy: whether its CI builds images, once per attempt (the queue may poll for long).</summary>
     public (int Attempt, ProjectPolicy? Suggested)? Unchecked { get; set; }
+    /// <summary>The same answer that no retry changes, seen in a row by this attempt's step (counted, then decided on).</summary>
+    public (int Attempt, WorkflowState State, int Count)? Unhealable { get; set; }
 }

@@ -224,6 +224,24 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     }
 
     [Fact]
+    public async Task Given_an_mr_that_breaks_the_ci_file_When_GitLab_refuses_its_pipeline_Then_the_attempt_ends_with_the_reason_and_frees_the_branch()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "noci");
+        var iid = await h.OpenMrAsync("no-ci", "Break CI", new FileChange("update", ".gitlab-ci.yml", "stages: [container\n  oops: {\n"));
+        var next = await h.OpenMrAsync("after-no-ci", "After", new FileChange("create", "after.txt", "after\n"));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        await h.Grain(next).Enqueue(Requester.ApiToken("marge-bot"));
+
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains("GitLab refused the request (400)", s.Outcome);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"took {clock.Elapsed}");
+        Assert.Equal(WorkflowState.Completed, (await h.WaitForOutcome(next, 1)).State);
+    }
+
+    [Fact]
     public async Task Given_two_mrs_for_one_branch_When_both_are_enqueued_Then_they_merge_one_after_the_other_each_rebased_on_the_last()
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "two");
