@@ -109,12 +109,12 @@ public static class CiLintApi
                 var nested = await MergeAsync(included, path, read, chain, includes, errors, r, project, sha);
                 chain.Remove(path);
                 if (nested is null) return null;
-                DeepMerge(merged, nested);
+                PipelineConfig.DeepMerge(merged, nested);
             }
         }
         var own = new YamlMappingNode();
         foreach (var (k, v) in root.Children) if (!k.Equals(includeKey)) own.Children[k] = v;
-        DeepMerge(merged, own);
+        PipelineConfig.DeepMerge(merged, own);
         return merged;
     }
 
@@ -160,22 +160,6 @@ public static class CiLintApi
         catch (YamlException)
         {
             return null;
-        }
-    }
-
-    // GitLab merges included hashes deeply (a job or `variables` can be extended by a later file); anything else is replaced.
-    private static void DeepMerge(YamlMappingNode into, YamlMappingNode from)
-    {
-        foreach (var (k, v) in from)
-        {
-            if (v is YamlMappingNode vm && into.Children.TryGetValue(k, out var existing) && existing is YamlMappingNode em)
-            {
-                var copy = new YamlMappingNode();
-                DeepMerge(copy, em);
-                DeepMerge(copy, vm);
-                into.Children[k] = copy;
-            }
-            else into.Children[k] = v;
         }
     }
 

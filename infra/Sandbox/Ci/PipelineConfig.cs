@@ -87,8 +87,8 @@ public static class PipelineConfig
         return result;
     }
 
-    // GitLab's extends: hashes merge deeply, everything else is replaced.
-    private static void DeepMerge(YamlMappingNode into, YamlMappingNode from)
+    // GitLab's extends and includes: hashes merge deeply (a job or `variables` can be extended), everything else is replaced.
+    internal static void DeepMerge(YamlMappingNode into, YamlMappingNode from)
     {
         foreach (var (k, v) in from)
         {

@@ -142,9 +142,6 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}", new { assignee_ids = userIds }, ct);
 
-    public async Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct) =>
-        (await GetMemberAsync(project, userId, ct))?.AccessLevel ?? 0;
-
     private async Task<T?> GetOrNull<T>(string path, CancellationToken ct) where T : class
     {
         using var response = await http.GetAsync(path, ct);

@@ -52,7 +52,5 @@ public interface IGitLabClient
     Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct = default);
     /// <summary>The branch (its head and whether GitLab calls it protected), null when it does not exist.</summary>
     Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct = default);
-    /// <summary>The user's effective access level in the project (inherited included), 0 when not a member.</summary>
-    Task<int> AccessLevelAsync(long project, long userId, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct = default);
 }

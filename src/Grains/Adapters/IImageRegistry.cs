@@ -12,6 +12,9 @@ public interface IImageRegistry
     /// (blob mounts, then the same manifest bytes) and returns the digest the registry reports.</summary>
     Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default);
 
+    /// <summary>The manifest digest a tag (or digest) resolves to, or null when absent; labels are not read.</summary>
+    Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default);
+
     /// <summary>Every tag of the repository (an absent repository has none).</summary>
     Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default);
 

@@ -62,6 +62,9 @@ public sealed class RegistryClient(HttpClient http, RegistryCredentials credenti
         return put.Headers.TryGetValues("Docker-Content-Digest", out var d) ? d.First() : Digest(manifest.Bytes);
     }
 
+    public async Task<string?> DigestAsync(string repository, string reference, CancellationToken ct) =>
+        (await GetManifestAsync(repository, reference, ct))?.Digest;
+
     public async Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct)
     {
         var tags = new List<string>();

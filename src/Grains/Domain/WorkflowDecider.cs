@@ -9,6 +9,9 @@ namespace Orchestrator.Domain;
 /// </summary>
 public static class WorkflowDecider
 {
+    /// <summary>marge-bot's words when the source moved under an attempt; the shell's checks and the decider's say the same.</summary>
+    public const string SomeonePushed = "Someone pushed to branch while we were trying to merge";
+
     public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => (command, state.State) switch
     {
         (Enqueue, _) when state.IsActive => Decision.Nothing,
@@ -245,7 +248,7 @@ public static class WorkflowDecider
             MergeRefusal.StillChecking => Decision.Of(refused),
             MergeRefusal.TargetMoved => Rebase(state, refused, c.MaxRebases, c.At),
             MergeRefusal.SourceChanged => Decision.Of(refused,
-                Failed(state, "Someone pushed to branch while we were trying to merge", c.At)),
+                Failed(state, SomeonePushed, c.At)),
             _ => Decision.Of(refused, Failed(state, $"GitLab refused the merge ({c.StatusCode}): {c.Message}", c.At)),
         };
     }

@@ -11,8 +11,7 @@ namespace Orchestrator.Workflow;
 /// around it, and afterwards each image is established from the digests GitLab Runner reported for our jobs, read back
 /// by digest. Nothing from the fork's registry, runners or logs is read. Effects are looked up before they are repeated.
 /// </summary>
-public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, Persistence.PipelineWatches watches,
-    IOptions<OrchestratorOptions> options)
+public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options)
 {
     private string Bot => options.Value.GitLab.BotUsername;
 
@@ -25,7 +24,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, candidate.Id, ct);
             // Another attempt at the same SHA made its own pipeline before this one started; only a pipeline the bot
             // created since this attempt began can be ours.
-            if (string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && (pipeline.CreatedAt ?? DateTimeOffset.MaxValue) >= s.AttemptStartedAt)
+            if (string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && pipeline.CreatedAt >= s.AttemptStartedAt)
                 return pipeline;
         }
         return null;
@@ -52,14 +51,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         {
             var repository = Repository(policy, image.Name);
             foreach (var tag in await registry.ListTagsAsync(repository, ct))
-                tags.Add(new TagDigest(repository, tag, (await registry.InspectAsync(repository, tag, ct))?.Digest));
+                tags.Add(new TagDigest(repository, tag, await registry.DigestAsync(repository, tag, ct)));
         }
         return tags;
     }
-
-    public Task<GitLabPipeline> CreateAsync(MergeRequestKey key, CancellationToken ct) => gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
-
-    public async Task WatchAsync(MergeRequestKey key, long pipeline, CancellationToken ct) => await watches.WatchAsync(key.ProjectId, pipeline, key, ct);
 
     /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
     public async Task<VerificationEvidence> EvidenceAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
@@ -117,7 +112,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     {
         var moved = new List<string>();
         foreach (var image in s.BuiltImages)
-            if ((await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct))?.Digest is var now && now != image.Digest)
+            if (await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct) is var now && now != image.Digest)
                 moved.Add($"{image.Name}:{image.Tag} now points at {now ?? "nothing"}, not at the {image.Digest} our jobs ran on");
         return moved;
     }

@@ -134,7 +134,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                     return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => v.Key == "FDO_FORCE_REBUILD"), now));
                 }
             }
-            if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+            if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
@@ -147,7 +147,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             if (created.Sha != s.RebasedSha)
             {
                 await gitlab.CancelPipelineAsync(source, created.Id, ct);
-                return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+                return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
             }
             await watches.WatchAsync(source, created.Id, key, ct);
             return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now));
@@ -155,7 +155,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // Notice at once what makes our running pipeline pointless: the MR closed, made a draft, or pushed to by someone.
         if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request is {mr.State}", now));
         if (mr.Draft) return StepResult.Of(new Fail("Sorry, I can't merge requests marked as Draft!", now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         if (s.PipelineCreatedAt is { } started && now - started > TimeSpan.FromMinutes(policy.CiTimeoutMinutes))
         {
             await gitlab.CancelPipelineAsync(source, pipelineId, ct);
@@ -180,7 +180,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         const bool forced = false;
         if (await target.FindAsync(key, s, ct) is { } found)
         {
-            await target.WatchAsync(key, found.Id, ct);
+            await watches.WatchAsync(key.ProjectId, found.Id, key, ct);
             return StepResult.Of(new RecordPipeline(found.Id, found.Sha, forced, now, key.ProjectId));
         }
         if (s.Guard is null)
@@ -189,9 +189,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
         }
         // The endpoint takes no SHA and runs the source head at that moment: check it right before and right after.
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
-        var created = await target.CreateAsync(key, ct);
+        var created = await gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
         if (created.ProjectId != key.ProjectId)
         {
             // The bot is rarely a member of the fork: a pipeline it cannot cancel there is left to the fork's owner.
@@ -203,10 +203,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (created.Sha != s.RebasedSha)
         {
             await gitlab.CancelPipelineAsync(created.ProjectId, created.Id, ct);
-            return StepResult.Of(new Fail($"Someone pushed to branch while we were trying to merge: pipeline {created.Id} runs {created.Sha}, " +
+            return StepResult.Of(new Fail($"{WorkflowDecider.SomeonePushed}: pipeline {created.Id} runs {created.Sha}, " +
                 $"not the rebased {s.RebasedSha}; it was cancelled", now));
         }
-        await target.WatchAsync(key, created.Id, ct);
+        await watches.WatchAsync(key.ProjectId, created.Id, key, ct);
         return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now, key.ProjectId));
     }
 
@@ -248,6 +248,16 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return stale.Count > 0;
     }
 
+    /// <summary>Cancels this attempt's pipeline if it is still running; true when it was (a finished one is left as it is).</summary>
+    private async Task<bool> StopOurPipelineAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
+    {
+        if (s.PipelineId is not { } ours) return false;
+        var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
+        if (PipelineStatus.Classify(pipeline.Status) != PipelineOutcome.Running) return false;
+        await TryCancelAsync(pipeline, ct);
+        return true;
+    }
+
     private async Task<bool> TryCancelAsync(GitLabPipeline pipeline, CancellationToken ct)
     {
         try
@@ -282,7 +292,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest));
         if (next is null) return StepResult.Waiting("every built image is promoted");
         // Publishing upstream is done with the bot's rights: the requester may have lost theirs during the build.
@@ -305,7 +315,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // A merge call that succeeded before a crash: GitLab already says merged.
         if (mr.State == "merged") return StepResult.Of(new RecordMerge(mr.MergeCommitSha ?? mr.Sha!, now));
         if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail("Someone pushed to branch while we were trying to merge", now));
+        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
         {
             if (++memo.StillChecking > options.Value.Workflow.MaxStillChecking)
@@ -347,28 +357,15 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 await registry.DeleteAsync(repository, promotion.Digest, ct);
             return StepResult.Of(new RecordPromotionUndone(promotion.Name, promotion.Tag, promotion.Digest, now));
         }
+        // The attempt ended without our merge: our pipeline tests something that no longer matters, so it is stopped.
+        var stopping = s.State != WorkflowState.Completed && s.OutcomeNoteId is null && await StopOurPipelineAsync(s, mr, ct);
         if (s.State != WorkflowState.Completed && s.PendingCleanup.FirstOrDefault() is { } built)
         {
-            // Our pipeline may still push (a cancel is asynchronous): stop it, and clean up only once it has stopped.
-            if (s.PipelineId is { } running)
-            {
-                var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, running, ct);
-                if (PipelineStatus.Classify(pipeline.Status) == PipelineOutcome.Running)
-                {
-                    await TryCancelAsync(pipeline, ct);
-                    return StepResult.Waiting($"pipeline {running} is stopping before its images are cleaned up");
-                }
-            }
+            // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
+            if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
             var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
-        }
-        if (s.State is not WorkflowState.Completed && s.PipelineId is { } ours && s.OutcomeNoteId is null)
-        {
-            // The attempt ended without our merge: our pipeline tests something that no longer matters, so stop it
-            // (a finished one is left as it is).
-            var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
-            if (PipelineStatus.Classify(pipeline.Status) == PipelineOutcome.Running) await TryCancelAsync(pipeline, ct);
         }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
@@ -389,12 +386,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// </summary>
     private async Task<string?> UndoTriggerAsync(MergeRequestKey key, Requester? requester, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
     {
+        // An API call or a note leaves nothing on the MR to take back.
+        if (requester?.Trigger is null or TriggerKind.Api or TriggerKind.Note) return null;
         var bot = options.Value.GitLab.BotUsername;
-        switch (requester?.Trigger)
-        {
-            case TriggerKind.Api or TriggerKind.Note or null:
-                return null;
-        }
         // Both triggers go, whichever fired: a label added in the same edit as a refused assignment would otherwise
         // leave the MR looking queued, and bring it back at the next reconciliation.
         var undone = new List<string>();
