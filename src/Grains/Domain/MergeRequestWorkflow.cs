@@ -61,7 +61,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(20)] string? TargetBranch = null,
     [property: Id(21)] long? PipelineProjectId = null,
     [property: Id(22)] PipelineGuard? Guard = null,
-    [property: Id(23)] ImmutableList<ImageState>? UpstreamBuilds = null)
+    [property: Id(23)] ImmutableList<ImageState>? UpstreamBuilds = null,
+    [property: Id(24)] DateTimeOffset? StepStartedAt = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

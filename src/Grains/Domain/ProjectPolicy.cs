@@ -27,7 +27,8 @@ public sealed record ProjectPolicy(
     [property: Id(8)] string MergeOrder = "assigned_at",
     IReadOnlyList<string>? UnverifiedJobs = null,
     [property: Id(10)] string ManualJobs = "fail",
-    [property: Id(11)] string SkippedPipelines = "fail")
+    [property: Id(11)] string SkippedPipelines = "fail",
+    [property: Id(12)] int StepTimeoutMinutes = 30)
 {
     /// <summary>
     /// Jobs whose runner reports no image (shell, custom or Kubernetes executors) that may still run in our pipeline;
@@ -49,6 +50,7 @@ public sealed record ProjectPolicy(
     {
         var errors = new List<string>();
         if (CiTimeoutMinutes is < 1 or > 24 * 60) errors.Add("ciTimeoutMinutes must be between 1 and 1440");
+        if (StepTimeoutMinutes is < 1 or > 24 * 60) errors.Add("stepTimeoutMinutes must be between 1 and 1440");
         if (MaxRebases is < 0 or > 100) errors.Add("maxRebases must be between 0 and 100");
         if (RequiredApprovals is < 0 or > 100) errors.Add("requiredApprovals must be between 0 and 100");
         foreach (var image in Images)

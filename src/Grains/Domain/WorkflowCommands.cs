@@ -38,7 +38,13 @@ public sealed record RecordPipelinePrepared(IReadOnlyList<TagDigest> RegistryBef
 public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At, IReadOnlyList<string>? ManualJobs = null,
     string? ManualJobsPolicy = null, string? SkippedPipelinesPolicy = null) : WorkflowCommand(At);
 
-/// <summary>The policy's CI timeout elapsed while the pipeline had not finished.</summary>
+/// <summary>
+/// The time, read while the workflow waits: the decider ends a step that has made no progress for too long, and a
+/// pipeline that has run for longer than the CI timeout.
+/// </summary>
+public sealed record ObserveClock(ClockReading Clock, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>The CI timeout as recorded before deadlines carried their clock reading: replays old streams only.</summary>
 public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 
 public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At,

@@ -42,7 +42,8 @@ public static class WorkflowDecider
 
         (ObservePipeline c, _) => DecideObservation(c, state),
 
-        (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, "CI is taking too long.", c.At)),
+        (ObserveClock c, _) => DecideDeadline(c, state),
+        (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At)),
         (TimeOut, _) => Decision.Nothing,
 
         (RecordVerification c, Verifying) => DecideVerification(c, state),
@@ -77,6 +78,27 @@ public static class WorkflowDecider
         _ => Decision.Reject(RejectionKind.InvalidState,
             $"{command.GetType().Name} does not apply to a workflow that is {state.State.ToWireName()}"),
     };
+
+    private const string CiTooLong = "CI is taking too long.";
+
+    /// <summary>
+    /// Deadlines count only the workflow's own waits: the queue is waiting on others (never timed), a running pipeline
+    /// has the CI timeout, and every other step the step deadline, from when it began or the orchestrator resumed it.
+    /// </summary>
+    private static Decision DecideDeadline(ObserveClock c, MergeRequestWorkflow state)
+    {
+        if (!state.IsActive || state.State == Queued) return Decision.Nothing;
+        if (state.State == Building && state.PipelineCreatedAt is { } created)
+            return c.At - created > TimeSpan.FromMinutes(c.Clock.CiTimeoutMinutes)
+                ? Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At, c.Clock), Failed(state, CiTooLong, c.At))
+                : Decision.Nothing;
+        var began = state.StepStartedAt ?? state.UpdatedAt ?? c.At;
+        var since = c.Clock.WatchingSince is { } watching && watching > began ? watching : began;
+        if (c.At - since <= TimeSpan.FromMinutes(c.Clock.StepTimeoutMinutes)) return Decision.Nothing;
+        var reason = $"the {state.State.ToWireName()} step made no progress for {c.Clock.StepTimeoutMinutes} minutes" +
+            (c.Clock.LastProblem is { Length: > 0 } last ? $" (last: {last})" : "") + ", the policy's stepTimeoutMinutes";
+        return Decision.Of(new StepTimedOut(state.Attempt, state.State, since, c.At, c.Clock), Failed(state, reason, c.At));
+    }
 
     /// <summary>The state in which each checkpoint's effect is next: a check anywhere else is late or early.</summary>
     private static WorkflowState StateOf(PermissionCheckpoint checkpoint) => checkpoint switch

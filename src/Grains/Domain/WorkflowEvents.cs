@@ -155,11 +155,25 @@ public sealed record UpstreamImageCleaned(
     [property: Id(3)] bool Deleted,
     [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
 
+/// <remarks><paramref name="Clock"/> is null in streams recorded before the deadlines were decided from it.</remarks>
 [GenerateSerializer, Alias("CiTimedOut")]
 public sealed record CiTimedOut(
     [property: Id(0)] int Attempt,
     [property: Id(1)] long? PipelineId,
-    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] ClockReading? Clock = null) : IWorkflowEvent;
+
+/// <summary>
+/// A step made no progress for longer than the policy's step deadline (<see cref="ClockReading.StepTimeoutMinutes"/>),
+/// counted from <paramref name="Since"/>: when the step began, or when the orchestrator resumed watching it.
+/// </summary>
+[GenerateSerializer, Alias("StepTimedOut")]
+public sealed record StepTimedOut(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] WorkflowState Step,
+    [property: Id(2)] DateTimeOffset Since,
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] ClockReading Clock) : IWorkflowEvent;
 
 /// <summary>The outcome's MR note was posted (once per attempt; its marker lets a retry find it).</summary>
 [GenerateSerializer, Alias("OutcomeNoted")]

@@ -71,6 +71,7 @@ public static class WorkflowEvolver
             MergeRefused => state,
             BuildRejected => state,
             CiTimedOut => state,
+            StepTimedOut => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
             // Merged: what our pipeline built is what main now uses.
@@ -84,7 +85,10 @@ public static class WorkflowEvolver
             AttemptCancelled e => state with { State = WorkflowState.Cancelled, Outcome = $"cancelled by {e.CancelledBy}: {e.Reason}" },
             _ => state,
         };
-        return ReferenceEquals(next, state) ? state : next with { UpdatedAt = @event.At };
+        if (ReferenceEquals(next, state)) return state;
+        // A step's deadline counts from when it began: a new state, or the same one again after a rebase.
+        var newStep = next.State != state.State || next.Rebases != state.Rebases;
+        return next with { UpdatedAt = @event.At, StepStartedAt = newStep ? @event.At : state.StepStartedAt };
     }
 
     public static MergeRequestWorkflow Fold(IEnumerable<IWorkflowEvent> events) =>

@@ -87,6 +87,7 @@ public static class WorkflowTimeline
         BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
         TargetMoved t => $"target moved to {Short(t.TargetSha)} (rebased onto {Short(t.RebasedOnto)})",
         CiTimedOut c => c.PipelineId is { } id ? $"pipeline {id} timed out" : "CI timed out",
+        StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
         ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",
         PromotionUndone p => $"{p.Name}:{p.Tag} promotion undone",
         MergeRefused m => $"GitLab refused the merge ({m.StatusCode}): {m.Message}",

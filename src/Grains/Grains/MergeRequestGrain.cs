@@ -26,6 +26,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     private const string WakeUp = "advance";
     private readonly StepMemo memo = new();
     private IGrainTimer? poll;
+    // Since when this activation has watched the workflow: time the orchestrator was down never counts against a step.
+    private DateTimeOffset watchingSince;
 
     // With no GitLab configured the grain only records requests (the foundation's API and its tests).
     private bool Drives => !string.IsNullOrEmpty(options.Value.GitLab.BaseUrl);
@@ -77,6 +79,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     public override async Task OnActivateAsync(CancellationToken ct)
     {
+        watchingSince = clock.GetUtcNow();
         await base.OnActivateAsync(ct);
         if (NeedsWork(State.Current)) StartPolling();
     }
@@ -123,6 +126,14 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             logger.LogWarning(e, "Merge request {MergeRequest}: policy unreadable; retrying at the next poll", Key);
             return;
         }
+        await StepUntilWaitingAsync(driver, policy, ct);
+        // Whatever holds the step up (a wait, an error that keeps coming back), its deadline is the decider's to judge.
+        var tick = new ObserveClock(new ClockReading(policy.StepTimeoutMinutes, policy.CiTimeoutMinutes, watchingSince, memo.LastProblem), clock.GetUtcNow());
+        if (WorkflowDecider.Decide(tick, State.Current).Events.Count > 0) await Handle(_ => tick);
+    }
+
+    private async Task StepUntilWaitingAsync(WorkflowDriver driver, ProjectPolicy policy, CancellationToken ct)
+    {
         for (var step = 0; step < 50; step++)
         {
             var state = State.Current;
@@ -143,6 +154,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                 // tries in case GitLab was mid-change, then the attempt ends with the reason and the branch is released.
                 var seen = memo.Unhealable is { } u && u.Attempt == state.Attempt && u.State == state.State ? u.Count + 1 : 1;
                 memo.Unhealable = (state.Attempt, state.State, seen);
+                memo.LastProblem = reason;
                 logger.LogWarning("Merge request {MergeRequest}: step {State} refused ({Count} of {Max}): {Reason}", Key, state.State, seen, MaxUnhealable, reason);
                 if (seen >= MaxUnhealable) await Handle(at => new Fail(reason, at));
                 return;
@@ -150,6 +162,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // GitLab or the registry failed even after retries (5xx, timeouts, 429): try again at the next poll.
+                memo.LastProblem = Transient(e);
                 logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed; retrying at the next poll", Key, state.State);
                 return;
             }
@@ -160,17 +173,31 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                     if (outcome.Rejection is { } rejection)
                         logger.LogWarning("Merge request {MergeRequest}: {Command} rejected: {Reason}", Key, command.GetType().Name, rejection.Reason);
                     if (outcome.EventsRecorded == 0) return;
+                    memo.LastProblem = null;
                     break;
                 case StepResult.Done:
                     poll?.Dispose();
                     poll = null;
                     if (await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
                     return;
+                case StepResult.Wait(var why):
+                    memo.LastProblem = why;
+                    return;
                 default:
                     return;
             }
         }
     }
+
+    /// <summary>What a failure that may heal was, in words fit for a note (never a token or a header).</summary>
+    private static string Transient(Exception e) => e switch
+    {
+        Adapters.GitLabException g => $"GitLab answered {g.Status}: {g.GitLabMessage}",
+        Adapters.RegistryException r => $"the registry answered {(int)r.Status}",
+        TimeoutException or TaskCanceledException => "GitLab or the registry did not answer in time",
+        HttpRequestException h => $"GitLab or the registry could not be reached ({h.HttpRequestError})",
+        _ => "an unexpected error (see the orchestrator's log)",
+    };
 
     public async Task<WorkflowSnapshot> GetSnapshot()
     {

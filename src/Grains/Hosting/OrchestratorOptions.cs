@@ -62,11 +62,12 @@ public sealed class PolicySettings
     public List<string> UnverifiedJobs { get; set; } = [];
     public string ManualJobs { get; set; } = "fail";
     public string SkippedPipelines { get; set; } = "fail";
+    public int StepTimeoutMinutes { get; set; } = 30;
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
-        ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines);
+        ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes);
 }
 
 public sealed class ImagePolicySettings

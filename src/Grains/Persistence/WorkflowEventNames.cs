@@ -34,6 +34,7 @@ public static class WorkflowEventNames
         [typeof(PipelinePrepared)] = "pipeline_prepared",
         [typeof(RegistryTampered)] = "registry_tampered",
         [typeof(MergedElsewhere)] = "merged_elsewhere",
+        [typeof(StepTimedOut)] = "step_timed_out",
     };
 
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];

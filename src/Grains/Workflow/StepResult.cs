@@ -24,4 +24,6 @@ public sealed class StepMemo
     public (int Attempt, ProjectPolicy? Suggested)? Unchecked { get; set; }
     /// <summary>The same answer that no retry changes, seen in a row by this attempt's step (counted, then decided on).</summary>
     public (int Attempt, WorkflowState State, int Count)? Unhealable { get; set; }
+    /// <summary>What the step last waited on or stumbled over since it last made progress, for a deadline's note.</summary>
+    public string? LastProblem { get; set; }
 }

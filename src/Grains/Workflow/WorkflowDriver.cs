@@ -156,11 +156,6 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request is {mr.State}", now));
         if (mr.Draft) return StepResult.Of(new Fail("Sorry, I can't merge requests marked as Draft!", now));
         if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
-        if (s.PipelineCreatedAt is { } started && now - started > TimeSpan.FromMinutes(policy.CiTimeoutMinutes))
-        {
-            await gitlab.CancelPipelineAsync(source, pipelineId, ct);
-            return StepResult.Of(new TimeOut(now));
-        }
         var pipeline = await gitlab.GetPipelineAsync(source, pipelineId, ct);
         // A pipeline at `manual` can sit there forever: name the jobs it waits on, for the decider to judge.
         IReadOnlyList<string>? manual = pipeline.Status == "manual"

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Orleans.Hosting;
 using Orleans.TestingHost;
 
@@ -8,6 +9,9 @@ namespace Orchestrator.IntegrationTests.Infrastructure;
 /// <summary>Builds Orleans test clusters whose silos are configured exactly as the real silo is, on a test schema.</summary>
 public static class OrchestratorCluster
 {
+    /// <summary>The configuration key naming a <see cref="ShiftedClock"/> the silos tell the time by.</summary>
+    public const string ClockSetting = "Tests:Clock";
+
     public static async Task<TestCluster> DeployAsync(string schema, string serviceId, short silos = 1,
         IReadOnlyDictionary<string, string?>? settings = null)
     {
@@ -31,6 +35,7 @@ public static class OrchestratorCluster
         public void Configure(ISiloBuilder silo)
         {
             silo.AddOrchestrator(silo.Configuration);
+            if (ShiftedClock.Named(silo.Configuration[ClockSetting]) is { } clock) silo.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
             silo.Services.Configure<ReminderOptions>(o =>
             {
                 o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);

@@ -35,7 +35,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
         new([BuildImage], upstreamPath, 0, 10, maxRebases, false, triggerLabel, commanders, UnverifiedJobs: [BuildImage.Name]);
 
     public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3,
-        TimeSpan? pollInterval = null, bool withPolicy = true)
+        TimeSpan? pollInterval = null, bool withPolicy = true, ShiftedClock? clock = null)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var bot = seed["users"]!["bot"]!;
@@ -47,6 +47,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
             ["Orchestrator:Registry:Url"] = sandbox.RegistryUrl,
             ["Orchestrator:Workflow:PollInterval"] = (pollInterval ?? TimeSpan.FromMilliseconds(200)).ToString(),
             ["Orchestrator:Workflow:ReminderPeriod"] = (pollInterval is { } p && p > TimeSpan.FromMinutes(1) ? p : TimeSpan.FromMinutes(1)).ToString(),
+            [OrchestratorCluster.ClockSetting] = clock?.Name,
         });
         var harness = new WorkflowHarness { Cluster = cluster, Seed = seed, Sandbox = sandbox };
         if (withPolicy) await harness.Policies.SaveAsync(harness.Upstream, IncidentPolicy(harness.UpstreamPath, maxRebases));

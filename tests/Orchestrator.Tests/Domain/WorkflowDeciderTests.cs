@@ -188,13 +188,9 @@ public sealed class PipelineTests
         Given(Promoting).When(new ObservePipeline(Pipeline, "success", At(40))).ThenNothing();
 
     [Fact]
-    public void Given_a_long_build_When_the_ci_timeout_passes_Then_the_attempt_fails() =>
+    public void Given_a_stream_from_before_clock_readings_When_its_ci_timeout_is_replayed_Then_it_still_fails_the_attempt() =>
         Given(BuildingWithPipeline).When(new TimeOut(At(90)))
             .Then(new CiTimedOut(1, Pipeline, At(90)), new AttemptFailed(1, WorkflowState.Building, "CI is taking too long.", At(90)));
-
-    [Fact]
-    public void Given_a_finished_build_When_a_timeout_fires_late_Then_nothing_is_recorded() =>
-        Given(Verifying).When(new TimeOut(At(90))).ThenNothing();
 }
 
 public sealed class OutcomeNoteTests
