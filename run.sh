@@ -122,7 +122,12 @@ dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &
 silo=$!
 trap 'kill "$silo" ${sandbox:-} 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT
 if orch_wait_http "$url/healthz" 60; then
-  echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry 127.0.0.1:$ORCH_REGISTRY_PORT); Ctrl-C stops it"
+  echo "orchestrator: $url (PostgreSQL 127.0.0.1:$ORCH_PG_PORT, registry ${Orchestrator__Registry__Url:-127.0.0.1:$ORCH_REGISTRY_PORT}); Ctrl-C stops it"
+  if [ -n "${sandbox_url:-}" ]; then
+    upstream=$(grep -oE '"upstream":\{"id":[0-9]+' "$ORCH_STATE/incident.json" | grep -oE '[0-9]+$')
+    mr_a=$(grep -oE '"mr_a":\{"iid":[0-9]+' "$ORCH_STATE/incident.json" | grep -oE '[0-9]+$')
+    echo "enqueue the seeded MR A: curl -s -XPOST -H 'Authorization: Bearer ${ORCH_API_TOKEN:-<token>}' $url/api/v1/projects/$upstream/merge-requests/$mr_a/merge"
+  fi
   # The token rides in the fragment, which browsers never send to the server.
   echo "operations page: $url/ops${ORCH_API_TOKEN:+#token=$ORCH_API_TOKEN}"
 fi

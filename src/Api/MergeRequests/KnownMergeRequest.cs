@@ -23,8 +23,10 @@ public static class KnownMergeRequest
             async ct => await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct));
         if (unavailable is not null) return unavailable;
         // A fork's MR is listed under its target project; one that targets elsewhere is not this project's to merge.
-        return mr is not null && mr.TargetProjectId == key.ProjectId && mr.Iid == key.Iid
-            ? null
-            : Problems.NotFound($"GitLab shows the bot no merge request {key.Iid} targeting project {key.ProjectId}");
+        if (mr is null || mr.TargetProjectId != key.ProjectId || mr.Iid != key.Iid)
+            return Problems.NotFound($"GitLab shows the bot no merge request {key.Iid} targeting project {key.ProjectId}");
+        return mr.State == "merged"
+            ? Problems.From(new Rejection(RejectionKind.Conflict, $"merge request {key.Iid} is already merged" + (mr.MergeCommitSha is { } sha ? $" as {sha}" : "")))
+            : null;
     }
 }

@@ -14,7 +14,7 @@ public enum RejectionKind
 [GenerateSerializer, Alias("Rejection")]
 public sealed record Rejection([property: Id(0)] RejectionKind Kind, [property: Id(1)] string Reason);
 
-/// <summary>What <see cref="WorkflowDecider.Decide"/> concluded: events to record, none (a repeat), or a rejection.</summary>
+/// <summary>What <see cref="WorkflowDecider.Decide(WorkflowCommand, MergeRequestWorkflow)"/> concluded: events to record, none (a repeat), or a rejection.</summary>
 public sealed record Decision(IReadOnlyList<IWorkflowEvent> Events, Rejection? Rejection)
 {
     public static readonly Decision Nothing = new([], null);

@@ -11,17 +11,18 @@ public sealed record RegistryImage(
     [property: Id(3)] long? JobId);
 
 /// <summary>Everything the freshness rule looks at for one image, gathered by the shell from GitLab and the registry.</summary>
+[GenerateSerializer, Alias("ImageObservation")]
 public sealed record ImageObservation(
-    string Name,
-    string Tag,
-    string? TargetTag,
-    bool InputsChangedByMergeRequest,
-    RegistryImage? Upstream,
-    bool UpstreamCommitInTarget,
-    RegistryImage? Source,
-    bool TargetIsAncestorOfSourceCommit,
-    bool InputsChangedSinceSourceCommit,
-    bool ProvenanceConfirmed);
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Tag,
+    [property: Id(2)] string? TargetTag,
+    [property: Id(3)] bool InputsChangedByMergeRequest,
+    [property: Id(4)] RegistryImage? Upstream,
+    [property: Id(5)] bool UpstreamCommitInTarget,
+    [property: Id(6)] RegistryImage? Source,
+    [property: Id(7)] bool TargetIsAncestorOfSourceCommit,
+    [property: Id(8)] bool InputsChangedSinceSourceCommit,
+    [property: Id(9)] bool ProvenanceConfirmed);
 
 /// <summary>The freshness rule, pure: one verdict per image, with the evidence in words.</summary>
 public static class Freshness

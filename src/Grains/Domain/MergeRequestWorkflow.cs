@@ -62,7 +62,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(21)] long? PipelineProjectId = null,
     [property: Id(22)] PipelineGuard? Guard = null,
     [property: Id(23)] ImmutableList<ImageState>? UpstreamBuilds = null,
-    [property: Id(24)] DateTimeOffset? StepStartedAt = null)
+    [property: Id(24)] DateTimeOffset? StepStartedAt = null,
+    [property: Id(25)] int ErrorsInStep = 0)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -62,7 +62,7 @@ public sealed record ProjectPolicy(
             if (image.ForceVariable is { } force && !System.Text.RegularExpressions.Regex.IsMatch(force, "^[A-Za-z_][A-Za-z0-9_]{0,254}$"))
                 errors.Add($"images[{image.Name}].forceVariable must be a CI variable name");
         }
-        if (MergeOrder is not ("assigned_at" or "created_at")) errors.Add("mergeOrder must be assigned_at or created_at");
+        if (MergeOrder is not (Domain.MergeOrder.AssignedAt or Domain.MergeOrder.CreatedAt)) errors.Add("mergeOrder must be assigned_at or created_at");
         if (ManualJobs is not ("fail" or "wait")) errors.Add("manualJobs must be fail or wait");
         if (SkippedPipelines is not ("fail" or "pass")) errors.Add("skippedPipelines must be fail or pass");
         if (TriggerLabel is { } label && (string.IsNullOrWhiteSpace(label) || label != label.Trim()))

@@ -11,32 +11,53 @@ public abstract record WorkflowCommand(DateTimeOffset At);
 public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? Requester = null) : WorkflowCommand(At);
 
 /// <summary>
-/// What GitLab said about the person behind the request, read right before <paramref name="Checkpoint"/>'s effect
-/// (null when there was no one to ask about: an API token acting on its own authority).
+/// What GitLab showed right before <paramref name="Checkpoint"/>'s effect: the person behind the request
+/// (<paramref name="Observation"/>, null when there was no one to ask about: an API token acting on its own authority),
+/// the merge request's facts for the preconditions, at the request a policy suggested for a project whose images
+/// nothing checks, and before the merge the digests the tested images' tags hold now.
 /// </summary>
-public sealed record RecordPermission(PermissionCheckpoint Checkpoint, string TargetBranch, PermissionObservation? Observation,
-    IReadOnlyList<string> AllowedCommanders, DateTimeOffset At) : WorkflowCommand(At);
+public sealed record RecordCheckpoint(PermissionCheckpoint Checkpoint, string TargetBranch, PermissionObservation? Observation,
+    IReadOnlyList<string> AllowedCommanders, DateTimeOffset At, MergeRequestFacts? MergeRequest = null, int RequiredApprovals = 0,
+    ProjectPolicy? SuggestedPolicy = null, IReadOnlyList<TagDigest>? ImagesNow = null) : WorkflowCommand(At);
 
 /// <summary>The target branch's queue handed this merge request the branch.</summary>
 public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
 
-public sealed record RecordRebase(string RebasedSha, string TargetSha, DateTimeOffset At) : WorkflowCommand(At);
+/// <summary>What GitLab shows while this attempt rebases: the decider tells a landed rebase from a conflict, a closed MR or a wait.</summary>
+public sealed record RecordRebase(RebaseFacts Facts, DateTimeOffset At) : WorkflowCommand(At)
+{
+    /// <summary>A rebase seen landed: the MR's head on top of the target's.</summary>
+    public static RecordRebase Landed(string rebasedSha, string targetSha, DateTimeOffset at) =>
+        new(new RebaseFacts("opened", rebasedSha, targetSha, targetSha, null, true), at);
+}
 
-public sealed record RecordFreshness(IReadOnlyList<ImageAssessment> Images, bool AllowUnbumpedInputs, DateTimeOffset At)
-    : WorkflowCommand(At);
+/// <remarks>
+/// <paramref name="UnreadableTags"/> names tag variables the shell could not read from their file at the rebased SHA.
+/// <paramref name="AsRecorded"/> replays streams from before observations were recorded: their verdicts as they were.
+/// </remarks>
+public sealed record RecordFreshness(IReadOnlyList<ImageObservation>? Observations, bool AllowUnbumpedInputs, DateTimeOffset At,
+    IReadOnlyList<ImageAssessment>? AsRecorded = null, IReadOnlyList<string>? UnreadableTags = null) : WorkflowCommand(At);
 
-/// <remarks><paramref name="ProjectId"/> is where the pipeline runs (the target project, for a fork MR).</remarks>
-public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebuild, DateTimeOffset At, long? ProjectId = null) : WorkflowCommand(At);
+/// <summary>A request of the current step failed with an HTTP status: the decider tells a refusal no retry heals from a passing error.</summary>
+public sealed record RecordStepError(string Source, int Status, string Message, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <remarks>
+/// <paramref name="ProjectId"/> is where GitLab runs the pipeline; <paramref name="TargetProjectId"/>, for a fork MR, where
+/// it had to run (a pipeline in the fork runs on runners and a registry its owner controls).
+/// </remarks>
+public sealed record RecordPipeline(long PipelineId, string Sha, bool ForcedRebuild, DateTimeOffset At, long? ProjectId = null,
+    long? TargetProjectId = null) : WorkflowCommand(At);
 
 public sealed record RecordPipelinePrepared(IReadOnlyList<TagDigest> RegistryBefore, IReadOnlyList<string> DeletedTags, DateTimeOffset At)
     : WorkflowCommand(At);
 
 /// <remarks>
 /// A poll also brings the names of the manual jobs blocking a <c>manual</c> pipeline and the policy's choices for
-/// manual jobs and skipped pipelines (a webhook brings the status alone).
+/// manual jobs and skipped pipelines (a webhook brings the status alone), and the merge request's facts, so that a
+/// close, a draft or a push is noticed while the pipeline runs.
 /// </remarks>
 public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOffset At, IReadOnlyList<string>? ManualJobs = null,
-    string? ManualJobsPolicy = null, string? SkippedPipelinesPolicy = null) : WorkflowCommand(At);
+    string? ManualJobsPolicy = null, string? SkippedPipelinesPolicy = null, MergeRequestFacts? MergeRequest = null) : WorkflowCommand(At);
 
 /// <summary>
 /// The time, read while the workflow waits: the decider ends a step that has made no progress for too long, and a
@@ -59,11 +80,13 @@ public sealed record RecordPromotionUndone(string Name, string Tag, string Diges
 
 public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : WorkflowCommand(At);
 
-/// <summary>GitLab reports the merge request merged, by someone other than the bot.</summary>
-public sealed record RecordMergedElsewhere(string? MergeCommitSha, string? MergedBy, DateTimeOffset At) : WorkflowCommand(At);
+/// <summary>GitLab reports the merge request merged: by the bot (a merge done before a crash) or by someone else.</summary>
+/// <remarks><paramref name="BotUsername"/> is null only when replaying a stream recorded before it was.</remarks>
+public sealed record ObserveMerged(string? MergeCommitSha, string? MergedBy, string? BotUsername, DateTimeOffset At) : WorkflowCommand(At);
 
-public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusal Refusal, int MaxRebases, DateTimeOffset At)
-    : WorkflowCommand(At);
+/// <remarks><paramref name="AsRecorded"/> replays streams from before the facts were recorded: their class as it was.</remarks>
+public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusalFacts? After, int MaxRebases, DateTimeOffset At,
+    MergeRefusal? AsRecorded = null) : WorkflowCommand(At);
 
 public sealed record RecordNote(long NoteId, DateTimeOffset At) : WorkflowCommand(At);
 

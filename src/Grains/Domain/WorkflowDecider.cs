@@ -12,7 +12,10 @@ public static class WorkflowDecider
     /// <summary>marge-bot's words when the source moved under an attempt; the shell's checks and the decider's say the same.</summary>
     public const string SomeonePushed = "Someone pushed to branch while we were trying to merge";
 
-    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => (command, state.State) switch
+    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => Decide(command, state, WorkflowRules.Current);
+
+    /// <summary>Decides with a given rule book: today's, or one with a rule replaced (an audit's "what if").</summary>
+    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state, WorkflowRules rules) => (command, state.State) switch
     {
         (Enqueue, _) when state.IsActive => Decision.Nothing,
         (Enqueue, WorkflowState.MergedElsewhere) => Decision.Reject(RejectionKind.Conflict, $"merge request was already {state.Outcome}"),
@@ -20,18 +23,15 @@ public static class WorkflowDecider
             $"merge request was already merged as {state.MergeCommitSha}"),
         (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At, c.Requester)),
 
-        (RecordPermission c, _) when state.IsActive => DecidePermission(c, state),
+        (RecordCheckpoint c, _) when state.IsActive => DecideCheckpoint(c, state, rules),
 
         (StartRebase c, Queued) => Decision.Of(new RebaseStarted(state.Attempt, 1, "queue granted the target branch", c.At)),
         (StartRebase, Rebasing) => Decision.Nothing,
 
-        // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
-        (RecordRebase c, Rebasing) when c.RebasedSha == c.TargetSha => Decision.Of(new Rebased(state.Attempt, c.RebasedSha, c.TargetSha, c.At),
-            Failed(state, $"these changes already exist in branch `{state.TargetBranch ?? "the target"}`", c.At)),
-        (RecordRebase c, Rebasing) => Decision.Of(new Rebased(state.Attempt, c.RebasedSha, c.TargetSha, c.At)),
+        (RecordRebase c, Rebasing) => DecideRebase(c, state),
         (RecordRebase c, _) when IsRepeatOfRebase(c, state) => Decision.Nothing,
 
-        (RecordFreshness c, Checking) => DecideFreshness(c, state),
+        (RecordFreshness c, Checking) => DecideFreshness(c, state, rules),
 
         (RecordPipeline c, Building) => DecidePipeline(c, state),
         (RecordPipeline c, _) when c.PipelineId == state.PipelineId => Decision.Nothing,
@@ -40,13 +40,15 @@ public static class WorkflowDecider
             Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At)),
         (RecordPipelinePrepared, Building) when state.Guard is not null => Decision.Nothing,
 
-        (ObservePipeline c, _) => DecideObservation(c, state),
+        (ObservePipeline c, _) => DecideObservation(c, state, rules),
 
-        (ObserveClock c, _) => DecideDeadline(c, state),
+        (ObserveClock c, _) => DecideDeadline(c, state, rules),
+        (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
+        (RecordStepError, _) => Decision.Nothing,
         (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At)),
         (TimeOut, _) => Decision.Nothing,
 
-        (RecordVerification c, Verifying) => DecideVerification(c, state),
+        (RecordVerification c, Verifying) => DecideVerification(c, state, rules),
 
         (RecordPromotion c, Promoting) => DecidePromotion(c, state),
         (RecordPromotion c, _) when state.Promotions.Any(p => p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest)
@@ -61,10 +63,14 @@ public static class WorkflowDecider
         (RecordMerge c, Merging) => Decision.Of(new Merged(state.Attempt, c.MergeCommitSha, c.At)),
         (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
 
-        (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state),
+        (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state, rules),
 
-        (RecordMergedElsewhere c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At)),
-        (RecordMergedElsewhere, WorkflowState.MergedElsewhere) => Decision.Nothing,
+        // While merging, a merge by the bot (or by no one GitLab names) is ours, done before a crash; otherwise someone
+        // else merged it: a success, not a complaint.
+        (ObserveMerged c, Merging) when c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase) =>
+            Decision.Of(new Merged(state.Attempt, c.MergeCommitSha ?? state.RebasedSha!, c.At)),
+        (ObserveMerged c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At, c.BotUsername)),
+        (ObserveMerged, _) => Decision.Nothing,
 
         (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused or WorkflowState.MergedElsewhere) when state.OutcomeNoteId is null =>
             Decision.Of(new OutcomeNoted(state.Attempt, c.NoteId, c.At)),
@@ -81,20 +87,29 @@ public static class WorkflowDecider
 
     private const string CiTooLong = "CI is taking too long.";
 
+    private static Decision DecideStepError(RecordStepError c, MergeRequestWorkflow state)
+    {
+        var count = state.ErrorsInStep + 1;
+        var errored = new StepErrored(state.Attempt, state.State, c.Source, c.Status, c.Message, count, c.At);
+        if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
+        var who = c.Source == "gitlab" ? "GitLab" : "the registry";
+        return Decision.Of(errored, Failed(state, $"{who} refused the request ({c.Status}): {c.Message}", c.At));
+    }
+
     /// <summary>
     /// Deadlines count only the workflow's own waits: the queue is waiting on others (never timed), a running pipeline
     /// has the CI timeout, and every other step the step deadline, from when it began or the orchestrator resumed it.
     /// </summary>
-    private static Decision DecideDeadline(ObserveClock c, MergeRequestWorkflow state)
+    private static Decision DecideDeadline(ObserveClock c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         if (!state.IsActive || state.State == Queued) return Decision.Nothing;
         if (state.State == Building && state.PipelineCreatedAt is { } created)
-            return c.At - created > TimeSpan.FromMinutes(c.Clock.CiTimeoutMinutes)
+            return rules.CiOverdue(c.At - created, c.Clock.CiTimeoutMinutes)
                 ? Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At, c.Clock), Failed(state, CiTooLong, c.At))
                 : Decision.Nothing;
         var began = state.StepStartedAt ?? state.UpdatedAt ?? c.At;
         var since = c.Clock.WatchingSince is { } watching && watching > began ? watching : began;
-        if (c.At - since <= TimeSpan.FromMinutes(c.Clock.StepTimeoutMinutes)) return Decision.Nothing;
+        if (!rules.StepOverdue(c.At - since, c.Clock.StepTimeoutMinutes)) return Decision.Nothing;
         var reason = $"the {state.State.ToWireName()} step made no progress for {c.Clock.StepTimeoutMinutes} minutes" +
             (c.Clock.LastProblem is { Length: > 0 } last ? $" (last: {last})" : "") + ", the policy's stepTimeoutMinutes";
         return Decision.Of(new StepTimedOut(state.Attempt, state.State, since, c.At, c.Clock), Failed(state, reason, c.At));
@@ -110,7 +125,7 @@ public static class WorkflowDecider
         _ => Merging,
     };
 
-    private static Decision DecidePermission(RecordPermission c, MergeRequestWorkflow state)
+    private static Decision DecideCheckpoint(RecordCheckpoint c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         if (state.PermissionChecked(c.Checkpoint)) return Decision.Nothing;
         if (StateOf(c.Checkpoint) != state.State || (c.Checkpoint == PermissionCheckpoint.Pipeline && state.PipelineId is not null))
@@ -119,10 +134,11 @@ public static class WorkflowDecider
         var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
         var verdict = moved
             ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")
-            : MergePermission.Evaluate(state.Requester, c.Observation, c.AllowedCommanders, c.At);
+            : rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
-            c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch);
-        if (verdict.Allowed) return Decision.Of(checkedEvent);
+            c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch, c.MergeRequest, c.RequiredApprovals, c.SuggestedPolicy, c.ImagesNow);
+        if (verdict.Allowed)
+            return CheckpointFailure(c, state, rules) is { } failure ? Decision.Of(checkedEvent, Failed(state, failure, c.At)) : Decision.Of(checkedEvent);
         if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
         if (c.Checkpoint == PermissionCheckpoint.Request)
             return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At));
@@ -130,13 +146,55 @@ public static class WorkflowDecider
         return Decision.Of(checkedEvent, Failed(state, $"{who} may no longer merge this: {verdict.Reason}.", c.At));
     }
 
-    private static bool IsRepeatOfRebase(RecordRebase c, MergeRequestWorkflow state) =>
-        state.State > Rebasing && state.IsActive && c.RebasedSha == state.RebasedSha && c.TargetSha == state.TargetSha;
+    private static readonly System.Text.Json.JsonSerializerOptions SuggestionJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
 
-    private static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state)
+    /// <summary>What stops an allowed requester's effect: images nothing would check, a precondition, a tested image's tag moved.</summary>
+    private static string? CheckpointFailure(RecordCheckpoint c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, c.Images, c.AllowUnbumpedInputs, c.At);
-        var unbumped = c.Images.Where(i => i.Verdict == FreshnessVerdict.Unbumped).Select(i => i.Name).ToList();
+        if (c.SuggestedPolicy is { } suggested)
+            return "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
+                $"A maintainer can store this suggested policy (`PUT /api/v1/projects/<project>/policy`), then ask again:\n\n" +
+                "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n";
+        if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.RebasedSha) is { } reason)
+            return reason;
+        // The merge makes the tag's image main's: it must still be the one our jobs ran on.
+        var moved = (c.ImagesNow ?? []).Select(now => (now, tested: state.BuiltImages.FirstOrDefault(b => b.Name == now.Repository && b.Tag == now.Tag)))
+            .Where(p => p.tested is not null && p.now.Digest != p.tested.Digest)
+            .Select(p => $"{p.now.Repository}:{p.now.Tag} now points at {p.now.Digest ?? "nothing"}, not at the {p.tested!.Digest} our jobs ran on")
+            .ToList();
+        return moved.Count > 0 ? "The images changed after our tests ran on them: " + string.Join("; ", moved) + "." : null;
+    }
+
+    private static bool IsRepeatOfRebase(RecordRebase c, MergeRequestWorkflow state) =>
+        state.State > Rebasing && state.IsActive && c.Facts.OnTop && c.Facts.Sha == state.RebasedSha && c.Facts.TargetHead == state.TargetSha;
+
+    private static Decision DecideRebase(RecordRebase c, MergeRequestWorkflow state)
+    {
+        var f = c.Facts;
+        if (f.State != "opened")
+            return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, $"the merge request was {f.State} while we were rebasing it", c.At));
+        if (f.OnTop)
+        {
+            var rebased = new Rebased(state.Attempt, f.Sha!, f.TargetHead, c.At, f);
+            // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
+            return f.Sha == f.TargetHead
+                ? Decision.Of(rebased, Failed(state, $"these changes already exist in branch `{state.TargetBranch ?? "the target"}`", c.At))
+                : Decision.Of(rebased);
+        }
+        // An error GitLab kept from before this attempt asked is not this rebase's.
+        if (f.Requested && !string.IsNullOrEmpty(f.MergeError))
+            return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, $"Merge conflict: {f.MergeError}", c.At));
+        return Decision.Nothing;
+    }
+
+    private static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state, WorkflowRules rules)
+    {
+        var images = c.Observations is { } seen ? [.. seen.Select(rules.Freshness)] : c.AsRecorded ?? [];
+        var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, images, c.AllowUnbumpedInputs, c.At, c.Observations, c.UnreadableTags);
+        // An image whose tag cannot be read cannot be checked: nothing runs on a guess.
+        if (c.UnreadableTags is { Count: > 0 } unreadable)
+            return Decision.Of(checkedEvent, Failed(state, $"cannot read {string.Join(", ", unreadable)} at {state.RebasedSha}", c.At));
+        var unbumped = images.Where(i => i.Verdict == FreshnessVerdict.Unbumped).Select(i => i.Name).ToList();
         if (unbumped.Count == 0 || c.AllowUnbumpedInputs)
             return Decision.Of(checkedEvent);
         return Decision.Of(checkedEvent, new AttemptFailed(state.Attempt, Checking,
@@ -150,26 +208,37 @@ public static class WorkflowDecider
         if (state.PipelineId is not null)
             return Decision.Reject(RejectionKind.Conflict,
                 $"attempt {state.Attempt} already runs pipeline {state.PipelineId}; one pipeline per attempt");
+        // Recorded whatever it runs, so that an attempt that ends here stops it.
+        var created = new PipelineCreated(state.Attempt, c.PipelineId, c.Sha, c.ForcedRebuild, c.At, c.ProjectId, c.TargetProjectId);
         if (c.Sha != state.RebasedSha)
-            return Decision.Reject(RejectionKind.InvalidInput,
-                $"pipeline {c.PipelineId} runs on {c.Sha}, not on the rebased {state.RebasedSha}");
-        return Decision.Of(new PipelineCreated(state.Attempt, c.PipelineId, c.Sha, c.ForcedRebuild, c.At, c.ProjectId));
+            return Decision.Of(created, Failed(state, $"{SomeonePushed}: pipeline {c.PipelineId} runs {c.Sha}, not the rebased {state.RebasedSha}; it is cancelled", c.At));
+        if (c.TargetProjectId is { } target && c.ProjectId is { } ran && ran != target)
+            return Decision.Of(created, Failed(state, $"GitLab ran the merge request pipeline in the fork (project {ran}, pipeline {c.PipelineId}), " +
+                "where its owner controls the runners and the registry; nothing from it counts, and I cancel it if I can. " +
+                "Let fork merge request pipelines run in this project (Settings → CI/CD → General pipelines) and ask again.", c.At));
+        return Decision.Of(created);
     }
 
-    private static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state)
+    /// <summary>What makes a running pipeline pointless, from the facts a poll brings: the MR closed, made a draft, pushed to.</summary>
+    private static readonly string[] WhileBuilding = ["open", "not_draft", "source_unchanged"];
+
+    private static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         // Observations arrive from webhooks and polls, late, twice and out of order: anything that is not
         // news about the pipeline we are waiting on changes nothing.
         // A poll that names the manual jobs blocking the pipeline is news even when a webhook already said "manual".
         var blocked = c.Status == "manual" && c.ManualJobs is { Count: > 0 };
-        if (state.State != Building || state.PipelineId != c.PipelineId || (state.PipelineStatus == c.Status && !blocked))
-            return Decision.Nothing;
-        var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy);
+        if (state.State != Building || state.PipelineId != c.PipelineId) return Decision.Nothing;
+        var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
+        if (c.MergeRequest is { } mr
+            && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.RebasedSha) is { } pointless)
+            return Decision.Of(observed, Failed(state, pointless, c.At));
+        if (state.PipelineStatus == c.Status && !blocked) return Decision.Nothing;
         if (blocked && c.ManualJobsPolicy != "wait")
             return Decision.Of(observed, Failed(state,
                 $"CI is waiting on the manual job(s) {string.Join(", ", c.ManualJobs!)}, which nothing will run: " +
                 "make them optional or automatic, or set the policy's manualJobs to wait", c.At));
-        return PipelineStatus.Classify(c.Status) switch
+        return rules.PipelineOutcome(c.Status) switch
         {
             PipelineOutcome.Succeeded => Decision.Of(observed),
             PipelineOutcome.Failed => Decision.Of(observed, Failed(state, "CI failed!", c.At)),
@@ -181,11 +250,11 @@ public static class WorkflowDecider
         };
     }
 
-    private static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state)
+    private static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         if (c.TargetSha != state.TargetSha)
             return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At, c.MaxRebases), c.MaxRebases, c.At);
-        if (c.Evidence is { } evidence) return DecideVerifiedInTarget(c, evidence, state);
+        if (c.Evidence is { } evidence) return DecideVerifiedInTarget(c, evidence, state, rules);
 
         var rejected = new BuildRejected(state.Attempt, c.TargetSha, c.Images, c.At);
         foreach (var image in c.Images)
@@ -211,13 +280,13 @@ public static class WorkflowDecider
     /// A pipeline that ran in the target project: the images are what its jobs ran on (by the runner's digests), and the
     /// registry holds nothing else it changed. Nothing is copied afterwards: the merge makes the tested image main's.
     /// </summary>
-    private static Decision DecideVerifiedInTarget(RecordVerification c, VerificationEvidence evidence, MergeRequestWorkflow state)
+    private static Decision DecideVerifiedInTarget(RecordVerification c, VerificationEvidence evidence, MergeRequestWorkflow state, WorkflowRules rules)
     {
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
         var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
             .ToList();
-        var unexpected = RegistryGuard.UnexpectedChanges(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
+        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
         if (evidence.Bridges is { Count: > 0 } bridges)
@@ -262,10 +331,11 @@ public static class WorkflowDecider
         return Decision.Of(new PromotionUndone(state.Attempt, c.Name, c.Tag, c.Digest, c.At));
     }
 
-    private static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state)
+    private static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, c.Refusal, c.At, c.MaxRebases);
-        return c.Refusal switch
+        var refusal = c.After is { } after ? rules.ClassifyRefusal(c.StatusCode, after, state.RebasedSha!, state.TargetSha!) : c.AsRecorded ?? MergeRefusal.NotMergeable;
+        var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, refusal, c.At, c.MaxRebases, c.After);
+        return refusal switch
         {
             MergeRefusal.StillChecking => Decision.Of(refused),
             MergeRefusal.TargetMoved => Rebase(state, refused, c.MaxRebases, c.At),

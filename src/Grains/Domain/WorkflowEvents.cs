@@ -30,7 +30,11 @@ public sealed record PermissionChecked(
     [property: Id(6)] bool Allowed,
     [property: Id(7)] string Reason,
     [property: Id(8)] DateTimeOffset At,
-    [property: Id(9)] string? TargetBranch = null) : IWorkflowEvent;
+    [property: Id(9)] string? TargetBranch = null,
+    [property: Id(10)] MergeRequestFacts? MergeRequest = null,
+    [property: Id(11)] int RequiredApprovals = 0,
+    [property: Id(12)] ProjectPolicy? SuggestedPolicy = null,
+    [property: Id(13)] IReadOnlyList<TagDigest>? ImagesNow = null) : IWorkflowEvent;
 
 /// <summary>The request was refused before the bot did anything for it: its trigger is undone and its author told why.</summary>
 [GenerateSerializer, Alias("RequestRefused")]
@@ -52,7 +56,29 @@ public sealed record Rebased(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string RebasedSha,
     [property: Id(2)] string TargetSha,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] RebaseFacts? Facts = null) : IWorkflowEvent;
+
+/// <summary>
+/// GitLab or the registry refused one of the step's requests in a way no retry changes (a 400 for the CI
+/// configuration, a 403, a 404 for what must exist); <paramref name="Count"/> such refusals so far in this step.
+/// </summary>
+[GenerateSerializer, Alias("StepErrored")]
+public sealed record StepErrored(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] WorkflowState Step,
+    [property: Id(2)] string Source,
+    [property: Id(3)] int Status,
+    [property: Id(4)] string Message,
+    [property: Id(5)] int Count,
+    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>The rebase could not go on: the merge request closed or merged meanwhile, or GitLab reported a conflict.</summary>
+[GenerateSerializer, Alias("RebaseStopped")]
+public sealed record RebaseStopped(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] RebaseFacts Facts,
+    [property: Id(2)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("ImageAssessment")]
 public sealed record ImageAssessment(
@@ -69,7 +95,9 @@ public sealed record FreshnessChecked(
     [property: Id(1)] string RebasedSha,
     [property: Id(2)] IReadOnlyList<ImageAssessment> Images,
     [property: Id(3)] bool AllowUnbumpedInputs,
-    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] IReadOnlyList<ImageObservation>? Observations = null,
+    [property: Id(6)] IReadOnlyList<string>? UnreadableTags = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("PipelineCreated")]
 public sealed record PipelineCreated(
@@ -78,7 +106,8 @@ public sealed record PipelineCreated(
     [property: Id(2)] string Sha,
     [property: Id(3)] bool ForcedRebuild,
     [property: Id(4)] DateTimeOffset At,
-    [property: Id(5)] long? ProjectId = null) : IWorkflowEvent;
+    [property: Id(5)] long? ProjectId = null,
+    [property: Id(6)] long? TargetProjectId = null) : IWorkflowEvent;
 
 /// <summary>
 /// Before a pipeline in the target project: the stale upstream tags deleted so that it rebuilds them, and every tag of
@@ -99,7 +128,8 @@ public sealed record PipelineObserved(
     [property: Id(3)] DateTimeOffset At,
     [property: Id(4)] IReadOnlyList<string>? ManualJobs = null,
     [property: Id(5)] string? ManualJobsPolicy = null,
-    [property: Id(6)] string? SkippedPipelinesPolicy = null) : IWorkflowEvent;
+    [property: Id(6)] string? SkippedPipelinesPolicy = null,
+    [property: Id(7)] MergeRequestFacts? MergeRequest = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("BuiltImage")]
 public sealed record BuiltImage(
@@ -206,7 +236,8 @@ public sealed record MergeRefused(
     [property: Id(2)] string Message,
     [property: Id(3)] MergeRefusal Refusal,
     [property: Id(4)] DateTimeOffset At,
-    [property: Id(5)] int MaxRebases) : IWorkflowEvent;
+    [property: Id(5)] int MaxRebases,
+    [property: Id(6)] MergeRefusalFacts? After = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("Merged")]
 public sealed record Merged(
@@ -219,7 +250,8 @@ public sealed record MergedElsewhere(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string? MergeCommitSha,
     [property: Id(2)] string? MergedBy,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] string? BotUsername = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("AttemptFailed")]
 public sealed record AttemptFailed(

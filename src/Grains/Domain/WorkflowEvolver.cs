@@ -72,6 +72,8 @@ public static class WorkflowEvolver
             BuildRejected => state,
             CiTimedOut => state,
             StepTimedOut => state,
+            RebaseStopped => state,
+            StepErrored e => state with { ErrorsInStep = e.Count },
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
             // Merged: what our pipeline built is what main now uses.
@@ -88,7 +90,10 @@ public static class WorkflowEvolver
         if (ReferenceEquals(next, state)) return state;
         // A step's deadline counts from when it began: a new state, or the same one again after a rebase.
         var newStep = next.State != state.State || next.Rebases != state.Rebases;
-        return next with { UpdatedAt = @event.At, StepStartedAt = newStep ? @event.At : state.StepStartedAt };
+        return next with
+        {
+            UpdatedAt = @event.At, StepStartedAt = newStep ? @event.At : state.StepStartedAt, ErrorsInStep = newStep ? 0 : next.ErrorsInStep,
+        };
     }
 
     public static MergeRequestWorkflow Fold(IEnumerable<IWorkflowEvent> events) =>

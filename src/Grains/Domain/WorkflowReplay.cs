@@ -6,7 +6,7 @@ namespace Orchestrator.Domain;
 public sealed record ReplayedDecision(
     long Version,
     string Command,
-    WorkflowCommand Inputs,
+    WorkflowCommand? Inputs,
     IReadOnlyList<IWorkflowEvent> Recorded,
     IReadOnlyList<IWorkflowEvent> Decided,
     bool Same);
@@ -21,6 +21,9 @@ public sealed record ReplayReport(bool Consistent, MergeRequestWorkflow State, I
 /// </summary>
 public static class WorkflowReplay
 {
+    public static ReplayReport Run(IReadOnlyList<IWorkflowEvent> events, WorkflowRules rules) =>
+        Run(events, (command, state) => WorkflowDecider.Decide(command, state, rules));
+
     public static ReplayReport Run(IReadOnlyList<IWorkflowEvent> events,
         Func<WorkflowCommand, MergeRequestWorkflow, Decision>? decide = null)
     {
@@ -28,15 +31,18 @@ public static class WorkflowReplay
         var state = MergeRequestWorkflow.Initial;
         var decisions = new List<ReplayedDecision>();
         var consistent = true;
+        events = [.. events.Select(WorkflowUpcasting.Upcast)];
         for (var i = 0; i < events.Count;)
         {
+            // One decision's events all carry its command's time, and no two decisions share one: that is where a
+            // decision ends, whatever today's rules would decide (fewer events, or more, show as a difference).
+            var recorded = events.Skip(i).TakeWhile(e => e.At == events[i].At).ToList();
             var command = CommandFor(events[i]);
-            var decided = decide(command, state).Events;
-            var take = Math.Max(1, decided.Count);
-            var recorded = events.Skip(i).Take(take).ToList();
+            var decided = command is null ? [] : decide(command, state).Events;
             var same = decided.Count > 0 && decided.Count == recorded.Count && decided.Zip(recorded).All(p => Same(p.First, p.Second));
             consistent &= same;
-            decisions.Add(new ReplayedDecision(i + 1, command.GetType().Name, command, recorded, decided, same));
+            decisions.Add(new ReplayedDecision(i + 1, command?.GetType().Name ?? $"(none begins with {events[i].GetType().Name})",
+                command, recorded, decided, same));
             // Follow the recorded history, whatever today's rules say, so later decisions are judged on what really happened.
             state = recorded.Aggregate(state, WorkflowEvolver.Evolve);
             i += recorded.Count;
@@ -45,17 +51,21 @@ public static class WorkflowReplay
     }
 
     /// <summary>The command whose decision began with <paramref name="first"/>, rebuilt from that event's recorded inputs.</summary>
-    public static WorkflowCommand CommandFor(IWorkflowEvent first) => first switch
+    /// <remarks>Null for an event that only ever follows another in a decision (a refusal, a failure's cause): it cannot begin one.</remarks>
+    public static WorkflowCommand? CommandFor(IWorkflowEvent first) => first switch
     {
         MergeRequested e => new Enqueue(e.RequestedBy, e.At, e.Requester),
-        PermissionChecked e => new RecordPermission(e.Checkpoint, e.TargetBranch ?? e.Observation?.TargetBranch ?? "", e.Observation, e.AllowedCommanders, e.At),
+        PermissionChecked e => new RecordCheckpoint(e.Checkpoint, e.TargetBranch ?? e.Observation?.TargetBranch ?? "", e.Observation, e.AllowedCommanders, e.At,
+            e.MergeRequest, e.RequiredApprovals, e.SuggestedPolicy, e.ImagesNow),
         RebaseStarted e => new StartRebase(e.At),
-        Rebased e => new RecordRebase(e.RebasedSha, e.TargetSha, e.At),
-        FreshnessChecked e => new RecordFreshness(e.Images, e.AllowUnbumpedInputs, e.At),
-        PipelineCreated e => new RecordPipeline(e.PipelineId, e.Sha, e.ForcedRebuild, e.At, e.ProjectId),
+        Rebased e => e.Facts is { } facts ? new RecordRebase(facts, e.At) : RecordRebase.Landed(e.RebasedSha, e.TargetSha, e.At),
+        RebaseStopped e => new RecordRebase(e.Facts, e.At),
+        StepErrored e => new RecordStepError(e.Source, e.Status, e.Message, e.At),
+        FreshnessChecked e => new RecordFreshness(e.Observations, e.AllowUnbumpedInputs, e.At, e.Observations is null ? e.Images : null, e.UnreadableTags),
+        PipelineCreated e => new RecordPipeline(e.PipelineId, e.Sha, e.ForcedRebuild, e.At, e.ProjectId, e.TargetProjectId),
         PipelinePrepared e => new RecordPipelinePrepared(e.RegistryBefore, e.DeletedTags, e.At),
         UpstreamImageCleaned e => new RecordUpstreamCleanup(e.Name, e.Tag, e.Deleted, e.At),
-        PipelineObserved e => new ObservePipeline(e.PipelineId, e.Status, e.At, e.ManualJobs, e.ManualJobsPolicy, e.SkippedPipelinesPolicy),
+        PipelineObserved e => new ObservePipeline(e.PipelineId, e.Status, e.At, e.ManualJobs, e.ManualJobsPolicy, e.SkippedPipelinesPolicy, e.MergeRequest),
         CiTimedOut { Clock: { } clock } e => new ObserveClock(clock, e.At),
         CiTimedOut e => new TimeOut(e.At),
         StepTimedOut e => new ObserveClock(e.Clock, e.At),
@@ -64,13 +74,13 @@ public static class WorkflowReplay
         TargetMoved e => new RecordVerification(e.TargetSha, [], e.MaxRebases, e.At),
         ImagePromoted e => new RecordPromotion(e.Name, e.Tag, e.Digest, e.Repository, e.At),
         PromotionUndone e => new RecordPromotionUndone(e.Name, e.Tag, e.Digest, e.At),
-        MergeRefused e => new RecordMergeRefusal(e.StatusCode, e.Message, e.Refusal, e.MaxRebases, e.At),
+        MergeRefused e => new RecordMergeRefusal(e.StatusCode, e.Message, e.After, e.MaxRebases, e.At, e.After is null ? e.Refusal : null),
         Merged e => new RecordMerge(e.MergeCommitSha, e.At),
-        MergedElsewhere e => new RecordMergedElsewhere(e.MergeCommitSha, e.MergedBy, e.At),
+        MergedElsewhere e => new ObserveMerged(e.MergeCommitSha, e.MergedBy, e.BotUsername, e.At),
         OutcomeNoted e => new RecordNote(e.NoteId, e.At),
         AttemptFailed e => new Fail(e.Reason, e.At),
         AttemptCancelled e => new Cancel(e.CancelledBy, e.Reason, e.At),
-        _ => throw new ArgumentException($"no command begins with {first.GetType().Name}"),
+        _ => null,
     };
 
     private static bool Same(IWorkflowEvent a, IWorkflowEvent b) =>

@@ -61,7 +61,7 @@ public static class WorkflowTimeline
         return steps;
     }
 
-    private static string NameOf(IWorkflowEvent e) => e.GetType().Name;
+    private static string NameOf(IWorkflowEvent e) => WorkflowEventNames.NameOf(e);
 
     private static string Short(string? sha) => sha is { Length: > 12 } ? sha[..12] : sha ?? "?";
 
@@ -87,6 +87,8 @@ public static class WorkflowTimeline
         BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
         TargetMoved t => $"target moved to {Short(t.TargetSha)} (rebased onto {Short(t.RebasedOnto)})",
         CiTimedOut c => c.PipelineId is { } id ? $"pipeline {id} timed out" : "CI timed out",
+        RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
+        StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
         ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",
         PromotionUndone p => $"{p.Name}:{p.Tag} promotion undone",

@@ -34,16 +34,6 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     // A conflict means another writer appended first; each retry decides again on fresher state,
     // so a handful of rounds is plenty. More is a bug worth surfacing.
     private const int MaxConflictRounds = 5;
-    private const int MaxUnhealable = 3;
-
-    /// <summary>Why an error will not heal by retrying, or null when it may (5xx, timeouts, 429, a 409 race).</summary>
-    private static string? Unhealable(Exception e) => e switch
-    {
-        Adapters.GitLabException { Status: 400 or 403 or 404 or 405 or 422 } g => $"GitLab refused the request ({g.Status}): {g.GitLabMessage}",
-        Adapters.RegistryException { Status: System.Net.HttpStatusCode.BadRequest or System.Net.HttpStatusCode.Forbidden or System.Net.HttpStatusCode.NotFound } r
-            => $"the registry refused the request ({(int)r.Status}): {r.Message}",
-        _ => null,
-    };
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
@@ -73,7 +63,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         static string Name(IWorkflowEvent e) => WorkflowEventNames.NameOf(e);
         return new ReplayView(report.Consistent, report.State.State.ToWireName(), report.State.Attempt,
             [.. report.Decisions.Select(d => new ReplayedDecisionView(d.Version, d.Command,
-                System.Text.Json.JsonSerializer.Serialize(d.Inputs, d.Inputs.GetType()),
+                d.Inputs is null ? "null" : System.Text.Json.JsonSerializer.Serialize(d.Inputs, d.Inputs.GetType()),
                 [.. d.Recorded.Select(Name)], [.. d.Decided.Select(Name)], d.Same))]);
     }
 
@@ -148,22 +138,13 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                 activity?.SetTag("orchestrator.step", state.State.ToWireName());
                 result = await driver.StepAsync(Key, state, policy, clock.GetUtcNow(), memo, ct);
             }
-            catch (Exception e) when (state.IsActive && Unhealable(e) is { } reason)
-            {
-                // An answer no retry changes (a 400 for the CI configuration, a 403, a 404 for what must exist): a few
-                // tries in case GitLab was mid-change, then the attempt ends with the reason and the branch is released.
-                var seen = memo.Unhealable is { } u && u.Attempt == state.Attempt && u.State == state.State ? u.Count + 1 : 1;
-                memo.Unhealable = (state.Attempt, state.State, seen);
-                memo.LastProblem = reason;
-                logger.LogWarning("Merge request {MergeRequest}: step {State} refused ({Count} of {Max}): {Reason}", Key, state.State, seen, MaxUnhealable, reason);
-                if (seen >= MaxUnhealable) await Handle(at => new Fail(reason, at));
-                return;
-            }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                // GitLab or the registry failed even after retries (5xx, timeouts, 429): try again at the next poll.
-                memo.LastProblem = Transient(e);
-                logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed; retrying at the next poll", Key, state.State);
+                // Failed even after the HTTP retries: the decider tells an answer no retry changes (it ends the attempt after
+                // a few) from one that may heal; either way the step tries again at the next poll.
+                memo.LastProblem = Problem(e);
+                logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed: {Problem}", Key, state.State, memo.LastProblem);
+                if (state.IsActive && StepError(e) is { } error) await Handle(at => error with { At = at });
                 return;
             }
             switch (result)
@@ -189,8 +170,16 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         }
     }
 
-    /// <summary>What a failure that may heal was, in words fit for a note (never a token or a header).</summary>
-    private static string Transient(Exception e) => e switch
+    /// <summary>A failure GitLab or the registry answered with a status, for the decider to classify.</summary>
+    private static RecordStepError? StepError(Exception e) => e switch
+    {
+        Adapters.GitLabException g => new RecordStepError("gitlab", g.Status, g.GitLabMessage, default),
+        Adapters.RegistryException r => new RecordStepError("registry", (int)r.Status, r.Message, default),
+        _ => null,
+    };
+
+    /// <summary>What a failure was, in words fit for a note (never a token or a header).</summary>
+    private static string Problem(Exception e) => e switch
     {
         Adapters.GitLabException g => $"GitLab answered {g.Status}: {g.GitLabMessage}",
         Adapters.RegistryException r => $"the registry answered {(int)r.Status}",

@@ -36,8 +36,6 @@ public sealed class WorkflowSettings
     /// <summary>The durable wake-up after a restart; Orleans reminders need at least a minute unless told otherwise.</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How many times a merge refused because GitLab is still checking is tried again before giving up.</summary>
-    public int MaxStillChecking { get; set; } = 60;
 
     /// <summary>How often open merge requests assigned to the bot (or labelled) are looked up, because webhooks get lost; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
@@ -63,11 +61,12 @@ public sealed class PolicySettings
     public string ManualJobs { get; set; } = "fail";
     public string SkippedPipelines { get; set; } = "fail";
     public int StepTimeoutMinutes { get; set; } = 30;
+    public string MergeOrder { get; set; } = Domain.MergeOrder.AssignedAt;
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
-        ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes);
+        MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes);
 }
 
 public sealed class ImagePolicySettings

@@ -1,3 +1,4 @@
+using Orchestrator.Domain;
 using JasperFx;
 using JasperFx.Events;
 using Marten;
@@ -17,6 +18,6 @@ public static class MartenSetup
         options.Events.StreamIdentity = StreamIdentity.AsString;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
-        WorkflowEventNames.Register(options);
+        foreach (var (type, name) in WorkflowEventNames.All) options.Events.MapEventType(type, name);
     }
 }

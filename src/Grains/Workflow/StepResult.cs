@@ -18,12 +18,7 @@ public abstract record StepResult
 public sealed class StepMemo
 {
     public (int Attempt, int Rebase)? RebaseRequested { get; set; }
-    public int StillChecking { get; set; }
     public (long Project, string Path)? SourcePath { get; set; }
-    /// <summary>For a project with no policy: whether its CI builds images, once per attempt (the queue may poll for long).</summary>
-    public (int Attempt, ProjectPolicy? Suggested)? Unchecked { get; set; }
-    /// <summary>The same answer that no retry changes, seen in a row by this attempt's step (counted, then decided on).</summary>
-    public (int Attempt, WorkflowState State, int Count)? Unhealable { get; set; }
     /// <summary>What the step last waited on or stumbled over since it last made progress, for a deadline's note.</summary>
     public string? LastProblem { get; set; }
 }

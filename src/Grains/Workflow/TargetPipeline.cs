@@ -88,6 +88,8 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     {
         var head = await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct);
         if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
+        // Our pipeline may never have pushed it (its build failed): then there is nothing to delete, and none is claimed.
+        if (await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct) is null) return false;
         await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
         return true;
     }
@@ -107,14 +109,13 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return used;
     }
 
-    /// <summary>Each image verified for this attempt whose tag no longer holds the digest our jobs ran on (pushed over since).</summary>
-    public async Task<IReadOnlyList<string>> MovedSinceVerifiedAsync(MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
+    /// <summary>What each tested image's tag holds now, by image name (the decider compares it with what our jobs ran on).</summary>
+    public async Task<IReadOnlyList<TagDigest>> TaggedNowAsync(MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
     {
-        var moved = new List<string>();
+        var now = new List<TagDigest>();
         foreach (var image in s.BuiltImages)
-            if (await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct) is var now && now != image.Digest)
-                moved.Add($"{image.Name}:{image.Tag} now points at {now ?? "nothing"}, not at the {image.Digest} our jobs ran on");
-        return moved;
+            now.Add(new TagDigest(image.Name, image.Tag, await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct)));
+        return now;
     }
 
     private static string Repository(ProjectPolicy policy, string image) => $"{policy.UpstreamRepo!.ToLowerInvariant()}/{image}";

@@ -22,10 +22,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         StepMemo memo, CancellationToken ct = default)
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
-        // Merged by someone else meanwhile: a success, not a complaint. While merging, a merge by the bot (or by no one
-        // GitLab names) is ours, done before a crash.
-        if (s.IsActive && mr.State == "merged" && !(s.State == WorkflowState.Merging && !MergedByOther(mr)))
-            return StepResult.Of(new RecordMergedElsewhere(mr.MergeCommitSha, mr.MergedBy?.Username, now));
+        if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
         return s.State switch
         {
             WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, memo, ct),
@@ -43,34 +40,24 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         // Whoever asked must be allowed to merge before the bot does anything for them, even queue.
-        if (await CheckPermission(PermissionCheckpoint.Request, key, s, mr, policy, now, ct) is { } check) return check;
-        if (await UncheckedImages(key, s, mr, policy, memo, ct) is { } suggested)
-            return StepResult.Of(new Fail(
-                "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
-                $"A maintainer can store this suggested policy (`PUT /api/v1/projects/{key.ProjectId}/policy`), then ask again:\n\n" +
-                "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n", now));
-        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
+        if (await Checkpoint(PermissionCheckpoint.Request, key, s, mr, policy, now, ct, await UncheckedImages(key, s, mr, policy, ct)) is { } check)
+            return check;
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
-        var order = policy.MergeOrder == "created_at" ? mr.CreatedAt ?? now : s.AttemptStartedAt ?? now;
-        return await queue.TryAcquire(key.Iid, order) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
+        return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
     }
 
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
-        if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request was {mr.State} while we were rebasing it", now));
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
-        var onTop = mr.Sha is not null && mr.DiffRefs?.BaseSha == targetHead;
-        if (memo.RebaseRequested == (s.Attempt, s.Rebases))
-        {
-            if (!string.IsNullOrEmpty(mr.MergeError) && !onTop) return StepResult.Of(new Fail($"Merge conflict: {mr.MergeError}", now));
-            return onTop ? StepResult.Of(new RecordRebase(mr.Sha!, targetHead, now)) : StepResult.Waiting("the rebase has not landed yet");
-        }
-        // Already on top of the target (or rebased before a restart): GitLab would change nothing.
-        if (onTop) return StepResult.Of(new RecordRebase(mr.Sha!, targetHead, now));
-        if (await CheckPermission(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
+        var requested = memo.RebaseRequested == (s.Attempt, s.Rebases);
+        // Landed, conflicting, closed (or already on top, rebased before a restart): the decider's to say.
+        var seen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested), now);
+        if (WorkflowDecider.Decide(seen, s).Events.Count > 0) return StepResult.Of(seen);
+        if (requested) return StepResult.Waiting("the rebase has not landed yet");
+        if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
         // Rebasing with skip_ci: our own pipeline, with our variables, is the one that counts.
         await gitlab.RebaseAsync(key.ProjectId, key.Iid, skipCi: true, ct);
         memo.RebaseRequested = (s.Attempt, s.Rebases);
@@ -84,11 +71,16 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var source = mr.SourceProjectId;
         var sourcePath = await SourcePathAsync(mr, memo, ct);
         var changedByMr = await gitlab.ChangedPathsAsync(source, target, rebased, ct);
-        var assessments = new List<ImageAssessment>();
+        var observations = new List<ImageObservation>();
+        var unreadable = new List<string>();
         foreach (var image in policy.Images)
         {
             var tag = Freshness.ReadTag(await gitlab.GetRawFileAsync(source, image.TagFile, rebased, ct), image.TagKey);
-            if (tag is null) return StepResult.Of(new Fail($"cannot read {image.TagKey} from {image.TagFile} at {rebased}", now));
+            if (tag is null)
+            {
+                unreadable.Add($"{image.TagKey} from {image.TagFile}");
+                continue;
+            }
             var targetTag = Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey);
             var upstream = await registry.InspectAsync($"{policy.UpstreamRepo!.ToLowerInvariant()}/{image.Name}", tag, ct);
             var upstreamInTarget = upstream?.Commit is { } uc && await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) == uc;
@@ -101,10 +93,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 changedSince = Freshness.TouchesInputs(image, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
                 provenance = await ProvenanceConfirmed(source, sourceImage, ct);
             }
-            assessments.Add(Freshness.Assess(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
-                upstream, upstreamInTarget, sourceImage, ancestor, changedSince, provenance)));
+            observations.Add(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
+                upstream, upstreamInTarget, sourceImage, ancestor, changedSince, provenance));
         }
-        return StepResult.Of(new RecordFreshness(assessments, policy.AllowUnbumpedInputs, now));
+        return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
     }
 
     /// <summary>Labels are claims; GitLab confirms them: that job of that pipeline built that commit, and succeeded.</summary>
@@ -134,34 +126,26 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                     return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => v.Key == "FDO_FORCE_REBUILD"), now));
                 }
             }
-            if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
+            if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
-            if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
-            var vars = new Dictionary<string, string> { [AttemptVariable] = marker };
-            var forced = Force(s, policy, vars);
+            var force = ForceVariables.For(s.Images, policy);
+            var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
             var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
             if (options.Value.Workflow.CrashPoint == "after-pipeline-created")
                 Environment.FailFast($"fault injection: pipeline {created.Id} created, not recorded");
-            if (created.Sha != s.RebasedSha)
-            {
-                await gitlab.CancelPipelineAsync(source, created.Id, ct);
-                return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
-            }
             await watches.WatchAsync(source, created.Id, key, ct);
-            return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now));
+            return StepResult.Of(new RecordPipeline(created.Id, created.Sha, force.Count > 0, now));
         }
-        // Notice at once what makes our running pipeline pointless: the MR closed, made a draft, or pushed to by someone.
-        if (mr.State != "opened") return StepResult.Of(new Fail($"the merge request is {mr.State}", now));
-        if (mr.Draft) return StepResult.Of(new Fail("Sorry, I can't merge requests marked as Draft!", now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         var pipeline = await gitlab.GetPipelineAsync(source, pipelineId, ct);
         // A pipeline at `manual` can sit there forever: name the jobs it waits on, for the decider to judge.
         IReadOnlyList<string>? manual = pipeline.Status == "manual"
             ? [.. (await gitlab.ListPipelineJobsAsync(source, pipeline.Id, ct)).Where(j => j.Status == "manual").Select(j => j.Name)]
             : null;
-        return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now, manual, policy.ManualJobs, policy.SkippedPipelines));
+        // With the MR's facts, so that a close, a draft or someone's push stops our now pointless pipeline at once.
+        return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now, manual, policy.ManualJobs, policy.SkippedPipelines,
+            await FactsAsync(mr, ct, withApprovals: false)));
     }
 
     /// <summary>
@@ -176,78 +160,51 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (await target.FindAsync(key, s, ct) is { } found)
         {
             await watches.WatchAsync(key.ProjectId, found.Id, key, ct);
-            return StepResult.Of(new RecordPipeline(found.Id, found.Sha, forced, now, key.ProjectId));
+            return StepResult.Of(new RecordPipeline(found.Id, found.Sha, forced, now, key.ProjectId, key.ProjectId));
         }
+        // The endpoint takes no SHA and runs the source head at that moment: checked right before, and recorded after.
+        if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
         if (s.Guard is null)
         {
             var deleted = await target.DeleteStaleAsync(key, s, policy, ct);
             return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
         }
-        // The endpoint takes no SHA and runs the source head at that moment: check it right before and right after.
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
-        if (await CheckPermission(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
         var created = await gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
-        if (created.ProjectId != key.ProjectId)
-        {
-            // The bot is rarely a member of the fork: a pipeline it cannot cancel there is left to the fork's owner.
-            var cancelled = await TryCancelAsync(created, ct);
-            return StepResult.Of(new Fail($"GitLab ran the merge request pipeline in the fork (project {created.ProjectId}, pipeline {created.Id}" +
-                (cancelled ? ", cancelled" : ", which I cannot cancel there") + "), where its owner controls the runners and the registry; " +
-                "nothing from it counts. Let fork merge request pipelines run in this project (Settings → CI/CD → General pipelines) and ask again.", now));
-        }
-        if (created.Sha != s.RebasedSha)
-        {
-            await gitlab.CancelPipelineAsync(created.ProjectId, created.Id, ct);
-            return StepResult.Of(new Fail($"{WorkflowDecider.SomeonePushed}: pipeline {created.Id} runs {created.Sha}, " +
-                $"not the rebased {s.RebasedSha}; it was cancelled", now));
-        }
-        await watches.WatchAsync(key.ProjectId, created.Id, key, ct);
-        return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now, key.ProjectId));
+        if (created.ProjectId == key.ProjectId) await watches.WatchAsync(key.ProjectId, created.Id, key, ct);
+        return StepResult.Of(new RecordPipeline(created.Id, created.Sha, forced, now, created.ProjectId, key.ProjectId));
     }
 
     private static bool IsFork(GitLabMergeRequest mr) => mr.SourceProjectId != mr.TargetProjectId;
-
-    private static readonly System.Text.Json.JsonSerializerOptions SuggestionJson = new(System.Text.Json.JsonSerializerDefaults.Web) { WriteIndented = true };
 
     /// <summary>
     /// A project with no stored or configured policy whose CI (on the target branch) builds ci-templates images: the
     /// policy it suggests. Projects without images keep working with no policy.
     /// </summary>
     private async Task<ProjectPolicy?> UncheckedImages(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
-        StepMemo memo, CancellationToken ct)
+        CancellationToken ct)
     {
-        if (policy.Images.Count > 0) return null;
-        if (memo.Unchecked is { } known && known.Attempt == s.Attempt) return known.Suggested;
-        ProjectPolicy? suggested = null;
-        if (!await policies.IsConfiguredAsync(key.ProjectId, ct) && await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct) is { } head)
-            suggested = (await suggester.AtAsync(key.ProjectId, head, ct)).Policy;
-        memo.Unchecked = (s.Attempt, suggested);
-        return suggested;
+        // Asked once per attempt, at its request; a project with images in its policy is checked anyway.
+        if (policy.Images.Count > 0 || s.PermissionChecked(PermissionCheckpoint.Request) || await policies.IsConfiguredAsync(key.ProjectId, ct)) return null;
+        return await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct) is { } head ? (await suggester.AtAsync(key.ProjectId, head, ct)).Policy : null;
     }
 
-    private bool MergedByOther(GitLabMergeRequest mr) =>
-        mr.MergedBy is { } by && !string.Equals(by.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Forcing is for stale images only (ci-templates builds a missing one anyway): through the image's own
-    /// <c>forceVariable</c> where the policy names one, else <c>FDO_FORCE_REBUILD</c> for the whole pipeline.
-    /// </summary>
-    private static bool Force(MergeRequestWorkflow s, ProjectPolicy policy, Dictionary<string, string> variables)
-    {
-        var stale = s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale).ToList();
-        foreach (var image in stale)
-        {
-            if (policy.Images.FirstOrDefault(p => p.Name == image.Name)?.ForceVariable is { Length: > 0 } own) variables[own] = "1";
-            else variables["FDO_FORCE_REBUILD"] = "1";
-        }
-        return stale.Count > 0;
-    }
+    private ObserveMerged Merged(GitLabMergeRequest mr, DateTimeOffset now) =>
+        new(mr.MergeCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now);
 
     /// <summary>Cancels this attempt's pipeline if it is still running; true when it was (a finished one is left as it is).</summary>
     private async Task<bool> StopOurPipelineAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
     {
         if (s.PipelineId is not { } ours) return false;
-        var pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
+        GitLabPipeline pipeline;
+        try
+        {
+            pipeline = await gitlab.GetPipelineAsync(s.PipelineProjectId ?? mr.SourceProjectId, ours, ct);
+        }
+        catch (GitLabException e) when (e.Status is 401 or 403 or 404)
+        {
+            // A pipeline GitLab ran in a fork the bot cannot see: left to the fork's owner.
+            return false;
+        }
         if (PipelineStatus.Classify(pipeline.Status) != PipelineOutcome.Running) return false;
         await TryCancelAsync(pipeline, ct);
         return true;
@@ -286,12 +243,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
-        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
         var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest));
         if (next is null) return StepResult.Waiting("every built image is promoted");
         // Publishing upstream is done with the bot's rights: the requester may have lost theirs during the build.
-        if (await CheckPermission(PermissionCheckpoint.Promote, key, s, mr, policy, now, ct) is { } check) return check;
+        if (await Checkpoint(PermissionCheckpoint.Promote, key, s, mr, policy, now, ct) is { } check) return check;
         var upstreamRepo = policy.UpstreamRepo!.ToLowerInvariant();
         var target = $"{upstreamRepo}/{next.Name}";
         var existing = await registry.InspectAsync(target, next.Tag, ct);
@@ -307,20 +262,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> MergingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
-        // A merge call that succeeded before a crash: GitLab already says merged.
-        if (mr.State == "merged") return StepResult.Of(new RecordMerge(mr.MergeCommitSha ?? mr.Sha!, now));
-        if (await PreconditionFailure(mr, policy, ct) is { } reason) return StepResult.Of(new Fail(reason, now));
-        if (mr.Sha != s.RebasedSha) return StepResult.Of(new Fail(WorkflowDecider.SomeonePushed, now));
+        // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
-        {
-            if (++memo.StillChecking > options.Value.Workflow.MaxStillChecking)
-                return StepResult.Of(new Fail("GitLab kept checking mergeability; try again later", now));
             return StepResult.Waiting("GitLab is still checking mergeability");
-        }
-        // The merge makes the tag's image main's: it must still be the one our jobs ran on.
-        if (s.Guard is not null && await target.MovedSinceVerifiedAsync(s, policy, ct) is { Count: > 0 } moved)
-            return StepResult.Of(new Fail("The images changed after our tests ran on them: " + string.Join("; ", moved) + ".", now));
-        if (await CheckPermission(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct) is { } check) return check;
+        // Right before the merge: who asked, the MR, and the digests the tested images' tags hold now (the merge makes them main's).
+        if (await Checkpoint(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct,
+                imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct)) is { } check)
+            return check;
         try
         {
             var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct);
@@ -328,16 +276,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         }
         catch (GitLabException e) when (e.Status is 401 or 405 or 406 or 409 or 422)
         {
-            // GitLab checks 401 → 405 → 422 → 409, so a stale sha can surface as 405 or 422: look before classifying.
+            // GitLab checks 401 → 405 → 422 → 409, so a stale sha can surface as 405 or 422: look, for the decider to classify.
             var after = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
-            if (after.State == "merged") return StepResult.Of(new RecordMerge(after.MergeCommitSha ?? after.Sha!, now));
+            if (after.State == "merged") return StepResult.Of(Merged(after, now));
             var targetHead = await gitlab.BranchHeadAsync(after.TargetProjectId, after.TargetBranch, ct);
-            var refusal =
-                after.Sha != s.RebasedSha || e.Status == 409 ? MergeRefusal.SourceChanged
-                : targetHead != s.TargetSha ? MergeRefusal.TargetMoved
-                : after.DetailedMergeStatus is "checking" or "unchecked" ? MergeRefusal.StillChecking
-                : MergeRefusal.NotMergeable;
-            return StepResult.Of(new RecordMergeRefusal(e.Status, e.GitLabMessage, refusal, policy.MaxRebases, now));
+            return StepResult.Of(new RecordMergeRefusal(e.Status, e.GitLabMessage, new MergeRefusalFacts(after.Sha, targetHead, after.DetailedMergeStatus),
+                policy.MaxRebases, now));
         }
     }
 
@@ -416,6 +360,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
              : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : ""),
         WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
+        // Before the branch was ours nothing was done for the request: the MR was merged before the bot could act on it.
+        WorkflowState.MergedElsewhere when s.Rebases == 0 => $"This merge request was already {s.Outcome}, so there was nothing for me to do.",
         WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +
             (s.PipelineId is { } p ? $" (my pipeline {p} is cancelled if it was still running)." : "."),
         _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
@@ -426,31 +372,26 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private static string Addressee(Requester? requester, GitLabMergeRequest mr) =>
         requester is { Username: null, UserId: { } id } && id == mr.Author.Id ? $"@{mr.Author.Username}" : requester?.Display ?? "Hello";
 
-    private async Task<string?> PreconditionFailure(GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
-    {
-        if (mr.State != "opened") return $"the merge request is {mr.State}";
-        if (mr.Draft) return "Sorry, I can't merge requests marked as Draft!";
-        if (mr.HasConflicts) return "the merge request has conflicts with the target branch";
-        if (!mr.BlockingDiscussionsResolved) return "Merge request has unresolved discussions";
-        if (mr.SourceProjectId != mr.TargetProjectId && mr.AllowCollaboration != true)
-            return "this fork merge request does not allow commits from members who can merge to the target branch";
-        var approvals = await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct);
-        var given = approvals.ApprovedBy?.Count ?? 0;
-        if (approvals.ApprovalsLeft > 0 || given < policy.RequiredApprovals)
-            return $"Insufficient approvals (have: {given}, need: {Math.Max(policy.RequiredApprovals, approvals.ApprovalsRequired)})";
-        return null;
-    }
-
     /// <summary>
-    /// Before each effect done with the bot's rights (queueing, rebasing, running the MR's code, merging), once per
-    /// checkpoint and rebase: GitLab's view of the requester, for the decider to judge and record.
+    /// Before each effect done with the bot's rights (queueing, rebasing, running the MR's code, promoting, merging), once
+    /// per checkpoint and rebase: GitLab's view of the requester and of the merge request, for the decider to judge and record.
     /// </summary>
-    private async Task<StepResult?> CheckPermission(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s,
-        GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult?> Checkpoint(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s,
+        GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct, ProjectPolicy? suggested = null,
+        IReadOnlyList<TagDigest>? imagesNow = null)
     {
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
-        return StepResult.Of(new RecordPermission(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now));
+        return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
+            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow));
+    }
+
+    /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>
+    private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, CancellationToken ct, bool withApprovals = true)
+    {
+        var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : new GitLabApprovals(0, 0, []);
+        return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, mr.SourceProjectId != mr.TargetProjectId,
+            mr.AllowCollaboration, mr.Sha, approvals.ApprovedBy?.Count ?? 0, approvals.ApprovalsLeft, approvals.ApprovalsRequired);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

@@ -103,7 +103,7 @@ public sealed class IncidentWorkflowTests(SchemaFixture db, SandboxFixture sandb
         Assert.True(telemetry.Sum("orchestrator.step.duration", ("step", "building")) > 0);
 
         var replay = await h.Grain(h.MrA).Replay();
-        Assert.True(replay.Consistent);
+        Assert.True(replay.Consistent, string.Join("\n", replay.Decisions.Where(d => !d.Same).Select(d => $"{d.Version} {d.Command} {d.Inputs} recorded {string.Join(",", d.Recorded)} decided {string.Join(",", d.Decided)}")));
         Assert.Equal("completed", replay.State);
         var types = await h.EventTypes(h.MrA);
         Assert.Equal(2, types.Count(t => t == "outcome_noted"));

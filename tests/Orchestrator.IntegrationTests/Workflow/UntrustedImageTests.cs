@@ -90,11 +90,11 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
 
         Assert.Equal(WorkflowState.Failed, failed.State);
         Assert.Contains("ran the merge request pipeline in the fork", failed.Outcome);
-        Assert.Null(failed.PipelineId);
-        // One pipeline was made in the fork, and none counted: the attempt never recorded it.
+        // One pipeline was made in the fork: recorded as where GitLab ran it (so the attempt stops it if it can), and nothing from it counted.
         var forkPipelines = (await h.Get(h.As("alice"), $"projects/{h.Fork}/pipelines")).AsArray();
-        Assert.Single(forkPipelines, p => p!["source"]?.GetValue<string>() == "merge_request_event");
-        Assert.DoesNotContain("pipeline_created", await h.EventTypes(h.MrA));
+        var inFork = Assert.Single(forkPipelines, p => p!["source"]?.GetValue<string>() == "merge_request_event")!;
+        Assert.Equal((inFork["id"]!.GetValue<long>(), h.Fork), (failed.PipelineId, failed.PipelineProjectId));
+        Assert.DoesNotContain("build_verified", await h.EventTypes(h.MrA));
         var notes = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}/notes")).AsArray();
         Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains("ran the merge request pipeline in the fork"));
     }
@@ -177,7 +177,9 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
             Assert.Contains(failed.RebasedSha!, failed.Outcome);
             var pipelines = (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}/pipelines")).AsArray();
             Assert.Contains(pipelines, p => p!["sha"]!.GetValue<string>() == pushed && p["status"]!.GetValue<string>() == "canceled");
-            Assert.DoesNotContain("pipeline_created", await h.EventTypes(h.MrA));
+            // Recorded as it ran, so that ending the attempt stopped it; nothing was verified on it.
+            Assert.DoesNotContain("build_verified", await h.EventTypes(h.MrA));
+            Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
         }
         finally
         {

@@ -82,3 +82,34 @@ public sealed class DeadlineTests
             c is ObserveClock o ? o with { Clock = o.Clock with { StepTimeoutMinutes = 60 } } : c, s)).Consistent);
     }
 }
+
+/// <summary>Errors no retry heals end the step after a few; passing ones are the step deadline's to judge.</summary>
+public sealed class StepErrorTests
+{
+    [Fact]
+    public void Given_gitlab_refusing_the_ci_configuration_When_it_refuses_a_third_time_Then_the_attempt_fails_with_gitlabs_reason()
+    {
+        IWorkflowEvent[] history = [.. Building, new StepErrored(1, WorkflowState.Building, "gitlab", 400, "bad yaml", 1, At(5)),
+            new StepErrored(1, WorkflowState.Building, "gitlab", 400, "bad yaml", 2, At(6))];
+        Given(history).When(new RecordStepError("gitlab", 400, "bad yaml", At(7)))
+            .Then(new StepErrored(1, WorkflowState.Building, "gitlab", 400, "bad yaml", 3, At(7)),
+                new AttemptFailed(1, WorkflowState.Building, "GitLab refused the request (400): bad yaml", At(7)));
+    }
+
+    [Theory]
+    [InlineData("gitlab", 500)]
+    [InlineData("gitlab", 429)]
+    [InlineData("gitlab", 409)]
+    [InlineData("registry", 503)]
+    public void Given_a_step_When_a_passing_error_comes_Then_nothing_is_recorded(string source, int status) =>
+        Given(Building).When(new RecordStepError(source, status, "busy", At(5))).ThenNothing();
+
+    [Fact]
+    public void Given_two_refusals_in_the_rebase_When_the_next_step_is_refused_once_Then_its_count_starts_again()
+    {
+        IWorkflowEvent[] history = [.. Rebasing, new StepErrored(1, WorkflowState.Rebasing, "gitlab", 403, "no", 1, At(2)),
+            new StepErrored(1, WorkflowState.Rebasing, "gitlab", 403, "no", 2, At(3)), new Rebased(1, RebasedSha, TargetSha, At(4))];
+        Given(history).When(new RecordStepError("registry", 404, "manifest unknown", At(5)))
+            .Then(new StepErrored(1, WorkflowState.Checking, "registry", 404, "manifest unknown", 1, At(5)));
+    }
+}

@@ -30,13 +30,13 @@ public sealed class EvolverTests
     {
         WorkflowCommand[] commands =
         [
-            new Enqueue("x", At(80)), new StartRebase(At(80)), new RecordRebase(RebasedSha, TargetSha, At(80)),
-            new RecordFreshness([StaleBuildImage], false, At(80)), new RecordPipeline(Pipeline, RebasedSha, true, At(80)),
+            new Enqueue("x", At(80)), new StartRebase(At(80)), RecordRebase.Landed(RebasedSha, TargetSha, At(80)),
+            Assessed([StaleBuildImage], false, At(80)), new RecordPipeline(Pipeline, RebasedSha, true, At(80)),
             new ObservePipeline(Pipeline, "success", At(80)), new ObservePipeline(Pipeline, "failed", At(80)), new TimeOut(At(80)),
             new RecordVerification(TargetSha, [BuiltBuildImage], 3, At(80)),
             new RecordPromotion(BuiltBuildImage.Name, BuiltBuildImage.Tag, Digest, "mesa/mesa", At(80)),
             new RecordPromotionUndone(BuiltBuildImage.Name, BuiltBuildImage.Tag, Digest, At(80)),
-            new RecordMerge("d4d4d4", At(80)), new RecordMergeRefusal(409, "x", MergeRefusal.SourceChanged, 3, At(80)),
+            new RecordMerge("d4d4d4", At(80)), new RecordMergeRefusal(409, "x", After(MergeRefusal.SourceChanged), 3, At(80)),
             new Fail("x", At(80)), new Cancel("x", "x", At(80)),
         ];
         foreach (var (stateName, history) in ByState)

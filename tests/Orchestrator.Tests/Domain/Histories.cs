@@ -47,5 +47,17 @@ internal static class Histories
         [WorkflowState.Cancelled] = Cancelled,
     };
 
+    /// <summary>A freshness check as recorded before observations were (its verdicts taken as they are).</summary>
+    public static RecordFreshness Assessed(IReadOnlyList<ImageAssessment> images, bool allowUnbumped, DateTimeOffset at) => new(null, allowUnbumped, at, images);
+
+    /// <summary>What GitLab shows after a refused merge that the classification reads as <paramref name="kind"/>.</summary>
+    public static MergeRefusalFacts After(MergeRefusal kind) => kind switch
+    {
+        MergeRefusal.StillChecking => new(RebasedSha, TargetSha, "checking"),
+        MergeRefusal.TargetMoved => new(RebasedSha, "c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3", "mergeable"),
+        MergeRefusal.SourceChanged => new("ffffffffffffffffffffffffffffffffffffffff", TargetSha, "mergeable"),
+        _ => new(RebasedSha, TargetSha, "draft_status"),
+    };
+
     public static MergeRequestWorkflow Fold(IEnumerable<IWorkflowEvent> events) => WorkflowEvolver.Fold(events);
 }

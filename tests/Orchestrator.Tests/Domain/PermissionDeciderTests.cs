@@ -38,7 +38,7 @@ public sealed class PermissionDeciderTests
         var seen = new PermissionObservation(branch, Rules, UserId, role);
         // Commands by note are enabled for developers and up: the list narrows, and here it narrows nothing the branch allows.
         var events = Given(new MergeRequested(1, "pat", At(0), requester))
-            .When(new RecordPermission(PermissionCheckpoint.Request, branch, seen, ["developer"], At(1))).ThenEvents();
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, branch, seen, ["developer"], At(1))).ThenEvents();
 
         var check = Assert.IsType<PermissionChecked>(events[0]);
         Assert.Equal(allowed, check.Allowed);
@@ -55,7 +55,7 @@ public sealed class PermissionDeciderTests
     public void Given_an_API_token_acting_on_its_own_authority_When_checked_Then_it_is_allowed_without_asking_GitLab()
     {
         var state = Given(new MergeRequested(1, "ci-bot", At(0), Requester.ApiToken("ci-bot")))
-            .When(new RecordPermission(PermissionCheckpoint.Request, "main", null, [], At(1)))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, "main", null, [], At(1)))
             .Then(new PermissionChecked(1, PermissionCheckpoint.Request, 0, Requester.ApiToken("ci-bot"), null, [], true,
                 "an API token acting on its own scope and projects", At(1), "main"));
         Assert.Equal(WorkflowState.Queued, state.State);
@@ -129,7 +129,7 @@ public sealed class PermissionDeciderTests
     [Fact]
     public void Given_a_request_recorded_before_actors_were_When_its_next_effect_is_checked_Then_the_attempt_fails_closed()
     {
-        var events = Given(Rebasing).When(new RecordPermission(PermissionCheckpoint.Rebase, "main", null, [], At(2))).ThenEvents();
+        var events = Given(Rebasing).When(new RecordCheckpoint(PermissionCheckpoint.Rebase, "main", null, [], At(2))).ThenEvents();
         Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
         Assert.Equal(WorkflowState.Rebasing, Assert.IsType<AttemptFailed>(events[1]).FailedIn);
     }
@@ -140,7 +140,7 @@ public sealed class PermissionDeciderTests
         var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Merging.Skip(1)];
         var demoted = new PermissionObservation("main", Rules, UserId, Developer);
-        var events = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, "main", demoted, [], At(40))).ThenEvents();
+        var events = Given(history).When(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", demoted, [], At(40))).ThenEvents();
         var failed = Assert.IsType<AttemptFailed>(events[1]);
         Assert.Equal(WorkflowState.Merging, failed.FailedIn);
         Assert.Contains("@pat may no longer merge this", failed.Reason);
@@ -153,14 +153,14 @@ public sealed class PermissionDeciderTests
         var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
         var seen = new PermissionObservation("main", Rules, UserId, Maintainer);
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Merging.Skip(1)];
-        var after = Given(history).When(new RecordPermission(PermissionCheckpoint.Merge, "main", seen, [], At(40))).ThenEvents();
-        Given([.. history, .. after]).When(new RecordPermission(PermissionCheckpoint.Merge, "main", seen, [], At(41))).ThenNothing();
+        var after = Given(history).When(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", seen, [], At(40))).ThenEvents();
+        Given([.. history, .. after]).When(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", seen, [], At(41))).ThenNothing();
     }
 
     [Fact]
     public void Given_a_queued_request_When_a_merge_checkpoint_arrives_Then_it_is_rejected_as_out_of_place()
     {
-        Given(Queued).When(new RecordPermission(PermissionCheckpoint.Merge, "main", null, [], At(1))).ThenRejected(RejectionKind.InvalidState);
+        Given(Queued).When(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", null, [], At(1))).ThenRejected(RejectionKind.InvalidState);
     }
 
     [Fact]
@@ -168,7 +168,7 @@ public sealed class PermissionDeciderTests
     {
         var dev = Requester.Person(TriggerKind.Label, "dev", UserId);
         var events = Given(new MergeRequested(1, "@dev", At(0), dev))
-            .When(new RecordPermission(PermissionCheckpoint.Request, "main", new PermissionObservation("main", Rules, UserId, Developer), [], At(1))).ThenEvents();
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, "main", new PermissionObservation("main", Rules, UserId, Developer), [], At(1))).ThenEvents();
         IWorkflowEvent[] refused = [new MergeRequested(1, "@dev", At(0), dev), .. events];
         var state = Fold(refused);
         Assert.Equal(WorkflowState.Refused, state.State);
@@ -220,7 +220,7 @@ public sealed class PermissionDeciderTests
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), request, .. Merging.Skip(1)];
         Assert.Equal("main", Fold(history).TargetBranch);
         var events = Given(history)
-            .When(new RecordPermission(PermissionCheckpoint.Merge, "feature/x", new PermissionObservation("feature/x", Rules, UserId, Maintainer), [], At(40)))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Merge, "feature/x", new PermissionObservation("feature/x", Rules, UserId, Maintainer), [], At(40)))
             .ThenEvents();
         Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
         Assert.Contains("target branch changed from main to feature/x", Assert.IsType<AttemptFailed>(events[1]).Reason);
@@ -232,7 +232,7 @@ public sealed class PermissionDeciderTests
         var maintainer = Requester.Person(TriggerKind.Assignment, "pat", UserId);
         IWorkflowEvent[] history = [new MergeRequested(1, "@pat", At(0), maintainer), .. Promoting.Skip(1)];
         var events = Given(history)
-            .When(new RecordPermission(PermissionCheckpoint.Promote, "main", new PermissionObservation("main", Rules, UserId, Reporter), [], At(35)))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Promote, "main", new PermissionObservation("main", Rules, UserId, Reporter), [], At(35)))
             .ThenEvents();
         Assert.Equal(WorkflowState.Promoting, Assert.IsType<AttemptFailed>(events[1]).FailedIn);
     }

@@ -22,15 +22,15 @@ public sealed class ReplayTests
 
     // A whole merge as the grain records it: a target move, a forced rebuild, a promotion, a note.
     private static IWorkflowEvent[] FullMerge() => Run(
-        (new Enqueue("marge", At(0)), 1), (new StartRebase(At(1)), 1), (new RecordRebase(RebasedSha, TargetSha, At(2)), 1),
-        (new RecordFreshness([StaleBuildImage], false, At(3)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(4)), 1),
+        (new Enqueue("marge", At(0)), 1), (new StartRebase(At(1)), 1), (RecordRebase.Landed(RebasedSha, TargetSha, At(2)), 1),
+        (Assessed([StaleBuildImage], false, At(3)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(4)), 1),
         (new ObservePipeline(Pipeline, "running", At(5)), 1), (new ObservePipeline(Pipeline, "success", At(20)), 1),
-        (new RecordVerification("moved", [BuiltBuildImage], 3, At(21)), 2), (new RecordRebase(RebasedSha, "moved", At(22)), 1),
-        (new RecordFreshness([StaleBuildImage], false, At(23)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(24)), 1),
+        (new RecordVerification("moved", [BuiltBuildImage], 3, At(21)), 2), (RecordRebase.Landed(RebasedSha, "moved", At(22)), 1),
+        (Assessed([StaleBuildImage], false, At(23)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(24)), 1),
         (new ObservePipeline(Pipeline, "success", At(30)), 1), (new RecordVerification("moved", [BuiltBuildImage], 3, At(31)), 1),
         (new RecordPromotion(BuiltBuildImage.Name, BuiltBuildImage.Tag, Digest, "mesa/mesa", At(32)), 1),
-        (new RecordMergeRefusal(405, "checking", MergeRefusal.StillChecking, 3, At(33)), 1), (new RecordMerge("d4d4", At(34)), 1),
-        (new RecordNote(77, At(35)), 1));
+        (new RecordMergeRefusal(405, "checking", new MergeRefusalFacts(RebasedSha, "moved", "checking"), 3, At(33)), 1),
+        (new RecordMerge("d4d4", At(34)), 1), (new RecordNote(77, At(35)), 1));
 
     [Fact]
     public void Given_a_recorded_merge_When_replayed_with_todays_rules_Then_every_decision_is_the_same()
@@ -47,10 +47,10 @@ public sealed class ReplayTests
     public void Given_failures_timeouts_and_cancels_When_replayed_Then_they_are_consistent_too()
     {
         var events = Run(
-            (new Enqueue("a", At(0)), 1), (new StartRebase(At(1)), 1), (new RecordRebase(RebasedSha, TargetSha, At(2)), 1),
-            (new RecordFreshness([StaleBuildImage with { Verdict = FreshnessVerdict.Unbumped }], false, At(3)), 2),
+            (new Enqueue("a", At(0)), 1), (new StartRebase(At(1)), 1), (RecordRebase.Landed(RebasedSha, TargetSha, At(2)), 1),
+            (Assessed([StaleBuildImage with { Verdict = FreshnessVerdict.Unbumped }], false, At(3)), 2),
             (new Enqueue("a", At(4)), 1), (new Cancel("api", "no", At(5)), 1), (new Enqueue("a", At(6)), 1), (new StartRebase(At(7)), 1),
-            (new RecordRebase(RebasedSha, TargetSha, At(8)), 1), (new RecordFreshness([StaleBuildImage], false, At(9)), 1),
+            (RecordRebase.Landed(RebasedSha, TargetSha, At(8)), 1), (Assessed([StaleBuildImage], false, At(9)), 1),
             (new RecordPipeline(Pipeline, RebasedSha, true, At(10)), 1), (new TimeOut(At(90)), 2), (new Enqueue("a", At(91)), 1),
             (new Fail("Merge conflict", At(92)), 1));
         Assert.True(WorkflowReplay.Run(events).Consistent);
@@ -66,8 +66,8 @@ public sealed class ReplayTests
                 : WorkflowDecider.Decide(command, state);
         var forged = BuiltBuildImage with { LabelCommit = "old" };
         var events = Run(
-            (new Enqueue("marge", At(0)), 1), (new StartRebase(At(1)), 1), (new RecordRebase(RebasedSha, TargetSha, At(2)), 1),
-            (new RecordFreshness([StaleBuildImage], false, At(3)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(4)), 1),
+            (new Enqueue("marge", At(0)), 1), (new StartRebase(At(1)), 1), (RecordRebase.Landed(RebasedSha, TargetSha, At(2)), 1),
+            (Assessed([StaleBuildImage], false, At(3)), 1), (new RecordPipeline(Pipeline, RebasedSha, true, At(4)), 1),
             (new ObservePipeline(Pipeline, "success", At(20)), 1), (new RecordVerification(TargetSha, [forged], 3, At(21)), 2));
 
         Assert.True(WorkflowReplay.Run(events).Consistent);

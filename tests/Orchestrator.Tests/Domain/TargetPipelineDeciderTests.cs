@@ -20,7 +20,8 @@ public sealed class TargetPipelineDeciderTests
     [
         .. Building,
         new PipelinePrepared(1, [MainTag], [$"{Repo}:20261128-A"], At(4)),
-        new PipelineCreated(1, Pipeline, RebasedSha, true, At(4), Target),
+        // Each decision has its own time (replay tells decisions apart by it).
+        new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), Target),
         new PipelineObserved(1, Pipeline, "success", At(30)),
     ];
 

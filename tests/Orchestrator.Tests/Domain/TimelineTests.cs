@@ -17,9 +17,9 @@ public sealed class TimelineTests
         var building = steps.Single(s => s.Step == "building");
         Assert.Equal((At(3), At(30)), (building.Started, building.Ended));
         Assert.Equal(TimeSpan.FromMinutes(27), building.Duration);
-        Assert.Equal(["FreshnessChecked", "PipelineCreated"], building.Entries.Select(e => e.Event));
+        Assert.Equal(["freshness_checked", "pipeline_created"], building.Entries.Select(e => e.Event));
         Assert.Equal(TimeSpan.Zero, steps[^1].Duration);
-        Assert.Equal(["Merged", "OutcomeNoted"], steps[^1].Entries.Select(e => e.Event));
+        Assert.Equal(["merged", "outcome_noted"], steps[^1].Entries.Select(e => e.Event));
         Assert.Equal(Enumerable.Range(1, history.Length).Select(v => (long)v), steps.SelectMany(s => s.Entries).Select(e => e.Version));
     }
 
@@ -28,13 +28,13 @@ public sealed class TimelineTests
     {
         var entries = WorkflowTimeline.Of(Completed).SelectMany(s => s.Entries).ToList();
 
-        var verdict = Assert.Single(entries.Single(e => e.Event == "FreshnessChecked").Facts);
+        var verdict = Assert.Single(entries.Single(e => e.Event == "freshness_checked").Facts);
         Assert.Equal("debian/x86_64_build:20261128-A", verdict.Name);
         Assert.StartsWith("stale — target HEAD is not an ancestor of fdo.commit", verdict.Value);
-        Assert.Contains(new TimelineFact("pipeline", Pipeline.ToString()), entries.Single(e => e.Event == "PipelineCreated").Facts);
-        Assert.Contains(Digest, Assert.Single(entries.Single(e => e.Event == "BuildVerified").Facts).Value);
-        Assert.Contains(new TimelineFact("digest", Digest), entries.Single(e => e.Event == "ImagePromoted").Facts);
-        Assert.Equal("pipeline 4711 created on a1a1a1a1a1a1 with FDO_FORCE_REBUILD=1", entries.Single(e => e.Event == "PipelineCreated").Summary);
+        Assert.Contains(new TimelineFact("pipeline", Pipeline.ToString()), entries.Single(e => e.Event == "pipeline_created").Facts);
+        Assert.Contains(Digest, Assert.Single(entries.Single(e => e.Event == "build_verified").Facts).Value);
+        Assert.Contains(new TimelineFact("digest", Digest), entries.Single(e => e.Event == "image_promoted").Facts);
+        Assert.Equal("pipeline 4711 created on a1a1a1a1a1a1 with FDO_FORCE_REBUILD=1", entries.Single(e => e.Event == "pipeline_created").Summary);
     }
 
     [Fact]

@@ -133,16 +133,16 @@ public sealed class MergeTests
     [Fact]
     public void Given_a_merging_attempt_When_gitlab_is_still_checking_Then_the_refusal_is_recorded_and_we_stay()
     {
-        var state = Given(Merging).When(new RecordMergeRefusal(405, "Method Not Allowed", MergeRefusal.StillChecking, 3, At(33)))
-            .Then(new MergeRefused(1, 405, "Method Not Allowed", MergeRefusal.StillChecking, At(33), 3));
+        var state = Given(Merging).When(new RecordMergeRefusal(405, "Method Not Allowed", After(MergeRefusal.StillChecking), 3, At(33)))
+            .Then(new MergeRefused(1, 405, "Method Not Allowed", MergeRefusal.StillChecking, At(33), 3, After(MergeRefusal.StillChecking)));
         Assert.Equal(WorkflowState.Merging, state.State);
     }
 
     [Fact]
     public void Given_a_merging_attempt_When_the_target_moved_Then_we_rebase_again()
     {
-        var state = Given(Merging).When(new RecordMergeRefusal(422, "Branch cannot be merged", MergeRefusal.TargetMoved, 3, At(33)))
-            .Then(new MergeRefused(1, 422, "Branch cannot be merged", MergeRefusal.TargetMoved, At(33), 3),
+        var state = Given(Merging).When(new RecordMergeRefusal(422, "Branch cannot be merged", After(MergeRefusal.TargetMoved), 3, At(33)))
+            .Then(new MergeRefused(1, 422, "Branch cannot be merged", MergeRefusal.TargetMoved, At(33), 3, After(MergeRefusal.TargetMoved)),
                 new RebaseStarted(1, 2, "target branch moved", At(33)));
         Assert.Equal(WorkflowState.Rebasing, state.State);
         Assert.Single(state.Promotions);
@@ -150,14 +150,14 @@ public sealed class MergeTests
 
     [Fact]
     public void Given_a_merging_attempt_When_someone_pushed_to_the_source_Then_the_attempt_fails_as_marge_bot_says() =>
-        Given(Merging).When(new RecordMergeRefusal(409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, 3, At(33)))
-            .Then(new MergeRefused(1, 409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, At(33), 3),
+        Given(Merging).When(new RecordMergeRefusal(409, "SHA does not match HEAD of source branch: ffff", After(MergeRefusal.SourceChanged), 3, At(33)))
+            .Then(new MergeRefused(1, 409, "SHA does not match HEAD of source branch: ffff", MergeRefusal.SourceChanged, At(33), 3, After(MergeRefusal.SourceChanged)),
                 new AttemptFailed(1, WorkflowState.Merging, "Someone pushed to branch while we were trying to merge", At(33)));
 
     [Fact]
     public void Given_a_merging_attempt_When_gitlab_finds_it_not_mergeable_Then_the_attempt_fails_with_gitlabs_words()
     {
-        var events = Given(Merging).When(new RecordMergeRefusal(405, "Draft", MergeRefusal.NotMergeable, 3, At(33))).ThenEvents();
+        var events = Given(Merging).When(new RecordMergeRefusal(405, "Draft", After(MergeRefusal.NotMergeable), 3, At(33))).ThenEvents();
         Assert.Contains("(405): Draft", Assert.IsType<AttemptFailed>(events[1]).Reason);
     }
 }

@@ -68,7 +68,8 @@ public sealed class RebaseTests
     [Fact]
     public void Given_a_rebasing_attempt_When_the_rebase_is_recorded_Then_the_check_begins_on_that_sha()
     {
-        var state = Given(Rebasing).When(new RecordRebase(RebasedSha, TargetSha, At(2))).Then(new Rebased(1, RebasedSha, TargetSha, At(2)));
+        var landed = RecordRebase.Landed(RebasedSha, TargetSha, At(2));
+        var state = Given(Rebasing).When(landed).Then(new Rebased(1, RebasedSha, TargetSha, At(2), landed.Facts));
         Assert.Equal(WorkflowState.Checking, state.State);
         Assert.Equal(RebasedSha, state.RebasedSha);
         Assert.Equal(TargetSha, state.TargetSha);
@@ -76,11 +77,11 @@ public sealed class RebaseTests
 
     [Fact]
     public void Given_a_recorded_rebase_When_the_same_rebase_is_recorded_again_Then_nothing_is_recorded() =>
-        Given(Building).When(new RecordRebase(RebasedSha, TargetSha, At(9))).ThenNothing();
+        Given(Building).When(RecordRebase.Landed(RebasedSha, TargetSha, At(9))).ThenNothing();
 
     [Fact]
     public void Given_a_recorded_rebase_When_another_sha_is_reported_Then_it_is_refused() =>
-        Given(Checking).When(new RecordRebase("ffff", TargetSha, At(9))).ThenRejected(RejectionKind.InvalidState);
+        Given(Checking).When(RecordRebase.Landed("ffff", TargetSha, At(9))).ThenRejected(RejectionKind.InvalidState);
 }
 
 public sealed class FreshnessTests
@@ -89,7 +90,7 @@ public sealed class FreshnessTests
     public void Given_a_checking_attempt_When_verdicts_arrive_Then_they_are_recorded_and_the_build_begins()
     {
         var state = Given(Checking)
-            .When(new RecordFreshness([StaleBuildImage], false, At(3)))
+            .When(Assessed([StaleBuildImage], false, At(3)))
             .Then(new FreshnessChecked(1, RebasedSha, [StaleBuildImage], false, At(3)));
         Assert.Equal(WorkflowState.Building, state.State);
         var image = Assert.Single(state.Images);
@@ -100,7 +101,7 @@ public sealed class FreshnessTests
     public void Given_a_checking_attempt_When_an_image_is_unbumped_Then_the_attempt_fails_with_the_image_named()
     {
         var unbumped = StaleBuildImage with { Verdict = FreshnessVerdict.Unbumped };
-        var events = Given(Checking).When(new RecordFreshness([unbumped], false, At(3))).ThenEvents();
+        var events = Given(Checking).When(Assessed([unbumped], false, At(3))).ThenEvents();
         Assert.IsType<FreshnessChecked>(events[0]);
         var failed = Assert.IsType<AttemptFailed>(events[1]);
         Assert.Contains("debian/x86_64_build", failed.Reason);
@@ -112,14 +113,14 @@ public sealed class FreshnessTests
     public void Given_a_policy_that_allows_unbumped_inputs_When_an_image_is_unbumped_Then_the_build_begins()
     {
         var unbumped = StaleBuildImage with { Verdict = FreshnessVerdict.Unbumped };
-        var state = Given(Checking).When(new RecordFreshness([unbumped], true, At(3)))
+        var state = Given(Checking).When(Assessed([unbumped], true, At(3)))
             .Then(new FreshnessChecked(1, RebasedSha, [unbumped], true, At(3)));
         Assert.Equal(WorkflowState.Building, state.State);
     }
 
     [Fact]
     public void Given_a_building_attempt_When_verdicts_arrive_again_Then_they_are_refused() =>
-        Given(Building).When(new RecordFreshness([StaleBuildImage], false, At(9))).ThenRejected(RejectionKind.InvalidState);
+        Given(Building).When(Assessed([StaleBuildImage], false, At(9))).ThenRejected(RejectionKind.InvalidState);
 }
 
 public sealed class PipelineTests
@@ -142,8 +143,15 @@ public sealed class PipelineTests
         Given(BuildingWithPipeline).When(new RecordPipeline(Pipeline + 1, RebasedSha, true, At(5))).ThenRejected(RejectionKind.Conflict);
 
     [Fact]
-    public void Given_a_building_attempt_When_a_pipeline_on_another_sha_is_reported_Then_it_is_refused() =>
-        Given(Building).When(new RecordPipeline(Pipeline, "0000", true, At(4))).ThenRejected(RejectionKind.InvalidInput);
+    public void Given_a_building_attempt_When_gitlab_created_the_pipeline_on_another_sha_Then_it_is_recorded_to_be_stopped_and_the_attempt_fails() =>
+        Given(Building).When(new RecordPipeline(Pipeline, "0000", true, At(4)))
+            .Then(new PipelineCreated(1, Pipeline, "0000", true, At(4)), new AttemptFailed(1, WorkflowState.Building,
+                $"Someone pushed to branch while we were trying to merge: pipeline {Pipeline} runs 0000, not the rebased {RebasedSha}; it is cancelled", At(4)));
+
+    [Fact]
+    public void Given_a_fork_mr_When_gitlab_ran_its_pipeline_in_the_fork_Then_nothing_from_it_counts() =>
+        Assert.Contains("GitLab ran the merge request pipeline in the fork (project 9",
+            Assert.IsType<AttemptFailed>(Given(Building).When(new RecordPipeline(Pipeline, RebasedSha, false, At(4), ProjectId: 9, TargetProjectId: 7)).ThenEvents()[1]).Reason);
 
     [Theory]
     [InlineData("pending")]
@@ -221,7 +229,7 @@ public sealed class OutcomeNoteTests
     [Fact]
     public void Given_a_rebase_that_left_nothing_of_the_mr_When_recorded_Then_the_attempt_fails_saying_the_changes_already_exist()
     {
-        var events = DeciderSpec.Given(Histories.Rebasing).When(new RecordRebase(Histories.TargetSha, Histories.TargetSha, Histories.At(2))).ThenEvents();
+        var events = DeciderSpec.Given(Histories.Rebasing).When(RecordRebase.Landed(Histories.TargetSha, Histories.TargetSha, Histories.At(2))).ThenEvents();
         Assert.IsType<Rebased>(events[0]);
         Assert.StartsWith("these changes already exist in branch", Assert.IsType<AttemptFailed>(events[1]).Reason);
     }

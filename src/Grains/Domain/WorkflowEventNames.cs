@@ -1,7 +1,4 @@
-using Marten;
-using Orchestrator.Domain;
-
-namespace Orchestrator.Persistence;
+namespace Orchestrator.Domain;
 
 /// <summary>
 /// The names under which events are stored. These are a migration contract: a stored stream is read
@@ -35,13 +32,10 @@ public static class WorkflowEventNames
         [typeof(RegistryTampered)] = "registry_tampered",
         [typeof(MergedElsewhere)] = "merged_elsewhere",
         [typeof(StepTimedOut)] = "step_timed_out",
+        [typeof(RebaseStopped)] = "rebase_stopped",
+        [typeof(StepErrored)] = "step_errored",
     };
 
+    /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>
     public static string NameOf(IWorkflowEvent e) => All[e.GetType()];
-
-    internal static void Register(StoreOptions options)
-    {
-        foreach (var (type, name) in All)
-            options.Events.MapEventType(type, name);
-    }
 }

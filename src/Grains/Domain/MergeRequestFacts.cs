@@ -1,0 +1,35 @@
+namespace Orchestrator.Domain;
+
+/// <summary>
+/// The merge request as GitLab showed it at a checkpoint: only the fields a rule reads, so a decision can be re-checked
+/// from the stream without the MR's body. Approvals are GitLab's own count and requirement.
+/// </summary>
+[GenerateSerializer, Alias("MergeRequestFacts")]
+public sealed record MergeRequestFacts(
+    [property: Id(0)] string State,
+    [property: Id(1)] bool Draft,
+    [property: Id(2)] bool HasConflicts,
+    [property: Id(3)] bool BlockingDiscussionsResolved,
+    [property: Id(4)] bool IsFork,
+    [property: Id(5)] bool? AllowCollaboration,
+    [property: Id(6)] string? Sha,
+    [property: Id(7)] int ApprovalsGiven,
+    [property: Id(8)] int ApprovalsLeft,
+    [property: Id(9)] int ApprovalsRequired);
+
+/// <summary>
+/// The merge request while it is being rebased: its state and head, the base GitLab computed its diff against, the
+/// target's head, GitLab's merge error, and whether this attempt asked GitLab for the rebase (an old error is not ours).
+/// </summary>
+[GenerateSerializer, Alias("RebaseFacts")]
+public sealed record RebaseFacts(
+    [property: Id(0)] string State,
+    [property: Id(1)] string? Sha,
+    [property: Id(2)] string? BaseSha,
+    [property: Id(3)] string TargetHead,
+    [property: Id(4)] string? MergeError,
+    [property: Id(5)] bool Requested)
+{
+    /// <summary>The head sits on the target's head: GitLab's rebase landed, or there was nothing to do.</summary>
+    public bool OnTop => Sha is not null && BaseSha == TargetHead;
+}

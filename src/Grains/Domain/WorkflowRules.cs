@@ -1,0 +1,38 @@
+namespace Orchestrator.Domain;
+
+/// <summary>
+/// Every rule the decider applies, each a pure function with a name, so that an audit (or a test) can replace one at
+/// a time and see exactly which recorded decisions it made. <see cref="Current"/> is the rule book in force; its
+/// <see cref="Version"/> is recorded with every decision, so a replay can tell "the rules changed since" from tampering.
+/// </summary>
+public sealed record WorkflowRules(
+    IReadOnlyList<Precondition> Preconditions,
+    Func<Requester?, PermissionObservation?, IReadOnlyList<string>, DateTimeOffset, PermissionVerdict> MayMerge,
+    Func<ImageObservation, ImageAssessment> Freshness,
+    Func<int, MergeRefusalFacts, string, string, MergeRefusal> ClassifyRefusal,
+    Func<TimeSpan, int, bool> StepOverdue,
+    Func<TimeSpan, int, bool> CiOverdue,
+    Func<IReadOnlyList<TagDigest>, IReadOnlyList<TagDigest>, IReadOnlyCollection<(string Repository, string Tag)>, IReadOnlyList<string>> RegistryGuard,
+    Func<string, PipelineOutcome> PipelineOutcome,
+    Func<string, int, bool> Unhealable)
+{
+    /// <summary>How many refusals that no retry heals a step takes (GitLab may be mid-change) before the attempt ends.</summary>
+    public const int UnhealableLimit = 3;
+
+    /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
+    public const int Version = 2;
+
+    private static bool Beyond(TimeSpan waited, int minutes) => waited > TimeSpan.FromMinutes(minutes);
+
+    public static readonly WorkflowRules Current = new(
+        Domain.Preconditions.All,
+        MergePermission.Evaluate,
+        Domain.Freshness.Assess,
+        MergeRefusals.Classify,
+        Beyond,
+        Beyond,
+        Domain.RegistryGuard.UnexpectedChanges,
+        PipelineStatus.Classify,
+        // 5xx, timeouts, 429 (Retry-After) and a 409 race heal by retrying; these never do.
+        (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404);
+}
