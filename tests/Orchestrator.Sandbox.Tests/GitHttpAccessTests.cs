@@ -81,6 +81,30 @@ public sealed class GitHttpAccessTests(SandboxHost host) : IClassFixture<Sandbox
         await w.Maintainer.Get($"projects/{w.Upstream.Long("id")}/repository/branches/anon", HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task Given_a_job_token_When_the_job_clones_its_private_project_and_pushes_Then_the_clone_works_and_the_push_is_refused()
+    {
+        var w = await World.CreateAsync(host, "githttp4");
+        var project = await PrivateProject(w);
+        var id = project.Long("id");
+        var script = "git clone -q \"$CI_REPOSITORY_URL\" self && cd self && echo cloned=$(git rev-parse HEAD)\n"
+            + "git -c user.name=job -c user.email=job@example.com commit -q --allow-empty -m job\n"
+            + "git push -q origin HEAD:refs/heads/from-job 2>&1 || echo push-refused\n";
+        var commit = await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", "CI", ".gitlab-ci.yml",
+            $"clone:\n  script:\n    - |\n{string.Join("", script.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => $"      {l}\n"))}"));
+
+        var pipeline = await w.Maintainer.LatestPipeline(id, "main", commit.Str("id"));
+        Assert.Equal("success", (await w.Maintainer.WaitForPipeline(id, pipeline.Long("id"))).Str("status"));
+        var job = (await w.Maintainer.Get($"projects/{id}/pipelines/{pipeline.Long("id")}/jobs")).AsArray().Single()!;
+        var log = await w.Maintainer.Trace(id, job.Long("id"));
+
+        Assert.Contains($"cloned={commit.Str("id")}", log);
+        // A job token pushes only where a project allows it, which GitLab does not by default.
+        Assert.Contains("remote: You are not allowed to upload code.", log);
+        Assert.Contains("push-refused", log);
+        await w.Maintainer.Get($"projects/{id}/repository/branches/from-job", HttpStatusCode.NotFound);
+    }
+
     private async Task<(HttpClient Client, JsonNode User)> NewMember(World w, JsonNode project, string name, int level)
     {
         var username = $"{name}-{w.Tag}";
