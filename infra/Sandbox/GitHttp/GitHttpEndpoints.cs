@@ -28,39 +28,43 @@ public static class GitHttpEndpoints
 
     public static void MapGitHttp(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/{**path}", Serve);
-        app.MapPost("/{**path}", Serve);
+        // Git's own paths only, so a wrong method on an API route still gets the API's 405.
+        app.MapGet("/{ns}/{project}.git/info/refs", Serve);
+        app.MapPost("/{ns}/{project}.git/" + UploadPack, Serve);
+        app.MapPost("/{ns}/{project}.git/" + ReceivePack, Serve);
     }
 
-    private static async Task<IResult> Serve(HttpContext context, string path, SandboxStore store, JobExecutor jobs, PushSessions sessions,
+    private static async Task<IResult> Serve(HttpContext context, string ns, string project, SandboxStore store, JobExecutor jobs, PushSessions sessions,
         GitHttpSettings settings, MergeRequestService merges, ILoggerFactory loggers)
     {
-        if (Parse(context.Request, path) is not var (projectPath, pathInfo, command)) return Results.NotFound();
+        var projectPath = $"{ns}/{project}";
+        var pathInfo = context.Request.Path.Value![(context.Request.Path.Value!.LastIndexOf(".git/", StringComparison.Ordinal) + 4)..];
+        var command = pathInfo == "/info/refs" ? context.Request.Query["service"].FirstOrDefault() : pathInfo[1..];
         if (command is not (UploadPack or ReceivePack)) return Text(403, "The command you're trying to execute is not allowed.");
 
-        Project project;
+        Project found;
         GitClient? client;
         PushSession? push = null;
         await using (await store.EnterAsync())
         {
-            var found = store.Projects.Values.FirstOrDefault(p => string.Equals(p.FullPath, projectPath, StringComparison.OrdinalIgnoreCase));
+            var match = store.Projects.Values.FirstOrDefault(p => string.Equals(p.FullPath, projectPath, StringComparison.OrdinalIgnoreCase));
             client = GitClientAuth.BasicCredentials(context) is var (login, password) ? GitClientAuth.Find(store, jobs, login, password) : null;
             // Without valid credentials only an anonymous clone of a public project goes on; everything else is
             // challenged, whether the project exists or not, so a 401 says nothing about it.
-            var anonymousClone = command == UploadPack && found is { Visibility: "public" } && !context.Request.Headers.Authorization.Any();
+            var anonymousClone = command == UploadPack && match is { Visibility: "public" } && !context.Request.Headers.Authorization.Any();
             if (client is null && !anonymousClone) return Challenge(store);
-            if (found is null) return Text(404, GitAccess.ProjectNotFound);
-            project = found;
+            if (match is null) return Text(404, GitAccess.ProjectNotFound);
+            found = match;
             try
             {
-                if (command == UploadPack) GitAccess.CheckDownload(store, client, project);
-                else GitAccess.CheckPush(store, client!, project);
+                if (command == UploadPack) GitAccess.CheckDownload(store, client, found);
+                else GitAccess.CheckPush(store, client!, found);
             }
             catch (GitAccessDenied e)
             {
                 return Text(e.Status, e.Message);
             }
-            if (command == ReceivePack && pathInfo == "/" + ReceivePack) push = sessions.Open(client!, project.Id);
+            if (command == ReceivePack && pathInfo == "/" + ReceivePack) push = sessions.Open(client!, found.Id);
         }
 
         // GitLab puts no small limit on a push; Kestrel's default would.
@@ -74,7 +78,7 @@ public static class GitHttpEndpoints
         }
         try
         {
-            await HttpBackend.RunAsync(context, project.RepoPath, pathInfo, settings.HooksPath, env, loggers.CreateLogger("Sandbox.GitHttp"));
+            await HttpBackend.RunAsync(context, found.RepoPath, pathInfo, settings.HooksPath, env, loggers.CreateLogger("Sandbox.GitHttp"));
         }
         finally
         {
@@ -82,7 +86,7 @@ public static class GitHttpEndpoints
             {
                 sessions.Close(push);
                 await using (await store.EnterAsync())
-                    await PostReceiveAsync(store, merges, project, push);
+                    await PostReceiveAsync(store, merges, found, push);
             }
         }
         return Results.Empty;
@@ -103,19 +107,6 @@ public static class GitHttpEndpoints
             if (!applied) continue;
             await merges.NotifyPushedAsync(project, branch, change.Creation ? null : change.OldSha, change.NewSha, push.Client.User, push.Options);
         }
-    }
-
-    /// <summary><c>ns/project.git/info/refs?service=…</c>, <c>ns/project.git/git-upload-pack</c>, <c>ns/project.git/git-receive-pack</c>.</summary>
-    private static (string Project, string PathInfo, string? Command)? Parse(HttpRequest request, string path)
-    {
-        foreach (var (suffix, method) in new[] { ("/info/refs", "GET"), ("/" + UploadPack, "POST"), ("/" + ReceivePack, "POST") })
-        {
-            if (request.Method != method || !path.EndsWith(".git" + suffix, StringComparison.Ordinal)) continue;
-            var project = path[..^(".git".Length + suffix.Length)];
-            var command = suffix == "/info/refs" ? request.Query["service"].FirstOrDefault() : suffix[1..];
-            return project.Contains('/') ? (project, suffix, command) : null;
-        }
-        return null;
     }
 
     private static IResult Text(int status, string message) => Results.Text(message, "text/plain; charset=utf-8", statusCode: status);
