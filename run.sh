@@ -60,6 +60,8 @@ fi
 
 if [ "${1:-}" = sandbox ]; then
   command -v git >/dev/null || orch_apt_install git
+  # The sandbox's pre-receive hook calls back into it with curl.
+  command -v curl >/dev/null || orch_apt_install curl
   dotnet build infra/Sandbox -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >&2
   exec dotnet infra/Sandbox/bin/Release/net10.0/Orchestrator.Sandbox.dll \
     --urls "http://127.0.0.1:$ORCH_SANDBOX_PORT" --Sandbox:AdminToken "${ORCH_SANDBOX_TOKEN:-}"

@@ -1,5 +1,7 @@
 using Sandbox.Api;
 using Sandbox.Ci;
+using Sandbox.Git;
+using Sandbox.GitHttp;
 using Sandbox.Hooks;
 using Sandbox.Http;
 using Sandbox.Model;
@@ -30,6 +32,8 @@ public static class SandboxApp
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());
         builder.Services.AddSingleton<WebhookEvents>();
+        builder.Services.AddSingleton<PushSessions>();
+        builder.Services.AddSingleton<GitHttpSettings>();
         configure?.Invoke(builder);
 
         var app = builder.Build();
@@ -47,22 +51,25 @@ public static class SandboxApp
         app.MapJwtAuthApi();
         app.MapHooksApi();
         app.MapAdminApi();
+        app.MapInternalAllowedApi();
+        app.MapGitHttp();
 
-        // Pushes made through the API (and by rebases and merges) run branch pipelines and send push hooks; a push
-        // to an open MR's source branch is also a merge request "update", as on GitLab.
+        // Pushes made through git, the API, rebases and merges run branch pipelines and send push hooks; a push to an
+        // open MR's source branch is also a merge request "update", as on GitLab. A deleted branch only sends its hook.
         var store = app.Services.GetRequiredService<SandboxStore>();
         var merges = app.Services.GetRequiredService<MergeRequestService>();
         var pipelines = app.Services.GetRequiredService<PipelineService>();
         var hooks = app.Services.GetRequiredService<WebhookEvents>();
-        merges.BranchPushed = async (project, branch, before, after, user, skipCi) =>
+        merges.BranchPushed = async (project, branch, before, after, user, options) =>
         {
             await hooks.PushAsync(project, branch, before, after, user);
+            if (GitRef.IsBlank(after)) return;
             foreach (var mr in store.MergeRequests.Where(m => m.State == "opened" && m.SourceProjectId == project.Id && m.SourceBranch == branch).ToList())
             {
                 mr.UpdatedAt = store.Now;
                 await hooks.MergeRequestAsync(mr, "update", user, oldrev: before);
             }
-            await pipelines.OnPushAsync(project, branch, before, after, user, skipCi);
+            await pipelines.OnPushAsync(project, branch, before, after, user, options);
         };
         merges.MergeRequestChanged = hooks.MergeRequestAsync;
         pipelines.PipelineChanged += hooks.Pipeline;
@@ -75,6 +82,8 @@ public static class SandboxApp
     {
         var store = app.Services.GetRequiredService<SandboxStore>();
         store.ExternalUrl = string.IsNullOrEmpty(store.Options.ExternalUrl) ? url : store.Options.ExternalUrl;
+        // The pre-receive hook runs on this machine: it calls the address the sandbox listens on, not the public one.
+        app.Services.GetRequiredService<GitHttpSettings>().CallbackUrl = url.TrimEnd('/');
         await app.Services.GetRequiredService<RegistryProcess>().StartAsync($"{store.ExternalUrl.TrimEnd('/')}/jwt/auth");
     }
 }

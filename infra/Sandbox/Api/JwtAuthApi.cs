@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Sandbox.Ci;
 using Sandbox.Http;
@@ -20,23 +19,15 @@ public static class JwtAuthApi
             await using var gate = await store.EnterAsync();
             User? user = null;
             Job? job = null;
-            if (context.Request.Headers.Authorization.FirstOrDefault() is { } auth && auth.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+            if (GitClientAuth.BasicCredentials(context) is var (login, password))
             {
-                var pair = Encoding.UTF8.GetString(Convert.FromBase64String(auth[6..].Trim())).Split(':', 2);
-                if (pair.Length == 2 && pair[0] == "gitlab-ci-token" && jobs.JobTokens.TryGetValue(pair[1], out var j))
-                {
-                    job = j;
-                    user = store.UserById(j.UserId);
-                }
-                else
-                {
-                    user = store.Authenticate(pair.ElementAtOrDefault(1));
-                    if (user is null || !string.Equals(user.Username, pair[0], StringComparison.OrdinalIgnoreCase))
-                        return GitLabEndpoint.Json(new JsonObject
-                        {
-                            ["errors"] = new JsonArray(new JsonObject { ["code"] = "UNAUTHORIZED", ["message"] = "HTTP Basic: Access denied" }),
-                        }, 401);
-                }
+                var client = GitClientAuth.Find(store, jobs, login, password);
+                if (client is null || (client.Job is null && !string.Equals(client.User.Username, login, StringComparison.OrdinalIgnoreCase)))
+                    return GitLabEndpoint.Json(new JsonObject
+                    {
+                        ["errors"] = new JsonArray(new JsonObject { ["code"] = "UNAUTHORIZED", ["message"] = "HTTP Basic: Access denied" }),
+                    }, 401);
+                (user, job) = (client.User, client.Job);
             }
             if (context.Request.Query["service"].FirstOrDefault() != TokenIssuer.Service)
                 return GitLabEndpoint.Json(new JsonObject { ["message"] = "403 Forbidden" }, 403);

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
+using Sandbox.Git;
 using Sandbox.Http;
 using Sandbox.Model;
 
@@ -96,7 +97,7 @@ public static class MergeRequestsApi
         app.MapGitLab("PUT", One + "/rebase", r =>
         {
             var (_, mr) = Find(r);
-            r.Service<MergeRequestService>().StartRebase(mr, r.User, r.Params.Bool("skip_ci") ?? false);
+            r.Service<MergeRequestService>().StartRebase(mr, r.User, PushOptions.SkippingCi(r.Params.Bool("skip_ci") ?? false));
             return GitLabEndpoint.Json(new JsonObject { ["rebase_in_progress"] = true }, 202);
         });
 

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Sandbox.Ci;
+using Sandbox.Git;
 using Sandbox.Http;
 using Sandbox.Model;
 
@@ -23,7 +24,7 @@ public static class PipelinesApi
                 var key = v?["key"]?.GetValue<string>() ?? throw GitLabError.Invalid("variables");
                 variables.Add(new(key, v["value"]?.ToString() ?? ""));
             }
-            var pipeline = await r.Service<PipelineService>().CreateAsync(project, refName, sha, new string('0', 40), "api", r.User, variables, failOnYamlError: true);
+            var pipeline = await r.Service<PipelineService>().CreateAsync(project, refName, sha, GitRef.Blank, "api", r.User, variables, failOnYamlError: true);
             return GitLabEndpoint.Json(r.Service<CiViews>().Pipeline(pipeline!), 201);
         });
 

@@ -41,7 +41,7 @@ public static class RepositoryApi
                 throw GitLabError.BadRequest("Branch name is invalid");
             var sha = await repo.ResolveAsync(refName) ?? throw GitLabError.BadRequest("Invalid reference name: " + refName);
             if (!await repo.UpdateRefAsync($"refs/heads/{name}", sha, null)) throw GitLabError.BadRequest("Branch already exists");
-            await r.Service<MergeRequestService>().NotifyPushedAsync(project, name, null, sha, r.User, false);
+            await r.Service<MergeRequestService>().NotifyPushedAsync(project, name, null, sha, r.User, PushOptions.None);
             return GitLabEndpoint.Json(await BranchView(r, project, name, sha, await repo.BranchHeadAsync(project.DefaultBranch) ?? ""), 201);
         });
 
@@ -88,8 +88,7 @@ public static class RepositoryApi
             }
             if (!await repo.UpdateRefAsync($"refs/heads/{branch}", sha, head))
                 throw GitLabError.BadRequest("Could not update the branch: it moved while the commit was being written");
-            r.Store.BranchMoved(project, branch);
-            await r.Service<MergeRequestService>().NotifyPushedAsync(project, branch, head, sha, r.User, false);
+            await r.Service<MergeRequestService>().NotifyPushedAsync(project, branch, head, sha, r.User, PushOptions.None);
             return GitLabEndpoint.Json(await CommitDetail(r, project, sha), 201);
         });
 

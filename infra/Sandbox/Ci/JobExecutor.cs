@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Options;
 using Sandbox.Git;
+using Sandbox.Http;
 using Sandbox.Model;
 using Sandbox.Registry;
 
@@ -151,6 +152,8 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
             ["CI_JOB_NAME"] = job.Name,
             ["CI_JOB_STAGE"] = job.Stage,
             ["CI_JOB_TOKEN"] = token,
+            // GitLab's own form, the job token in the URL: the runner clones with it, and so may the script.
+            ["CI_REPOSITORY_URL"] = new UriBuilder(store.WebUrl($"{project.FullPath}.git")) { UserName = GitClientAuth.JobTokenUser, Password = token }.Uri.ToString(),
             ["CI_REGISTRY"] = registry.Host,
             ["CI_REGISTRY_IMAGE"] = registryImage,
             ["CI_REGISTRY_USER"] = "gitlab-ci-token",

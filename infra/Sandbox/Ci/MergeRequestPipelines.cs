@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Sandbox.Git;
 using Sandbox.Http;
 using Sandbox.Model;
 
@@ -26,7 +27,7 @@ public sealed class MergeRequestPipelines(SandboxStore store, PipelineService pi
         var (project, refName) = inTarget ? (target, $"refs/merge-requests/{mr.Iid}/head") : (source, mr.SourceBranch);
         if (!inTarget && !(CanCreatePipeline(source, user) || store.CanPush(source, mr.SourceBranch, user)))
             throw new GitLabError(400, new JsonObject { ["message"] = new JsonObject { ["base"] = new JsonArray("Insufficient permissions to create a new pipeline") } });
-        return (await pipelines.CreateAsync(project, refName, sha, new string('0', 40), "merge_request_event", user, [], mr, failOnYamlError: true))!;
+        return (await pipelines.CreateAsync(project, refName, sha, GitRef.Blank, "merge_request_event", user, [], mr, failOnYamlError: true))!;
     }
 
     /// <summary>GitLab's <c>:create_pipeline</c> on a project: Developers and more.</summary>

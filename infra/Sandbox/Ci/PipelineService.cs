@@ -207,12 +207,15 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         _ = Task.Run(() => RunAsync(pipeline));
     }
 
-    /// <summary>The git side of a push: GitLab runs a branch pipeline unless asked not to (<c>skip_ci</c>, <c>[skip ci]</c>).</summary>
-    public async Task OnPushAsync(Project project, string branch, string? before, string after, User user, bool skipCi)
+    /// <summary>
+    /// The git side of a push: GitLab runs a branch pipeline unless asked not to (<c>skip_ci</c>, <c>-o ci.skip</c>,
+    /// <c>[skip ci]</c>), with the push's <c>-o ci.variable</c>s as pipeline variables.
+    /// </summary>
+    public async Task OnPushAsync(Project project, string branch, string? before, string after, User user, PushOptions options)
     {
-        if (skipCi) return;
+        if (options.SkipCi) return;
         var message = (await store.Repo(project).CommitAsync(after)).Message;
         if (message.Contains("[skip ci]", StringComparison.OrdinalIgnoreCase) || message.Contains("[ci skip]", StringComparison.OrdinalIgnoreCase)) return;
-        await CreateAsync(project, branch, after, before ?? new string('0', 40), "push", user, []);
+        await CreateAsync(project, branch, after, before ?? GitRef.Blank, "push", user, options.Variables);
     }
 }

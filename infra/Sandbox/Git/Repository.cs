@@ -55,7 +55,7 @@ public sealed class Repository(string path)
     /// <summary>Moves a ref only if it still points where the caller saw it (null: must not exist).</summary>
     public async Task<bool> UpdateRefAsync(string refName, string newSha, string? expectedOld)
     {
-        var r = await GitCli.TryRunAsync(Path, ["update-ref", refName, newSha, expectedOld ?? new string('0', 40)]);
+        var r = await GitCli.TryRunAsync(Path, ["update-ref", refName, newSha, expectedOld ?? GitRef.Blank]);
         return r.ExitCode == 0;
     }
 

@@ -59,16 +59,18 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
         ["url"] = store.WebUrl($"{p.FullPath}/-/commit/{c.Id}"), ["author"] = new JsonObject { ["name"] = c.AuthorName, ["email"] = c.AuthorEmail },
     };
 
+    /// <summary>A branch pushed, created or (with the zero SHA as <paramref name="after"/>) deleted.</summary>
     public async Task PushAsync(Project project, string branch, string? before, string after, User user)
     {
         var repo = store.Repo(project);
-        var zero = new string('0', 40);
-        // A new branch lists the commits the default branch does not have, as GitLab does.
+        var zero = GitRef.Blank;
+        var deleted = GitRef.IsBlank(after);
+        // A new branch lists the commits the default branch does not have, as GitLab does; a deletion lists none.
         var defaultHead = await repo.BranchHeadAsync(project.DefaultBranch);
         var range = before is not null && before != zero ? $"{before}..{after}"
             : branch != project.DefaultBranch && defaultHead is not null ? $"{defaultHead}..{after}"
             : after;
-        var commits = await repo.LogAsync(range, 20);
+        var commits = deleted ? [] : await repo.LogAsync(range, 20);
         var list = new JsonArray();
         foreach (var c in commits.Reverse())
         {
@@ -79,11 +81,11 @@ public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatch
             o["removed"] = new JsonArray([.. changes.Where(d => d.DeletedFile).Select(d => (JsonNode?)d.OldPath)]);
             list.Add(o);
         }
-        var total = (await GitCli.RunAsync(repo.Path, "rev-list", "--count", range)).Trim();
+        var total = deleted ? "0" : (await GitCli.RunAsync(repo.Path, "rev-list", "--count", range)).Trim();
         dispatcher.Enqueue(project.Id, "Push Hook", new JsonObject
         {
             ["object_kind"] = "push", ["event_name"] = "push", ["before"] = before ?? zero, ["after"] = after, ["ref"] = $"refs/heads/{branch}",
-            ["ref_protected"] = project.IsProtected(branch), ["checkout_sha"] = after, ["message"] = null,
+            ["ref_protected"] = project.IsProtected(branch), ["checkout_sha"] = deleted ? null : after, ["message"] = null,
             ["user_id"] = user.Id, ["user_name"] = user.Name, ["user_username"] = user.Username, ["user_email"] = user.Email,
             ["user_avatar"] = store.WebUrl($"uploads/-/system/user/avatar/{user.Id}/avatar.png"), ["project_id"] = project.Id,
             ["project"] = ProjectObject(project), ["commits"] = list, ["total_commits_count"] = int.Parse(total, CultureInfo.InvariantCulture), ["repository"] = Repository(project),

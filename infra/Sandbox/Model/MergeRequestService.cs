@@ -47,7 +47,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target) =>
         await new Repository(target.RepoPath).FetchAsync(source.RepoPath, $"refs/heads/{mr.SourceBranch}", $"refs/merge-requests/{mr.Iid}/head");
 
-    public void StartRebase(MergeRequest mr, User user, bool skipCi)
+    public void StartRebase(MergeRequest mr, User user, PushOptions options)
     {
         var source = store.ProjectById(mr.SourceProjectId);
         // GitLab's authorize_push_to_merge_request!: the rebase is a push to the source branch, protection included.
@@ -62,7 +62,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             await using var _ = await store.EnterAsync();
             try
             {
-                await RebaseNowAsync(mr, user, skipCi);
+                await RebaseNowAsync(mr, user, options);
             }
             catch (Exception e)
             {
@@ -76,7 +76,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         });
     }
 
-    private async Task RebaseNowAsync(MergeRequest mr, User user, bool skipCi)
+    private async Task RebaseNowAsync(MergeRequest mr, User user, PushOptions options)
     {
         var source = store.ProjectById(mr.SourceProjectId);
         var target = store.ProjectById(mr.TargetProjectId);
@@ -113,8 +113,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
                 mr.MergeError = "Rebase failed: the source branch changed during the rebase. Try again.";
                 return;
             }
-            store.BranchMoved(source, mr.SourceBranch);
-            await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, skipCi);
+            await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, options);
         }
         finally
         {
@@ -122,8 +121,11 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         }
     }
 
-    /// <summary>Called under the gate after a branch moves (API commits, rebases, merges), for CI and hooks to follow.</summary>
-    public Func<Project, string, string?, string, User, bool, Task>? BranchPushed { get; set; }
+    /// <summary>
+    /// Called under the gate after a branch moves (API commits, rebases, merges, git pushes), for CI and hooks to
+    /// follow; <c>after</c> is the zero SHA when a push deleted the branch.
+    /// </summary>
+    public Func<Project, string, string?, string, User, PushOptions, Task>? BranchPushed { get; set; }
 
     /// <summary>Called under the gate when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
     public Func<MergeRequest, string, User, string?, System.Text.Json.Nodes.JsonObject?, Task>? MergeRequestChanged { get; set; }
@@ -131,8 +133,12 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     public Task NotifyChangedAsync(MergeRequest mr, string action, User user) =>
         MergeRequestChanged?.Invoke(mr, action, user, null, null) ?? Task.CompletedTask;
 
-    public Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, bool skipCi) =>
-        BranchPushed?.Invoke(project, branch, before, after, user, skipCi) ?? Task.CompletedTask;
+    /// <summary>The one way every kind of push reaches the model: mergeability rechecks, then CI and hooks.</summary>
+    public Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, PushOptions options)
+    {
+        store.BranchMoved(project, branch);
+        return BranchPushed?.Invoke(project, branch, before, after, user, options) ?? Task.CompletedTask;
+    }
 
     public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message)
     {
@@ -167,8 +173,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         mr.MergedById = user.Id;
         mr.MergeCommitSha = mergeCommit;
         mr.MergedSha = m.Sha;
-        store.BranchMoved(target, mr.TargetBranch);
-        await NotifyPushedAsync(target, mr.TargetBranch, targetHead, newTarget, user, false);
+        await NotifyPushedAsync(target, mr.TargetBranch, targetHead, newTarget, user, PushOptions.None);
         if (removeSource ?? mr.ShouldRemoveSourceBranch ?? mr.ForceRemoveSourceBranch)
             await store.Repo(source).DeleteRefAsync($"refs/heads/{mr.SourceBranch}", m.Sha!);
         await NotifyChangedAsync(mr, "merge", user);

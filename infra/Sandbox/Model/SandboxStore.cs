@@ -78,12 +78,17 @@ public sealed class SandboxStore
         return token;
     }
 
-    /// <summary>Looks a token up by its hash, so the lookup's timing says nothing about the token.</summary>
-    public User? Authenticate(string? token)
+    public User? Authenticate(string? token) => ActiveToken(token) is { } pat ? Users[pat.UserId] : null;
+
+    /// <summary>
+    /// A token that is not expired and whose user is active, looked up by its hash so the lookup's timing says
+    /// nothing about the token.
+    /// </summary>
+    public PersonalAccessToken? ActiveToken(string? token)
     {
         if (string.IsNullOrEmpty(token) || !tokensByHash.TryGetValue(Hash(token), out var pat)) return null;
         if (pat.ExpiresAt is { } e && e < DateOnly.FromDateTime(Now.UtcDateTime)) return null;
-        return Users.GetValueOrDefault(pat.UserId) is { State: "active" } user ? user : null;
+        return Users.GetValueOrDefault(pat.UserId) is { State: "active" } ? pat : null;
     }
 
     public User UserById(long id) => Users.GetValueOrDefault(id) ?? throw GitLabError.NotFound("User");
@@ -140,10 +145,16 @@ public sealed class SandboxStore
             : level >= AccessLevel.Developer;
     }
 
-    private bool CollaborationAllowsPush(Project project, string branch, User user) =>
-        MergeRequests.Any(mr => mr.State == "opened" && mr.AllowCollaboration && mr.SourceProjectId == project.Id
-            && mr.SourceBranch == branch && mr.TargetProjectId != project.Id
-            && CanMergeInto(ProjectById(mr.TargetProjectId), mr.TargetBranch, user));
+    /// <summary>GitLab's Project#branch_allows_collaboration?: an open MR from this fork branch lets the user push to it.</summary>
+    public bool CollaborationAllowsPush(Project project, string branch, User user) =>
+        CollaborationMergeRequests(project, user).Any(mr => mr.SourceBranch == branch);
+
+    /// <summary>GitLab's Project#any_branch_allows_collaboration?: whether some fork branch here is open to the user.</summary>
+    public bool AnyBranchAllowsCollaboration(Project project, User user) => CollaborationMergeRequests(project, user).Any();
+
+    private IEnumerable<MergeRequest> CollaborationMergeRequests(Project project, User user) =>
+        MergeRequests.Where(mr => mr.State == "opened" && mr.AllowCollaboration && mr.SourceProjectId == project.Id
+            && mr.TargetProjectId != project.Id && CanMergeInto(ProjectById(mr.TargetProjectId), mr.TargetBranch, user));
 
     /// <summary>GitLab's <c>can?(:admin_merge_request)</c>: who may set assignees, reviewers and labels (Developers and more).</summary>
     public bool CanAdminMergeRequests(Project project, User user) => AccessLevelOf(project, user) >= AccessLevel.Developer;
