@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Orchestrator.Adapters;
 using Orchestrator.Persistence;
 
 namespace Orchestrator;
@@ -68,8 +69,8 @@ public static class OrchestratorSilo
                 if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
                 if (!string.IsNullOrEmpty(gitlab.BotToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.BotToken);
             })
-            .AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
-        services.AddHttpClient("registry").AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
+            .AddOrchestratorRetries();
+        services.AddHttpClient("registry").AddOrchestratorRetries();
         services.TryAddSingleton<Adapters.IImageRegistry>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
