@@ -36,6 +36,12 @@ public sealed class WorkflowSettings
     /// <summary>The durable wake-up after a restart; Orleans reminders need at least a minute unless told otherwise.</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How many active workflows per second are woken when the silo starts (instead of waiting for their reminder),
+    /// so thousands do not call GitLab at once; zero turns the wake-up off.
+    /// </summary>
+    public double ResumeRate { get; set; } = 20;
+
     /// <summary>How many times a merge refused because GitLab is still checking is tried again before giving up.</summary>
     public int MaxStillChecking { get; set; } = 60;
 

@@ -63,6 +63,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();
         services.AddHostedService<Workflow.Reconciliation>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Workflow.ResumeOnStart>();
         services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
             {
                 var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;
