@@ -6,22 +6,15 @@ using Xunit;
 
 namespace Orchestrator.IntegrationTests.Persistence;
 
-public sealed class MergeRequestIndexTests(SchemaFixture db) : IClassFixture<SchemaFixture>, IAsyncLifetime
+/// <summary>The MR summaries as the wake-up at start reads them.</summary>
+public sealed class MergeRequestIndexTests(SchemaFixture db) : IClassFixture<SchemaFixture>
 {
-    private DocumentStore store = null!;
     private static readonly DateTimeOffset T = new(2026, 11, 28, 9, 0, 0, TimeSpan.Zero);
-
-    public Task InitializeAsync()
-    {
-        store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        return Task.CompletedTask;
-    }
-
-    public async Task DisposeAsync() => await store.DisposeAsync();
 
     [Fact]
     public async Task Given_workflows_in_every_state_across_projects_When_the_active_ones_are_listed_Then_those_under_way_come_oldest_first()
     {
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var index = new MergeRequestIndex(store);
         var states = Enum.GetValues<WorkflowState>();
         // Newest first in the enum's order, so the answer's order is the index's doing.
