@@ -46,15 +46,15 @@ public sealed class ResumeOnStart(MergeRequestIndex index, IGrainFactory grains,
             if (await ActiveAsync(ct) is not { } keys) return 0;
             var woken = 0;
             Exception? firstFailure = null;
-            foreach (var key in keys)
+            for (var i = 0; i < keys.Count; i++)
             {
-                if (woken + (firstFailure is null ? 0 : 1) > 0) await Task.Delay(Jittered(rate), ct);
+                if (i > 0) await Task.Delay(Jittered(rate), ct);
                 try
                 {
-                    await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Poke();
+                    await grains.GetGrain<IMergeRequestGrain>(keys[i].ToString()).Poke();
                     woken++;
                 }
-                catch (Exception e) when (e is not OperationCanceledException)
+                catch (Exception e) when (!ct.IsCancellationRequested)
                 {
                     firstFailure ??= e;
                 }
@@ -79,12 +79,12 @@ public sealed class ResumeOnStart(MergeRequestIndex index, IGrainFactory grains,
             {
                 return await index.ActiveAsync(ct);
             }
-            catch (Exception e) when (e is not OperationCanceledException && attempt < IndexRetries.Length)
+            catch (Exception e) when (!ct.IsCancellationRequested && attempt < IndexRetries.Length)
             {
                 logger.LogInformation("Active workflows unreadable at start ({Error}); trying again in {Delay}", e.GetType().Name, IndexRetries[attempt]);
                 await Task.Delay(IndexRetries[attempt], ct);
             }
-            catch (Exception e) when (e is not OperationCanceledException)
+            catch (Exception e) when (!ct.IsCancellationRequested)
             {
                 logger.LogWarning(e, "Active workflows unreadable at start; they resume at their reminder instead");
                 return null;
