@@ -5,7 +5,7 @@
 # machine's cores, memory and the git commit. Default size ≈ 10–15 min on 2 cores; --quick ≈ 3 min.
 #   1. overhead per MR vs a marge-bot-style baseline   2. scale (projects × MRs at once)
 #   3. rebuild economy vs never/always force           4. event store append/replay
-#   5. webhook intake vs a bare ASP.NET Core endpoint
+#   5. webhook intake vs a bare ASP.NET Core endpoint   6. resume: process start → first GitLab call of an active workflow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/env.sh
@@ -30,7 +30,7 @@ dotnet build bench/Orchestrator.Bench -c Release --nologo -v quiet -clp:"ErrorsO
 bench="dotnet bench/Orchestrator.Bench/bin/Release/net10.0/Orchestrator.Bench.dll"
 echo "event store…" >&2
 $bench eventstore --parts "$parts" $quick
-echo "workflows on the sandbox (overhead, scale, economy)…" >&2
+echo "workflows on the sandbox (overhead, scale, economy, resume)…" >&2
 $bench workflows --parts "$parts" --silo src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll $quick
 echo "webhook intake…" >&2
 if [ -n "$quick" ]; then seconds=2; else seconds=15; fi

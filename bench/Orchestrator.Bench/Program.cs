@@ -11,7 +11,7 @@ using Orchestrator.Persistence;
 // bench/run.sh drives these commands; each section writes its figures to <parts>/<section>.json, and `report`
 // gathers them with the machine's description into one JSON document and a table.
 //   eventstore --parts DIR [--quick]        append rate and replay time as streams grow (PostgreSQL)
-//   workflows  --parts DIR --silo DLL [--quick]   overhead vs the baseline, scale, rebuild economy (sandbox + silo process)
+//   workflows  --parts DIR --silo DLL [--quick]   overhead vs the baseline, scale, rebuild economy, resume (sandbox + silo process)
 //   ceiling    --port N --secret S          the bare ASP.NET Core webhook endpoint (the intake's ceiling)
 //   report     --parts DIR --out FILE       one JSON document and a table
 var command = args.FirstOrDefault() ?? "";
@@ -53,8 +53,8 @@ switch (command)
         await using var dataSource = NpgsqlDataSource.Create(Connection());
         await using var sandbox = await SandboxHost.StartAsync();
         await using var ctx = new BenchContext(sandbox, dataSource, Connection(), Path.GetFullPath(Option("--silo")));
-        // --only overhead,scale,economy runs a subset (for working on one figure); the report takes whatever is there.
-        var only = args.Contains("--only") ? Option("--only").Split(',') : ["overhead", "scale", "economy"];
+        // --only overhead,scale,economy,resume runs a subset (for working on one figure); the report takes whatever is there.
+        var only = args.Contains("--only") ? Option("--only").Split(',') : ["overhead", "scale", "economy", "resume"];
         if (only.Contains("overhead"))
         {
             ctx.Progress("overhead per MR: orchestrator vs the marge-bot-style baseline");
@@ -75,6 +75,12 @@ switch (command)
         var (accepted, refused, failed) = await sandbox.DeliveriesAsync();
         ctx.Progress($"webhooks from the sandbox: {accepted} accepted, {refused} refused (4xx), {failed} failed");
         await Write("sandbox_hooks", new JsonObject { ["accepted"] = accepted, ["refused"] = refused, ["failed"] = failed });
+        // After the count: deliveries to the killed process fail, which says nothing about the figures above.
+        if (only.Contains("resume"))
+        {
+            ctx.Progress("resume after a restart");
+            await Write("resume", await ResumeBench.RunAsync(ctx, rounds: quick ? 1 : 3));
+        }
         break;
     }
     case "ceiling":

@@ -99,5 +99,12 @@ public static class Report
             Row("double-applied", F(w["orchestrator"]!["double_applied"], "0"), F(w["ceiling"]!["double_applied"], "0"));
             Row("orchestrator / ceiling (rps)", F(w["orchestrator_over_ceiling"], "0.00"));
         }
+        if (r["resume"] is { } rs)
+        {
+            Console.WriteLine($"\n6. Resume after a restart ({rs["rounds"]} kill and start, default settings)");
+            Row("", "median", "max");
+            Row("process start → healthy (s)", F(rs["start_to_healthy_s"]!["median"]), F(rs["start_to_healthy_s"]!["max"]));
+            Row("start → first GitLab call (s)", F(rs["start_to_first_gitlab_call_s"]!["median"]), F(rs["start_to_first_gitlab_call_s"]!["max"]));
+        }
     }
 }

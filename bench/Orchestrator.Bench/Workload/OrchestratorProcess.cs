@@ -45,12 +45,32 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     public Task<System.Text.Json.Nodes.JsonNode> AddHookAsync(Rest owner, long project) =>
         BenchProjects.AddHookAsync(owner, project, Url, secrets.Of(project));
 
-    public static async Task<OrchestratorProcess> StartAsync(string siloDll, string connection, string schema, SandboxHost sandbox,
-        string botUsername, string botToken, string requester, HookSecrets secrets)
+    public static Task<OrchestratorProcess> StartAsync(string siloDll, string connection, string schema, SandboxHost sandbox,
+        string botUsername, string botToken, string requester, HookSecrets secrets) =>
+        LaunchAsync(new Launch(siloDll, connection, schema, sandbox, botUsername, botToken, requester, secrets,
+            RandomNumberGenerator.GetHexString(40, lowercase: true), RandomNumberGenerator.GetHexString(40, lowercase: true),
+            $"http://127.0.0.1:{FreePort()}"));
+
+    /// <summary>Everything a start needs, kept so the same orchestrator (schema, tokens, address) can be started again.</summary>
+    private sealed record Launch(string SiloDll, string Connection, string Schema, SandboxHost Sandbox, string BotUsername, string BotToken,
+        string Requester, HookSecrets Secrets, string AdminToken, string MergeToken, string Url);
+
+    private Launch? launch;
+
+    /// <summary>Ends the process at once (SIGKILL, as a crash would), without waiting for anything it had in flight.</summary>
+    public async Task KillAsync()
     {
-        var adminToken = RandomNumberGenerator.GetHexString(40, lowercase: true);
-        var mergeToken = RandomNumberGenerator.GetHexString(40, lowercase: true);
-        var url = $"http://127.0.0.1:{FreePort()}";
+        if (process.HasExited) return;
+        process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+    }
+
+    /// <summary>A new process of the same orchestrator after <see cref="KillAsync"/>: same schema, tokens and address.</summary>
+    public Task<OrchestratorProcess> StartAgainAsync() => LaunchAsync(launch!);
+
+    private static async Task<OrchestratorProcess> LaunchAsync(Launch l)
+    {
+        var (siloDll, connection, schema, sandbox, botUsername, botToken, requester, secrets, adminToken, mergeToken, url) = l;
         var psi = new ProcessStartInfo("dotnet", [siloDll])
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
@@ -95,7 +115,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
             try
             {
                 if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode)
-                    return new OrchestratorProcess(process, url, schema, adminToken, mergeToken, secrets);
+                    return new OrchestratorProcess(process, url, schema, adminToken, mergeToken, secrets) { launch = l };
             }
             catch (HttpRequestException)
             {

@@ -36,6 +36,11 @@ public sealed class WorkflowSettings
     /// <summary>The durable wake-up after a restart; Orleans reminders need at least a minute unless told otherwise.</summary>
     public TimeSpan ReminderPeriod { get; set; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How many active workflows per second are woken when the silo starts (instead of waiting for their reminder),
+    /// so thousands do not call GitLab at once; zero turns the wake-up off.
+    /// </summary>
+    public double ResumeRate { get; set; } = 20;
 
     /// <summary>How often open merge requests assigned to the bot (or labelled) are looked up, because webhooks get lost; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Orchestrator.Adapters;
 using Orchestrator.Persistence;
 
 namespace Orchestrator;
@@ -62,14 +63,15 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();
         services.AddHostedService<Workflow.Reconciliation>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, Workflow.ResumeOnStart>();
         services.AddHttpClient<Adapters.IGitLabClient, Adapters.GitLabClient>((sp, http) =>
             {
                 var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;
                 if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
                 if (!string.IsNullOrEmpty(gitlab.BotToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.BotToken);
             })
-            .AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
-        services.AddHttpClient("registry").AddHttpMessageHandler(() => new Adapters.ResilienceHandler(TimeSpan.FromMilliseconds(200)));
+            .AddOrchestratorRetries();
+        services.AddHttpClient("registry").AddOrchestratorRetries();
         services.TryAddSingleton<Adapters.IImageRegistry>(sp =>
         {
             var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;

@@ -36,6 +36,20 @@ public sealed class MergeRequestIndex(IDocumentStore store)
         var items = await query.OrderByDescending(s => s.UpdatedAt).Skip((page - 1) * perPage).Take(perPage).ToListAsync(ct);
         return (items, total);
     }
+
+    private static readonly string[] ActiveStates = [.. Enum.GetValues<WorkflowState>().Where(s => s.IsActive()).Select(s => s.ToWireName())];
+
+    /// <summary>
+    /// The merge requests whose workflow is under way, in every project, the longest unchanged first. Keys only, read
+    /// in one go: a snapshot, so workflows that end meanwhile shift no page and hide no other.
+    /// </summary>
+    public async Task<IReadOnlyList<MergeRequestKey>> ActiveAsync(CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        var ids = await session.Query<MergeRequestSummary>().Where(s => ActiveStates.Contains(s.State))
+            .OrderBy(s => s.UpdatedAt).Select(s => s.Id).ToListAsync(ct);
+        return [.. ids.Select(MergeRequestKey.Parse)];
+    }
 }
 
 /// <summary>Which merge request waits on which pipeline, so a pipeline webhook finds its grain.</summary>

@@ -19,7 +19,7 @@ namespace Orchestrator.IntegrationTests.Faults;
 /// given no API call at all, must finish the merge — one pipeline, one note, no event lost or repeated.
 /// </summary>
 [Trait("Category", "Fault")]
-public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
+public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITestOutputHelper output)
     : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
 {
     private const string ApiToken = "fault-test-admin-token";
@@ -75,6 +75,18 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
             // The sandbox's ci-templates build job runs in a shell executor, which names no image.
             unverifiedJobs = new[] { WorkflowHarness.BuildImage.Name },
         })).EnsureSuccessStatusCode();
+
+    /// <summary>Once the silo answers: the policy set, bob's MR opened with <paramref name="tests"/> as its CI's test script, its merge asked through the API.</summary>
+    private async Task<MergeRequestKey> RequestMergeAsync(string url, WorkflowHarness harness, string branch, string tests)
+    {
+        await WaitHealthy(url);
+        using var api = new HttpClient { BaseAddress = new Uri(url) };
+        api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
+        await PutPolicyAsync(api, harness);
+        var iid = await harness.OpenMrAsync(branch, "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", tests));
+        (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
+        return new MergeRequestKey(harness.Upstream, iid);
+    }
 
     private static async Task WaitHealthy(string url)
     {
@@ -197,13 +209,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         var journal = new WorkflowJournal(store);
         try
         {
-            await WaitHealthy(url);
-            using var api = new HttpClient { BaseAddress = new Uri(url) };
-            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            await PutPolicyAsync(api, harness);
-            var iid = await harness.OpenMrAsync("slow", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\ntrue\n"));
-            var key = new MergeRequestKey(harness.Upstream, iid);
-            (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
+            var key = await RequestMergeAsync(url, harness, "slow", "sleep 6\ntrue\n");
             for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
 
             Assert.Equal(0, await PrivatePostgres("stop", port, dir));

@@ -156,8 +156,21 @@ public static class WorkflowHarnessExtensions
 
     public static async Task Faults(this WorkflowHarness h, object faults)
     {
-        using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
-        admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
+        using var admin = SandboxAdmin(h);
         (await admin.PutAsJsonAsync("/-/sandbox/faults", faults)).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>How many route faults no call has spent yet: 0 once every call they wait for has reached GitLab.</summary>
+    public static async Task<int> ArmedRoutes(this WorkflowHarness h)
+    {
+        using var admin = SandboxAdmin(h);
+        return (await admin.GetFromJsonAsync<JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>();
+    }
+
+    private static HttpClient SandboxAdmin(WorkflowHarness h)
+    {
+        var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
+        admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
+        return admin;
     }
 }
