@@ -4,9 +4,10 @@ namespace Sandbox.Hooks;
 
 /// <summary>
 /// A route that misbehaves for the next <c>Count</c> matching calls: answers <c>Status</c> (5xx, or 429 with Retry-After),
-/// or, with <c>Status</c> 0, is only held for <c>DelayMs</c> before it runs (a slow GitLab, for races).
+/// or, with <c>Status</c> 0, is only held for <c>DelayMs</c> before it runs (a slow GitLab, for races), or runs and then
+/// holds its answer for <c>HoldMs</c> (GitLab did the work; a caller that dies meanwhile never hears of it).
 /// </summary>
-public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count, int DelayMs = 0)
+public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count, int DelayMs = 0, int HoldMs = 0)
 {
     public Regex Regex { get; } = new(PathPattern, RegexOptions.Compiled);
 }

@@ -71,6 +71,16 @@ public sealed record MergeRequestWorkflow(
 
     public bool IsActive => State.IsActive();
 
+    /// <summary>
+    /// Whether anything is left to do: an attempt under way, its outcome's note not yet posted, or, after an attempt that
+    /// did not merge, promotions to take back and images to clean up.
+    /// </summary>
+    public bool NeedsWork => IsActive || (State != WorkflowState.None && (OutcomeNoteId is null
+        || (State != WorkflowState.Completed && (Promotions.Count > 0 || PendingCleanup.Count > 0))));
+
+    /// <summary>The attempt a command is about: a request after an ended attempt opens the next one.</summary>
+    public int AttemptFor(WorkflowCommand command) => command is Enqueue && !IsActive ? Attempt + 1 : Attempt;
+
     /// <summary>Whether the actor's permission was checked for this effect of the current rebase already.</summary>
     public bool PermissionChecked(PermissionCheckpoint checkpoint) => LastPermissionCheck == new PermissionMark(checkpoint, Rebases);
 

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.EventSourcing;
@@ -17,7 +15,7 @@ namespace Orchestrator.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
-    IOptions<OrchestratorOptions> options, IServiceProvider services)
+    IOptions<OrchestratorOptions> options, WorkflowDriver driver, PolicyStore policies, MergeRequestIndex index)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
       ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,
@@ -91,9 +89,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         return outcome;
     }
 
-    private bool NeedsWork(MergeRequestWorkflow s) =>
-        Drives && (s.IsActive || (s.State != WorkflowState.None && (s.OutcomeNoteId is null
-            || (s.State != WorkflowState.Completed && (s.Promotions.Count > 0 || s.PendingCleanup.Count > 0)))));
+    private bool NeedsWork(MergeRequestWorkflow s) => Drives && s.NeedsWork;
 
     private void StartPolling() =>
         poll ??= this.RegisterGrainTimer(AdvanceAsync, new GrainTimerCreationOptions
@@ -104,8 +100,6 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     /// <summary>Decide, record, perform the next effect, feed its result back — until the workflow has to wait.</summary>
     private async Task AdvanceAsync(CancellationToken ct)
     {
-        var driver = services.GetRequiredService<WorkflowDriver>();
-        var policies = services.GetRequiredService<PolicyStore>();
         ProjectPolicy policy;
         try
         {
@@ -116,13 +110,13 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             logger.LogWarning(e, "Merge request {MergeRequest}: policy unreadable; retrying at the next poll", Key);
             return;
         }
-        await StepUntilWaitingAsync(driver, policy, ct);
+        await StepUntilWaitingAsync(policy, ct);
         // Whatever holds the step up (a wait, an error that keeps coming back), its deadline is the decider's to judge.
         var tick = new ObserveClock(new ClockReading(policy.StepTimeoutMinutes, policy.CiTimeoutMinutes, watchingSince, memo.LastProblem), clock.GetUtcNow());
         if (WorkflowDecider.Decide(tick, State.Current).Events.Count > 0) await Handle(_ => tick);
     }
 
-    private async Task StepUntilWaitingAsync(WorkflowDriver driver, ProjectPolicy policy, CancellationToken ct)
+    private async Task StepUntilWaitingAsync(ProjectPolicy policy, CancellationToken ct)
     {
         for (var step = 0; step < 50; step++)
         {
@@ -130,12 +124,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             StepResult result;
             try
             {
-                using var activity = OrchestratorTelemetry.Source.StartActivity($"step {state.State.ToWireName()}", ActivityKind.Internal,
-                    OrchestratorTelemetry.AttemptContext(Key.ToString(), state.Attempt));
-                activity?.SetTag("gitlab.project_id", Key.ProjectId);
-                activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
-                activity?.SetTag("orchestrator.attempt", state.Attempt);
-                activity?.SetTag("orchestrator.step", state.State.ToWireName());
+                using var activity = WorkflowActivities.Step(Key, state);
                 result = await driver.StepAsync(Key, state, policy, clock.GetUtcNow(), memo, ct);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -203,14 +192,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         for (var round = 1; ; round++)
         {
             var next = command(clock.GetUtcNow());
-            var attempt = next is Domain.Enqueue && !State.Current.IsActive ? State.Current.Attempt + 1 : State.Current.Attempt;
-            // The attempt's trace, linked to whatever called (a webhook's request, an API call).
-            using var activity = OrchestratorTelemetry.Source.StartActivity($"decide {next.GetType().Name}", ActivityKind.Internal,
-                OrchestratorTelemetry.AttemptContext(Key.ToString(), attempt),
-                links: Activity.Current is { } caller ? [new ActivityLink(caller.Context)] : null);
-            activity?.SetTag("gitlab.project_id", Key.ProjectId);
-            activity?.SetTag("gitlab.merge_request_iid", Key.Iid);
-            activity?.SetTag("orchestrator.attempt", State.Current.Attempt);
+            using var activity = WorkflowActivities.Decision(Key, next, State.Current);
             var decision = WorkflowDecider.Decide(next, State.Current);
             if (decision.IsRejected)
             {
@@ -223,8 +205,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             if (await RaiseConditionalEvents(decision.Events))
             {
                 OrchestratorTelemetry.EventsAppended.Add(decision.Events.Count);
-                Measure(before, State.Current, decision.Events);
-                await services.GetRequiredService<MergeRequestIndex>().UpsertAsync(Key, State.Current);
+                WorkflowMetrics.Record(before, State.Current, decision.Events);
+                await index.UpsertAsync(Key, State.Current);
                 return new CommandOutcome(Snapshot(), decision.Events.Count, null);
             }
             OrchestratorTelemetry.ConcurrencyRetries.Add(1);
@@ -236,20 +218,6 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     }
 
     private WorkflowSnapshot Snapshot() => new(Version, State.Current);
-
-    private void Measure(MergeRequestWorkflow before, MergeRequestWorkflow after, IReadOnlyList<IWorkflowEvent> events)
-    {
-        if (before.State != after.State && before.IsActive && before.UpdatedAt is { } entered && after.UpdatedAt is { } left)
-            OrchestratorTelemetry.StepDuration.Record((left - entered).TotalSeconds, new KeyValuePair<string, object?>("step", before.State.ToWireName()));
-        if (before.IsActive && !after.IsActive)
-            OrchestratorTelemetry.Workflows.Add(1, new KeyValuePair<string, object?>("outcome", after.State.ToWireName()));
-        foreach (var e in events)
-        {
-            if (e is PipelineCreated && after.Images.Any(i => i.Verdict.NeedsRebuild())) OrchestratorTelemetry.ForcedRebuilds.Add(1);
-            if (e is ImagePromoted) OrchestratorTelemetry.Promotions.Add(1);
-            if (e is RegistryTampered t) OrchestratorTelemetry.RegistryTampering.Add(t.Changes.Count);
-        }
-    }
 
     protected override void TransitionState(WorkflowJournalState state, IWorkflowEvent @event) =>
         state.Current = WorkflowEvolver.Evolve(state.Current, @event);

@@ -45,11 +45,6 @@ public sealed class WorkflowSettings
     /// <summary>How often open merge requests assigned to the bot (or labelled) are looked up, because webhooks get lost; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
 
-    /// <summary>
-    /// Fault injection for the fault tests: <c>after-pipeline-created</c> makes the process die right after GitLab
-    /// created a pipeline and before the workflow recorded it. Empty (the default) injects nothing.
-    /// </summary>
-    public string? CrashPoint { get; set; }
 }
 
 public sealed class PolicySettings

@@ -53,7 +53,6 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         Check(o.Workflow.PollInterval > TimeSpan.Zero, "Workflow:PollInterval", "must be positive");
         Check(o.Workflow.ReminderPeriod >= TimeSpan.FromSeconds(1), "Workflow:ReminderPeriod", "must be at least a second");
         Check(o.Workflow.ResumeRate >= 0 && double.IsFinite(o.Workflow.ResumeRate), "Workflow:ResumeRate", "must be zero (off) or a positive number of wake-ups per second");
-        Check(o.Workflow.CrashPoint is null or "" or "after-pipeline-created", "Workflow:CrashPoint", "must be empty or after-pipeline-created");
         if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))
             Check(o.Registry.Url is { } r && IsHttpUrl(r), "Registry:Url", "must be the registry's absolute http(s) URL when GitLab:BaseUrl is set");
         foreach (var (project, hook) in o.Webhooks.Projects)

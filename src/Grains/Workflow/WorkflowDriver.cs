@@ -133,8 +133,6 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var force = ForceVariables.For(s.Images, policy);
             var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
             var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
-            if (options.Value.Workflow.CrashPoint == "after-pipeline-created")
-                Environment.FailFast($"fault injection: pipeline {created.Id} created, not recorded");
             await watches.WatchAsync(source, created.Id, key, ct);
             return StepResult.Of(new RecordPipeline(created.Id, created.Sha, force.Count > 0, now));
         }

@@ -28,7 +28,7 @@ public sealed partial class SiloKillTests
         var seed = await sandbox.SeedIncidentAsync("resume");
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{Ports.Free()}";
-        var first = StartSilo(seed, url, null, settings);
+        var first = StartSilo(seed, url, settings);
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store);
@@ -44,7 +44,7 @@ public sealed partial class SiloKillTests
             await harness.Faults(new { routes = new[] { new { method = "*", path = $"^/api/v4/projects/{harness.Upstream}/(?!merge_requests$)", delay_ms = 0, count = 1 } } });
 
             var started = Stopwatch.StartNew();
-            second = StartSilo(seed, url, null, settings);
+            second = StartSilo(seed, url, settings);
             await Eventually.True(async () => await harness.ArmedRoutes() == 0, "the restarted silo to call GitLab for the active workflow", TimeSpan.FromSeconds(20));
 
             output.WriteLine($"process start → first GitLab call of the active workflow: {started.Elapsed.TotalSeconds:F1} s");

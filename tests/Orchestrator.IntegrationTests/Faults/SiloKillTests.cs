@@ -27,7 +27,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
     private readonly string HookSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
 
-    private Process StartSilo(JsonNode seed, string url, string? crashPoint = null, Dictionary<string, string>? cluster = null, string? connection = null)
+    private Process StartSilo(JsonNode seed, string url, Dictionary<string, string>? cluster = null, string? connection = null)
     {
         var bot = seed["users"]!["bot"]!;
         var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
@@ -53,7 +53,6 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             ["Orchestrator__Api__Tokens__0__Sha256"] = ApiTokens.Hash(ApiToken),
             ["Orchestrator__Api__Tokens__0__Scopes__0"] = "admin",
             ["Logging__LogLevel__Default"] = "Warning",
-            ["Orchestrator__Workflow__CrashPoint"] = crashPoint ?? "",
             [$"Orchestrator__Webhooks__Projects__{seed["upstream"]!["id"]!.GetValue<long>()}__Secret"] = HookSecret,
         };
         foreach (var (k, v) in cluster ?? new Dictionary<string, string>()) env[k] = v;
@@ -107,15 +106,15 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
 
     [Fact]
     public Task Given_an_mr_waiting_on_a_long_build_When_the_silo_is_killed_and_started_again_Then_it_merges_with_one_pipeline_and_one_note() =>
-        KillAndResume("kill", crashPoint: null);
+        KillAndResume("kill", beforeRecorded: false);
 
     [Fact]
     public Task Given_a_pipeline_created_but_not_recorded_When_the_silo_dies_there_and_restarts_Then_it_finds_that_pipeline_and_creates_no_second() =>
-        KillAndResume("crash", crashPoint: "after-pipeline-created");
+        KillAndResume("crash", beforeRecorded: true);
 
     [Fact]
     public Task Given_a_two_silo_cluster_on_postgres_When_the_silo_hosting_the_mr_is_killed_Then_the_other_silo_finishes_it() =>
-        KillAndResume("pair", crashPoint: null, twoSilos: true);
+        KillAndResume("pair", beforeRecorded: false, twoSilos: true);
 
     [Fact]
     public async Task Given_webhooks_dropped_duplicated_delayed_reordered_and_gitlab_storms_When_an_mr_is_assigned_Then_it_merges_once()
@@ -123,7 +122,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         var seed = await sandbox.SeedIncidentAsync("storm");
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{Ports.Free()}";
-        var silo = StartSilo(seed, url, null, new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
+        var silo = StartSilo(seed, url, new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
         {
@@ -203,7 +202,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         var seed = await sandbox.SeedIncidentAsync("pgrestart");
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{Ports.Free()}";
-        var silo = StartSilo(seed, url, null, null, connection);
+        var silo = StartSilo(seed, url, null, connection);
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
         var journal = new WorkflowJournal(store);
@@ -247,7 +246,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             ["Orchestrator__Cluster__FastFailureDetection"] = "true",
         };
         string[] urls = [$"http://127.0.0.1:{Ports.Free()}", $"http://127.0.0.1:{Ports.Free()}"];
-        var silos = urls.Select(u => StartSilo(seed, u, null, cluster)).ToList();
+        var silos = urls.Select(u => StartSilo(seed, u, cluster)).ToList();
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
         {
@@ -277,7 +276,8 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         }
     }
 
-    private async Task KillAndResume(string suffix, string? crashPoint, bool twoSilos = false)
+    /// <param name="beforeRecorded">Killed after GitLab created our pipeline and before the workflow recorded it (GitLab holds its answer).</param>
+    private async Task KillAndResume(string suffix, bool beforeRecorded, bool twoSilos = false)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
@@ -290,9 +290,9 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
                 ["Orchestrator__Cluster__FastFailureDetection"] = "true",
             }
             : null;
-        var first = StartSilo(seed, url, crashPoint, Cluster());
+        var first = StartSilo(seed, url, Cluster());
         var otherUrl = $"http://127.0.0.1:{Ports.Free()}";
-        Process? other = twoSilos ? StartSilo(seed, otherUrl, null, Cluster()) : null;
+        Process? other = twoSilos ? StartSilo(seed, otherUrl, Cluster()) : null;
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store);
@@ -312,19 +312,22 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             var iid = await harness.OpenMrAsync("slow", "Slow tests",
                 new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + "set -euo pipefail\ntrue\n"));
             var key = new MergeRequestKey(harness.Upstream, iid);
+            if (beforeRecorded)
+                await harness.Faults(new { routes = new[] { new { method = "POST", path = $"^/api/v4/projects/{harness.Upstream}/pipeline$", hold_ms = 30_000, count = 1 } } });
             (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
 
-            if (crashPoint is null)
-            {
-                // Wait, reading the database only, until the build is under way; then SIGKILL.
-                for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
-                first.Kill(entireProcessTree: true);
-            }
-            // With a crash point the process dies by itself, between creating the pipeline and recording it.
+            if (beforeRecorded)
+                // GitLab has made the pipeline and holds its answer: the process dies before it can record it.
+                await Eventually.True(async () => (await harness.Get(harness.As("bob"), $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray()
+                    .Any(p => p!["source"]?.GetValue<string>() == "api"), "GitLab to create our pipeline");
+            else
+                // Reading the database only: the build is under way.
+                await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the pipeline to be recorded");
+            first.Kill(entireProcessTree: true);
             await first.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
             var (beforeKill, died) = await journal.ReadAsync(key);
             Assert.True(beforeKill > 0);
-            Assert.Equal(crashPoint is null, died.OfType<PipelineCreated>().Any());
+            Assert.Equal(!beforeRecorded, died.OfType<PipelineCreated>().Any());
 
             var restart = Stopwatch.StartNew();
             // One silo: a new process takes over. Two silos: the survivor does, with no new process at all.
@@ -363,6 +366,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         }
         finally
         {
+            await harness.Faults(new { });
             if (!first.HasExited) first.Kill(entireProcessTree: true);
             if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
             if (other is { HasExited: false }) other.Kill(entireProcessTree: true);
