@@ -67,18 +67,17 @@ public static class WebhookApi
     {
         // Idempotency-Key is stable across GitLab's retries of one delivery; the event UUID is the older fallback.
         var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault();
-        if (key is not null && await deliveries.SeenAsync(key, ct))
+        // The key travels with the grain's command into the commit of the events it causes, and that commit refuses a
+        // key already applied to the stream: recording and remembering cannot be split by a crash. A delivery that
+        // caused no event is remembered after (a crash before that only lets a redelivery look again, which is harmless).
+        var routed = hook is null ? RoutedDelivery.Ignored("not an event the orchestrator follows") : await router.RouteAsync(hook, key, ct);
+        if (routed.Duplicate || (!routed.Recorded && key is not null && !await deliveries.RememberAsync(key, routed.Stream)))
         {
             Count(eventName, "duplicate");
             return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
         }
-        // Applied first, recorded after: a crash in between means GitLab redelivers and the grain, whose commands
-        // are idempotent, decides nothing new — rather than a delivery recorded but never applied.
-        var outcome = hook is null ? "ignored: not an event the orchestrator follows" : await router.RouteAsync(hook, ct);
-        Count(eventName, outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
-        // Not the request's token: once applied, the record must land even if GitLab hangs up now.
-        if (key is not null) await deliveries.RecordAsync(key, eventName, project, CancellationToken.None);
-        return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, outcome));
+        Count(eventName, routed.Outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
+        return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, routed.Outcome));
     }
 
     /// <summary>

@@ -98,6 +98,12 @@ public sealed class WebhookOptions
     public List<long> DefaultSecretProjects { get; set; } = [];
     /// <summary>Per project (numeric id as key): its own secret, the only one accepted for that project.</summary>
     public Dictionary<string, ProjectWebhook> Projects { get; set; } = [];
+    /// <summary>
+    /// How long a delivery that caused no event is remembered, so its redelivery is answered as a duplicate: well beyond
+    /// GitLab's automatic retries and the time its hook log offers a manual resend. Deliveries that caused events are
+    /// remembered with those events, for as long as the stream.
+    /// </summary>
+    public TimeSpan DeliveryKeyRetention { get; set; } = TimeSpan.FromDays(30);
 }
 
 public sealed class ProjectWebhook

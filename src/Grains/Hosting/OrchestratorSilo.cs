@@ -109,6 +109,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<PipelineWatches>();
         services.TryAddSingleton<WebhookDeliveries>();
+        services.AddHostedService<DeliveryKeyPruning>();
         return services;
     }
 }

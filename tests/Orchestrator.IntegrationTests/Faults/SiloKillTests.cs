@@ -143,7 +143,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
                 new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
 
             var key = new MergeRequestKey(up, iid);
-            var journal = new WorkflowJournal(store);
+            var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
             IReadOnlyList<IWorkflowEvent> events = [];
             for (var i = 0; i < 1200 && !events.OfType<OutcomeNoted>().Any(); i++)
             {
@@ -194,7 +194,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         var silo = StartSilo(seed, url, null, null, connection);
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
-        var journal = new WorkflowJournal(store);
+        var journal = new WorkflowJournal(store, dataSource, new PostgresSchema(db.Schema));
         try
         {
             await WaitHealthy(url);
@@ -260,7 +260,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
 
             Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, a.StatusCode.ToString()));
             Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Accepted);
-            var (_, events) = await new WorkflowJournal(store).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
+            var (_, events) = await new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema)).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
             Assert.Single(events.OfType<MergeRequested>());
             foreach (var a in answers)
                 Assert.Equal(1, (await a.Content.ReadFromJsonAsync<JsonNode>())!["attempt"]!.GetValue<int>());
@@ -289,7 +289,7 @@ public sealed class SiloKillTests(SchemaFixture db, SandboxFixture sandbox, ITes
         Process? other = twoSilos ? StartSilo(seed, otherUrl, null, Cluster()) : null;
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        var journal = new WorkflowJournal(store);
+        var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         try
         {
             await WaitHealthy(url);

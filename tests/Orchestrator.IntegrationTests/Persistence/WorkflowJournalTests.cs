@@ -15,11 +15,15 @@ public sealed class WorkflowJournalTests(SchemaFixture db) : IClassFixture<Schem
     public Task InitializeAsync()
     {
         store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        journal = new WorkflowJournal(store);
+        journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync() => await store.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await journal.DisposeAsync();
+        await store.DisposeAsync();
+    }
 
     [Fact]
     public async Task Given_a_new_stream_When_the_first_append_is_retried_Then_the_events_are_stored_once()
