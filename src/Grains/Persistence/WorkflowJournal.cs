@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text.Json;
 using JasperFx;
+using JasperFx.Events;
 using Marten;
 using Marten.Exceptions;
 using Npgsql;
@@ -14,13 +16,20 @@ namespace Orchestrator.Persistence;
 public sealed class WorkflowJournal : IAsyncDisposable
 {
     private readonly IDocumentStore store;
-    private readonly GroupCommit<JournalWrite, WriteOutcome> commits;
+    private readonly BatchQueue<JournalWrite, WriteOutcome> commits;
+    private readonly BatchQueue<string, IReadOnlyList<IEvent>> reads;
 
-    public WorkflowJournal(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema, GroupCommitOptions? options = null)
+    public WorkflowJournal(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema, BatchOptions? options = null)
     {
         this.store = store;
         var batch = new JournalBatch(store, dataSource, schema, AlreadyAppendedAsync);
-        commits = new GroupCommit<JournalWrite, WriteOutcome>(batch.WriteAsync, (write, ct) => WriteAloneAsync(batch, write, ct), options);
+        commits = new BatchQueue<JournalWrite, WriteOutcome>(async (writes, ct) =>
+        {
+            Telemetry.OrchestratorTelemetry.JournalBatchSize.Record(writes.Count);
+            return await batch.WriteAsync(writes, ct);
+        }, (write, ct) => WriteAloneAsync(batch, write, ct), options);
+        // Every new merge request's grain reads its stream on activation: many at once share one round trip.
+        reads = new BatchQueue<string, IReadOnlyList<IEvent>>(ReadStreamsAsync, ReadStreamAsync, options);
     }
 
     /// <summary>Transactions written so far and the writes in them.</summary>
@@ -29,9 +38,23 @@ public sealed class WorkflowJournal : IAsyncDisposable
     public async Task<(int Version, IReadOnlyList<IWorkflowEvent> Events)> ReadAsync(
         MergeRequestKey key, CancellationToken cancellationToken = default)
     {
-        await using var session = store.QuerySession();
-        var events = await session.Events.FetchStreamAsync(key.StreamKey, token: cancellationToken);
+        var events = await reads.SubmitAsync(key.StreamKey);
         return (events.Count == 0 ? 0 : checked((int)events[^1].Version), [.. events.Select(e => (IWorkflowEvent)e.Data)]);
+    }
+
+    private async Task<IReadOnlyList<IReadOnlyList<IEvent>>> ReadStreamsAsync(IReadOnlyList<string> streams, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var fetches = streams.Select(s => batch.Events.FetchStream(s)).ToList();
+        await batch.Execute(ct);
+        return [.. await Task.WhenAll(fetches)];
+    }
+
+    private async Task<IReadOnlyList<IEvent>> ReadStreamAsync(string stream, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return await session.Events.FetchStreamAsync(stream, token: ct);
     }
 
     public async Task<IReadOnlyList<RecordedEvent>> ReadRecordedAsync(MergeRequestKey key, CancellationToken cancellationToken = default)
@@ -49,7 +72,7 @@ public sealed class WorkflowJournal : IAsyncDisposable
     /// a delivery already applied to this stream is <see cref="WriteOutcome.Duplicate"/>, and nothing is written.
     /// </summary>
     public Task<WriteOutcome> AppendAsync(StreamAppend append) =>
-        append.Events.Count == 0 && append.Delivery is null ? Task.FromResult(WriteOutcome.Written) : commits.WriteAsync(append);
+        append.Events.Count == 0 && append.Delivery is null ? Task.FromResult(WriteOutcome.Written) : CommitAsync(append);
 
     /// <summary>Appends with no delivery attached: false when someone else appended first.</summary>
     public async Task<bool> AppendAsync(MergeRequestKey key, int expectedVersion, IReadOnlyList<IWorkflowEvent> events,
@@ -58,7 +81,15 @@ public sealed class WorkflowJournal : IAsyncDisposable
 
     /// <summary>Remembers a delivery that caused no event, batched with the appends; false when it was seen before.</summary>
     public async Task<bool> RememberAsync(string delivery, string stream) =>
-        await commits.WriteAsync(new DeliveryOnly(delivery, stream)) == WriteOutcome.Written;
+        await CommitAsync(new DeliveryOnly(delivery, stream)) == WriteOutcome.Written;
+
+    private async Task<WriteOutcome> CommitAsync(JournalWrite write)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var outcome = await commits.SubmitAsync(write);
+        Telemetry.OrchestratorTelemetry.JournalCommitWait.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        return outcome;
+    }
 
     /// <summary>One write in a transaction of its own, after its batch failed: here a version conflict is its alone.</summary>
     private async Task<WriteOutcome> WriteAloneAsync(JournalBatch batch, JournalWrite write, CancellationToken ct)
@@ -102,5 +133,9 @@ public sealed class WorkflowJournal : IAsyncDisposable
     private static bool IsStreamConstraint(PostgresException p) =>
         p.SqlState == PostgresErrorCodes.UniqueViolation && p.TableName is "mt_events" or "mt_streams";
 
-    public ValueTask DisposeAsync() => commits.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await commits.DisposeAsync();
+        await reads.DisposeAsync();
+    }
 }

@@ -2,38 +2,38 @@ using System.Threading.Channels;
 
 namespace Orchestrator.Persistence;
 
-/// <summary>How writes are grouped: at most <see cref="MaxBatch"/> per transaction, and a batch waits at most
+/// <summary>How requests are grouped: at most <see cref="MaxBatch"/> per batch, and a batch waits at most
 /// <see cref="MaxDelay"/> for company once its first item arrived (zero: only what already waits joins it).</summary>
-public sealed record GroupCommitOptions(int MaxBatch = 256, TimeSpan MaxDelay = default, int Writers = 2)
+public sealed record BatchOptions(int MaxBatch = 256, TimeSpan MaxDelay = default, int Writers = 2)
 {
-    public static readonly GroupCommitOptions Default = new();
+    public static readonly BatchOptions Default = new();
 }
 
 /// <summary>
-/// Group commit: concurrent callers hand in one item each; <see cref="GroupCommitOptions.Writers"/> loops take
+/// Group commit (and grouped reads): concurrent callers hand in one item each; <see cref="BatchOptions.Writers"/> loops take
 /// whatever waits (bounded by size and delay) and write it in one transaction, so under load one commit (one fsync)
 /// serves many callers, and alone a caller waits for nothing but its own commit. Each caller's task completes only
 /// once its batch is durable. When a batch fails as a whole, each of its items is written again alone: one item's
 /// conflict or error reaches only its own caller, never its batch-mates.
 /// </summary>
-public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
+public sealed class BatchQueue<TItem, TResult> : IAsyncDisposable
 {
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = false });
     private readonly Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> writeBatch;
     private readonly Func<TItem, CancellationToken, Task<TResult>> writeAlone;
-    private readonly GroupCommitOptions options;
+    private readonly BatchOptions options;
     private readonly CancellationTokenSource stopping = new();
     private readonly Task[] writers;
 
     /// <param name="writeBatch">Writes every item in one transaction, answering one result per item, in order; throws if the transaction failed.</param>
     /// <param name="writeAlone">Writes one item in a transaction of its own (after its batch failed).</param>
     /// <param name="options">Batch size, delay and writers.</param>
-    public GroupCommit(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> writeBatch,
-        Func<TItem, CancellationToken, Task<TResult>> writeAlone, GroupCommitOptions? options = null)
+    public BatchQueue(Func<IReadOnlyList<TItem>, CancellationToken, Task<IReadOnlyList<TResult>>> writeBatch,
+        Func<TItem, CancellationToken, Task<TResult>> writeAlone, BatchOptions? options = null)
     {
         this.writeBatch = writeBatch;
         this.writeAlone = writeAlone;
-        this.options = options ?? GroupCommitOptions.Default;
+        this.options = options ?? BatchOptions.Default;
         if (this.options.MaxBatch < 1 || this.options.Writers < 1) throw new ArgumentOutOfRangeException(nameof(options));
         writers = [.. Enumerable.Range(0, this.options.Writers).Select(_ => Task.Run(WriteLoopAsync))];
     }
@@ -45,10 +45,10 @@ public sealed class GroupCommit<TItem, TResult> : IAsyncDisposable
     private long items;
 
     /// <summary>The item's result once its transaction committed; its own error if it failed even alone.</summary>
-    public Task<TResult> WriteAsync(TItem item)
+    public Task<TResult> SubmitAsync(TItem item)
     {
         var pending = new Pending(item, new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(GroupCommit<TItem, TResult>));
+        if (!queue.Writer.TryWrite(pending)) throw new ObjectDisposedException(nameof(BatchQueue<TItem, TResult>));
         return pending.Done.Task;
     }
 
