@@ -5,7 +5,8 @@
 # machine's cores, memory and the git commit. Default size ≈ 10–15 min on 2 cores; --quick ≈ 3 min.
 #   1. overhead per MR vs a marge-bot-style baseline   2. scale (projects × MRs at once)
 #   3. rebuild economy vs never/always force           4. event store append/replay
-#   5. webhook intake vs a bare ASP.NET Core endpoint   6. resume: process start → first GitLab call of an active workflow
+#   5. webhook intake vs a bare ASP.NET Core endpoint, at 16 and at 64 connections
+#   6. resume: process start → first GitLab call of an active workflow
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source infra/env.sh
@@ -34,7 +35,9 @@ echo "workflows on the sandbox (overhead, scale, economy, resume)…" >&2
 $bench workflows --parts "$parts" --silo src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll $quick
 echo "webhook intake…" >&2
 if [ -n "$quick" ]; then seconds=2; else seconds=15; fi
-BENCH_BUILT=1 BENCH_JSON="$parts/webhooks.json" bash bench/webhooks.sh "$seconds" 16 >&2
+for connections in 16 64; do
+  BENCH_BUILT=1 BENCH_JSON="$parts/webhooks-$connections.json" bash bench/webhooks.sh "$seconds" "$connections" >&2
+done
 echo
 $bench report --parts "$parts" --out "$ORCH_STATE/bench/report-$stamp.json"
 echo "whole run: $(( $(date +%s) - t0 )) s"

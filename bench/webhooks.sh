@@ -2,7 +2,10 @@
 # Webhook intake under a real load generator (wrk) on loopback, for the orchestrator and, in the same run with
 # the same load, a bare ASP.NET Core endpoint that only checks the token and parses the payload (the ceiling).
 # Then the deliveries are counted where they were applied (lost = answered 2xx but not applied; double = applied
-# twice), and the orchestrator gets a replay of keys it has seen, which must all come back as duplicates.
+# twice), and the orchestrator gets a replay of the deliveries that landed, which must all come back as duplicates.
+# The payload is GitLab's documented merge request hook with the bot assigned, made consistent with its signer
+# (project.id = target_project_id = 14). No GitLab is configured, so the workflow's first GitLab call (the
+# requester's permission check) is outside the measured path: "applied" counts merge_requested events in PostgreSQL.
 # Usage: bench/webhooks.sh [seconds] [connections]; BENCH_JSON=file also writes the figures as JSON.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +30,8 @@ if [ -z "${BENCH_BUILT:-}" ]; then
 fi
 export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION" Orchestrator__Postgres__Schema="$schema"
 export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__Projects__14__Secret="$secret"
-export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=11191 Orchestrator__Cluster__GatewayPort=30091
+# Silo ports follow the API port (11191/30091 by default), so checkouts on other ports run side by side.
+export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=$((ORCH_API_PORT + 6111)) Orchestrator__Cluster__GatewayPort=$((ORCH_API_PORT + 25011))
 export Logging__LogLevel__Default=Warning
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll >"$ORCH_STATE/bench-silo.log" 2>&1 &
 silo=$!
@@ -37,8 +41,8 @@ trap 'kill $silo $ceiling 2>/dev/null; orch_tear_down' EXIT
 orch_wait_http "http://127.0.0.1:$port/healthz" 60
 orch_wait_http "http://127.0.0.1:$ceiling_port/healthz" 60
 sql() { PGPASSWORD="$ORCH_PG_PASSWORD" psql -qtA -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" -c "$1"; }
-load() { # url run seconds connections [replay keys per thread]
-  BENCH_RUN=$2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY=$([ -n "${5:-}" ] && echo 1 || echo 0) WRK_REPLAY_KEYS=${5:-1000} \
+load() { # url run seconds connections [file of iids to replay]
+  BENCH_RUN=$2 WEBHOOK_TEMPLATE="$template" WEBHOOK_SECRET="$secret" WRK_REPLAY_FILE="${5:-}" \
     wrk -t2 -c"$4" -d"$3s" --latency -s bench/webhook.lua "$1" | grep '^wrk:'
 }
 # "wrk: N requests, N non-2xx/3xx, N errors, N req/s, p50 N ms, p99 N ms" → JSON fields
@@ -75,13 +79,18 @@ echo "orchestrator: answered 2xx $o_accepted, applied $o_applied, lost $o_lost, 
 echo "bare endpoint: answered 2xx $c_accepted, applied $c_applied, lost $c_lost, double-applied $c_double"
 
 before_replay=$(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'")
-# wrk's two threads (-t2) share the connections evenly; half of one thread's share was surely sent by each.
-replay_keys=$(( o_accepted / 4 < 1 ? 1 : (o_accepted / 4 > 1000 ? 1000 : o_accepted / 4) ))
-replay=$(load "http://127.0.0.1:$port" 2 $((duration < 5 ? duration : 5)) "$connections" "$replay_keys")
+# The replay re-sends exactly the deliveries of the measured run that landed (their merge requests, read back from
+# the events), never a key the run did not send; up to 2000 of them, round and round.
+replay_file="$ORCH_STATE/webhook-replay-iids.txt"
+sql "select substr(stream_id, length('mr-14-') + 1) from $schema.mt_events where type = 'merge_requested'
+     and stream_id like 'mr-14-2________' order by seq_id limit 2000" >"$replay_file"
+replay_keys=$(wc -l <"$replay_file")
+replay=$(load "http://127.0.0.1:$port" 2 $((duration < 5 ? duration : 5)) "$connections" "$replay_file")
+replay_reapplied=$(sed -nE 's/^wrk: replay answered 202 .* ([0-9]+) times/\1/p' <<<"$replay")
 replay_new=$(( $(sql "select count(distinct stream_id) from $schema.mt_events where type = 'merge_requested'") - before_replay ))
 replay_double=$(sql "select count(*) from (select stream_id from $schema.mt_events where type = 'merge_requested' group by stream_id having count(*) > 1) d")
-echo "replay of seen keys ($replay_keys per thread): $replay"
-echo "after replay: new merge requests $replay_new (wrk builds one request per thread at start that it never sends; its key arrives first here), double-applied $replay_double"
+echo "replay of $replay_keys keys the measured run applied: $replay"
+echo "after replay: answered as applied $replay_reapplied, new merge requests $replay_new, double-applied $replay_double"
 
 if [ -n "${BENCH_JSON:-}" ]; then
   cat >"$BENCH_JSON" <<JSON
@@ -90,7 +99,7 @@ if [ -n "${BENCH_JSON:-}" ]; then
   "orchestrator": { $(fields "$orch"), "applied": $o_applied, "lost": $o_lost, "double_applied": $o_double },
   "ceiling": { $(fields "$bare"), "applied": $c_applied, "lost": $c_lost, "double_applied": $c_double },
   "orchestrator_over_ceiling": $(awk -v a="$(fields "$orch" | sed -E 's/.*"rps": ([0-9]+).*/\1/')" -v b="$(fields "$bare" | sed -E 's/.*"rps": ([0-9]+).*/\1/')" 'BEGIN { printf "%.3f", a / b }'),
-  "replay_of_seen_keys": { $(fields "$replay"), "new_merge_requests": $replay_new, "double_applied": $replay_double }
+  "replay_of_seen_keys": { $(fields "$replay"), "keys": $replay_keys, "answered_applied": ${replay_reapplied:-0}, "new_merge_requests": $replay_new, "double_applied": $replay_double }
 }
 JSON
 fi

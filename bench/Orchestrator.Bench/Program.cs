@@ -39,7 +39,8 @@ switch (command)
         try
         {
             await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-            await Write("eventstore", await EventStoreBench.RunAsync(new WorkflowJournal(store), quick));
+            await using var journal = new WorkflowJournal(store, dataSource, new PostgresSchema(schema));
+            await Write("eventstore", await EventStoreBench.RunAsync(journal, quick));
         }
         finally
         {

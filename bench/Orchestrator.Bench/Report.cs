@@ -87,7 +87,8 @@ public static class Report
             foreach (var replay in es["replay"]!.AsArray())
                 Row($"replay {replay!["events"]} events (ms, µs/event)", $"{F(replay["median_ms"])}", $"{F(replay["us_per_event"], "0.0")}");
         }
-        if (r["webhooks"] is { } w)
+        // One section per load (bench/run.sh measures the intake at 16 and at 64 connections).
+        foreach (var w in r.Where(s => s.Key.StartsWith("webhooks", StringComparison.Ordinal)).Select(s => s.Value!))
         {
             Console.WriteLine($"\n5. Webhook intake (wrk on loopback, {w["connections"]} connections, {w["seconds"]} s)");
             Row("", "orchestrator", "bare endpoint");
@@ -98,6 +99,8 @@ public static class Report
             Row("lost (2xx but not applied)", F(w["orchestrator"]!["lost"], "0"), F(w["ceiling"]!["lost"], "0"));
             Row("double-applied", F(w["orchestrator"]!["double_applied"], "0"), F(w["ceiling"]!["double_applied"], "0"));
             Row("orchestrator / ceiling (rps)", F(w["orchestrator_over_ceiling"], "0.00"));
+            if (w["replay_of_seen_keys"] is { } replay)
+                Row("replay of applied keys: answered applied / new", $"{replay["answered_applied"]} / {replay["new_merge_requests"]}");
         }
         if (r["resume"] is { } rs)
         {

@@ -5,6 +5,7 @@ using Orchestrator.Api.Health;
 using Orchestrator.Api.MergeRequests;
 using Orchestrator.Api.Operations;
 using Orchestrator.Api.Policies;
+using Orchestrator.Api.Queues;
 using Orchestrator.Api.Webhooks;
 
 namespace Orchestrator.Api;
@@ -27,6 +28,7 @@ public static class OrchestratorApi
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthApi();
         app.MapMergeRequestsApi();
+        app.MapQueuesApi();
         app.MapPolicyApi();
         app.MapWebhookApi();
         app.MapOperationsApi();

@@ -15,15 +15,18 @@ public static class OrchestratorTelemetryHosting
     {
         var otel = builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("orchestrator"))
-            .WithTracing(t => t
-                .AddSource(OrchestratorTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddNpgsql())
             .WithMetrics(m => m
                 .AddMeter(OrchestratorTelemetry.Name, "Microsoft.Orleans")
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation());
+        // Spans only when something exports them: recording every request's spans (ASP.NET Core, each grain call,
+        // each Npgsql command) only to drop them cost the webhook intake a good share of its CPU.
+        if (options.Exporter is "console" or "otlp")
+            otel.WithTracing(t => t
+                .AddSource(OrchestratorTelemetry.Name, "Microsoft.Orleans.Runtime", "Microsoft.Orleans.Application")
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddNpgsql());
         switch (options.Exporter)
         {
             case "console":

@@ -47,10 +47,6 @@ public sealed record ReplayResponse(bool Consistent, string State, int Attempt, 
 
 public sealed record MergeRequestSummaryResponse(long ProjectId, long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
 
-public sealed record QueueEntryResponse(long Iid, bool HoldsBranch, string State, int Attempt);
-
-/// <summary>A target branch's queue in order: the holder first, then the waiting merge requests.</summary>
-public sealed record QueueResponse(long ProjectId, string TargetBranch, IReadOnlyList<QueueEntryResponse> Entries);
 
 /// <summary>A merge request's stream told as steps, for the operations page and for people with curl.</summary>
 public sealed record TimelineResponse(long ProjectId, long Iid, IReadOnlyList<TimelineStepResponse> Steps);

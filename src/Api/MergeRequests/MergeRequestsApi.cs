@@ -18,7 +18,6 @@ public static class MergeRequestsApi
     {
         var project = app.MapGroup("/api/v1/projects/{projectId}").WithTags("Merge requests");
         project.MapGet("/merge-requests", List).WithName("ListMergeRequests").RequireScope("read");
-        project.MapGet("/queues/{targetBranch}", Queue).WithName("GetQueue").RequireScope("read");
 
         // Each one-MR route checks the token first (RequireScope), then {iid} (RequireMergeRequest): filters run in that order.
         var one = project.MapGroup("/merge-requests/{iid}");
@@ -112,13 +111,5 @@ public static class MergeRequestsApi
         http.Response.Headers["x-per-page"] = query.PerPage.ToString(CultureInfo.InvariantCulture);
         IReadOnlyList<MergeRequestSummaryResponse> body = [.. items.Select(i => new MergeRequestSummaryResponse(i.ProjectId, i.Iid, i.State, i.Attempt, i.UpdatedAt))];
         return TypedResults.Ok(body);
-    }
-
-    private static async Task<Ok<QueueResponse>> Queue(string targetBranch, HttpContext http, OperationsReadModel read, CancellationToken ct)
-    {
-        var queue = await read.QueueAsync(new MergeQueueKey(http.Project(), Uri.UnescapeDataString(targetBranch)), ct);
-        IEnumerable<QueueEntryResponse> holder = queue.Holder is { } h ? [new QueueEntryResponse(h.Iid, true, h.State, h.Attempt)] : [];
-        return TypedResults.Ok(new QueueResponse(queue.ProjectId, queue.TargetBranch,
-            [.. holder.Concat(queue.Waiting.Select(w => new QueueEntryResponse(w.Iid, false, w.State, w.Attempt)))]));
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Unicode;
 using Microsoft.AspNetCore.Builder;
@@ -36,11 +37,13 @@ public static class WebhookApi
         if (!request.HasJsonContentType())
             return Refused(eventName, Problems.Make(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
                 "GitLab sends application/json"));
+        var phase = Stopwatch.GetTimestamp();
         var limit = options.CurrentValue.Http.MaxRequestBodyBytes;
         if (await BodyLimit.ReadAllAsync(request, limit, ct) is not { } body) return Refused(eventName, BodyLimit.TooLarge(limit));
         using var document = Parse(body, out var malformed);
         if (document is null) return Refused(eventName, Problems.BadRequest("Malformed JSON", malformed!));
 
+        phase = Measure("read", phase);
         var (project, unnamed) = HookPayloads.Signer(eventName, document.RootElement);
         if (project is not { } signer) return Refused(eventName, Problems.BadRequest("No project", unnamed!));
         switch (WebhookSecrets.Check(options.CurrentValue.Webhooks, signer, request.Headers["X-Gitlab-Token"].FirstOrDefault()))
@@ -58,6 +61,7 @@ public static class WebhookApi
         if (hook?.ForeignReference is { } foreign)
             return Refused(eventName, Problems.Make(StatusCodes.Status403Forbidden, "foreign-project", "Names another project",
                 $"signed for project {signer}, but {foreign.Path} names project {foreign.Id}; nothing was applied"));
+        Measure("check", phase);
         return await ApplyOnceAsync(request, eventName, signer, hook, router, deliveries, ct);
     }
 
@@ -67,18 +71,21 @@ public static class WebhookApi
     {
         // Idempotency-Key is stable across GitLab's retries of one delivery; the event UUID is the older fallback.
         var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault();
-        if (key is not null && await deliveries.SeenAsync(key, ct))
+        // The key travels with the grain's command into the commit of the events it causes, and that commit refuses a
+        // key already applied to the stream: recording and remembering cannot be split by a crash. A delivery that
+        // caused no event is remembered after (a crash before that only lets a redelivery look again, which is harmless).
+        var phase = Stopwatch.GetTimestamp();
+        var routed = hook is null ? RoutedDelivery.Ignored("not an event the orchestrator follows") : await router.RouteAsync(hook, key, ct);
+        phase = Measure("route", phase);
+        var fresh = !routed.Duplicate && (routed.Recorded || key is null || await deliveries.RememberAsync(key, routed.Stream));
+        if (!routed.Recorded && key is not null) Measure("remember", phase);
+        if (!fresh)
         {
             Count(eventName, "duplicate");
             return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
         }
-        // Applied first, recorded after: a crash in between means GitLab redelivers and the grain, whose commands
-        // are idempotent, decides nothing new — rather than a delivery recorded but never applied.
-        var outcome = hook is null ? "ignored: not an event the orchestrator follows" : await router.RouteAsync(hook, ct);
-        Count(eventName, outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
-        // Not the request's token: once applied, the record must land even if GitLab hangs up now.
-        if (key is not null) await deliveries.RecordAsync(key, eventName, project, CancellationToken.None);
-        return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, outcome));
+        Count(eventName, routed.Outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
+        return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, routed.Outcome));
     }
 
     /// <summary>
@@ -102,6 +109,14 @@ public static class WebhookApi
             problem = e.Message;
             return null;
         }
+    }
+
+    /// <summary>Records the phase that began at <paramref name="since"/>; the time the next one begins.</summary>
+    private static long Measure(string name, long since)
+    {
+        var now = Stopwatch.GetTimestamp();
+        Telemetry.OrchestratorTelemetry.WebhookPhase.Record(Stopwatch.GetElapsedTime(since, now).TotalMilliseconds, new KeyValuePair<string, object?>("phase", name));
+        return now;
     }
 
     private static ProblemHttpResult Refused(string eventName, ProblemHttpResult problem)

@@ -28,8 +28,12 @@ public sealed record ProjectPolicy(
     IReadOnlyList<string>? UnverifiedJobs = null,
     [property: Id(10)] string ManualJobs = "fail",
     [property: Id(11)] string SkippedPipelines = "fail",
-    [property: Id(12)] int StepTimeoutMinutes = 30)
+    [property: Id(12)] int StepTimeoutMinutes = 30,
+    IReadOnlyList<EmbargoWindow>? Embargo = null)
 {
+    /// <summary>Weekly windows in which nothing merges (pipelines may still run); after one, the merge's checks are done again.</summary>
+    [Id(13)] public IReadOnlyList<EmbargoWindow> Embargo { get; init; } = Embargo ?? [];
+
     /// <summary>
     /// Jobs whose runner reports no image (shell, custom or Kubernetes executors) that may still run in our pipeline;
     /// by default none: a job that ran on an image nobody can name proves nothing about it.
@@ -69,6 +73,8 @@ public sealed record ProjectPolicy(
             errors.Add("triggerLabel must be a label name without surrounding spaces (or absent)");
         if (AllowedCommanders.Any(c => string.IsNullOrWhiteSpace(c) || c != c.Trim() || c.StartsWith('@')))
             errors.Add("allowedCommanders[] must be usernames without @ or spaces, or developer, maintainer, owner");
+        foreach (var window in Embargo)
+            if (Embargoes.Problem(window) is { } problem) errors.Add(problem);
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;

@@ -107,7 +107,10 @@ public static class WorkflowDecider
             return rules.CiOverdue(c.At - created, c.Clock.CiTimeoutMinutes)
                 ? Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At, c.Clock), Failed(state, CiTooLong, c.At))
                 : Decision.Nothing;
+        // Waiting out an embargo is waiting on no one: the step's clock starts again when the window closes.
+        if (state.EmbargoedUntil is { } embargoed && c.At < embargoed) return Decision.Nothing;
         var began = state.StepStartedAt ?? state.UpdatedAt ?? c.At;
+        if (state.EmbargoedUntil is { } ended && ended > began) began = ended;
         var since = c.Clock.WatchingSince is { } watching && watching > began ? watching : began;
         if (!rules.StepOverdue(c.At - since, c.Clock.StepTimeoutMinutes)) return Decision.Nothing;
         var reason = $"the {state.State.ToWireName()} step made no progress for {c.Clock.StepTimeoutMinutes} minutes" +
@@ -131,6 +134,9 @@ public static class WorkflowDecider
         if (StateOf(c.Checkpoint) != state.State || (c.Checkpoint == PermissionCheckpoint.Pipeline && state.PipelineId is not null))
             return Decision.Reject(RejectionKind.InvalidState,
                 $"a permission check before the {c.Checkpoint.ToString().ToLowerInvariant()} does not apply to a workflow that is {state.State.ToWireName()}");
+        // Nothing merges inside an embargo window; the merge's checks are all made afresh once it is over.
+        if (c.Checkpoint == PermissionCheckpoint.Merge && rules.Embargo(c.Embargo, c.At) is { } until)
+            return state.EmbargoedUntil == until ? Decision.Nothing : Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Embargo!, c.At));
         var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
         var verdict = moved
             ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")

@@ -34,6 +34,7 @@ public static class WorkflowEventNames
         [typeof(StepTimedOut)] = "step_timed_out",
         [typeof(RebaseStopped)] = "rebase_stopped",
         [typeof(StepErrored)] = "step_errored",
+        [typeof(MergeEmbargoed)] = "merge_embargoed",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

@@ -73,6 +73,14 @@ public sealed record StepErrored(
     [property: Id(5)] int Count,
     [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
+/// <summary>The merge waits: <paramref name="At"/> falls in one of the policy's embargo <paramref name="Windows"/>, open again at <paramref name="Until"/>.</summary>
+[GenerateSerializer, Alias("MergeEmbargoed")]
+public sealed record MergeEmbargoed(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] DateTimeOffset Until,
+    [property: Id(2)] IReadOnlyList<EmbargoWindow> Windows,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
 /// <summary>The rebase could not go on: the merge request closed or merged meanwhile, or GitLab reported a conflict.</summary>
 [GenerateSerializer, Alias("RebaseStopped")]
 public sealed record RebaseStopped(

@@ -74,6 +74,7 @@ public static class WorkflowEvolver
             StepTimedOut => state,
             RebaseStopped => state,
             StepErrored e => state with { ErrorsInStep = e.Count },
+            MergeEmbargoed e => state with { EmbargoedUntil = e.Until },
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
             // Merged: what our pipeline built is what main now uses.

@@ -14,7 +14,8 @@ public sealed record WorkflowRules(
     Func<TimeSpan, int, bool> CiOverdue,
     Func<IReadOnlyList<TagDigest>, IReadOnlyList<TagDigest>, IReadOnlyCollection<(string Repository, string Tag)>, IReadOnlyList<string>> RegistryGuard,
     Func<string, PipelineOutcome> PipelineOutcome,
-    Func<string, int, bool> Unhealable)
+    Func<string, int, bool> Unhealable,
+    Func<IReadOnlyList<EmbargoWindow>?, DateTimeOffset, DateTimeOffset?> Embargo)
 {
     /// <summary>How many refusals that no retry heals a step takes (GitLab may be mid-change) before the attempt ends.</summary>
     public const int UnhealableLimit = 3;
@@ -34,5 +35,6 @@ public sealed record WorkflowRules(
         Domain.RegistryGuard.UnexpectedChanges,
         PipelineStatus.Classify,
         // 5xx, timeouts, 429 (Retry-After) and a 409 race heal by retrying; these never do.
-        (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404);
+        (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404,
+        Embargoes.Until);
 }

@@ -88,6 +88,7 @@ public static class WorkflowTimeline
         TargetMoved t => $"target moved to {Short(t.TargetSha)} (rebased onto {Short(t.RebasedOnto)})",
         CiTimedOut c => c.PipelineId is { } id ? $"pipeline {id} timed out" : "CI timed out",
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
+        MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
         ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",

@@ -19,9 +19,27 @@ public interface IMergeQueueGrain : IGrainWithStringKey
     [Alias("Release")]
     Task Release(long iid);
 
+    /// <summary>
+    /// Hands the branch to no one until <see cref="Resume"/>; everyone keeps their place. The holder finishes, unless
+    /// <paramref name="stopRunning"/>, which cancels its attempt (and so frees the branch). Pausing a paused queue keeps the first reason.
+    /// </summary>
+    [Alias("Pause")]
+    Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at);
+
+    /// <summary>Hands the branch to the first in line again, at once.</summary>
+    [Alias("Resume")]
+    Task<MergeQueueView> Resume();
+
+    /// <summary>Puts a waiting merge request first in line; false when it is not waiting in this queue.</summary>
+    [Alias("MoveToFront")]
+    Task<bool> MoveToFront(long iid);
+
     [Alias("Get")]
     Task<MergeQueueView> Get();
 }
 
+[GenerateSerializer, Alias("QueuePauseView")]
+public sealed record QueuePauseView([property: Id(0)] string Reason, [property: Id(1)] string By, [property: Id(2)] DateTimeOffset Since);
+
 [GenerateSerializer, Alias("MergeQueueView")]
-public sealed record MergeQueueView([property: Id(0)] long? Holder, [property: Id(1)] IReadOnlyList<long> Waiting);
+public sealed record MergeQueueView([property: Id(0)] long? Holder, [property: Id(1)] IReadOnlyList<long> Waiting, [property: Id(2)] QueuePauseView? Paused = null);

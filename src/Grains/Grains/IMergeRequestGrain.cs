@@ -15,12 +15,13 @@ public interface IMergeRequestGrain : IGrainWithStringKey
     /// it unchanged; after a failed, cancelled or refused attempt it starts the next; after a merge it is rejected (conflict).
     /// Whether the requester may merge is checked by the workflow, with GitLab, before the bot does anything for them.
     /// </summary>
+    /// <remarks><paramref name="delivery"/>: the GitLab delivery that asks, recorded with the events it causes; asked again, it is a duplicate.</remarks>
     [Alias("Enqueue")]
-    Task<CommandOutcome> Enqueue(Requester requester);
+    Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null);
 
     /// <summary>Cancels the active attempt. Cancelling a cancelled attempt changes nothing.</summary>
     [Alias("Cancel")]
-    Task<CommandOutcome> Cancel(string cancelledBy, string reason);
+    Task<CommandOutcome> Cancel(string cancelledBy, string reason, string? delivery = null);
 
     /// <summary>The current state and the stream version it was folded from.</summary>
     [Alias("GetSnapshot")]
@@ -43,7 +44,7 @@ public interface IMergeRequestGrain : IGrainWithStringKey
     /// this attempt waits on, ignored otherwise; then the workflow moves on at once.
     /// </summary>
     [Alias("ObservePipeline")]
-    Task<CommandOutcome> ObservePipeline(long pipelineId, string status);
+    Task<CommandOutcome> ObservePipeline(long pipelineId, string status, string? delivery = null);
 
     /// <summary>Looks at GitLab now instead of at the next poll (webhooks call this when something changed).</summary>
     [Alias("Poke")]
@@ -54,12 +55,16 @@ public interface IMergeRequestGrain : IGrainWithStringKey
 [GenerateSerializer, Alias("WorkflowSnapshot")]
 public sealed record WorkflowSnapshot([property: Id(0)] int Version, [property: Id(1)] MergeRequestWorkflow Workflow);
 
-/// <summary>What a command did: the state afterwards, whether it recorded anything, or why it was refused.</summary>
+/// <summary>
+/// What a command did: the state afterwards, whether it recorded anything, or why it was refused; <see cref="Duplicate"/>
+/// when its delivery had already been applied to this merge request (nothing was recorded).
+/// </summary>
 [GenerateSerializer, Alias("CommandOutcome")]
 public sealed record CommandOutcome(
     [property: Id(0)] WorkflowSnapshot Snapshot,
     [property: Id(1)] int EventsRecorded,
-    [property: Id(2)] Rejection? Rejection);
+    [property: Id(2)] Rejection? Rejection,
+    [property: Id(3)] bool Duplicate = false);
 
 /// <summary>A replayed decision as the audit shows it: the command, its recorded inputs, and what was and would be decided.</summary>
 [GenerateSerializer, Alias("ReplayedDecisionView")]

@@ -2,12 +2,21 @@ using Marten;
 
 namespace Orchestrator.Grains;
 
+/// <summary>Who paused a branch's queue, why and when.</summary>
+public sealed class QueuePause
+{
+    public string Reason { get; set; } = "";
+    public string By { get; set; } = "";
+    public DateTimeOffset Since { get; set; }
+}
+
 public sealed class MergeQueueDocument
 {
     public string Id { get; set; } = "";
     public long? Holder { get; set; }
     public List<long> Waiting { get; set; } = [];
     public Dictionary<long, DateTimeOffset> Order { get; set; } = [];
+    public QueuePause? Paused { get; set; }
 }
 
 public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGrain
@@ -27,9 +36,10 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
         {
             queue.Waiting.Add(iid);
             queue.Order[iid] = order;
-            queue.Waiting = [.. queue.Waiting.OrderBy(w => queue.Order.GetValueOrDefault(w)).ThenBy(w => w)];
+            Sort();
         }
-        if (queue.Holder is null && queue.Waiting[0] == iid)
+        // A paused queue keeps everyone's place and hands the branch to no one.
+        if (queue.Holder is null && queue.Paused is null && queue.Waiting[0] == iid)
         {
             queue.Holder = iid;
             queue.Waiting.RemoveAt(0);
@@ -49,16 +59,56 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
             changed = true;
         }
         if (changed) await SaveAsync();
-        // Hand the branch over now rather than at the next MR's poll (10 s by default: the benchmark showed it as
-        // most of the time between two merges). Not awaited: that MR may be mid-step, waiting on this very queue.
-        if (released && queue.Waiting.Count > 0)
-            _ = GrainFactory.GetGrain<IMergeRequestGrain>(new Domain.MergeRequestKey(Key.ProjectId, queue.Waiting[0]).ToString()).Poke()
-                .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+        if (released) HandOver();
     }
 
-    private Domain.MergeQueueKey Key => Domain.MergeQueueKey.Parse(this.GetPrimaryKeyString());
+    public async Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at)
+    {
+        queue.Paused ??= new QueuePause { Reason = reason, By = by, Since = at };
+        await SaveAsync();
+        if (stopRunning && queue.Holder is { } running)
+            await MergeRequest(running).Cancel(by, $"the queue of `{Key.Branch}` was paused: {reason}");
+        return View();
+    }
 
-    public Task<MergeQueueView> Get() => Task.FromResult(new MergeQueueView(queue.Holder, [.. queue.Waiting]));
+    public async Task<MergeQueueView> Resume()
+    {
+        if (queue.Paused is null) return View();
+        queue.Paused = null;
+        await SaveAsync();
+        if (queue.Holder is null) HandOver();
+        return View();
+    }
+
+    public async Task<bool> MoveToFront(long iid)
+    {
+        if (!queue.Waiting.Contains(iid)) return false;
+        queue.Order[iid] = queue.Waiting.Select(w => queue.Order.GetValueOrDefault(w)).Min().AddTicks(-1);
+        Sort();
+        await SaveAsync();
+        return true;
+    }
+
+    public Task<MergeQueueView> Get() => Task.FromResult(View());
+
+    private MergeQueueView View() => new(queue.Holder, [.. queue.Waiting],
+        queue.Paused is { } p ? new QueuePauseView(p.Reason, p.By, p.Since) : null);
+
+    private void Sort() => queue.Waiting = [.. queue.Waiting.OrderBy(w => queue.Order.GetValueOrDefault(w)).ThenBy(w => w)];
+
+    /// <summary>
+    /// Hands the branch over now rather than at the next MR's poll (10 s by default: the benchmark showed it as most of
+    /// the time between two merges). Not awaited: that MR may be mid-step, waiting on this very queue.
+    /// </summary>
+    private void HandOver()
+    {
+        if (queue.Waiting.Count == 0 || queue.Paused is not null) return;
+        _ = MergeRequest(queue.Waiting[0]).Poke().ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+
+    private IMergeRequestGrain MergeRequest(long iid) => GrainFactory.GetGrain<IMergeRequestGrain>(new Domain.MergeRequestKey(Key.ProjectId, iid).ToString());
+
+    private Domain.MergeQueueKey Key => Domain.MergeQueueKey.Parse(this.GetPrimaryKeyString());
 
     private async Task SaveAsync()
     {

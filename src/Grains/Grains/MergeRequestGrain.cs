@@ -15,7 +15,7 @@ namespace Orchestrator.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
-    IOptions<OrchestratorOptions> options, WorkflowDriver driver, PolicyStore policies, MergeRequestIndex index)
+    IOptions<OrchestratorOptions> options, WorkflowDriver driver, PolicyStore policies)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
       ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,
@@ -35,13 +35,14 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
-    public async Task<CommandOutcome> Enqueue(Requester requester) =>
-        await Driven(await Handle(at => new Enqueue(requester.ToString(), at, requester)));
+    public async Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null) =>
+        await Driven(await Handle(at => new Enqueue(requester.ToString(), at, requester), delivery));
 
-    public async Task<CommandOutcome> Cancel(string cancelledBy, string reason) => await Driven(await Handle(at => new Cancel(cancelledBy, reason, at)));
+    public async Task<CommandOutcome> Cancel(string cancelledBy, string reason, string? delivery = null) =>
+        await Driven(await Handle(at => new Cancel(cancelledBy, reason, at), delivery));
 
-    public async Task<CommandOutcome> ObservePipeline(long pipelineId, string status) =>
-        await Driven(await Handle(at => new Domain.ObservePipeline(pipelineId, status, at)));
+    public async Task<CommandOutcome> ObservePipeline(long pipelineId, string status, string? delivery = null) =>
+        await Driven(await Handle(at => new Domain.ObservePipeline(pipelineId, status, at), delivery));
 
     public Task Poke()
     {
@@ -187,7 +188,12 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     public async Task<IReadOnlyList<TimelineStep>> GetTimeline() => WorkflowTimeline.Of((await journal.ReadAsync(Key)).Events);
 
-    private async Task<CommandOutcome> Handle(Func<DateTimeOffset, WorkflowCommand> command)
+    // Handle writes a decision's events itself (with the delivery that caused them and the summary, in the journal's
+    // group commit) and only then raises them, so JournaledGrain never holds an unwritten event: a duplicate delivery
+    // refused by the journal would otherwise be a pending event it retries forever.
+    private (int Version, IReadOnlyList<IWorkflowEvent> Events)? written;
+
+    private async Task<CommandOutcome> Handle(Func<DateTimeOffset, WorkflowCommand> command, string? delivery = null)
     {
         for (var round = 1; ; round++)
         {
@@ -202,11 +208,15 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
             if (decision.IsRejected || decision.Events.Count == 0)
                 return new CommandOutcome(Snapshot(), 0, decision.Rejection);
             var before = State.Current;
-            if (await RaiseConditionalEvents(decision.Events))
+            var summary = MergeRequestIndex.Summarize(Key, decision.Events.Aggregate(before, WorkflowEvolver.Evolve));
+            var appended = await journal.AppendAsync(new StreamAppend(Key, Version, decision.Events, delivery, summary));
+            if (appended == WriteOutcome.Duplicate) return new CommandOutcome(Snapshot(), 0, null, Duplicate: true);
+            if (appended == WriteOutcome.Written)
             {
+                written = (Version, decision.Events);
+                if (!await RaiseConditionalEvents(decision.Events)) await RefreshNow();
                 OrchestratorTelemetry.EventsAppended.Add(decision.Events.Count);
                 WorkflowMetrics.Record(before, State.Current, decision.Events);
-                await index.UpsertAsync(Key, State.Current);
                 return new CommandOutcome(Snapshot(), decision.Events.Count, null);
             }
             OrchestratorTelemetry.ConcurrencyRetries.Add(1);
@@ -228,6 +238,14 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         return new(version, new WorkflowJournalState { Current = WorkflowEvolver.Fold(events) });
     }
 
-    public Task<bool> ApplyUpdatesToStorage(IReadOnlyList<IWorkflowEvent> updates, int expectedVersion) =>
-        journal.AppendAsync(Key, expectedVersion, updates);
+    public async Task<bool> ApplyUpdatesToStorage(IReadOnlyList<IWorkflowEvent> updates, int expectedVersion)
+    {
+        if (written is { } w && w.Version == expectedVersion && w.Events.SequenceEqual(updates, ReferenceEqualityComparer.Instance))
+        {
+            written = null;
+            return true;
+        }
+        // Nothing raises events Handle has not written; should anything, they are written here as before.
+        return await journal.AppendAsync(Key, expectedVersion, updates);
+    }
 }

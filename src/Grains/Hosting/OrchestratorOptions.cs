@@ -62,11 +62,20 @@ public sealed class PolicySettings
     public string SkippedPipelines { get; set; } = "fail";
     public int StepTimeoutMinutes { get; set; } = 30;
     public string MergeOrder { get; set; } = Domain.MergeOrder.AssignedAt;
+    public List<EmbargoSettings> Embargo { get; set; } = [];
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
-        MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes);
+        MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes,
+        Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))]);
+}
+
+public sealed class EmbargoSettings
+{
+    public string From { get; set; } = "";
+    public string To { get; set; } = "";
+    public string TimeZone { get; set; } = "UTC";
 }
 
 public sealed class ImagePolicySettings
@@ -98,6 +107,12 @@ public sealed class WebhookOptions
     public List<long> DefaultSecretProjects { get; set; } = [];
     /// <summary>Per project (numeric id as key): its own secret, the only one accepted for that project.</summary>
     public Dictionary<string, ProjectWebhook> Projects { get; set; } = [];
+    /// <summary>
+    /// How long a delivery that caused no event is remembered, so its redelivery is answered as a duplicate: well beyond
+    /// GitLab's automatic retries and the time its hook log offers a manual resend. Deliveries that caused events are
+    /// remembered with those events, for as long as the stream.
+    /// </summary>
+    public TimeSpan DeliveryKeyRetention { get; set; } = TimeSpan.FromDays(30);
 }
 
 public sealed class ProjectWebhook

@@ -96,6 +96,9 @@ public static class OrchestratorSilo
         {
             var options = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
             var builder = new NpgsqlDataSourceBuilder(options.Postgres.ConnectionString);
+            // The same few statements run for every delivery: prepared once per connection, PostgreSQL parses and
+            // plans them once (unless the connection string says otherwise).
+            if (builder.ConnectionStringBuilder.MaxAutoPrepare == 0) builder.ConnectionStringBuilder.MaxAutoPrepare = 64;
             builder.ConfigureTracing(t => t.EnableFirstResponseEvent(false));
             return builder.Build();
         });
@@ -111,6 +114,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<PipelineWatches>();
         services.TryAddSingleton<WebhookDeliveries>();
+        services.AddHostedService<DeliveryKeyPruning>();
         return services;
     }
 }

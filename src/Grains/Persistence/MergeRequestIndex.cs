@@ -3,7 +3,8 @@ using Orchestrator.Domain;
 
 namespace Orchestrator.Persistence;
 
-/// <summary>One row per merge request the orchestrator knows, for listing; the stream stays the truth.</summary>
+/// <summary>One row per merge request the orchestrator knows, for listing; the stream stays the truth, and this row
+/// is written in the same commit as the events it reflects, so it is never behind them.</summary>
 public sealed class MergeRequestSummary
 {
     public string Id { get; set; } = "";
@@ -16,16 +17,12 @@ public sealed class MergeRequestSummary
 
 public sealed class MergeRequestIndex(IDocumentStore store)
 {
-    public async Task UpsertAsync(MergeRequestKey key, MergeRequestWorkflow workflow, CancellationToken ct = default)
+    /// <summary>The summary of a merge request's workflow: a projection of its stream, stored in the commit of the events it reflects.</summary>
+    public static MergeRequestSummary Summarize(MergeRequestKey key, MergeRequestWorkflow workflow) => new()
     {
-        await using var session = store.LightweightSession();
-        session.Store(new MergeRequestSummary
-        {
-            Id = key.ToString(), ProjectId = key.ProjectId, Iid = key.Iid, State = workflow.State.ToWireName(),
-            Attempt = workflow.Attempt, UpdatedAt = workflow.UpdatedAt,
-        });
-        await session.SaveChangesAsync(ct);
-    }
+        Id = key.ToString(), ProjectId = key.ProjectId, Iid = key.Iid, State = workflow.State.ToWireName(),
+        Attempt = workflow.Attempt, UpdatedAt = workflow.UpdatedAt,
+    };
 
     public async Task<(IReadOnlyList<MergeRequestSummary> Page, int Total)> ListAsync(long project, string? state, int page, int perPage, CancellationToken ct = default)
     {

@@ -5,7 +5,8 @@ using Orchestrator.Grains;
 namespace Orchestrator.Persistence;
 
 /// <summary>A queue as the operations page shows it: who holds the branch and who waits, with their states.</summary>
-public sealed record QueueOverview(long ProjectId, string TargetBranch, MergeRequestSummary? Holder, IReadOnlyList<MergeRequestSummary> Waiting);
+public sealed record QueueOverview(long ProjectId, string TargetBranch, MergeRequestSummary? Holder, IReadOnlyList<MergeRequestSummary> Waiting,
+    Grains.QueuePause? Paused = null);
 
 /// <summary>
 /// Reads for the operations page from the documents the grains already keep (queues, the MR index), so looking
@@ -19,7 +20,7 @@ public sealed class OperationsReadModel(IDocumentStore store)
         await using var session = store.QuerySession();
         var queues = new List<(MergeQueueKey, MergeQueueDocument)>();
         foreach (var queue in await session.Query<MergeQueueDocument>().ToListAsync(ct))
-            if ((queue.Holder is not null || queue.Waiting.Count > 0) && MergeQueueKey.TryParse(queue.Id, out var key)
+            if ((queue.Holder is not null || queue.Waiting.Count > 0 || queue.Paused is not null) && MergeQueueKey.TryParse(queue.Id, out var key)
                 && (projects.Count == 0 || projects.Contains(key.Value.ProjectId)))
                 queues.Add((key.Value, queue));
         queues.Sort((a, b) => (a.Item1.ProjectId, a.Item1.Branch).CompareTo((b.Item1.ProjectId, b.Item1.Branch)));
@@ -45,7 +46,7 @@ public sealed class OperationsReadModel(IDocumentStore store)
         MergeRequestSummary Summary(MergeQueueKey queue, long iid) => summaries.GetValueOrDefault(Id(queue, iid))
             ?? new MergeRequestSummary { Id = Id(queue, iid), ProjectId = queue.ProjectId, Iid = iid, State = "unknown" };
         return [.. queues.Select(q => new QueueOverview(q.Key.ProjectId, q.Key.Branch,
-            q.Queue.Holder is { } h ? Summary(q.Key, h) : null, [.. q.Queue.Waiting.Select(w => Summary(q.Key, w))]))];
+            q.Queue.Holder is { } h ? Summary(q.Key, h) : null, [.. q.Queue.Waiting.Select(w => Summary(q.Key, w))], q.Queue.Paused))];
     }
 
     /// <summary>The most recently changed merge requests, newest first.</summary>

@@ -53,12 +53,29 @@ public sealed class PostgresSchema(string name)
             i_am_alive timestamptz not null,
             primary key (cluster_id, silo)
         );
+        -- GitLab deliveries by Idempotency-Key, per stream they touched ('' for none), written in the commit of the
+        -- events they caused: remembering a delivery and applying it are one fact.
         create table if not exists {Name}.webhook_deliveries (
-            delivery_key text        primary key,
-            event        text        not null,
-            project_id   bigint      not null,
-            received_at  timestamptz not null default now()
+            delivery_key  text        not null,
+            stream_id     text        not null default '',
+            caused_events boolean     not null default false,
+            received_at   timestamptz not null default now(),
+            primary key (delivery_key, stream_id)
         );
+        -- Tables from before keys were kept per stream: their keys become "seen, touching no stream", which the
+        -- journal counts as seen for every stream.
+        alter table {Name}.webhook_deliveries add column if not exists stream_id text not null default '';
+        alter table {Name}.webhook_deliveries add column if not exists caused_events boolean not null default false;
+        alter table {Name}.webhook_deliveries drop column if exists event;
+        alter table {Name}.webhook_deliveries drop column if exists project_id;
+        do $$ begin
+            if (select count(*) from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace
+                 where n.nspname = '{Name}' and c.relname = 'webhook_deliveries' and i.indisprimary and i.indnatts = 1) = 1 then
+                alter table {Name}.webhook_deliveries drop constraint webhook_deliveries_pkey;
+                alter table {Name}.webhook_deliveries add primary key (delivery_key, stream_id);
+            end if;
+        end $$;
+        create index if not exists webhook_deliveries_unapplied_age on {Name}.webhook_deliveries (received_at) where not caused_events;
         """;
 
     private static string ValidName(string name) =>

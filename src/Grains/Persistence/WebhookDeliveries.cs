@@ -2,33 +2,31 @@ using Npgsql;
 
 namespace Orchestrator.Persistence;
 
-/// <summary>Deliveries already applied, by GitLab's Idempotency-Key (or event UUID): durable, so a redelivery after a restart is still a duplicate.</summary>
-public sealed class WebhookDeliveries(NpgsqlDataSource dataSource, PostgresSchema schema)
+/// <summary>
+/// GitLab deliveries already answered, by Idempotency-Key (or event UUID), durable so that a redelivery after a
+/// restart is still a duplicate. Deliveries that caused events are remembered by the journal in the commit of those
+/// events and kept as long as the stream; those that caused none are remembered here, batched with the journal's
+/// writes, and kept for <c>Webhooks:DeliveryKeyRetention</c>.
+/// </summary>
+public sealed class WebhookDeliveries(WorkflowJournal journal, NpgsqlDataSource dataSource, PostgresSchema schema)
 {
-    public async Task<bool> SeenAsync(string key, CancellationToken ct = default)
-    {
-        await schema.EnsureAsync(dataSource, ct);
-        await using var cmd = dataSource.CreateCommand($"select 1 from {schema.Name}.webhook_deliveries where delivery_key = $1");
-        cmd.Parameters.AddWithValue(key);
-        return await cmd.ExecuteScalarAsync(ct) is not null;
-    }
-
-    /// <summary>Records an applied delivery; false when it was recorded already (a duplicate raced this one).</summary>
-    public async Task<bool> RecordAsync(string key, string eventName, long project, CancellationToken ct = default)
-    {
-        await schema.EnsureAsync(dataSource, ct);
-        await using var cmd = dataSource.CreateCommand(
-            $"insert into {schema.Name}.webhook_deliveries (delivery_key, event, project_id) values ($1, $2, $3) on conflict do nothing");
-        cmd.Parameters.AddWithValue(key);
-        cmd.Parameters.AddWithValue(eventName);
-        cmd.Parameters.AddWithValue(project);
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
-    }
+    /// <summary>Remembers a delivery that caused no event, for the stream it touched ("" for none); false when it was seen before.</summary>
+    public Task<bool> RememberAsync(string key, string? stream) => journal.RememberAsync(key, stream ?? "");
 
     public async Task<long> CountAsync(CancellationToken ct = default)
     {
         await schema.EnsureAsync(dataSource, ct);
         await using var cmd = dataSource.CreateCommand($"select count(*) from {schema.Name}.webhook_deliveries");
         return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    /// <summary>Forgets deliveries that caused no event and arrived before <paramref name="before"/>; how many.</summary>
+    public async Task<int> PruneAsync(DateTimeOffset before, CancellationToken ct = default)
+    {
+        await schema.EnsureAsync(dataSource, ct);
+        await using var cmd = dataSource.CreateCommand(
+            $"delete from {schema.Name}.webhook_deliveries where not caused_events and received_at < $1");
+        cmd.Parameters.AddWithValue(before);
+        return await cmd.ExecuteNonQueryAsync(ct);
     }
 }

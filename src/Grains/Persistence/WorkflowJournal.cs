@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using JasperFx;
 using JasperFx.Events;
@@ -8,15 +9,52 @@ using Orchestrator.Domain;
 
 namespace Orchestrator.Persistence;
 
-/// <summary>The Marten stream of one merge request: read it whole, append with optimistic concurrency.</summary>
-public sealed class WorkflowJournal(IDocumentStore store)
+/// <summary>
+/// The Marten stream of each merge request: read whole, appended with optimistic concurrency through one group
+/// commit shared by every grain and webhook of the process, together with the deliveries that caused the events.
+/// </summary>
+public sealed class WorkflowJournal : IAsyncDisposable
 {
+    private readonly IDocumentStore store;
+    private readonly BatchQueue<JournalWrite, WriteOutcome> commits;
+    private readonly BatchQueue<string, IReadOnlyList<IEvent>> reads;
+
+    public WorkflowJournal(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema, BatchOptions? options = null)
+    {
+        this.store = store;
+        var batch = new JournalBatch(store, dataSource, schema, AlreadyAppendedAsync);
+        commits = new BatchQueue<JournalWrite, WriteOutcome>(async (writes, ct) =>
+        {
+            Telemetry.OrchestratorTelemetry.JournalBatchSize.Record(writes.Count);
+            return await batch.WriteAsync(writes, ct);
+        }, (write, ct) => WriteAloneAsync(batch, write, ct), options);
+        // Every new merge request's grain reads its stream on activation: many at once share one round trip.
+        reads = new BatchQueue<string, IReadOnlyList<IEvent>>(ReadStreamsAsync, ReadStreamAsync, options);
+    }
+
+    /// <summary>Transactions written so far and the writes in them.</summary>
+    public (long Batches, long Writes) Commits => (commits.Batches, commits.Items);
+
     public async Task<(int Version, IReadOnlyList<IWorkflowEvent> Events)> ReadAsync(
         MergeRequestKey key, CancellationToken cancellationToken = default)
     {
-        await using var session = store.QuerySession();
-        var events = await session.Events.FetchStreamAsync(key.StreamKey, token: cancellationToken);
+        var events = await reads.SubmitAsync(key.StreamKey);
         return (events.Count == 0 ? 0 : checked((int)events[^1].Version), [.. events.Select(e => (IWorkflowEvent)e.Data)]);
+    }
+
+    private async Task<IReadOnlyList<IReadOnlyList<IEvent>>> ReadStreamsAsync(IReadOnlyList<string> streams, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        var batch = session.CreateBatchQuery();
+        var fetches = streams.Select(s => batch.Events.FetchStream(s)).ToList();
+        await batch.Execute(ct);
+        return [.. await Task.WhenAll(fetches)];
+    }
+
+    private async Task<IReadOnlyList<IEvent>> ReadStreamAsync(string stream, CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        return await session.Events.FetchStreamAsync(stream, token: ct);
     }
 
     public async Task<IReadOnlyList<RecordedEvent>> ReadRecordedAsync(MergeRequestKey key, CancellationToken cancellationToken = default)
@@ -28,35 +66,47 @@ public sealed class WorkflowJournal(IDocumentStore store)
     }
 
     /// <summary>
-    /// Appends <paramref name="events"/> if the stream is still at <paramref name="expectedVersion"/>.
-    /// Returns false when someone else appended first. A retry of an append that already landed (the
-    /// commit went through but its answer was lost) finds its own events at that position and returns
-    /// true without writing them twice.
+    /// Appends the events if the stream is still at the expected version, remembering the delivery that caused
+    /// them in the same commit. A retry of an append that already landed (the commit went through but its answer
+    /// was lost) finds its own events at that position and is <see cref="WriteOutcome.Written"/>, not written twice;
+    /// a delivery already applied to this stream is <see cref="WriteOutcome.Duplicate"/>, and nothing is written.
     /// </summary>
-    public async Task<bool> AppendAsync(
-        MergeRequestKey key, int expectedVersion, IReadOnlyList<IWorkflowEvent> events, CancellationToken cancellationToken = default)
+    public Task<WriteOutcome> AppendAsync(StreamAppend append) =>
+        append.Events.Count == 0 && append.Delivery is null ? Task.FromResult(WriteOutcome.Written) : CommitAsync(append);
+
+    /// <summary>Appends with no delivery attached: false when someone else appended first.</summary>
+    public async Task<bool> AppendAsync(MergeRequestKey key, int expectedVersion, IReadOnlyList<IWorkflowEvent> events,
+        CancellationToken cancellationToken = default) =>
+        await AppendAsync(new StreamAppend(key, expectedVersion, events)) == WriteOutcome.Written;
+
+    /// <summary>Remembers a delivery that caused no event, batched with the appends; false when it was seen before.</summary>
+    public async Task<bool> RememberAsync(string delivery, string stream) =>
+        await CommitAsync(new DeliveryOnly(delivery, stream)) == WriteOutcome.Written;
+
+    private async Task<WriteOutcome> CommitAsync(JournalWrite write)
     {
-        if (events.Count == 0) return true;
+        var start = Stopwatch.GetTimestamp();
+        var outcome = await commits.SubmitAsync(write);
+        Telemetry.OrchestratorTelemetry.JournalCommitWait.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        return outcome;
+    }
+
+    /// <summary>One write in a transaction of its own, after its batch failed: here a version conflict is its alone.</summary>
+    private async Task<WriteOutcome> WriteAloneAsync(JournalBatch batch, JournalWrite write, CancellationToken ct)
+    {
         try
         {
-            await using var session = store.LightweightSession();
-            if (expectedVersion == 0)
-                session.Events.StartStream(key.StreamKey, events.Cast<object>());
-            else
-                // Marten wants the version the stream will have after this append.
-                session.Events.Append(key.StreamKey, expectedVersion + events.Count, events.Cast<object>());
-            await session.SaveChangesAsync(cancellationToken);
-            return true;
+            return (await batch.WriteAsync([write], ct))[0];
         }
-        catch (Exception e) when (IsVersionConflict(e))
+        catch (Exception e) when (write is StreamAppend append && IsVersionConflict(e))
         {
-            return await AlreadyAppendedAsync(key, expectedVersion, events, cancellationToken);
+            return await AlreadyAppendedAsync(append, ct) ? WriteOutcome.Written : WriteOutcome.Conflict;
         }
     }
 
-    private async Task<bool> AlreadyAppendedAsync(
-        MergeRequestKey key, int expectedVersion, IReadOnlyList<IWorkflowEvent> events, CancellationToken cancellationToken)
+    private async Task<bool> AlreadyAppendedAsync(StreamAppend append, CancellationToken cancellationToken)
     {
+        var (key, expectedVersion, events) = (append.Key, append.ExpectedVersion, append.Events);
         await using var session = store.QuerySession();
         var stored = await session.Events.FetchStreamAsync(
             key.StreamKey, version: expectedVersion + events.Count, fromVersion: expectedVersion + 1, token: cancellationToken);
@@ -67,12 +117,25 @@ public sealed class WorkflowJournal(IDocumentStore store)
             && JsonSerializer.Serialize(pair.First.Data, pair.Second.GetType()) == JsonSerializer.Serialize(pair.Second, pair.Second.GetType()));
     }
 
+    /// <summary>
+    /// Only the stream's own constraints (one event per stream and version, one stream per id) mean someone else
+    /// appended; deliveries never raise here (they are inserted with "on conflict do nothing" and told apart first).
+    /// </summary>
     private static bool IsVersionConflict(Exception e) => e switch
     {
         ConcurrencyException or JasperFx.Events.ExistingStreamIdCollisionException
             or Marten.Exceptions.ExistingStreamIdCollisionException => true,
-        MartenCommandException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } } => true,
-        PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } => true,
+        MartenCommandException { InnerException: PostgresException p } => IsStreamConstraint(p),
+        PostgresException p => IsStreamConstraint(p),
         _ => false,
     };
+
+    private static bool IsStreamConstraint(PostgresException p) =>
+        p.SqlState == PostgresErrorCodes.UniqueViolation && p.TableName is "mt_events" or "mt_streams";
+
+    public async ValueTask DisposeAsync()
+    {
+        await commits.DisposeAsync();
+        await reads.DisposeAsync();
+    }
 }

@@ -41,6 +41,16 @@ public static class OrchestratorTelemetry
     public static readonly Counter<long> WebhookDeliveries =
         Meter.CreateCounter<long>("orchestrator.webhooks.deliveries", "{delivery}", "Webhook deliveries, by event and result");
 
+    public static readonly Histogram<double> WebhookPhase =
+        Meter.CreateHistogram<double>("orchestrator.webhooks.phase.duration", "ms",
+            "Time a webhook delivery spends in each phase: read (body and JSON parse), check (signer, token, typed payload), route (the grain call, its commit wait included), remember (a no-event delivery's commit wait)");
+
+    public static readonly Histogram<double> JournalCommitWait =
+        Meter.CreateHistogram<double>("orchestrator.journal.commit.duration", "ms", "Time from handing a write to the group commit until its batch is durable");
+
+    public static readonly Histogram<int> JournalBatchSize =
+        Meter.CreateHistogram<int>("orchestrator.journal.batch.size", "{write}", "Writes per group-commit transaction");
+
     /// <summary>
     /// One trace per workflow attempt: its id is derived from the merge request and the attempt, so every step —
     /// in whichever process, before or after a restart — and every GitLab or registry call made in it join the

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Marten;
 using Microsoft.Extensions.Options;
 using Orchestrator.Domain;
@@ -12,29 +13,43 @@ public sealed class ProjectPolicyDocument
     public ProjectPolicy Policy { get; set; } = ProjectPolicy.Default;
 }
 
-/// <summary>Policies: what the API stored wins over configuration (<c>Orchestrator:Policies:&lt;projectId&gt;</c>), which wins over the default.</summary>
-public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptions> options)
+/// <summary>
+/// Policies: what the API stored wins over configuration (<c>Orchestrator:Policies:&lt;projectId&gt;</c>), which wins over the default.
+/// Read on every merge request hook, so kept in memory: a save through this process replaces its entry at once; a
+/// save through another silo is seen here within <see cref="Freshness"/>.
+/// </summary>
+public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptions> options, TimeProvider clock)
 {
+    public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(5);
+
+    private readonly ConcurrentDictionary<long, (ProjectPolicy? Stored, DateTimeOffset ReadAt)> cache = new();
+
     public async Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default)
     {
-        await using var session = store.QuerySession();
-        var stored = await session.LoadAsync<ProjectPolicyDocument>(project, ct);
-        if (stored is not null) return stored.Policy;
+        var stored = await StoredAsync(project, ct);
+        if (stored is not null) return stored;
         return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
     }
 
     /// <summary>Whether anyone stored or configured a policy for the project (the default applies otherwise).</summary>
-    public async Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default)
-    {
-        if (options.Value.Policies.ContainsKey(project.ToString())) return true;
-        await using var session = store.QuerySession();
-        return await session.LoadAsync<ProjectPolicyDocument>(project, ct) is not null;
-    }
+    public async Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) =>
+        options.Value.Policies.ContainsKey(project.ToString()) || await StoredAsync(project, ct) is not null;
 
     public async Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default)
     {
         await using var session = store.LightweightSession();
         session.Store(new ProjectPolicyDocument { Id = project, Policy = policy });
         await session.SaveChangesAsync(ct);
+        cache[project] = (policy, clock.GetUtcNow());
+    }
+
+    private async Task<ProjectPolicy?> StoredAsync(long project, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        if (cache.TryGetValue(project, out var known) && now - known.ReadAt < Freshness) return known.Stored;
+        await using var session = store.QuerySession();
+        var stored = (await session.LoadAsync<ProjectPolicyDocument>(project, ct))?.Policy;
+        cache[project] = (stored, now);
+        return stored;
     }
 }

@@ -260,12 +260,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> MergingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
+        if (s.EmbargoedUntil is { } until && now < until) return StepResult.Waiting($"merges are embargoed until {until:u}");
         // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
             return StepResult.Waiting("GitLab is still checking mergeability");
         // Right before the merge: who asked, the MR, and the digests the tested images' tags hold now (the merge makes them main's).
         if (await Checkpoint(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct,
-                imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct)) is { } check)
+                imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct), embargo: policy.Embargo) is { } check)
             return check;
         try
         {
@@ -376,12 +377,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// </summary>
     private async Task<StepResult?> Checkpoint(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s,
         GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct, ProjectPolicy? suggested = null,
-        IReadOnlyList<TagDigest>? imagesNow = null)
+        IReadOnlyList<TagDigest>? imagesNow = null, IReadOnlyList<EmbargoWindow>? embargo = null)
     {
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
-            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow));
+            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow, embargo));
     }
 
     /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>

@@ -31,7 +31,7 @@ public sealed partial class SiloKillTests
         var first = StartSilo(seed, url, settings);
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        var journal = new WorkflowJournal(store);
+        var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         try
         {
             // Started before the request, so it overstates the time since the reminder was registered.

@@ -154,7 +154,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
                 new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
 
             var key = new MergeRequestKey(up, iid);
-            var journal = new WorkflowJournal(store);
+            var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
             IReadOnlyList<IWorkflowEvent> events = [];
             for (var i = 0; i < 1200 && !events.OfType<OutcomeNoted>().Any(); i++)
             {
@@ -205,7 +205,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         var silo = StartSilo(seed, url, null, connection);
         await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
-        var journal = new WorkflowJournal(store);
+        var journal = new WorkflowJournal(store, dataSource, new PostgresSchema(db.Schema));
         try
         {
             var key = await RequestMergeAsync(url, harness, "slow", "sleep 6\ntrue\n");
@@ -265,7 +265,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
 
             Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, a.StatusCode.ToString()));
             Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Accepted);
-            var (_, events) = await new WorkflowJournal(store).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
+            var (_, events) = await new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema)).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
             Assert.Single(events.OfType<MergeRequested>());
             foreach (var a in answers)
                 Assert.Equal(1, (await a.Content.ReadFromJsonAsync<JsonNode>())!["attempt"]!.GetValue<int>());
@@ -295,7 +295,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         Process? other = twoSilos ? StartSilo(seed, otherUrl, Cluster()) : null;
         Process? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        var journal = new WorkflowJournal(store);
+        var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         try
         {
             await WaitHealthy(url);

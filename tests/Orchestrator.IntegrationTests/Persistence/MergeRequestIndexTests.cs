@@ -18,8 +18,14 @@ public sealed class MergeRequestIndexTests(SchemaFixture db) : IClassFixture<Sch
         var index = new MergeRequestIndex(store);
         var states = Enum.GetValues<WorkflowState>();
         // Newest first in the enum's order, so the answer's order is the index's doing.
-        foreach (var (state, i) in states.Select((s, i) => (s, i)))
-            await index.UpsertAsync(new MergeRequestKey(100 + i % 2, i + 1), MergeRequestWorkflow.Initial with { State = state, UpdatedAt = T.AddMinutes(-i) });
+        await using (var session = store.LightweightSession())
+        {
+            // The summaries as the journal writes them, in the commit of each stream's events.
+            foreach (var (state, i) in states.Select((s, i) => (s, i)))
+                session.Store(MergeRequestIndex.Summarize(new MergeRequestKey(100 + i % 2, i + 1),
+                    MergeRequestWorkflow.Initial with { State = state, UpdatedAt = T.AddMinutes(-i) }));
+            await session.SaveChangesAsync();
+        }
 
         var active = await index.ActiveAsync();
 

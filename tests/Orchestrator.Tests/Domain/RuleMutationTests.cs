@@ -150,6 +150,13 @@ public sealed class RuleMutationTests
         r.Do(new RecordMergeRefusal(405, "draft", new MergeRefusalFacts(RebasedSha, TargetSha, "draft_status"), 3, r.Now), "refusal:NotMergeable");
         ToMerging(r);
         r.Do(Check(r, PermissionCheckpoint.Merge, Ready with { Sha = "ffff" }), "precondition:source_unchanged");
+
+        // A merge inside an embargo window waits for it to close.
+        ToMerging(r);
+        var now = r.Now;
+        var around = new EmbargoWindow(now.AddHours(-1).DayOfWeek.ToString()[..3] + now.AddHours(-1).ToString(" HH:mm"),
+            now.AddHours(1).DayOfWeek.ToString()[..3] + now.AddHours(1).ToString(" HH:mm"), "UTC");
+        r.Do(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", null, [], now, Ready, Embargo: [around]), "embargo");
         return r;
     }
 
@@ -166,7 +173,7 @@ public sealed class RuleMutationTests
         foreach (var p in Preconditions.All) data.Add("precondition:" + p.Name);
         foreach (var v in Enum.GetValues<FreshnessVerdict>()) data.Add("freshness:" + v);
         foreach (var c in Enum.GetValues<MergeRefusal>()) data.Add("refusal:" + c);
-        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable" }) data.Add(name);
+        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable", "embargo" }) data.Add(name);
         return data;
     }
 
@@ -192,6 +199,7 @@ public sealed class RuleMutationTests
         ["ci timeout"] => Today with { CiOverdue = (_, _) => false },
         ["registry guard"] => Today with { RegistryGuard = (_, _, _) => [] },
         ["unhealable"] => Today with { Unhealable = (_, _) => false },
+        ["embargo"] => Today with { Embargo = (_, _) => null },
         ["pipeline outcome"] => Today with { PipelineOutcome = status => status == "failed" ? PipelineOutcome.Succeeded : Today.PipelineOutcome(status) },
         _ => throw new ArgumentException(rule),
     };

@@ -1,0 +1,64 @@
+using Orchestrator.Domain;
+using Xunit;
+using static Orchestrator.Tests.Domain.DeciderSpec;
+using static Orchestrator.Tests.Domain.Histories;
+
+namespace Orchestrator.Tests.Domain;
+
+/// <summary>Weekend embargoes, as marge-bot's --embargo: nothing merges inside the window, and its checks are made afresh after it.</summary>
+public sealed class EmbargoTests
+{
+    private static readonly EmbargoWindow Weekend = new("Fri 18:00", "Mon 08:00", "Europe/Berlin");
+
+    // 2026-11-27 is a Friday; Berlin is UTC+1 in November.
+    private static DateTimeOffset Berlin(int day, int hour, int minute = 0) => new(2026, 11, day, hour, minute, 0, TimeSpan.FromHours(1));
+
+    [Theory]
+    [InlineData(27, 17, 59, null)]
+    [InlineData(27, 18, 0, "2026-11-30T08:00:00+01:00")]
+    [InlineData(28, 12, 0, "2026-11-30T08:00:00+01:00")]
+    [InlineData(30, 7, 59, "2026-11-30T08:00:00+01:00")]
+    [InlineData(30, 8, 0, null)]
+    [InlineData(25, 12, 0, null)]
+    public void Given_a_weekend_window_When_asked_at_a_moment_Then_it_says_until_when_merges_wait(int day, int hour, int minute, string? until) =>
+        Assert.Equal(until is null ? null : DateTimeOffset.Parse(until), Embargoes.Until([Weekend], Berlin(day, hour, minute)));
+
+    [Fact]
+    public void Given_a_window_in_another_zone_When_asked_in_utc_Then_the_zone_decides() =>
+        Assert.Null(Embargoes.Until([Weekend], new DateTimeOffset(2026, 11, 27, 16, 59, 0, TimeSpan.Zero)));
+
+    [Theory]
+    [InlineData("Fri 18:00", "Mon 08:00", "Mars/Olympus")]
+    [InlineData("Friday evening", "Mon 08:00", "UTC")]
+    [InlineData("Fri 25:00", "Mon 08:00", "UTC")]
+    public void Given_a_window_that_cannot_be_read_When_the_policy_is_validated_Then_it_is_refused(string from, string to, string zone) =>
+        Assert.NotEmpty(new ProjectPolicy(Embargo: [new EmbargoWindow(from, to, zone)]).Validate());
+
+    private static IWorkflowEvent[] MergingByToken =>
+        [new MergeRequested(1, "ci-bot", At(0), Requester.ApiToken("ci-bot")), .. Merging.Skip(1)];
+
+    private static RecordCheckpoint MergeCheck(DateTimeOffset at) =>
+        new(PermissionCheckpoint.Merge, "main", null, [], at, ObservationDeciderTests.Ready, Embargo: [Weekend]);
+
+    [Fact]
+    public void Given_a_verified_mr_When_its_merge_comes_inside_the_window_Then_it_waits_and_its_checks_are_made_once_the_window_closes()
+    {
+        var inside = Berlin(28, 12);
+        var embargoed = Given(MergingByToken).When(MergeCheck(inside)).Then(new MergeEmbargoed(1, Berlin(30, 8), [Weekend], inside));
+        Assert.Equal(Berlin(30, 8), embargoed.EmbargoedUntil);
+        IWorkflowEvent[] waiting = [.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], inside)];
+        // Asked again inside the window: nothing new. After it: the full check, as for any merge.
+        Given(waiting).When(MergeCheck(Berlin(29, 23))).ThenNothing();
+        Assert.IsType<PermissionChecked>(Assert.Single(Given(waiting).When(MergeCheck(Berlin(30, 8, 1))).ThenEvents()));
+    }
+
+    [Fact]
+    public void Given_an_embargoed_merge_When_the_weekend_passes_Then_no_step_deadline_ends_it_and_its_clock_starts_at_the_window_end()
+    {
+        IWorkflowEvent[] waiting = [.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], Berlin(28, 12))];
+        var clock = new ClockReading(30, 60);
+        Given(waiting).When(new ObserveClock(clock, Berlin(30, 7))).ThenNothing();
+        Given(waiting).When(new ObserveClock(clock, Berlin(30, 8, 29))).ThenNothing();
+        Assert.IsType<StepTimedOut>(Given(waiting).When(new ObserveClock(clock, Berlin(30, 8, 31))).ThenEvents()[0]);
+    }
+}
