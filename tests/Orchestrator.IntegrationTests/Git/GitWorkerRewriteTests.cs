@@ -35,17 +35,17 @@ public sealed class GitWorkerRewriteTests(SandboxFixture sandbox) : IClassFixtur
         var pushed = Assert.IsType<GitRewriteResult.Pushed>(result);
         Assert.Equal((pushed.Head, main), (await w.Head(w.Upstream, "topic"), pushed.Onto));
         var mirror = w.Worker().MirrorPath(w.Upstream.Id);
-        Assert.Equal(pushed.Commits.Reverse(), (await Git(null, "--git-dir=" + mirror, "rev-list", $"{main}..{pushed.Head}")).Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Equal(main, (await Git(null, "--git-dir=" + mirror, "rev-parse", pushed.Commits[0] + "^")).Trim());
-        Assert.Equal(await Git(null, "--git-dir=" + mirror, "log", "-2", "--format=%an <%ae> %ad", expected),
-            await Git(null, "--git-dir=" + mirror, "log", "-2", "--format=%an <%ae> %ad", pushed.Head));
+        Assert.Equal(pushed.Commits.Reverse(), (await RunGit(null, "--git-dir=" + mirror, "rev-list", $"{main}..{pushed.Head}")).Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(main, (await RunGit(null, "--git-dir=" + mirror, "rev-parse", pushed.Commits[0] + "^")).Trim());
+        Assert.Equal(await RunGit(null, "--git-dir=" + mirror, "log", "-2", "--format=%an <%ae> %ad", expected),
+            await RunGit(null, "--git-dir=" + mirror, "log", "-2", "--format=%an <%ae> %ad", pushed.Head));
         foreach (var sha in pushed.Commits)
         {
-            var message = await Git(null, "--git-dir=" + mirror, "log", "-1", "--format=%B", sha);
+            var message = await RunGit(null, "--git-dir=" + mirror, "log", "-1", "--format=%B", sha);
             Assert.Single(CommitTrailers.Read(message), t => t.SameAs(Reviewed));
             Assert.Single(CommitTrailers.Read(message), t => t.SameAs(PartOf(w.WebUrl(iid))));
             Assert.Equal($"{Bot.Name} <{Bot.Email}> {Bot.When.ToUnixTimeSeconds()} +0100",
-                (await Git(null, "--git-dir=" + mirror, "log", "-1", "--format=%cn <%ce> %ct %cd", "--date=format:%z", sha)).Trim());
+                (await RunGit(null, "--git-dir=" + mirror, "log", "-1", "--format=%cn <%ce> %ct %cd", "--date=format:%z", sha)).Trim());
         }
         // The author's push of the same branch did start one: only the push option keeps ours quiet.
         Assert.NotEmpty((await w.Maintainer.GetStringAsync($"projects/{w.Upstream.Id}/pipelines?sha={expected}")).Trim('[', ']'));

@@ -79,7 +79,7 @@ public sealed class GitWorld
     public string WebUrl(long iid) => $"{Sandbox.BaseUrl.TrimEnd('/')}/{Upstream.PathWithNamespace}/-/merge_requests/{iid}";
 
     /// <summary>A git command on the test's side (a clone, or the worker's mirror to read what it wrote).</summary>
-    public static async Task<string> Git(string? dir, params string[] args)
+    public static async Task<string> RunGit(string? dir, params string[] args)
     {
         var r = await GitCli.TryRunAsync(dir, args, identity: new GitCli.Identity("Author", "author@example.com"));
         Assert.True(r.ExitCode == 0, $"git {string.Join(' ', args)}: {r.Stderr}");
