@@ -10,7 +10,6 @@ namespace Orchestrator.IntegrationTests.Git;
 public sealed class GitWorkerRewriteTests(SandboxFixture sandbox) : IClassFixture<SandboxFixture>
 {
     private static Trailer PartOf(string url) => new("Part-of", $"<{url}>");
-    private static readonly Trailer Reviewed = new("Reviewed-by", "Ada Lovelace <ada@example.com>");
 
     /// <summary>An MR branch of two commits from main, then main moves on: the MR needs a rebase.</summary>
     private static async Task<string> BranchBehindMain(GitWorld w, GitProject source, HttpClient author, string branch)

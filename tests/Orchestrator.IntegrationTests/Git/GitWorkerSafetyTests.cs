@@ -15,7 +15,6 @@ namespace Orchestrator.IntegrationTests.Git;
 /// </summary>
 public sealed class GitWorkerSafetyTests(SandboxFixture sandbox) : IClassFixture<SandboxFixture>
 {
-    private static readonly Trailer Reviewed = new("Reviewed-by", "Ada Lovelace <ada@example.com>");
     private static readonly string[] HookNames =
         ["pre-push", "reference-transaction", "post-checkout", "post-merge", "post-rewrite", "pre-auto-gc", "pre-commit", "post-commit", "push-to-checkout"];
 

@@ -27,6 +27,8 @@ public sealed class GitWorld
     public required GitProject Fork { get; init; }
     public required string MirrorRoot { get; init; }
 
+    public static readonly Trailer Reviewed = new("Reviewed-by", "Ada Lovelace <ada@example.com>");
+
     public static readonly GitCommitter Bot = new("Marge Bot", "marge-bot@example.com", new DateTimeOffset(2026, 1, 15, 10, 30, 0, TimeSpan.FromHours(1)));
 
     public static async Task<GitWorld> CreateAsync(SandboxFixture sandbox, string tag)
