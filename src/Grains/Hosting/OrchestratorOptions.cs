@@ -18,6 +18,7 @@ public sealed class OrchestratorOptions
     public TelemetryOptions Telemetry { get; set; } = new();
     public RegistrySettings Registry { get; set; } = new();
     public WorkflowSettings Workflow { get; set; } = new();
+    public GitSettings Git { get; set; } = new();
     /// <summary>Per project (numeric id as key): its policy, until <c>PUT …/policy</c> stores another.</summary>
     public Dictionary<string, PolicySettings> Policies { get; set; } = [];
 }
@@ -26,6 +27,27 @@ public sealed class RegistrySettings
 {
     /// <summary>The container registry GitLab fronts (e.g. https://registry.freedesktop.org); the bot's token buys access.</summary>
     public string? Url { get; set; }
+}
+
+public sealed class GitSettings
+{
+    /// <summary>
+    /// Where the per-project mirrors live (bare repositories, one per target project). Anything in it can be deleted at
+    /// any time: a missing or broken mirror is cloned again. Empty: <c>orchestrator-git</c> under the temporary folder.
+    /// </summary>
+    public string? MirrorRoot { get; set; }
+
+    /// <summary>The git binary (2.38 or newer, for <c>merge-tree --write-tree</c>).</summary>
+    public string Executable { get; set; } = "git";
+
+    /// <summary>How long one git command may run before it is killed (a fetch of a large project included).</summary>
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// The e-mail of a <c>Reviewed-by</c> approver who shows no public e-mail: <c>{id}</c>, <c>{username}</c>, <c>{host}</c>
+    /// are replaced (the default is GitLab's own no-reply form).
+    /// </summary>
+    public string ReviewerFallbackEmail { get; set; } = Domain.Trailers.MergeRequestTrailers.DefaultFallbackEmail;
 }
 
 public sealed class WorkflowSettings

@@ -2,6 +2,7 @@ using Marten;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orchestrator.Adapters;
@@ -77,6 +78,14 @@ public static class OrchestratorSilo
             var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
             var credentials = new Adapters.RegistryCredentials(new Uri(o.Registry.Url ?? "http://registry.invalid"), o.GitLab.BotUsername, o.GitLab.BotToken ?? "");
             return new Adapters.RegistryClient(sp.GetRequiredService<IHttpClientFactory>().CreateClient("registry"), credentials);
+        });
+        services.TryAddSingleton<Adapters.Git.IGitWorker>(sp =>
+        {
+            var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
+            var root = string.IsNullOrWhiteSpace(o.Git.MirrorRoot) ? Path.Combine(Path.GetTempPath(), "orchestrator-git") : o.Git.MirrorRoot;
+            var settings = new Adapters.Git.GitWorkerSettings(new Uri(o.GitLab.BaseUrl ?? "http://gitlab.invalid"), o.GitLab.BotToken ?? "", root,
+                o.Git.Executable, o.Git.CommandTimeout);
+            return new Adapters.Git.GitWorker(settings, sp.GetRequiredService<ILogger<Adapters.Git.GitWorker>>());
         });
         return services;
     }

@@ -1,0 +1,47 @@
+using Orchestrator.Domain.Trailers;
+
+namespace Orchestrator.Adapters.Git;
+
+/// <summary>A GitLab project as git reaches it: <c>&lt;base&gt;/&lt;path_with_namespace&gt;.git</c>.</summary>
+public sealed record GitProject(long Id, string PathWithNamespace);
+
+/// <summary>
+/// Who commits, and when: recorded by the caller (e.g. the time of the event that decided the rebase), never read
+/// from the clock, so a repeat writes byte-identical commits.
+/// </summary>
+public sealed record GitCommitter(string Name, string Email, DateTimeOffset When);
+
+/// <summary>One rebase of a merge request's commits, with everything that decides its result.</summary>
+/// <param name="Target">The MR's target project; its mirror holds everything.</param>
+/// <param name="TargetBranch">The MR's target branch, whose head is the base unless <paramref name="OntoSha"/> says otherwise.</param>
+/// <param name="SourceBranch">The MR's source branch, pushed to.</param>
+/// <param name="Trailers">Added to every rewritten commit (existing ones kept, none duplicated).</param>
+/// <param name="Committer">The committer of every rewritten commit, date included.</param>
+/// <param name="Source">The MR's source project: the target itself, or the fork (pushed to through allow_collaboration).</param>
+/// <param name="ExpectedSourceSha">The source head the caller saw: the commits replayed, and the lease of the push.</param>
+/// <param name="OntoSha">The base recorded by the caller; null takes the target branch's head as fetched (the result says which).</param>
+/// <param name="SkipCi">Push with <c>-o ci.skip</c>: the workflow starts its own pipeline.</param>
+public sealed record GitRewrite(
+    GitProject Target, string TargetBranch, GitProject Source, string SourceBranch, string ExpectedSourceSha, string? OntoSha,
+    IReadOnlyList<Trailer> Trailers, GitCommitter Committer, bool SkipCi);
+
+public abstract record GitRewriteResult
+{
+    /// <summary>The source branch now points at <paramref name="Head"/>, our rewrite of the expected commits onto <paramref name="Onto"/>.</summary>
+    public sealed record Pushed(string Head, string Onto, IReadOnlyList<string> Commits) : GitRewriteResult;
+
+    /// <summary>The branch already was at the SHA this rewrite produces (a repeat after a crash): nothing pushed.</summary>
+    public sealed record AlreadyPushed(string Head, string Onto, IReadOnlyList<string> Commits) : GitRewriteResult;
+
+    /// <summary>
+    /// Someone else moved the source branch (before our fetch, or between it and our push, where the lease refused it):
+    /// marge-bot's "someone pushed". <paramref name="Actual"/> is null when the branch is gone.
+    /// </summary>
+    public sealed record SourceMoved(string Expected, string? Actual, string Message) : GitRewriteResult;
+
+    /// <summary>A commit does not apply onto the base; nothing was pushed.</summary>
+    public sealed record Conflict(string Commit, IReadOnlyList<string> Paths) : GitRewriteResult;
+
+    /// <summary>GitLab refused the fetch or the push (permissions, protected branch, …): its own words.</summary>
+    public sealed record Refused(string Message) : GitRewriteResult;
+}
