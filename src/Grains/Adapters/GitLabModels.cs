@@ -4,7 +4,7 @@ namespace Orchestrator.Adapters;
 
 // The few GitLab REST v4 shapes the workflow reads (snake_case on the wire), nothing more.
 
-public sealed record GitLabUser(long Id, string Username);
+public sealed record GitLabUser(long Id, string Username, string? Name = null);
 
 public sealed record GitLabDiffRefs(string? BaseSha, string? HeadSha, string? StartSha);
 
@@ -33,7 +33,8 @@ public sealed record GitLabMergeRequest(
     IReadOnlyList<string>? Labels,
     GitLabDiffRefs? DiffRefs,
     DateTimeOffset? CreatedAt = null,
-    GitLabUser? MergedBy = null);
+    GitLabUser? MergedBy = null,
+    string? WebUrl = null);
 
 public sealed record GitLabApproval(GitLabUser User);
 

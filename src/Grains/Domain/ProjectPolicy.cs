@@ -29,8 +29,15 @@ public sealed record ProjectPolicy(
     [property: Id(10)] string ManualJobs = "fail",
     [property: Id(11)] string SkippedPipelines = "fail",
     [property: Id(12)] int StepTimeoutMinutes = 30,
-    IReadOnlyList<EmbargoWindow>? Embargo = null)
+    IReadOnlyList<EmbargoWindow>? Embargo = null,
+    IReadOnlyList<string>? Trailers = null)
 {
+    /// <summary>
+    /// Trailers every commit gets before our pipeline tests it (<c>part-of</c>, <c>reviewed-by</c>, <c>tested-by</c>):
+    /// with any, the orchestrator rebases in its own git and pushes, instead of asking GitLab's rebase API.
+    /// </summary>
+    [Id(14)] public IReadOnlyList<string> Trailers { get; init; } = Trailers ?? [];
+
     /// <summary>Weekly windows in which nothing merges (pipelines may still run); after one, the merge's checks are done again.</summary>
     [Id(13)] public IReadOnlyList<EmbargoWindow> Embargo { get; init; } = Embargo ?? [];
 
@@ -73,6 +80,8 @@ public sealed record ProjectPolicy(
             errors.Add("triggerLabel must be a label name without surrounding spaces (or absent)");
         if (AllowedCommanders.Any(c => string.IsNullOrWhiteSpace(c) || c != c.Trim() || c.StartsWith('@')))
             errors.Add("allowedCommanders[] must be usernames without @ or spaces, or developer, maintainer, owner");
+        foreach (var trailer in Trailers.Where(t => !Domain.Trailers.TrailerKinds.All.Contains(t)))
+            errors.Add($"trailers[] must be among {string.Join(", ", Domain.Trailers.TrailerKinds.All)}, not {trailer}");
         foreach (var window in Embargo)
             if (Embargoes.Problem(window) is { } problem) errors.Add(problem);
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");

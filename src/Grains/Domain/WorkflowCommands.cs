@@ -24,6 +24,16 @@ public sealed record RecordCheckpoint(PermissionCheckpoint Checkpoint, string Ta
 /// <summary>The target branch's queue handed this merge request the branch.</summary>
 public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
 
+/// <summary>
+/// The rebase our own git will make, decided before it is made so that a repeat after a crash makes the very same
+/// commits: the source head seen, the target head it goes onto, the trailers, and who commits (at this command's time).
+/// </summary>
+public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IReadOnlyList<Domain.Trailers.Trailer> Trailers,
+    string CommitterName, string CommitterEmail, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
+public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);
+
 /// <summary>What GitLab shows while this attempt rebases: the decider tells a landed rebase from a conflict, a closed MR or a wait.</summary>
 public sealed record RecordRebase(RebaseFacts Facts, DateTimeOffset At) : WorkflowCommand(At)
 {

@@ -29,6 +29,15 @@ public static class WorkflowDecider
         (StartRebase, Rebasing) => Decision.Nothing,
 
         (RecordRebase c, Rebasing) => DecideRebase(c, state),
+        (PlanRewrite c, Rebasing) when state.PlannedRewrite is null => Decision.Of(new RewritePlanned(state.Attempt, state.Rebases,
+            c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail, c.At)),
+        (PlanRewrite, Rebasing) => Decision.Nothing,
+        (RecordRewriteFailure c, Rebasing) => Decision.Of(new RewriteFailed(state.Attempt, c.Kind, c.Message, c.At), Failed(state, c.Kind switch
+        {
+            "source_moved" => SomeonePushed,
+            "conflict" => $"Merge conflict: {c.Message}",
+            _ => $"GitLab refused our rebased commits: {c.Message}",
+        }, c.At)),
         (RecordRebase c, _) when IsRepeatOfRebase(c, state) => Decision.Nothing,
 
         (RecordFreshness c, Checking) => DecideFreshness(c, state, rules),

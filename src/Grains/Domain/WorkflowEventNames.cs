@@ -35,6 +35,8 @@ public static class WorkflowEventNames
         [typeof(RebaseStopped)] = "rebase_stopped",
         [typeof(StepErrored)] = "step_errored",
         [typeof(MergeEmbargoed)] = "merge_embargoed",
+        [typeof(RewritePlanned)] = "rewrite_planned",
+        [typeof(RewriteFailed)] = "rewrite_failed",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

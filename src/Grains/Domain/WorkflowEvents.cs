@@ -81,6 +81,25 @@ public sealed record MergeEmbargoed(
     [property: Id(2)] IReadOnlyList<EmbargoWindow> Windows,
     [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
 
+/// <summary>The rebase our own git makes for this rebase of the attempt, with everything that decides its commits.</summary>
+[GenerateSerializer, Alias("RewritePlanned")]
+public sealed record RewritePlanned(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int Rebase,
+    [property: Id(2)] string ExpectedSourceSha,
+    [property: Id(3)] string OntoSha,
+    [property: Id(4)] IReadOnlyList<Trailers.Trailer> Trailers,
+    [property: Id(5)] string CommitterName,
+    [property: Id(6)] string CommitterEmail,
+    [property: Id(7)] DateTimeOffset At) : IWorkflowEvent;
+
+[GenerateSerializer, Alias("RewriteFailed")]
+public sealed record RewriteFailed(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Kind,
+    [property: Id(2)] string Message,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
 /// <summary>The rebase could not go on: the merge request closed or merged meanwhile, or GitLab reported a conflict.</summary>
 [GenerateSerializer, Alias("RebaseStopped")]
 public sealed record RebaseStopped(

@@ -24,7 +24,7 @@ public static class WorkflowEvolver
             RebaseStarted e => state with
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
-                ForcedRebuild = false, BuiltImages = [],
+                ForcedRebuild = false, BuiltImages = [], PlannedRewrite = null, EmbargoedUntil = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -75,6 +75,8 @@ public static class WorkflowEvolver
             RebaseStopped => state,
             StepErrored e => state with { ErrorsInStep = e.Count },
             MergeEmbargoed e => state with { EmbargoedUntil = e.Until },
+            RewritePlanned e => state with { PlannedRewrite = e },
+            RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
             // Merged: what our pipeline built is what main now uses.

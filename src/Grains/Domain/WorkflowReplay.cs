@@ -61,6 +61,8 @@ public static class WorkflowReplay
         Rebased e => e.Facts is { } facts ? new RecordRebase(facts, e.At) : RecordRebase.Landed(e.RebasedSha, e.TargetSha, e.At),
         RebaseStopped e => new RecordRebase(e.Facts, e.At),
         StepErrored e => new RecordStepError(e.Source, e.Status, e.Message, e.At),
+        RewritePlanned e => new PlanRewrite(e.ExpectedSourceSha, e.OntoSha, e.Trailers, e.CommitterName, e.CommitterEmail, e.At),
+        RewriteFailed e => new RecordRewriteFailure(e.Kind, e.Message, e.At),
         MergeEmbargoed e => new RecordCheckpoint(PermissionCheckpoint.Merge, "", null, [], e.At, Embargo: e.Windows),
         FreshnessChecked e => new RecordFreshness(e.Observations, e.AllowUnbumpedInputs, e.At, e.Observations is null ? e.Images : null, e.UnreadableTags),
         PipelineCreated e => new RecordPipeline(e.PipelineId, e.Sha, e.ForcedRebuild, e.At, e.ProjectId, e.TargetProjectId),

@@ -85,12 +85,13 @@ public sealed class PolicySettings
     public int StepTimeoutMinutes { get; set; } = 30;
     public string MergeOrder { get; set; } = Domain.MergeOrder.AssignedAt;
     public List<EmbargoSettings> Embargo { get; set; } = [];
+    public List<string> Trailers { get; set; } = [];
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
         MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes,
-        Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))]);
+        Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))], Trailers: Trailers);
 }
 
 public sealed class EmbargoSettings

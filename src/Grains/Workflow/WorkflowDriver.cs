@@ -14,7 +14,7 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
     Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, PolicyStore policies,
-    PolicySuggester suggester, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
 
@@ -49,6 +49,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
+        if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
@@ -62,6 +63,41 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         await gitlab.RebaseAsync(key.ProjectId, key.Iid, skipCi: true, ct);
         memo.RebaseRequested = (s.Attempt, s.Rebases);
         return StepResult.Waiting("rebase requested");
+    }
+
+    /// <summary>
+    /// With trailers, our own git rebases and pushes (GitLab's rebase API cannot rewrite messages): planned and recorded
+    /// first, so the commits are the same after a crash, then pushed with a lease on the source head that was seen.
+    /// </summary>
+    private async Task<StepResult> RewriteAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
+        var bot = options.Value.GitLab.BotUsername;
+        if (s.PlannedRewrite is not { } plan)
+        {
+            var onto = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
+                ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+            var approvers = (await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? [];
+            var trailers = Domain.Trailers.MergeRequestTrailers.For(policy.Trailers, mr.WebUrl ?? throw new InvalidOperationException("GitLab gave no web_url"),
+                approvers.Select(a => new Domain.Trailers.Approver(a.User.Id, a.User.Username, a.User.Name ?? a.User.Username, null)), bot,
+                options.Value.Git.ReviewerFallbackEmail);
+            return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now));
+        }
+        var target = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
+        var source = mr.SourceProjectId == mr.TargetProjectId ? target : await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct);
+        var result = await git.RewriteAsync(new Adapters.Git.GitRewrite(new(target.Id, target.PathWithNamespace), mr.TargetBranch,
+            new(source.Id, source.PathWithNamespace), mr.SourceBranch, plan.ExpectedSourceSha, plan.OntoSha, plan.Trailers,
+            new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true), ct);
+        return StepResult.Of(result switch
+        {
+            Adapters.Git.GitRewriteResult.Pushed p => new RecordRebase(new RebaseFacts("opened", p.Head, p.Onto, p.Onto, null, true), now),
+            Adapters.Git.GitRewriteResult.AlreadyPushed p => new RecordRebase(new RebaseFacts("opened", p.Head, p.Onto, p.Onto, null, true), now),
+            Adapters.Git.GitRewriteResult.SourceMoved m => new RecordRewriteFailure("source_moved", m.Message, now),
+            Adapters.Git.GitRewriteResult.Conflict c => new RecordRewriteFailure("conflict", $"{c.Commit} does not apply ({string.Join(", ", c.Paths)})", now),
+            Adapters.Git.GitRewriteResult.Refused r => new RecordRewriteFailure("refused", r.Message, now),
+            _ => throw new InvalidOperationException($"unknown rewrite result {result}"),
+        });
     }
 
     private async Task<StepResult> CheckingAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, StepMemo memo, CancellationToken ct)

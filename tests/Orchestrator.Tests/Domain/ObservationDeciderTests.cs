@@ -130,3 +130,26 @@ public sealed class ObservationDeciderTests
         Assert.Equal(expected, Assert.IsType<MergeRefused>(Given(Merging)
             .When(new RecordMergeRefusal(status, "refused", new MergeRefusalFacts(sha, target, mergeStatus), 3, At(40))).ThenEvents()[0]).Refusal);
 }
+
+/// <summary>Our own git's rebase: planned once per rebase, then its outcome decided.</summary>
+public sealed class RewriteDeciderTests
+{
+    private static readonly IReadOnlyList<Orchestrator.Domain.Trailers.Trailer> PartOf = [new("Part-of", "<https://gitlab.example/mesa/mesa/-/merge_requests/7>")];
+
+    [Fact]
+    public void Given_a_rebase_When_a_rewrite_is_planned_twice_Then_the_first_plan_stands()
+    {
+        var plan = new PlanRewrite("f00d", TargetSha, PartOf, "marge-bot", "marge-bot@users.noreply.gitlab.example", At(2));
+        var state = Given(Rebasing).When(plan).Then(new RewritePlanned(1, 1, "f00d", TargetSha, PartOf, "marge-bot", "marge-bot@users.noreply.gitlab.example", At(2)));
+        Assert.Equal(At(2), state.PlannedRewrite!.At);
+        Given([.. Rebasing, new RewritePlanned(1, 1, "f00d", TargetSha, PartOf, "marge-bot", "x", At(2))]).When(plan with { At = At(3) }).ThenNothing();
+    }
+
+    [Theory]
+    [InlineData("source_moved", "lease refused", "Someone pushed to branch while we were trying to merge")]
+    [InlineData("conflict", "c0ffee does not apply (a.txt)", "Merge conflict: c0ffee does not apply (a.txt)")]
+    [InlineData("refused", "You are not allowed to push code to this project.", "GitLab refused our rebased commits: You are not allowed to push code to this project.")]
+    public void Given_a_planned_rewrite_When_git_could_not_push_it_Then_the_attempt_fails_with_marge_bots_words(string kind, string message, string reason) =>
+        Given(Rebasing).When(new RecordRewriteFailure(kind, message, At(3)))
+            .Then(new RewriteFailed(1, kind, message, At(3)), new AttemptFailed(1, WorkflowState.Rebasing, reason, At(3)));
+}

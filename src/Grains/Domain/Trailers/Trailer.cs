@@ -1,7 +1,8 @@
 namespace Orchestrator.Domain.Trailers;
 
 /// <summary>One <c>Key: value</c> line of a commit message's trailer block.</summary>
-public sealed record Trailer(string Key, string Value)
+[GenerateSerializer, Alias("Trailer")]
+public sealed record Trailer([property: Id(0)] string Key, [property: Id(1)] string Value)
 {
     public override string ToString() => $"{Key}: {Value}";
 

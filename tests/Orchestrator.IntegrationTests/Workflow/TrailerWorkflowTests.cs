@@ -1,0 +1,43 @@
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using Orchestrator.Domain;
+using Orchestrator.IntegrationTests.Infrastructure;
+using Xunit;
+using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
+
+namespace Orchestrator.IntegrationTests.Workflow;
+
+/// <summary>Trailers written by our own git before our pipeline runs: the commit that is tested is the commit that lands.</summary>
+public sealed class TrailerWorkflowTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Given_a_fast_forward_project_with_trailers_When_an_approved_mr_merges_Then_main_is_the_tested_commit_with_each_trailer_once()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "trail");
+        var maintainer = h.As("maintainer");
+        (await maintainer.PutAsJsonAsync($"projects/{h.Upstream}", new { merge_method = "ff" })).EnsureSuccessStatusCode();
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with { Trailers = ["part-of", "reviewed-by", "tested-by"] });
+        var iid = await h.OpenMrAsync("with-trailers", "Docs with trailers", new FileChange("update", "README.md", "# mesa\ntrailers\n"));
+        // main moves on, so the MR really is rebased by our git.
+        await h.CommitAsync(maintainer, h.Upstream, "main", "someone else's change", [new FileChange("create", "other.txt", "o\n")]);
+        (await maintainer.PostAsync($"projects/{h.Upstream}/merge_requests/{iid}/approve", null)).EnsureSuccessStatusCode();
+        var webUrl = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["web_url"]!.GetValue<string>();
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        var main = await h.MainHead();
+        var tested = (await h.Get(maintainer, $"projects/{h.Upstream}/pipelines/{s.PipelineId}"))["sha"]!.GetValue<string>();
+        Assert.Equal((s.RebasedSha, s.RebasedSha), (main, tested));
+        var message = (await h.Get(maintainer, $"projects/{h.Upstream}/repository/commits/{main}"))["message"]!.GetValue<string>();
+        Assert.Single(Regex.Matches(message, $"^Part-of: <{Regex.Escape(webUrl)}>$", RegexOptions.Multiline));
+        Assert.Single(Regex.Matches(message, "^Tested-by: .+ <" + Regex.Escape(webUrl) + ">$", RegexOptions.Multiline));
+        Assert.Single(Regex.Matches(message, "^Reviewed-by: .+ <.+@.+>$", RegexOptions.Multiline));
+        Assert.Contains("rewrite_planned", await h.EventTypes(iid));
+        // Our push carried ci.skip: on the MR's branch the only pipeline at the rewritten commit is ours (main's own follows the merge).
+        var onIt = (await h.Get(maintainer, $"projects/{h.Upstream}/pipelines?ref=with-trailers&sha={main}")).AsArray();
+        Assert.Equal(s.PipelineId, Assert.Single(onIt)!["id"]!.GetValue<long>());
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+}
