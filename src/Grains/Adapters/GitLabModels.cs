@@ -34,7 +34,8 @@ public sealed record GitLabMergeRequest(
     GitLabDiffRefs? DiffRefs,
     DateTimeOffset? CreatedAt = null,
     GitLabUser? MergedBy = null,
-    string? WebUrl = null);
+    string? WebUrl = null,
+    string? SquashCommitSha = null);
 
 public sealed record GitLabApproval(GitLabUser User);
 
