@@ -15,7 +15,7 @@ namespace Orchestrator.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
-    IOptions<OrchestratorOptions> options, WorkflowDriver driver, PolicyStore policies)
+    IOptions<OrchestratorOptions> options, WorkflowDriver driver, IPolicyStore policies)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
       ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,

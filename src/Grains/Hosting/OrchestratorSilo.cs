@@ -59,6 +59,7 @@ public static class OrchestratorSilo
     public static IServiceCollection AddOrchestratorWorkflow(this IServiceCollection services)
     {
         services.TryAddSingleton<Workflow.PolicyStore>();
+        services.TryAddSingleton<Workflow.IPolicyStore>(sp => sp.GetRequiredService<Workflow.PolicyStore>());
         services.TryAddSingleton<Workflow.WorkflowDriver>();
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
@@ -122,6 +123,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<MergeRequestIndex>();
         services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<PipelineWatches>();
+        services.TryAddSingleton<IPipelineWatches>(sp => sp.GetRequiredService<PipelineWatches>());
         services.TryAddSingleton<WebhookDeliveries>();
         services.AddHostedService<DeliveryKeyPruning>();
         return services;
