@@ -306,7 +306,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return check;
         try
         {
-            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct);
+            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct, await MergeCommitMessageAsync(s, mr, ct));
             // A project that squashes lands a squash commit (with the tested tree) rather than the tested commit itself.
             return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.SquashCommitSha ?? merged.Sha ?? s.RebasedSha!, now));
         }
@@ -319,6 +319,19 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new RecordMergeRefusal(e.Status, e.GitLabMessage, new MergeRefusalFacts(after.Sha, targetHead, after.DetailedMergeStatus),
                 policy.MaxRebases, now));
         }
+    }
+
+    /// <summary>
+    /// A project that makes merge commits gets the trailers in them too, on GitLab's own wording; null leaves GitLab's
+    /// message (no trailers, or a fast-forward project that makes no merge commit).
+    /// </summary>
+    private async Task<string?> MergeCommitMessageAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
+    {
+        if (s.PlannedRewrite is not { Trailers.Count: > 0 } plan) return null;
+        var project = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
+        if (project.MergeMethod is "ff") return null;
+        var message = $"Merge branch '{mr.SourceBranch}' into '{mr.TargetBranch}'\n\n{mr.Title}\n\nSee merge request {project.PathWithNamespace}!{mr.Iid}\n";
+        return Domain.Trailers.CommitTrailers.Add(message, plan.Trailers);
     }
 
     private async Task<StepResult> FinishAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,

@@ -41,3 +41,30 @@ public sealed class TrailerWorkflowTests(SchemaFixture db, SandboxFixture sandbo
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 }
+
+/// <summary>A project that makes merge commits: the tested commit lands as the merge's second parent, and the merge commit carries the trailers too.</summary>
+public sealed class MergeCommitTrailerTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Given_a_merge_commit_project_with_trailers_When_an_mr_merges_Then_both_the_tested_commit_and_the_merge_commit_carry_each_trailer_once()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "trailmc");
+        var maintainer = h.As("maintainer");
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with { Trailers = ["part-of", "tested-by"] });
+        var iid = await h.OpenMrAsync("mc-trailers", "Merge-commit trailers", new FileChange("update", "README.md", "# mesa\nmerge commit\n"));
+        var webUrl = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["web_url"]!.GetValue<string>();
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        var merge = await h.Get(maintainer, $"projects/{h.Upstream}/repository/commits/{await h.MainHead()}");
+        Assert.Equal(s.RebasedSha, merge["parent_ids"]!.AsArray()[1]!.GetValue<string>());
+        foreach (var sha in new[] { merge["id"]!.GetValue<string>(), s.RebasedSha! })
+        {
+            var message = (await h.Get(maintainer, $"projects/{h.Upstream}/repository/commits/{sha}"))["message"]!.GetValue<string>();
+            Assert.Single(Regex.Matches(message, $"^Part-of: <{Regex.Escape(webUrl)}>$", RegexOptions.Multiline));
+            Assert.Single(Regex.Matches(message, "^Tested-by: .+ <" + Regex.Escape(webUrl) + ">$", RegexOptions.Multiline));
+        }
+    }
+}

@@ -33,7 +33,7 @@ internal sealed class FakeGitLab : IGitLabClient
         return Task.CompletedTask;
     }
 
-    public Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct)
+    public Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct, string? mergeCommitMessage = null)
     {
         Calls.Add($"merge sha={sha}");
         return Task.FromResult(OnMerge?.Invoke() ?? Mr with { State = "merged", MergeCommitSha = "m3m3" });
