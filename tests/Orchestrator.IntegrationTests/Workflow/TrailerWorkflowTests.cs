@@ -68,3 +68,38 @@ public sealed class MergeCommitTrailerTests(SchemaFixture db, SandboxFixture san
         }
     }
 }
+
+/// <summary>Our git's push carries a lease on the head it rewrote: an author's push in between is never overwritten.</summary>
+public sealed class RewriteLeaseTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Given_the_author_pushes_while_our_rewrite_is_on_its_way_When_our_push_arrives_Then_the_lease_refuses_it_and_the_authors_commit_stays()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "lease");
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with { Trailers = ["part-of"] });
+        var iid = await h.OpenMrAsync("leased", "Leased", new FileChange("create", "leased.txt", "1\n"));
+        await h.CommitAsync(h.As("maintainer"), h.Upstream, "main", "main moves on", [new FileChange("create", "main.txt", "m\n")]);
+        // Our push reaches GitLab and waits there; meanwhile bob pushes to his branch.
+        await h.Faults(new { routes = new[] { new { method = "POST", path = "git-receive-pack$", delay_ms = 3000, count = 1 } } });
+        try
+        {
+            await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+            using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
+            admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
+            await Eventually.True(async () => (await admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>() == 0,
+                "our push to reach GitLab");
+            var bobs = await h.CommitAsync(h.As("bob"), h.Upstream, "leased", "bob's late change", [new FileChange("create", "late.txt", "late\n")]);
+
+            var s = await h.WaitForOutcome(iid, 1);
+
+            Assert.Equal(WorkflowState.Failed, s.State);
+            Assert.Equal("Someone pushed to branch while we were trying to merge", s.Outcome);
+            Assert.Equal(bobs, (await h.Get(h.As("bob"), $"projects/{h.Upstream}/repository/branches/leased"))["commit"]!["id"]!.GetValue<string>());
+            Assert.Contains("rewrite_failed", await h.EventTypes(iid));
+        }
+        finally
+        {
+            await h.Faults(new { });
+        }
+    }
+}
