@@ -1,0 +1,14 @@
+namespace Orchestrator.Domain.Trains;
+
+/// <summary>What the shell tells a branch's train; each is a fact observed at <see cref="At"/>.</summary>
+public abstract record TrainCommand(DateTimeOffset At);
+
+public sealed record OpenTrain(string Branch, TrainPolicy Policy, DateTimeOffset At) : TrainCommand(At);
+
+public sealed record JoinTrain(QueuedMr Mr, DateTimeOffset At) : TrainCommand(At);
+
+public sealed record WithdrawMr(long Iid, string Reason, DateTimeOffset At) : TrainCommand(At);
+
+public sealed record FinishPipeline(string CarId, bool Passed, DateTimeOffset At) : TrainCommand(At);
+
+public sealed record PushImage(string Tag, string Digest, DateTimeOffset At) : TrainCommand(At);

@@ -1,0 +1,161 @@
+namespace Orchestrator.Domain.Trains;
+
+/// <summary>
+/// The train's one decider: a fact comes in, the planner records it and then the plan it decides from the snapshot
+/// after it. Strategies only propose (<see cref="TrainProposers"/>); which cars start, which pipelines are cancelled,
+/// which car lands and which merge request leaves are decided here, the same way for all of them. Pure: no clock,
+/// no randomness, no I/O; a repeated or unknown fact decides nothing.
+/// </summary>
+public static class TrainPlanner
+{
+    public static IReadOnlyList<ITrainEvent> Decide(TrainCommand command, TrainState state)
+    {
+        var fact = Observe(command, state);
+        if (fact is null) return [];
+        if (fact is TrainOpened) return [fact];
+        var snapshot = TrainEvolver.Evolve(state, fact).Snapshot(command.At);
+        return [fact, new TrainPlanned(snapshot, Plan(snapshot), command.At)];
+    }
+
+    private static ITrainEvent? Observe(TrainCommand command, TrainState state) => command switch
+    {
+        OpenTrain c => state.IsOpen ? null : new TrainOpened(c.Branch, c.Policy, c.At),
+        _ when !state.IsOpen => null,
+        JoinTrain c => state.Queue.Exists(m => m.Iid == c.Mr.Iid) ? null : new MrJoined(c.Mr, c.At),
+        WithdrawMr c => state.Queue.Exists(m => m.Iid == c.Iid) ? new MrWithdrawn(c.Iid, c.Reason, c.At) : null,
+        FinishPipeline c => state.Car(c.CarId) is { Status: CarStatus.Running } ? new PipelineFinished(c.CarId, c.Passed, c.At) : null,
+        PushImage c => state.Pushed.GetValueOrDefault(c.Tag) == c.Digest ? null : new ImagePushed(c.Tag, c.Digest, c.At),
+        _ => null,
+    };
+
+    /// <summary>The plan for one snapshot. Replay calls exactly this on the recorded snapshot.</summary>
+    public static TrainPlan Plan(TrainSnapshot snapshot)
+    {
+        var policy = snapshot.Policy;
+        var queue = snapshot.Queue.ToList();
+        var cars = snapshot.Cars.ToList();
+        var resolved = snapshot.Resolved.ToDictionary(r => r.Iid, r => r.Landed);
+        var caps = snapshot.Caps.ToDictionary(c => c.Iid, c => c.MaxGroup);
+        var window = snapshot.Window;
+        var lands = new List<Landing>();
+        var rejects = new List<Rejection>();
+        var splits = new List<Bisection>();
+        var retires = new List<Retirement>();
+
+        // A running car testing everything a failed car tested would fail too: cancel it before anything else.
+        foreach (var car in cars.Where(c => c.Status == CarStatus.Running).ToList())
+            if (cars.FirstOrDefault(f => f != car && TrainRules.Doomed(car.Contents, car.Excluded, f, resolved)) is { } failed)
+            {
+                retires.Add(new Retirement(car.Id, true, $"it tests everything {failed.Id} tested, which failed", policy.ImageAware));
+                cars.Remove(car);
+            }
+
+        // Verdicts on the real branch, head first, until none is left: a landing can bring the next car to the head.
+        for (var again = true; again;)
+        {
+            again = false;
+            var waiting = queue.Select(m => m.Iid).ToHashSet();
+            foreach (var car in cars.Where(c => c.Status != CarStatus.Running && TrainRules.AtHead(c, waiting, resolved)))
+            {
+                if (car.Status == CarStatus.Passed)
+                {
+                    lands.Add(new Landing(car.Id, car.Mrs,
+                        "its pipeline passed on the branch as it is: every merge request it was tested on top of has landed"));
+                    window = TrainRules.Adapt(window, landed: true, policy);
+                    foreach (var m in car.Mrs) resolved[m] = true;
+                }
+                else if (car.Mrs.Count == 1)
+                {
+                    rejects.Add(new Rejection(car.Mrs[0], car.Id, "its pipeline failed on the branch as it is"));
+                    window = TrainRules.Adapt(window, landed: false, policy);
+                    resolved[car.Mrs[0]] = false;
+                }
+                else
+                {
+                    var half = TrainRules.Half(car.Mrs.Count);
+                    splits.Add(new Bisection(car.Id, car.Mrs, half,
+                        $"the batch of {car.Mrs.Count} failed on the branch as it is: tested again in halves"));
+                    window = TrainRules.Adapt(window, landed: false, policy);
+                    foreach (var m in car.Mrs) caps[m] = half;
+                }
+                queue.RemoveAll(m => resolved.ContainsKey(m.Iid));
+                cars.Remove(car);
+                again = true;
+                break;
+            }
+        }
+
+        var stillWaiting = queue.Select(m => m.Iid).ToHashSet();
+        foreach (var car in cars.ToList())
+            if (TrainRules.Contradiction(car, stillWaiting, resolved) is { } why)
+            {
+                retires.Add(new Retirement(car.Id, car.Status == CarStatus.Running, why, policy.ImageAware));
+                cars.Remove(car);
+            }
+        foreach (var m in caps.Keys.Where(m => !stillWaiting.Contains(m)).ToList()) caps.Remove(m);
+
+        var view = new TrainView(policy, queue, cars, window, caps);
+        var (starts, holds) = Select(snapshot, view, resolved);
+        return new TrainPlan(lands, rejects, splits, retires, starts, holds, window);
+    }
+
+    /// <summary>
+    /// Walks the strategy's wish list: keeps what already runs, starts what the budget and the images allow, and says
+    /// why the rest waits. Stops at the first wish the budget cannot pay for (everything after it is worth less).
+    /// </summary>
+    private static (List<CarStart>, List<Hold>) Select(TrainSnapshot snapshot, TrainView view, IReadOnlyDictionary<long, bool> resolved)
+    {
+        var policy = snapshot.Policy;
+        var starts = new List<CarStart>();
+        var holds = new List<Hold>();
+        var byIid = view.Queue.ToDictionary(m => m.Iid);
+        var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
+        var building = snapshot.Building.Where(b => view.Cars.Any(c => c.Id == b.CarId) || policy.ImageAware)
+            .GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
+        var running = view.Cars.Count(c => c.Status == CarStatus.Running);
+        var next = snapshot.NextCar;
+        var examined = 0;
+        foreach (var wish in TrainProposers.Propose(view))
+        {
+            if (++examined > 4 * policy.Budget + view.Cars.Count) break;
+            if (view.Existing(wish) is not null) continue;
+            if (view.Cars.FirstOrDefault(f => TrainRules.Doomed(wish.Base.Concat(wish.Mrs), wish.Excluded, f, resolved)) is { } failed)
+            {
+                holds.Add(new Hold(wish.Mrs, wish.Base, $"it would test everything {failed.Id} tested, which failed"));
+                continue;
+            }
+            if (running >= policy.Budget)
+            {
+                holds.Add(new Hold(wish.Mrs, wish.Base, $"the budget of {policy.Budget} pipelines is in use"));
+                break;
+            }
+            var contents = wish.Base.Concat(wish.Mrs).Select(i => byIid[i]).ToList();
+            var own = wish.Mrs.Select(i => byIid[i]).ToList();
+            var builds = new List<string>();
+            string? wait = null;
+            foreach (var tag in TrainRules.ImagesNeeded(contents, own).Where(t => !pushed.ContainsKey(t)))
+            {
+                var bumper = contents.FirstOrDefault(m => m.Bumps.Contains(tag));
+                if (bumper is null) wait = $"it needs {tag}, which nothing it tests bumps and nobody pushed";
+                else if (policy.ImageAware && building.TryGetValue(tag, out var builder))
+                    wait = $"it waits for {tag}, being built by {builder}, to test on its digest";
+                else if (policy.ImageAware && !own.Contains(bumper))
+                    wait = $"it waits for {tag}, which the car of !{bumper.Iid} builds";
+                else builds.Add(tag);
+                if (wait is not null) break;
+            }
+            if (wait is not null)
+            {
+                holds.Add(new Hold(wish.Mrs, wish.Base, wait));
+                continue;
+            }
+            var id = $"car-{next++}";
+            var testsOn = TrainRules.ImagesNeeded(contents, own).Where(pushed.ContainsKey).Select(t => new ImageDigest(t, pushed[t])).ToList();
+            starts.Add(new CarStart(new Car(id, wish.Mrs, wish.Base, wish.Excluded, builds, testsOn, CarStatus.Running, snapshot.At,
+                policy.ImageAware), wish.Reason));
+            foreach (var tag in builds) building.TryAdd(tag, id);
+            running++;
+        }
+        return (starts, holds);
+    }
+}
