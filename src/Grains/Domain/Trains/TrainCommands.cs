@@ -5,7 +5,8 @@ public abstract record TrainCommand(DateTimeOffset At);
 
 public sealed record OpenTrain(string Branch, TrainPolicy Policy, DateTimeOffset At) : TrainCommand(At);
 
-public sealed record JoinTrain(QueuedMr Mr, DateTimeOffset At) : TrainCommand(At);
+/// <summary>Merge requests found waiting on the branch, in queue order; one poll can find several at once.</summary>
+public sealed record JoinTrain(IReadOnlyList<QueuedMr> Mrs, DateTimeOffset At) : TrainCommand(At);
 
 public sealed record WithdrawMr(long Iid, string Reason, DateTimeOffset At) : TrainCommand(At);
 

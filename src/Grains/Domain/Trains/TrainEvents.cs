@@ -11,8 +11,8 @@ public interface ITrainEvent
 [GenerateSerializer, Alias("trains.TrainOpened")]
 public sealed record TrainOpened([property: Id(0)] string Branch, [property: Id(1)] TrainPolicy Policy, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
 
-[GenerateSerializer, Alias("trains.MrJoined")]
-public sealed record MrJoined([property: Id(0)] QueuedMr Mr, [property: Id(1)] DateTimeOffset At) : ITrainEvent;
+[GenerateSerializer, Alias("trains.MrsJoined")]
+public sealed record MrsJoined([property: Id(0)] IReadOnlyList<QueuedMr> Mrs, [property: Id(1)] DateTimeOffset At) : ITrainEvent;
 
 /// <summary>Someone took the merge request out of the queue (unassigned the bot, closed it, pushed to it).</summary>
 [GenerateSerializer, Alias("trains.MrWithdrawn")]

@@ -6,7 +6,7 @@ public static class TrainEvolver
     public static TrainState Evolve(TrainState state, ITrainEvent e) => e switch
     {
         TrainOpened o => state with { Branch = o.Branch, Policy = o.Policy, Window = o.Policy.InitialWindow },
-        MrJoined j => state with { Queue = state.Queue.Add(j.Mr), Resolved = state.Resolved.Remove(j.Mr.Iid) },
+        MrsJoined j => state with { Queue = state.Queue.AddRange(j.Mrs), Resolved = state.Resolved.RemoveRange(j.Mrs.Select(m => m.Iid)) },
         MrWithdrawn w => Leave(state, w.Iid, landed: false),
         PipelineFinished f => state with
         {

@@ -21,7 +21,8 @@ public static class TrainPlanner
     {
         OpenTrain c => state.IsOpen ? null : new TrainOpened(c.Branch, c.Policy, c.At),
         _ when !state.IsOpen => null,
-        JoinTrain c => state.Queue.Exists(m => m.Iid == c.Mr.Iid) ? null : new MrJoined(c.Mr, c.At),
+        JoinTrain c => c.Mrs.Where(m => !state.Queue.Exists(q => q.Iid == m.Iid)).DistinctBy(m => m.Iid).ToList() is { Count: > 0 } news
+            ? new MrsJoined(news, c.At) : null,
         WithdrawMr c => state.Queue.Exists(m => m.Iid == c.Iid) ? new MrWithdrawn(c.Iid, c.Reason, c.At) : null,
         FinishPipeline c => state.Car(c.CarId) is { Status: CarStatus.Running } ? new PipelineFinished(c.CarId, c.Passed, c.At) : null,
         PushImage c => state.Pushed.GetValueOrDefault(c.Tag) == c.Digest ? null : new ImagePushed(c.Tag, c.Digest, c.At),
