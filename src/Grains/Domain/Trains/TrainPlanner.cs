@@ -111,8 +111,7 @@ public static class TrainPlanner
         var holds = new List<Hold>();
         var byIid = view.Queue.ToDictionary(m => m.Iid);
         var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
-        var building = snapshot.Building.Where(b => view.Cars.Any(c => c.Id == b.CarId) || policy.ImageAware)
-            .GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
+        var building = snapshot.Building.GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
         var running = view.Cars.Count(c => c.Status == CarStatus.Running);
         var next = snapshot.NextCar;
         var examined = 0;
