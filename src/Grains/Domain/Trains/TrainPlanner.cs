@@ -133,9 +133,11 @@ public static class TrainPlanner
             var own = wish.Mrs.Select(i => byIid[i]).ToList();
             var builds = new List<string>();
             string? wait = null;
+            var reserves = false;
             foreach (var tag in TrainRules.ImagesNeeded(contents, own).Where(t => !pushed.ContainsKey(t)))
             {
                 var bumper = contents.FirstOrDefault(m => m.Bumps.Contains(tag));
+                reserves = bumper is not null;
                 if (bumper is null) wait = $"it needs {tag}, which nothing it tests bumps and nobody pushed";
                 else if (policy.ImageAware && building.TryGetValue(tag, out var builder))
                     wait = $"it waits for {tag}, being built by {builder}, to test on its digest";
@@ -147,6 +149,9 @@ public static class TrainPlanner
             if (wait is not null)
             {
                 holds.Add(new Hold(wish.Mrs, wish.Base, wait));
+                // A car waiting for a build keeps its place in the budget: otherwise work worth less fills the budget
+                // while it waits and it starts late, after the image it waited for was long pushed.
+                if (reserves) running++;
                 continue;
             }
             var id = $"car-{next++}";
