@@ -15,7 +15,7 @@ using Orchestrator.Persistence;
 //   workflows  --parts DIR --silo DLL [--quick]   overhead vs the baseline, scale, rebuild economy, resume (sandbox + silo process)
 //   ceiling    --port N --secret S          the bare ASP.NET Core webhook endpoint (the intake's ceiling)
 //   report     --parts DIR --out FILE       one JSON document and a table
-//   simulate   [--hours H] [--seed N] [--overhead-from FILE] [--replay]   train strategies on synthetic streams (bench/simulate.sh)
+//   simulate   [--hours H] [--seed N] [--overhead-from FILE] [--no-replay]   train strategies on synthetic streams (bench/simulate.sh)
 var command = args.FirstOrDefault() ?? "";
 string Option(string name) =>
     args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? throw new ArgumentException($"{command}: {name} is required");

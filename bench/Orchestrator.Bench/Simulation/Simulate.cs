@@ -2,7 +2,8 @@ using System.Globalization;
 
 namespace Orchestrator.Bench.Simulation;
 
-/// <summary>The <c>simulate</c> verb: the table, and exit code 1 when a claim fails.</summary>
+/// <summary>The <c>simulate</c> verb: the table, and exit code 1 when a claim fails. Every run is replayed (each recorded plan
+/// re-decided from its recorded inputs) unless <c>--no-replay</c>.</summary>
 public static class Simulate
 {
     public static int Run(string[] args)
@@ -22,6 +23,6 @@ public static class Simulate
             Hours: Number("--hours", 400),
             WarmupHours: Number("--warmup-hours", 20),
             Seed: (int)Number("--seed", 18));
-        return SimulationTable.Print(settings, source, args.Contains("--replay"), Console.Out) == 0 ? 0 : 1;
+        return SimulationTable.Print(settings, source, !args.Contains("--no-replay"), Console.Out) == 0 ? 0 : 1;
     }
 }

@@ -19,9 +19,9 @@ public static class SimulationTable
             $"{s.BumpShare:P0} of MRs bump an image tag, batch size {s.BatchSize},"));
         output.WriteLine(($"  overhead {s.OverheadSeconds:0.###} s per car ({overheadSource}),"));
         output.WriteLine(($"  saturated: the queue topped up to 5 × budget waiting MRs; {s.Hours:0} h simulated, the first {s.WarmupHours:0} h not counted; seed {s.Seed}."));
-        output.WriteLine("  ideal = budget / D landings per hour (every pipeline slot busy with a car that lands).");
+        output.WriteLine("  ideal = budget / D landings per hour (every pipeline slot busy with a car that lands); busy = the budget's share running pipelines.");
         output.WriteLine();
-        output.WriteLine($"{"p",4} {"budget",6}  {"strategy",-24}{"landed/h",9}{"ideal",7}{"TTL p50 h",10}{"TTL p95 h",10}{"pipes/MR",9}{"builds/MR",10}{"builds/tag",11}{"rejected",9}{"replay",8}");
+        output.WriteLine($"{"p",4} {"budget",6}  {"strategy",-24}{"landed/h",9}{"ideal",7}{"TTL p50 h",10}{"TTL p95 h",10}{"pipes/MR",9}{"builds/MR",10}{"builds/tag",11}{"rejected",9}{"busy",6}{"replay",8}");
         var results = new List<SimulationResult>();
         foreach (var p in FailureShares)
             foreach (var budget in Budgets)
@@ -32,7 +32,7 @@ public static class SimulationTable
                     results.Add(r);
                     output.WriteLine(($"{p,4:P0} {budget,6}  {Name(strategy),-24}{r.LandingsPerHour,9:0.00}{budget * 60 / s.PipelineMinutes,7:0.00}" +
                         $"{r.HoursToLand.Median,10:0.00}{r.HoursToLand.P95,10:0.00}{r.PipelinesPerLanded,9:0.00}{r.BuildsPerLanded,10:0.000}" +
-                        $"{r.BuildsPerBumpedTag,11:0.00}{r.Rejected,9}{(r.ReplayConsistent is { } c ? c ? "yes" : "NO" : "-"),8}"));
+                        $"{r.BuildsPerBumpedTag,11:0.00}{r.Rejected,9}{r.BudgetInUse,6:P0}{(r.ReplayConsistent is { } c ? c ? "yes" : "NO" : "-"),8}"));
                 }
                 output.WriteLine();
             }

@@ -14,6 +14,7 @@ public sealed record SimulationResult(
     double BuildsPerLanded,
     double BuildsPerBumpedTag,
     int MostPipelinesAtOnce,
+    double BudgetInUse,
     bool? ReplayConsistent);
 
 /// <summary>
@@ -36,7 +37,7 @@ public sealed class TrainSimulation
     private readonly HashSet<string> tagsBuilt = [];
     private TrainState state = TrainState.Initial;
     private long order;
-    private double now;
+    private double now, busyMinutes;
     private int landed, rejected, pipelines, builds, allBuilds, mostAtOnce;
 
     private abstract record Happening;
@@ -60,6 +61,8 @@ public sealed class TrainSimulation
         var end = settings.Hours * 60;
         while (agenda.TryDequeue(out var next, out var when) && when.Item1 <= end)
         {
+            if (when.Item1 > settings.WarmupHours * 60)
+                busyMinutes += (when.Item1 - Math.Max(now, settings.WarmupHours * 60)) * state.Cars.Count(c => c.Status == CarStatus.Running);
             now = when.Item1;
             switch (next)
             {
@@ -75,7 +78,7 @@ public sealed class TrainSimulation
         bool? consistent = recorded is null ? null : TrainReplay.Run(recorded).Consistent;
         return new SimulationResult(strategy, settings, landed, rejected, landed / hours, Stats.Of(hoursToLand),
             pipelines / (double)Math.Max(1, landed), builds / (double)Math.Max(1, landed),
-            allBuilds / (double)Math.Max(1, tagsBuilt.Count), mostAtOnce, consistent);
+            allBuilds / (double)Math.Max(1, tagsBuilt.Count), mostAtOnce, busyMinutes / (settings.Budget * hours * 60), consistent);
     }
 
     private bool Counting => now >= settings.WarmupHours * 60;
@@ -120,7 +123,9 @@ public sealed class TrainSimulation
         var overhead = settings.OverheadSeconds / 60;
         var build = car.Builds.Count > 0 ? settings.BuildMinutes : 0;
         foreach (var tag in car.Builds) Schedule(now + overhead + build, new BuildPushes(tag, car.Id));
-        Schedule(now + overhead + build + settings.PipelineMinutes, new PipelineEnds(car.Id, car.Contents.All(m => !mrs[m].Breaks)));
+        // A build-only pipeline runs the container jobs and nothing else; it ends when its tags are pushed.
+        var tests = car.ImageOnly ? 0 : settings.PipelineMinutes;
+        Schedule(now + overhead + build + tests, new PipelineEnds(car.Id, car.ImageOnly || car.Contents.All(m => !mrs[m].Breaks)));
     }
 
     private void Schedule(double at, Happening happening) => agenda.Enqueue(happening, (at, order++));

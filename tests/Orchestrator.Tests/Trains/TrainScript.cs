@@ -6,7 +6,7 @@ namespace Orchestrator.Tests.Trains;
 /// <summary>
 /// A scripted history of one branch's train: each step is a fact given to the planner, and the plan it decided is
 /// there to assert on before the next step. Cars are described as "2 on [1]" (MR 2 tested on top of MR 1) or
-/// "3 on [1] without [2]" (speculating that 2 fails).
+/// "3 on [1] without [2]" (speculating that 2 fails); "image of 3" is a pipeline building only the tags 3 bumps.
 /// </summary>
 internal sealed class TrainScript
 {
@@ -72,8 +72,9 @@ internal sealed class TrainScript
         return this;
     }
 
-    public static string Describe(Car c) =>
-        $"{string.Join('+', c.Mrs)} on [{string.Join(',', c.Base)}]" + (c.Excluded.Count > 0 ? $" without [{string.Join(',', c.Excluded)}]" : "");
+    public static string Describe(Car c) => c.ImageOnly
+        ? $"image of {string.Join('+', c.Mrs)}"
+        : $"{string.Join('+', c.Mrs)} on [{string.Join(',', c.Base)}]" + (c.Excluded.Count > 0 ? $" without [{string.Join(',', c.Excluded)}]" : "");
 
     private Car Retired(string carId) =>
         events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Starts).Single(s => s.Car.Id == carId).Car;

@@ -44,6 +44,8 @@ public enum CarStatus { Running, Passed, Failed }
 // Builds: Tags its pipeline builds (not pushed when it started).
 // TestsOn: Pushed tags it reuses, with the digest it tests on.
 // KeepsBuilds: Whether a build it started outlives it when it is cancelled (the image-aware planner's builds do).
+// ImageOnly: Only the container jobs of Mrs' pipeline, to push the tags they bump before any car needs them (image-aware):
+//   it tests nothing, so its result is no verdict on anyone.
 [GenerateSerializer, Alias("trains.Car")]
 public sealed record Car(
     [property: Id(0)] string Id,
@@ -54,7 +56,8 @@ public sealed record Car(
     [property: Id(5)] IReadOnlyList<ImageDigest> TestsOn,
     [property: Id(6)] CarStatus Status,
     [property: Id(7)] DateTimeOffset StartedAt,
-    [property: Id(8)] bool KeepsBuilds = false)
+    [property: Id(8)] bool KeepsBuilds = false,
+    [property: Id(9)] bool ImageOnly = false)
 {
     /// <summary>Every merge request whose changes the pipeline runs: the assumed-landed ones ahead and its own.</summary>
     public IEnumerable<long> Contents => Base.Concat(Mrs);

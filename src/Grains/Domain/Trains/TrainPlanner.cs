@@ -44,7 +44,7 @@ public static class TrainPlanner
         var retires = new List<Retirement>();
 
         // A running car testing everything a failed car tested would fail too: cancel it before anything else.
-        foreach (var car in cars.Where(c => c.Status == CarStatus.Running).ToList())
+        foreach (var car in cars.Where(c => c.Status == CarStatus.Running && !c.ImageOnly).ToList())
             if (cars.FirstOrDefault(f => f != car && TrainRules.Doomed(car.Contents, car.Excluded, f, resolved)) is { } failed)
             {
                 retires.Add(new Retirement(car.Id, true, $"it tests everything {failed.Id} tested, which failed", policy.ImageAware));
@@ -87,6 +87,11 @@ public static class TrainPlanner
         }
 
         var stillWaiting = queue.Select(m => m.Iid).ToHashSet();
+        foreach (var car in cars.Where(c => c.ImageOnly && c.Status != CarStatus.Running).ToList())
+        {
+            retires.Add(new Retirement(car.Id, false, car.Status == CarStatus.Passed ? "its image build is done" : "its image build failed", true));
+            cars.Remove(car);
+        }
         foreach (var car in cars.ToList())
             if (TrainRules.Contradiction(car, stillWaiting, resolved) is { } why)
             {
@@ -117,8 +122,23 @@ public static class TrainPlanner
         var examined = 0;
         foreach (var wish in TrainProposers.Propose(view))
         {
-            if (++examined > 4 * policy.Budget + view.Cars.Count) break;
+            if (++examined > 6 * policy.Budget + view.Cars.Count) break;
             if (view.Existing(wish) is not null) continue;
+            if (wish.ImageOnly)
+            {
+                var tags = wish.Mrs.SelectMany(i => byIid[i].Bumps).Where(t => !pushed.ContainsKey(t) && !building.ContainsKey(t)).ToList();
+                if (tags.Count == 0) continue;
+                if (running >= policy.Budget)
+                {
+                    holds.Add(new Hold(wish.Mrs, wish.Base, $"the budget of {policy.Budget} pipelines is in use"));
+                    break;
+                }
+                var builder = $"car-{next++}";
+                starts.Add(new CarStart(new Car(builder, wish.Mrs, [], [], tags, [], CarStatus.Running, snapshot.At, true, ImageOnly: true), wish.Reason));
+                foreach (var tag in tags) building.TryAdd(tag, builder);
+                running++;
+                continue;
+            }
             if (view.Cars.FirstOrDefault(f => TrainRules.Doomed(wish.Base.Concat(wish.Mrs), wish.Excluded, f, resolved)) is { } failed)
             {
                 holds.Add(new Hold(wish.Mrs, wish.Base, $"it would test everything {failed.Id} tested, which failed"));

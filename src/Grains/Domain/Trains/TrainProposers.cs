@@ -1,7 +1,8 @@
 namespace Orchestrator.Domain.Trains;
 
 /// <summary>A car a strategy would like running: <see cref="Mrs"/> on top of <see cref="Base"/>, leaving out <see cref="Excluded"/> (waiting ones only).</summary>
-public sealed record Proposal(IReadOnlyList<long> Mrs, IReadOnlyList<long> Base, IReadOnlyList<long> Excluded, string Reason);
+/// <remarks>An <see cref="ImageOnly"/> proposal asks for the container jobs of <see cref="Mrs"/> alone, to push the tags they bump.</remarks>
+public sealed record Proposal(IReadOnlyList<long> Mrs, IReadOnlyList<long> Base, IReadOnlyList<long> Excluded, string Reason, bool ImageOnly = false);
 
 /// <summary>What a strategy sees while the planner decides: the waiting queue after this plan's landings and rejections, and the cars left.</summary>
 public sealed class TrainView
@@ -13,7 +14,7 @@ public sealed class TrainView
         (Policy, Queue, Cars, Window, Caps) = (policy, queue, cars, window, caps);
         var waiting = queue.Select(m => m.Iid).ToHashSet();
         byKey = [];
-        foreach (var car in cars)
+        foreach (var car in cars.Where(c => !c.ImageOnly))
             byKey.TryAdd(Key(car.Mrs, car.Base.Where(waiting.Contains), car.Excluded.Where(waiting.Contains)), car);
     }
 
@@ -24,7 +25,9 @@ public sealed class TrainView
     public IReadOnlyDictionary<long, int> Caps { get; }
 
     /// <summary>The car already testing exactly this (its assumptions about merge requests that left agree with reality, or it would be retired).</summary>
-    public Car? Existing(Proposal p) => byKey.GetValueOrDefault(Key(p.Mrs, p.Base, p.Excluded));
+    public Car? Existing(Proposal p) => p.ImageOnly
+        ? Cars.FirstOrDefault(c => c.ImageOnly && c.Mrs.SequenceEqual(p.Mrs))
+        : byKey.GetValueOrDefault(Key(p.Mrs, p.Base, p.Excluded));
 
     private static string Key(IEnumerable<long> mrs, IEnumerable<long> @base, IEnumerable<long> excluded) =>
         $"{string.Join(',', mrs)}|{string.Join(',', @base.Order())}|{string.Join(',', excluded.Order())}";
@@ -37,7 +40,8 @@ public static class TrainProposers
     {
         TrainStrategy.Serial or TrainStrategy.MergeTrain or TrainStrategy.AdaptiveDepth => MergeTrainProposer.Propose(view),
         TrainStrategy.Batch => BatchProposer.Propose(view),
-        TrainStrategy.BestFirst or TrainStrategy.ImageAwareBestFirst => BestFirstProposer.Propose(view),
+        TrainStrategy.BestFirst => BestFirstProposer.Propose(view),
+        TrainStrategy.ImageAwareBestFirst => ImageBuildProposer.Propose(view).Concat(BestFirstProposer.Propose(view)),
         _ => throw new ArgumentOutOfRangeException(nameof(view), view.Policy.Strategy, "unknown strategy"),
     };
 }

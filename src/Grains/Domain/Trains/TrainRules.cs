@@ -11,7 +11,8 @@ public static class TrainRules
     /// gone, and its own merge requests still wait. Only then is its verdict about them.
     /// </summary>
     public static bool AtHead(Car car, IReadOnlySet<long> waiting, IReadOnlyDictionary<long, bool> resolved) =>
-        car.Base.All(m => resolved.TryGetValue(m, out var landed) && landed)
+        !car.ImageOnly
+        && car.Base.All(m => resolved.TryGetValue(m, out var landed) && landed)
         && car.Excluded.All(m => resolved.TryGetValue(m, out var landed) && !landed)
         && car.Mrs.All(waiting.Contains);
 
@@ -33,7 +34,7 @@ public static class TrainRules
     /// </summary>
     public static bool Doomed(IEnumerable<long> contents, IEnumerable<long> excluded, Car failed, IReadOnlyDictionary<long, bool> resolved)
     {
-        if (failed.Status != CarStatus.Failed) return false;
+        if (failed.Status != CarStatus.Failed || failed.ImageOnly) return false;
         var tested = contents.ToHashSet();
         return failed.Contents.All(m => tested.Contains(m) || resolved.TryGetValue(m, out var landed) && landed)
             && failed.Excluded.All(m => !tested.Contains(m));
