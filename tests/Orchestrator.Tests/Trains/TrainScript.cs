@@ -39,6 +39,30 @@ internal sealed class TrainScript
     public TrainScript Push(string tag, string digest) => Apply(new PushImage(tag, digest, Next()));
     public TrainScript Withdraw(long iid) => Apply(new WithdrawMr(iid, "unassigned", Next()));
 
+    /// <summary>
+    /// Plays GitLab until the train is empty: builds push first, then the oldest running pipeline ends, passing unless
+    /// it tests a merge request in <paramref name="breaking"/>. Returns the most pipelines that ran at once.
+    /// </summary>
+    public int RunToEnd(params long[] breaking)
+    {
+        var most = 0;
+        for (var step = 0; step < 500 && State.Cars.Count + State.Queue.Count > 0; step++)
+        {
+            most = Math.Max(most, State.Cars.Count(c => c.Status == CarStatus.Running));
+            if (State.Building.FirstOrDefault() is { } build)
+                Push(build.Tag, $"sha256:{build.Tag}");
+            else if (State.Cars.Where(c => c.Status == CarStatus.Running).MinBy(c => int.Parse(c.Id[4..])) is { } oldest)
+                Apply(new FinishPipeline(oldest.Id, oldest.ImageOnly || !oldest.Contents.Any(breaking.Contains), Next()));
+            else
+                Assert.Fail($"stuck: {State.Queue.Count} waiting, no pipeline running; last holds: {string.Join("; ", Plan.Holds.Select(h => h.Reason))}");
+        }
+        return most;
+    }
+
+    public IEnumerable<long> Landed => events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Lands).SelectMany(l => l.Mrs);
+    public IEnumerable<long> Rejected => events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid);
+    public IEnumerable<Car> Started => events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Starts).Select(s => s.Car);
+
     /// <summary>The car testing exactly this (by its description), to finish it by id.</summary>
     public string CarOf(string description) =>
         State.Cars.Single(c => Describe(c) == description).Id;
