@@ -57,6 +57,11 @@ public static class SimulationTable
             var floor = 0.9 * budget * 60 / s.PipelineMinutes;
             Claim(($"p = 0 %, budget {budget}: best ({Name(best.Strategy)}) lands {best.LandingsPerHour:0.00}/h ≥ 0.9 × budget / D = {floor:0.00}/h"),
                 best.LandingsPerHour >= floor);
+            // A batch lands several merge requests per pipeline; the same bar for the best of those that land one per car.
+            var single = results.Where(r => r.Settings.FailureShare == 0 && r.Settings.Budget == budget && r.Strategy != TrainStrategy.Batch)
+                .MaxBy(r => r.LandingsPerHour)!;
+            Claim(($"p = 0 %, budget {budget}: best with one MR per car ({Name(single.Strategy)}) lands {single.LandingsPerHour:0.00}/h ≥ {floor:0.00}/h"),
+                single.LandingsPerHour >= floor);
             var aware = Row(0.10, budget, TrainStrategy.ImageAwareBestFirst);
             var train = Row(0.10, budget, TrainStrategy.MergeTrain);
             var bestFirst = Row(0.10, budget, TrainStrategy.BestFirst);
