@@ -9,7 +9,7 @@ public sealed record SyntheticMr(long Iid, int Author, int Lines, string? Bump, 
 /// The same stream for every strategy: merge request n is drawn n-th from one seeded generator, so strategies differ
 /// only in what they do with it. A merge request breaks CI with a chance proportional to its author's hidden
 /// carelessness, a power of its size and 1.5 when it touches image inputs, scaled so the mean is p. The planner never
-/// sees that chance: it predicts from the author's recent results in this run, the size and the bump.
+/// sees that chance: it predicts from the author's last 20 results in this run, the size and the bump.
 /// </summary>
 public sealed class MrStream
 {

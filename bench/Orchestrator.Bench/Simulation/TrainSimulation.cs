@@ -30,7 +30,9 @@ public sealed class TrainSimulation
     private readonly MrStream stream;
     private readonly Dictionary<long, SyntheticMr> mrs = [];
     private readonly Dictionary<long, double> joinedAt = [];
-    private readonly int[] passed = new int[MrStream.Authors], failed = new int[MrStream.Authors];
+    // Each author's last results (true = landed), the "recent pass rate" the predictor reads.
+    private const int RecentResults = 20;
+    private readonly Queue<bool>[] recent = [.. Enumerable.Range(0, MrStream.Authors).Select(_ => new Queue<bool>())];
     private readonly PriorityQueue<Happening, (double, long)> agenda = new();
     private readonly List<ITrainEvent>? recorded;
     private readonly List<double> hoursToLand = [];
@@ -100,7 +102,7 @@ public sealed class TrainSimulation
         if (mostAtOnce > settings.Budget) throw new InvalidOperationException($"{strategy}: {mostAtOnce} pipelines at once, budget {settings.Budget}");
         foreach (var iid in plan.Lands.SelectMany(l => l.Mrs))
         {
-            passed[mrs[iid].Author]++;
+            Remember(mrs[iid].Author, landed: true);
             if (Counting)
             {
                 landed++;
@@ -109,7 +111,7 @@ public sealed class TrainSimulation
         }
         foreach (var reject in plan.Rejects)
         {
-            failed[mrs[reject.Iid].Author]++;
+            Remember(mrs[reject.Iid].Author, landed: false);
             if (Counting) rejected++;
         }
         if (plan.Lands.Count + plan.Rejects.Count > 0) TopUp();
@@ -128,6 +130,12 @@ public sealed class TrainSimulation
         Schedule(now + overhead + build + tests, new PipelineEnds(car.Id, car.ImageOnly || car.Contents.All(m => !mrs[m].Breaks)));
     }
 
+    private void Remember(int author, bool landed)
+    {
+        recent[author].Enqueue(landed);
+        if (recent[author].Count > RecentResults) recent[author].Dequeue();
+    }
+
     private void Schedule(double at, Happening happening) => agenda.Enqueue(happening, (at, order++));
 
     private void TopUp()
@@ -138,7 +146,8 @@ public sealed class TrainSimulation
             var mr = stream.Next();
             mrs[mr.Iid] = mr;
             joinedAt[mr.Iid] = now;
-            joining.Add(MrStream.Queued(mr, SuccessPredictor.PassRate(passed[mr.Author], failed[mr.Author])));
+            var results = recent[mr.Author];
+            joining.Add(MrStream.Queued(mr, SuccessPredictor.PassRate(results.Count(r => r), results.Count(r => !r))));
         }
         if (joining.Count > 0) Decide(new JoinTrain(joining, At(now)));
     }
