@@ -86,7 +86,7 @@ if [ -z "${Orchestrator__GitLab__BaseUrl:-}" ]; then
   # The sandbox forgets everything when it stops, so the orchestrator's embedded state starts afresh with it.
   export Orchestrator__Postgres__Schema=embedded_sandbox
   PGPASSWORD="$ORCH_PG_PASSWORD" psql -q -h 127.0.0.1 -p "$ORCH_PG_PORT" -U "$ORCH_PG_USER" -d "$ORCH_PG_DB" \
-    -c "drop schema if exists embedded_sandbox cascade" >/dev/null
+    -c "set client_min_messages = warning" -c "drop schema if exists embedded_sandbox cascade" >/dev/null
   export Orchestrator__GitLab__BaseUrl="$sandbox_url"
   export Orchestrator__Registry__Url
   Orchestrator__Registry__Url=$(grep -o '"registry":"[^"]*"' "$ORCH_STATE/incident.json" | sed -E 's/.*:"(.*)"/\1/')

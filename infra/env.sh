@@ -15,6 +15,8 @@ export ORCH_PG_DIR
 export ORCH_PG_USER=orchestrator ORCH_PG_PASSWORD=orchestrator ORCH_PG_DB=orchestrator
 export ORCH_PG_CONNECTION="Host=127.0.0.1;Port=$ORCH_PG_PORT;Username=$ORCH_PG_USER;Password=$ORCH_PG_PASSWORD;Database=$ORCH_PG_DB"
 mkdir -p "$ORCH_STATE"
+# It holds the sandbox's tokens and logs: the owner's alone.
+chmod 700 "$ORCH_STATE"
 
 # apt-get only when we are root; a normal user is told what to install.
 orch_apt_install() {

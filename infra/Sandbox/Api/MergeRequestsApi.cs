@@ -75,6 +75,26 @@ public static class MergeRequestsApi
         });
 
         app.MapGitLab("GET", One + "/approvals", r => GitLabEndpoint.Json(r.Service<Views>().Approvals(Find(r).Mr)));
+        // The project's approval settings (GitLab Premium's /projects/:id/approvals), the part the sandbox models.
+        app.MapGitLab("GET", "/projects/{id}/approvals", r =>
+        {
+            var project = r.Project();
+            return GitLabEndpoint.Json(new System.Text.Json.Nodes.JsonObject
+            {
+                ["approvals_before_merge"] = project.ApprovalsRequired, ["reset_approvals_on_push"] = project.ResetApprovalsOnPush,
+            });
+        });
+        app.MapGitLab("POST", "/projects/{id}/approvals", r =>
+        {
+            var project = r.Project();
+            r.RequireAccess(project, AccessLevel.Maintainer);
+            if (r.Params.Bool("reset_approvals_on_push") is { } reset) project.ResetApprovalsOnPush = reset;
+            if (r.Params.Long("approvals_before_merge") is { } required) project.ApprovalsRequired = (int)required;
+            return GitLabEndpoint.Json(new System.Text.Json.Nodes.JsonObject
+            {
+                ["approvals_before_merge"] = project.ApprovalsRequired, ["reset_approvals_on_push"] = project.ResetApprovalsOnPush,
+            });
+        });
         app.MapGitLab("POST", One + "/approve", async r =>
         {
             var (target, mr) = Find(r);

@@ -69,6 +69,8 @@ public sealed class Project
         _ => mergeRequestSquash,
     };
     public int ApprovalsRequired { get; set; }
+    /// <summary>GitLab's "Remove all approvals when commits are added to the source branch".</summary>
+    public bool ResetApprovalsOnPush { get; set; }
     public bool OnlyAllowMergeIfAllDiscussionsAreResolved { get; set; }
     public long? ForkedFromId { get; set; }
     /// <summary>

@@ -29,7 +29,9 @@ public static class JsonBody
         }
         catch (JsonException e)
         {
-            return (null, Problems.BadRequest("Malformed JSON", e.Message));
+            // Where it went wrong, not what the server's types are called.
+            var where = e.Path is { Length: > 0 } path ? $" at {path}" : "";
+            return (null, Problems.BadRequest("Malformed JSON", $"the body is not the JSON this endpoint takes{where}"));
         }
     }
 }

@@ -23,6 +23,19 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct) =>
         Get<GitLabApprovals>($"projects/{project}/merge_requests/{iid}/approvals", ct);
 
+    public async Task<GitLabProjectApprovals> GetProjectApprovalsAsync(long project, CancellationToken ct)
+    {
+        try
+        {
+            return await Get<GitLabProjectApprovals>($"projects/{project}/approvals", ct);
+        }
+        catch (GitLabException e) when (e.Status == 404)
+        {
+            // GitLab Free has no project approval settings: then nothing removes approvals on push.
+            return new GitLabProjectApprovals();
+        }
+    }
+
     public async Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/rebase", new { skip_ci = skipCi }, ct);
 

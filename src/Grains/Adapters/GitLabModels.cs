@@ -39,6 +39,8 @@ public sealed record GitLabMergeRequest(
 
 public sealed record GitLabApproval(GitLabUser User);
 
+public sealed record GitLabProjectApprovals(bool ResetApprovalsOnPush = false);
+
 public sealed record GitLabApprovals(int ApprovalsRequired, int ApprovalsLeft, IReadOnlyList<GitLabApproval>? ApprovedBy);
 
 public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string Ref, string Status, string? Source, GitLabUser? User = null,

@@ -8,6 +8,8 @@ public interface IGitLabClient
     Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct = default);
     Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct = default);
     Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct = default);
+    /// <summary>The project's approval settings (<c>GET /projects/:id/approvals</c>); whether a push removes every approval.</summary>
+    Task<GitLabProjectApprovals> GetProjectApprovalsAsync(long project, CancellationToken ct = default);
     Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct = default);
     /// <remarks>A merge commit message replaces GitLab's own where the project makes merge commits.</remarks>
     Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct = default, string? mergeCommitMessage = null);

@@ -22,11 +22,13 @@ public static class Embargoes
         return until;
     }
 
-    /// <summary>What is wrong with a window, or null: for the policy's validation.</summary>
-    public static string? Problem(EmbargoWindow window) =>
-        Zone(window.TimeZone) is null ? $"embargo timeZone {window.TimeZone} is not a known IANA time zone"
-        : Parse(window.From) is null || Parse(window.To) is null ? "embargo from and to must read like Fri 18:00"
-        : null;
+    /// <summary>Everything wrong with a window, for the policy's validation.</summary>
+    public static IEnumerable<string> Problems(EmbargoWindow window)
+    {
+        if (Zone(window.TimeZone) is null) yield return $"embargo timeZone {window.TimeZone} is not a known IANA time zone";
+        if (Parse(window.From) is null) yield return $"embargo from \"{window.From}\" must read like Fri 18:00";
+        if (Parse(window.To) is null) yield return $"embargo to \"{window.To}\" must read like Mon 08:00";
+    }
 
     private static DateTimeOffset? End(EmbargoWindow window, DateTimeOffset at)
     {

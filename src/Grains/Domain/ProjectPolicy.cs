@@ -85,7 +85,7 @@ public sealed record ProjectPolicy(
         foreach (var trailer in Trailers.Where(t => !Domain.Trailers.TrailerKinds.All.Contains(t)))
             errors.Add($"trailers[] must be among {string.Join(", ", Domain.Trailers.TrailerKinds.All)}, not {trailer}");
         foreach (var window in Embargo)
-            if (Embargoes.Problem(window) is { } problem) errors.Add(problem);
+            errors.AddRange(Embargoes.Problems(window));
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;

@@ -28,8 +28,12 @@ public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
 /// The rebase our own git will make, decided before it is made so that a repeat after a crash makes the very same
 /// commits: the source head seen, the target head it goes onto, the trailers, and who commits (at this command's time).
 /// </summary>
+/// <remarks>
+/// <paramref name="ResetsApprovalsOnPush"/> and <paramref name="ApprovalsGiven"/>: whether the project removes approvals
+/// when commits are added, and how many there are to lose.
+/// </remarks>
 public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IReadOnlyList<Domain.Trailers.Trailer> Trailers,
-    string CommitterName, string CommitterEmail, DateTimeOffset At) : WorkflowCommand(At);
+    string CommitterName, string CommitterEmail, DateTimeOffset At, bool ResetsApprovalsOnPush = false, int ApprovalsGiven = 0) : WorkflowCommand(At);
 
 /// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
 public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);

@@ -29,8 +29,7 @@ public static class WorkflowDecider
         (StartRebase, Rebasing) => Decision.Nothing,
 
         (RecordRebase c, Rebasing) => DecideRebase(c, state),
-        (PlanRewrite c, Rebasing) when state.PlannedRewrite is null => Decision.Of(new RewritePlanned(state.Attempt, state.Rebases,
-            c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail, c.At)),
+        (PlanRewrite c, Rebasing) when state.PlannedRewrite is null => DecideRewrite(c, state),
         (PlanRewrite, Rebasing) => Decision.Nothing,
         (RecordRewriteFailure c, Rebasing) => Decision.Of(new RewriteFailed(state.Attempt, c.Kind, c.Message, c.At), Failed(state, c.Kind switch
         {
@@ -95,6 +94,20 @@ public static class WorkflowDecider
     };
 
     private const string CiTooLong = "CI is taking too long.";
+
+    /// <summary>
+    /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given,
+    /// and the bot never approves in anyone's name. So it refuses, and says how to choose.
+    /// </summary>
+    private static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
+    {
+        var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
+            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven);
+        if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
+        return Decision.Of(planned, Failed(state, $"this project removes all approvals when commits are added, so writing the trailers would drop the " +
+            $"{c.ApprovalsGiven} approval(s) given, and I never approve in anyone's name. Remove `trailers` from the orchestrator's policy, " +
+            "or stop removing approvals on push (Settings → Merge requests → Approval settings)", c.At));
+    }
 
     private static Decision DecideStepError(RecordStepError c, MergeRequestWorkflow state)
     {

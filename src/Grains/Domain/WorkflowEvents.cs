@@ -91,7 +91,9 @@ public sealed record RewritePlanned(
     [property: Id(4)] IReadOnlyList<Trailers.Trailer> Trailers,
     [property: Id(5)] string CommitterName,
     [property: Id(6)] string CommitterEmail,
-    [property: Id(7)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(7)] DateTimeOffset At,
+    [property: Id(8)] bool ResetsApprovalsOnPush = false,
+    [property: Id(9)] int ApprovalsGiven = 0) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("RewriteFailed")]
 public sealed record RewriteFailed(

@@ -79,10 +79,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var onto = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
                 ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
             var approvers = (await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? [];
+            var resets = (await gitlab.GetProjectApprovalsAsync(mr.TargetProjectId, ct)).ResetApprovalsOnPush;
             var trailers = Domain.Trailers.MergeRequestTrailers.For(policy.Trailers, mr.WebUrl ?? throw new InvalidOperationException("GitLab gave no web_url"),
                 approvers.Select(a => new Domain.Trailers.Approver(a.User.Id, a.User.Username, a.User.Name ?? a.User.Username, null)), bot,
                 options.Value.Git.ReviewerFallbackEmail);
-            return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now));
+            return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now,
+                resets, approvers.Count));
         }
         var target = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
         var source = mr.SourceProjectId == mr.TargetProjectId ? target : await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct);
@@ -425,9 +427,16 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         WorkflowState.MergedElsewhere when s.Rebases == 0 => $"This merge request was already {s.Outcome}, so there was nothing for me to do.",
         WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +
             (s.PipelineId is { } p ? $" (my pipeline {p} is cancelled if it was still running)." : "."),
-        _ => $"I couldn't merge this merge request: {s.Outcome}\n\n" +
+        _ => $"I couldn't merge this merge request: {s.Outcome}" + PipelineLink(s, mr) + "\n\n" +
              "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
     };
+
+    /// <summary>Where to read why our pipeline failed: its page, in the project it ran in (GitLab's URL scheme, from the MR's own URL).</summary>
+    private static string PipelineLink(MergeRequestWorkflow s, GitLabMergeRequest mr) =>
+        s.PipelineId is { } id && s.PipelineStatus is "failed" or "canceled" && mr.WebUrl?.IndexOf("/-/merge_requests/", StringComparison.Ordinal) is > 0 and var at
+            && (s.PipelineProjectId ?? mr.TargetProjectId) == mr.TargetProjectId
+            ? $" See pipeline {id}: {mr.WebUrl![..at]}/-/pipelines/{id}"
+            : "";
 
     /// <summary>Who a refusal is addressed to: the requester by name, or the author when an open hook named only their id.</summary>
     private static string Addressee(Requester? requester, GitLabMergeRequest mr) =>

@@ -103,3 +103,32 @@ public sealed class RewriteLeaseTests(SchemaFixture db, SandboxFixture sandbox) 
         }
     }
 }
+
+/// <summary>A project that removes approvals on push: trailers would cost them, so the bot refuses rather than approve in anyone's name.</summary>
+public sealed class ApprovalResetTrailerTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    [Fact]
+    public async Task Given_a_project_that_removes_approvals_on_push_When_an_approved_mr_needs_trailers_Then_it_is_refused_and_nothing_is_pushed()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "trailreset");
+        var maintainer = h.As("maintainer");
+        (await maintainer.PostAsJsonAsync($"projects/{h.Upstream}/approvals", new { reset_approvals_on_push = true })).EnsureSuccessStatusCode();
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with { Trailers = ["reviewed-by"] });
+        var iid = await h.OpenMrAsync("approved", "Approved", new FileChange("create", "approved.txt", "a\n"));
+        var head = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["sha"]!.GetValue<string>();
+        (await maintainer.PostAsync($"projects/{h.Upstream}/merge_requests/{iid}/approve", null)).EnsureSuccessStatusCode();
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains("removes all approvals when commits are added", s.Outcome);
+        var mr = await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}");
+        Assert.Equal(head, mr["sha"]!.GetValue<string>());
+        Assert.Single((await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/approvals"))["approved_by"]!.AsArray());
+
+        // The sandbox does remove them on a push, as GitLab would: the refusal is not for nothing.
+        await h.CommitAsync(h.As("bob"), h.Upstream, "approved", "one more", [new FileChange("create", "more.txt", "m\n")]);
+        Assert.Empty((await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/approvals"))["approved_by"]!.AsArray());
+    }
+}

@@ -153,3 +153,18 @@ public sealed class RewriteDeciderTests
         Given(Rebasing).When(new RecordRewriteFailure(kind, message, At(3)))
             .Then(new RewriteFailed(1, kind, message, At(3)), new AttemptFailed(1, WorkflowState.Rebasing, reason, At(3)));
 }
+
+public sealed class ApprovalResetTests
+{
+    [Theory]
+    [InlineData(true, 2, true)]
+    [InlineData(true, 0, false)]
+    [InlineData(false, 2, false)]
+    public void Given_trailers_to_write_When_the_project_removes_approvals_on_push_Then_approvals_given_are_never_spent_silently(bool resets, int given, bool refused)
+    {
+        var events = Given(Rebasing).When(new PlanRewrite("f00d", TargetSha, [new("Part-of", "<u>")], "marge-bot", "m@x", At(2), resets, given)).ThenEvents();
+        Assert.IsType<RewritePlanned>(events[0]);
+        Assert.Equal(refused, events.Count == 2);
+        if (refused) Assert.Contains("would drop the 2 approval(s)", Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
+}

@@ -24,6 +24,8 @@ internal sealed class FakeGitLab : IGitLabClient
 
     public Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct) => Task.FromResult(Mr);
     public Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct) => Task.FromResult(Approvals);
+    public GitLabProjectApprovals ProjectApprovals { get; set; } = new();
+    public Task<GitLabProjectApprovals> GetProjectApprovalsAsync(long project, CancellationToken ct) => Task.FromResult(ProjectApprovals);
     public Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct) => Task.FromResult(Heads.GetValueOrDefault(branch));
     public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) => Task.FromResult(new GitLabProject(long.Parse(idOrPath), "g/p"));
 
