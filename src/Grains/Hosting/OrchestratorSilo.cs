@@ -121,6 +121,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<WorkflowJournal>();
         services.TryAddSingleton<MergeRequestIndex>();
         services.TryAddSingleton<OperationsReadModel>();
+        services.TryAddSingleton<Statistics.StatisticsQuery>();
         services.TryAddSingleton<PipelineWatches>();
         services.TryAddSingleton<WebhookDeliveries>();
         services.AddHostedService<DeliveryKeyPruning>();
