@@ -162,7 +162,7 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Equal(expected.Failed, stats["failureReasons"]!.AsArray().Sum(r => r!["count"]!.GetValue<int>()));
         await browser.WaitForAsync($"document.querySelector('[data-test=stat-landings]').dataset.total === '{expected.Merged}'", TimeSpan.FromSeconds(60));
         var panel = (await browser.EvaluateAsync("""
-            (() => { const d = (t) => document.querySelector(`[data-test=${t}]`).dataset;
+            (() => { const d = (t) => ({ ...document.querySelector(`[data-test=${t}]`).dataset });
                      return { ttl: d('stat-time-to-land'), ci: d('stat-ci-time'), images: d('stat-images'), failures: d('stat-failures'),
                               bars: document.querySelectorAll('[data-test=stat-landings] svg rect').length }; })()
             """))!;
@@ -229,8 +229,11 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
         var all = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
         Assert.Contains(all["mergeRequests"]!.AsArray(), m => m!["projectId"]!.GetValue<long>() == Upstream && m["iid"]!.GetValue<long>() == MrA);
-        var queue = all["queues"]!.AsArray().Single(q => q!["projectId"]!.GetValue<long>() == Upstream)!;
-        Assert.Equal(Embargoes.Until([window], now), queue["embargoedUntil"]!.GetValue<DateTimeOffset>());
+        // The MR joins the queue of its target branch once its request is checked.
+        JsonNode? queue = null;
+        await Eventually.True(async () => (queue = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!["queues"]!.AsArray()
+            .SingleOrDefault(q => q!["projectId"]!.GetValue<long>() == Upstream)) is not null, "the MR's queue on the overview");
+        Assert.Equal(Embargoes.Until([window], now), queue!["embargoedUntil"]!.GetValue<DateTimeOffset>());
         Assert.Null(queue["paused"]);
 
         using var other = Orchestrator(OrchestratorApiFactory.Project42Token);
