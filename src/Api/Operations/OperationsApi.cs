@@ -76,7 +76,7 @@ public static class OperationsApi
 
     /// <summary>From the request to the outcome, or to now while the attempt is under way (it has no outcome yet).</summary>
     private static double? InQueueSeconds(MergeRequestSummary s, DateTimeOffset now) =>
-        s.RequestedAt is not { } requested ? null : ((s.Outcome is null ? now : s.UpdatedAt ?? now) - requested).TotalSeconds;
+        s.RequestedAt is not { } requested ? null : ((s.Outcome is null ? now : s.EndedAt ?? s.UpdatedAt ?? now) - requested).TotalSeconds;
 
     /// <summary>The statistics panel's figures over the last <paramref name="days"/> UTC days (14 unless asked), from the event store.</summary>
     private static async Task<Results<Ok<WorkflowStatistics>, ProblemHttpResult>> Statistics(HttpContext http, StatisticsQuery query, int? days,

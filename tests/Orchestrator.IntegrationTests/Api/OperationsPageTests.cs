@@ -148,6 +148,10 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         var rowA = $"[data-test=mr-row][data-mr=\"{Upstream}/{MrA}\"]";
         Assert.Equal("merged", await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=outcome]').textContent"));
         Assert.Matches(@"^\d+(\.\d)? s$|^\d+ min \d+ s$", await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=in-queue]').textContent"));
+        var streamA = (await reader.GetFromJsonAsync<JsonArray>($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/events"))!;
+        DateTimeOffset AtOf(string type) => streamA.Single(e => e!["type"]!.GetValue<string>() == type)!["data"]!["at"]!.GetValue<DateTimeOffset>();
+        Assert.Equal((AtOf("merged") - AtOf("merge_requested")).TotalSeconds,
+            double.Parse(await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=in-queue]').dataset.seconds")), 6);
 
         // The statistics panel shows what the streams say: worked out here from every MR's events, read through the API.
         var expected = await StatisticsFromStreams(reader);

@@ -131,7 +131,7 @@ function renderOverview(overview) {
       projectCell(mr.projectPath, mr.projectWebUrl, mr.projectId), el("td", { "data-test": "mr" }, mrName(mr)),
       el("td", { class: "mono" }, mr.targetBranch || "—"), el("td", {}, badge(mr.state)),
       el("td", { class: "outcome", "data-test": "outcome" }, mr.outcome || "—"),
-      el("td", { "data-test": "in-queue" }, span(mr.inQueueSeconds)),
+      el("td", { "data-test": "in-queue", "data-seconds": mr.inQueueSeconds ?? "" }, span(mr.inQueueSeconds)),
       el("td", {}, mr.attempt), el("td", { class: "when" }, when(mr.updatedAt)));
     row.addEventListener("click", () => select(key));
     list.append(row);
