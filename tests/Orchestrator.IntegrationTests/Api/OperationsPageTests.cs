@@ -220,7 +220,14 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         var now = DateTimeOffset.UtcNow;
         var window = new EmbargoWindow(At(now.AddHours(-1)), At(now.AddHours(2)), "UTC");
         using var admin = Orchestrator(OrchestratorApiFactory.AdminToken);
-        (await admin.PutAsJsonAsync($"/api/v1/projects/{Upstream}/policy", new { embargo = new[] { window } })).EnsureSuccessStatusCode();
+        (await admin.PutAsJsonAsync($"/api/v1/projects/{Upstream}/policy", new
+        {
+            images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+            upstreamRepo = seed["upstream"]!["path"]!.GetValue<string>(), embargo = new[] { window },
+        })).EnsureSuccessStatusCode();
+        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
+        static int Images(JsonNode stats) => stats["images"]!["rebuilt"]!.GetValue<int>() + stats["images"]!["reused"]!.GetValue<int>();
+        var imagesBefore = Images((await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!);
         using var merger = Orchestrator(OrchestratorApiFactory.MergeToken);
         (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
 
@@ -230,7 +237,6 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/timeline")).StatusCode);
 
-        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
         var all = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
         Assert.Contains(all["mergeRequests"]!.AsArray(), m => m!["projectId"]!.GetValue<long>() == Upstream && m["iid"]!.GetValue<long>() == MrA);
         // The MR joins the queue of its target branch once its request is checked.
@@ -251,6 +257,17 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Equal(1, cluster["silos"]!.GetValue<int>());
         Assert.Contains(cluster["grains"]!.AsArray(), g => g!["grainType"]!.GetValue<string>() == "MergeRequestGrain" && g["activations"]!.GetValue<int>() >= 1);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/ops/cluster")).StatusCode);
+
+        // The statistics: read scope, a window of 1 to 90 days, and only the caller's projects' streams.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/ops/stats")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await reader.GetAsync("/api/v1/ops/stats?days=0")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await reader.GetAsync("/api/v1/ops/stats?days=91")).StatusCode);
+        await Eventually.True(async () => Images((await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!) > imagesBefore,
+            "the freshness check of this project's MR in the statistics");
+        var weekly = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=7"))!;
+        Assert.Equal(7, weekly["landingsPerDay"]!.AsArray().Count);
+        var theirStats = (await other.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!;
+        Assert.Equal(0, Images(theirStats));
 
         // The page's shell carries no data and forbids inline script, so it is served to anyone.
         var page = await anonymous.GetAsync("/ops");
