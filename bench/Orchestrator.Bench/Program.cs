@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using Marten;
 using Npgsql;
 using Orchestrator.Bench;
+using Orchestrator.Bench.Simulation;
 using Orchestrator.Bench.Workload;
 using Orchestrator.Persistence;
 
@@ -14,6 +15,7 @@ using Orchestrator.Persistence;
 //   workflows  --parts DIR --silo DLL [--quick]   overhead vs the baseline, scale, rebuild economy, resume (sandbox + silo process)
 //   ceiling    --port N --secret S          the bare ASP.NET Core webhook endpoint (the intake's ceiling)
 //   report     --parts DIR --out FILE       one JSON document and a table
+//   simulate   [--hours H] [--seed N] [--overhead-from FILE] [--no-replay]   train strategies on synthetic streams (bench/simulate.sh)
 var command = args.FirstOrDefault() ?? "";
 string Option(string name) =>
     args.SkipWhile(a => a != name).Skip(1).FirstOrDefault() ?? throw new ArgumentException($"{command}: {name} is required");
@@ -90,8 +92,10 @@ switch (command)
     case "report":
         await Report.WriteAsync(Option("--parts"), Option("--out"));
         break;
+    case "simulate":
+        return Simulate.Run(args);
     default:
-        Console.Error.WriteLine("usage: Orchestrator.Bench eventstore|workflows|ceiling|report … (see bench/run.sh)");
+        Console.Error.WriteLine("usage: Orchestrator.Bench eventstore|workflows|ceiling|report|simulate … (see bench/run.sh)");
         return 2;
 }
 return 0;

@@ -41,4 +41,7 @@ public sealed class CiOptions
 
     /// <summary>Extra delay for container build jobs when they actually build (not reuse or copy).</summary>
     public TimeSpan BuildDelay { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Jobs that run at once across all pipelines (the instance's runners); 0 runs every job as soon as it may.</summary>
+    public int Runners { get; set; }
 }

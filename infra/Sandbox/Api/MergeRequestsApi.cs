@@ -104,8 +104,10 @@ public static class MergeRequestsApi
         app.MapGitLab("PUT", One + "/merge", async r =>
         {
             var (_, mr) = Find(r);
+            // The merge call's squash, when given, is the MR's choice from then on (GitLab updates the MR before merging).
+            if (r.Params.Bool("squash") is { } squash) mr.Squash = squash;
             await r.Service<MergeRequestService>().MergeAsync(mr, r.User, r.Params.String("sha"),
-                r.Params.Bool("should_remove_source_branch"), r.Params.String("merge_commit_message"));
+                r.Params.Bool("should_remove_source_branch"), r.Params.String("merge_commit_message"), r.Params.String("squash_commit_message"));
             return GitLabEndpoint.Json(await View(r, mr, false));
         });
     }
@@ -139,6 +141,8 @@ public static class MergeRequestsApi
             SourceBranch = sourceBranch, TargetBranch = targetBranch, Title = title, AuthorId = r.User.Id, CreatedAt = r.Store.Now,
             UpdatedAt = r.Store.Now, CheckingUntil = r.Store.Now + r.Store.Options.MergeCheckDuration,
         };
+        // As GitLab: without an explicit choice, an MR squashes when its project encourages or requires it.
+        mr.Squash = target.SquashOption is "default_on" or "always";
         ApplyEditable(r, mr, r.Store.CanAdminMergeRequests(target, r.User));
         if (r.Params.Bool("draft") == true) mr.Title = DraftTitle.Mark(mr.Title);
         r.Store.MergeRequests.Add(mr);

@@ -21,6 +21,7 @@ public static class ProjectsApi
             project.Description = r.Params.String("description") ?? "";
             project.Visibility = r.Params.String("visibility") ?? "private";
             project.MergeMethod = r.Params.String("merge_method") ?? "merge";
+            project.SquashOption = SquashOption(r.Params.String("squash_option")) ?? "default_off";
             project.ApprovalsRequired = (int)(r.Params.Long("approvals_before_merge") ?? 0);
             project.OnlyAllowMergeIfAllDiscussionsAreResolved = r.Params.Bool("only_allow_merge_if_all_discussions_are_resolved") ?? false;
             project.DefaultBranch = r.Params.String("default_branch") ?? "main";
@@ -54,6 +55,7 @@ public static class ProjectsApi
             r.RequireAccess(project, AccessLevel.Maintainer);
             if (r.Params.String("merge_method") is { } method)
                 project.MergeMethod = method is "merge" or "rebase_merge" or "ff" ? method : throw GitLabError.Invalid("merge_method");
+            if (SquashOption(r.Params.String("squash_option")) is { } squash) project.SquashOption = squash;
             if (r.Params.Long("approvals_before_merge") is { } approvals) project.ApprovalsRequired = (int)approvals;
             if (r.Params.Bool("only_allow_merge_if_all_discussions_are_resolved") is { } d) project.OnlyAllowMergeIfAllDiscussionsAreResolved = d;
             if (r.Params.String("visibility") is { } v) project.Visibility = v;
@@ -191,4 +193,7 @@ public static class ProjectsApi
 
     private static string Slug(string name) =>
         new string([.. name.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-')]).Trim('-');
+
+    private static string? SquashOption(string? value) =>
+        value is null or "never" or "always" or "default_on" or "default_off" ? value : throw GitLabError.Invalid("squash_option");
 }

@@ -6,9 +6,9 @@ namespace Sandbox.Ci;
 
 /// <summary>
 /// Creates pipelines as GitLab does (pushes, the API, merge requests) and runs their jobs in the background:
-/// stages in order, <c>needs</c> honoured, later stages skipped after a failure, blocking manual jobs left
-/// waiting (the pipeline then sits at <c>manual</c>). Jobs run outside the store's gate; every status change
-/// is made under it and announced to the webhooks.
+/// stages in order and a stage's jobs at once, <c>needs</c> honoured, later stages skipped after a failure, blocking
+/// manual jobs left waiting (the pipeline then sits at <c>manual</c>), each job on a runner from a shared pool. Jobs
+/// run outside the store's gate; every status change is made under it and announced to the webhooks.
 /// </summary>
 public sealed class PipelineService(SandboxStore store, JobExecutor executor, ILogger<PipelineService> logger)
 {
@@ -80,31 +80,31 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         _ = Task.Run(() => RunAsync(pipeline));
     }
 
+    // Jobs take a runner from one pool shared by every pipeline (Sandbox:Ci:Runners; 0 = one for every job), as an
+    // instance's runners are: a job waits pending until one is free.
+    private readonly SemaphoreSlim? runners = store.Options.Ci.Runners > 0 ? new(store.Options.Ci.Runners) : null;
+
+    /// <summary>Starts every job that can run (a stage's jobs together), and looks again each time one finishes.</summary>
     private async Task RunAsync(Pipeline pipeline)
     {
+        var running = new List<Task>();
         try
         {
             while (true)
             {
-                Job? next;
                 await using (await store.EnterAsync())
                 {
-                    next = Advance(pipeline);
-                    if (next is null) return;
-                    next.Status = "running";
-                    next.StartedAt = store.Now;
-                    pipeline.StartedAt ??= store.Now;
-                    Touch(pipeline);
-                    JobChanged?.Invoke(next);
+                    var ready = Advance(pipeline);
+                    if (ready.Count == 0 && running.Count == 0) return;
+                    foreach (var job in ready)
+                    {
+                        Set(job, "pending");
+                        running.Add(RunJobAsync(pipeline, job));
+                    }
                 }
-                var outcome = await executor.RunAsync(next, specs[pipeline.Id], pipeline.Cancellation.Token);
-                await using (await store.EnterAsync())
-                {
-                    next.Status = pipeline.Cancellation.IsCancellationRequested ? "canceled" : outcome ? "success" : "failed";
-                    if (next.Status == "failed") next.FailureReason = "script_failure";
-                    next.FinishedAt = store.Now;
-                    JobChanged?.Invoke(next);
-                }
+                var finished = await Task.WhenAny(running);
+                running.Remove(finished);
+                await finished;
             }
         }
         catch (Exception e)
@@ -113,9 +113,43 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         }
     }
 
-    /// <summary>Marks what can no longer run, returns the next job to run, and settles the pipeline's status when nothing can.</summary>
-    private Job? Advance(Pipeline pipeline)
+    private async Task RunJobAsync(Pipeline pipeline, Job job)
     {
+        if (runners is not null)
+        {
+            try { await runners.WaitAsync(pipeline.Cancellation.Token); }
+            catch (OperationCanceledException) { return; } // cancelled while waiting: Cancel already marked it
+        }
+        try
+        {
+            await using (await store.EnterAsync())
+            {
+                if (job.Status != "pending") return;
+                job.Status = "running";
+                job.StartedAt = store.Now;
+                pipeline.StartedAt ??= store.Now;
+                Touch(pipeline);
+                JobChanged?.Invoke(job);
+            }
+            var outcome = await executor.RunAsync(job, specs[pipeline.Id], pipeline.Cancellation.Token);
+            await using (await store.EnterAsync())
+            {
+                job.Status = pipeline.Cancellation.IsCancellationRequested ? "canceled" : outcome ? "success" : "failed";
+                if (job.Status == "failed") job.FailureReason = "script_failure";
+                job.FinishedAt = store.Now;
+                JobChanged?.Invoke(job);
+            }
+        }
+        finally
+        {
+            runners?.Release();
+        }
+    }
+
+    /// <summary>Marks what can no longer run, returns the jobs that can start now, and settles the pipeline's status when none can.</summary>
+    private List<Job> Advance(Pipeline pipeline)
+    {
+        var ready = new List<Job>();
         var stages = specs[pipeline.Id].Stages.ToList();
         bool Blocking(Job j) => j.Status is "failed" or "canceled" && !j.AllowFailure;
         bool Done(Job j) => CiStatus.IsFinished(j.Status) || (j.Status == "manual" && j.AllowFailure);
@@ -128,11 +162,15 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
             if (before.Any(j => Blocking(j) || (job.Spec.Needs is not null && j.Status == "skipped"))) { Set(job, "skipped"); continue; }
             if (!before.All(Done)) continue;
             if (job.Spec.When == "manual") { Set(job, "manual"); continue; }
-            return job;
+            ready.Add(job);
         }
+        if (ready.Count > 0) return ready;
         var jobs = pipeline.Jobs;
+        // While a stage's job still runs its pipeline is not over, whatever its siblings did (as GitLab's).
         var status =
-            pipeline.Cancellation.IsCancellationRequested ? "canceled"
+            jobs.Any(j => j.Status == "running") ? "running"
+            : jobs.Any(j => j.Status == "pending") ? "pending"
+            : pipeline.Cancellation.IsCancellationRequested ? "canceled"
             : jobs.Any(Blocking) ? "failed"
             : jobs.Any(j => j.Status == "manual" && !j.AllowFailure) ? "manual"
             : jobs.All(j => CiStatus.IsFinished(j.Status) || j.Status == "manual") ? (jobs.All(j => j.Status is "skipped" or "manual") ? "skipped" : "success")
@@ -143,7 +181,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
             if (CiStatus.IsFinished(status)) pipeline.FinishedAt = store.Now;
             Touch(pipeline);
         }
-        return null;
+        return ready;
     }
 
     private void Set(Job job, string status)

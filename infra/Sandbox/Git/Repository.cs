@@ -123,6 +123,13 @@ public sealed class Repository(string path)
         return changes;
     }
 
+    /// <summary>The tree a commit records, or null when there is no such commit.</summary>
+    public async Task<string?> TreeOfAsync(string commit)
+    {
+        var r = await GitCli.TryRunAsync(Path, ["rev-parse", "--verify", "--quiet", commit + "^{tree}"]);
+        return r.ExitCode == 0 ? r.Stdout.Trim() : null;
+    }
+
     /// <summary>A merge of two commits without touching any ref: the tree, or null when they conflict.</summary>
     public async Task<string?> MergeTreeAsync(string ours, string theirs)
     {
@@ -130,11 +137,14 @@ public sealed class Repository(string path)
         return r.ExitCode == 0 ? r.Stdout.Split('\n')[0].Trim() : null;
     }
 
-    public async Task<string> CommitTreeAsync(string tree, IReadOnlyList<string> parents, string message, GitCli.Identity who, DateTimeOffset at)
+    /// <param name="author">Who wrote it, when that is not who commits it (a squash keeps the MR's author).</param>
+    public async Task<string> CommitTreeAsync(string tree, IReadOnlyList<string> parents, string message, GitCli.Identity who, DateTimeOffset at,
+        GitCli.Identity? author = null)
     {
         var args = new List<string> { "commit-tree", tree };
         foreach (var p in parents) { args.Add("-p"); args.Add(p); }
-        var r = await GitCli.TryRunAsync(Path, args, stdin: message, identity: who, date: at);
+        var env = author is null ? null : new Dictionary<string, string> { ["GIT_AUTHOR_NAME"] = author.Name, ["GIT_AUTHOR_EMAIL"] = author.Email };
+        var r = await GitCli.TryRunAsync(Path, args, stdin: message, identity: who, date: at, env: env);
         if (r.ExitCode != 0) throw new GitException($"commit-tree failed: {r.Stderr}", r.ExitCode, r.Stderr);
         return r.Stdout.Trim();
     }

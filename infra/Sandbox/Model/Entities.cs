@@ -58,6 +58,16 @@ public sealed class Project
     public string Visibility { get; set; } = "private";
     /// <summary><c>merge</c>, <c>rebase_merge</c> (semi-linear) or <c>ff</c>.</summary>
     public string MergeMethod { get; set; } = "merge";
+    /// <summary>GitLab's <c>squash_option</c>: <c>never</c>, <c>always</c>, <c>default_on</c> or <c>default_off</c> (the default).</summary>
+    public string SquashOption { get; set; } = "default_off";
+
+    /// <summary>GitLab's <c>MergeRequest#squash_on_merge?</c>: the project's never or always wins over the MR's own choice.</summary>
+    public bool SquashesOnMerge(bool mergeRequestSquash) => SquashOption switch
+    {
+        "always" => true,
+        "never" => false,
+        _ => mergeRequestSquash,
+    };
     public int ApprovalsRequired { get; set; }
     public bool OnlyAllowMergeIfAllDiscussionsAreResolved { get; set; }
     public long? ForkedFromId { get; set; }
@@ -107,6 +117,7 @@ public sealed class MergeRequest
     public DateTimeOffset? ClosedAt { get; set; }
     public long? ClosedById { get; set; }
     public string? MergeCommitSha { get; set; }
+    public string? SquashCommitSha { get; set; }
     /// <summary>The source HEAD when merged; GitLab keeps reporting it after the branch is gone.</summary>
     public string? MergedSha { get; set; }
     public bool RebaseInProgress { get; set; }

@@ -140,7 +140,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         return BranchPushed?.Invoke(project, branch, before, after, user, options) ?? Task.CompletedTask;
     }
 
-    public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message)
+    public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message, string? squashMessage = null)
     {
         var target = store.ProjectById(mr.TargetProjectId);
         var source = store.ProjectById(mr.SourceProjectId);
@@ -155,15 +155,28 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         var headRef = $"refs/merge-requests/{mr.Iid}/head";
         string newTarget;
         string? mergeCommit = null;
+        string? squashCommit = null;
+        var merging = headRef;
+        if (target.SquashesOnMerge(mr.Squash))
+        {
+            // One commit with the source's tree on the merge base, by the MR's author and committed by the merger;
+            // its message the squash message given, else the MR's title (GitLab's default template).
+            var author = store.UserById(mr.AuthorId);
+            var onto = await repo.MergeBaseAsync(targetHead, m.Sha!) ?? targetHead;
+            var sourceTree = (await repo.TreeOfAsync(m.Sha!))!;
+            squashCommit = await repo.CommitTreeAsync(sourceTree, [onto], squashMessage ?? mr.Title, new(user.Name, user.Email), store.Now,
+                new(author.Name, author.Email));
+            merging = squashCommit;
+        }
         if (target.MergeMethod == "ff")
         {
-            newTarget = m.Sha!;
+            newTarget = squashCommit ?? m.Sha!;
         }
         else
         {
-            var tree = await repo.MergeTreeAsync(targetHead, headRef) ?? throw GitLabError.Unprocessable("Branch cannot be merged");
+            var tree = await repo.MergeTreeAsync(targetHead, merging) ?? throw GitLabError.Unprocessable("Branch cannot be merged");
             var text = message ?? $"Merge branch '{mr.SourceBranch}' into '{mr.TargetBranch}'\n\n{mr.Title}\n\nSee merge request {target.FullPath}!{mr.Iid}\n";
-            mergeCommit = newTarget = await repo.CommitTreeAsync(tree, [targetHead, m.Sha!], text, new(user.Name, user.Email), store.Now);
+            mergeCommit = newTarget = await repo.CommitTreeAsync(tree, [targetHead, squashCommit ?? m.Sha!], text, new(user.Name, user.Email), store.Now);
         }
         if (!await repo.UpdateRefAsync($"refs/heads/{mr.TargetBranch}", newTarget, targetHead))
             throw GitLabError.Unprocessable("Branch cannot be merged");
@@ -172,6 +185,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         mr.MergedAt = mr.UpdatedAt = store.Now;
         mr.MergedById = user.Id;
         mr.MergeCommitSha = mergeCommit;
+        mr.SquashCommitSha = squashCommit;
         mr.MergedSha = m.Sha;
         await NotifyPushedAsync(target, mr.TargetBranch, targetHead, newTarget, user, PushOptions.None);
         if (removeSource ?? mr.ShouldRemoveSourceBranch ?? mr.ForceRemoveSourceBranch)

@@ -39,11 +39,17 @@ public sealed record CancelRequest(string? Reason);
 
 public sealed record EventResponse(long Version, string Type, DateTimeOffset At, System.Text.Json.JsonElement Data);
 
+/// <param name="RecordedWith">The rule-book version that made the decision.</param>
+/// <param name="Verdict"><c>same</c>; <c>rules_changed</c> (made under older rules); <c>differs</c> (its own rules would not have made it).</param>
 public sealed record ReplayDecisionResponse(long Version, string Command, System.Text.Json.JsonElement Inputs,
-    IReadOnlyList<string> Recorded, IReadOnlyList<string> Decided, bool Same);
+    IReadOnlyList<string> Recorded, IReadOnlyList<string> Decided, bool Same, int RecordedWith, string Verdict);
 
-/// <summary>Whether today's rules decide as the recorded ones did, decision by decision.</summary>
-public sealed record ReplayResponse(bool Consistent, string State, int Attempt, IReadOnlyList<ReplayDecisionResponse> Decisions);
+/// <summary>
+/// Whether today's rules (<paramref name="RulesVersion"/>) decide as the recorded ones did, decision by decision;
+/// <paramref name="Unexplained"/> when a difference is not explained by a change of rules.
+/// </summary>
+public sealed record ReplayResponse(bool Consistent, string State, int Attempt, IReadOnlyList<ReplayDecisionResponse> Decisions,
+    int RulesVersion, bool Unexplained);
 
 public sealed record MergeRequestSummaryResponse(long ProjectId, long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
 

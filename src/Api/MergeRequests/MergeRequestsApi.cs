@@ -88,7 +88,7 @@ public static class MergeRequestsApi
         if (view.Decisions.Count == 0) return Problems.NotFound($"merge request {key} has no workflow");
         return TypedResults.Ok(new ReplayResponse(view.Consistent, view.State, view.Attempt,
             [.. view.Decisions.Select(d => new ReplayDecisionResponse(d.Version, d.Command, JsonDocument.Parse(d.Inputs).RootElement.Clone(),
-                d.Recorded, d.Decided, d.Same))]));
+                d.Recorded, d.Decided, d.Same, d.RecordedWith, d.Verdict))], view.RulesVersion, view.Unexplained));
     }
 
     private static async Task<Results<Ok<TimelineResponse>, ProblemHttpResult>> Timeline(HttpContext http, IGrainFactory grains)

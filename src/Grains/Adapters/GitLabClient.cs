@@ -26,8 +26,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public async Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct) =>
         await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/rebase", new { skip_ci = skipCi }, ct);
 
-    public async Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct) =>
-        (await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/merge", new { sha }, ct)).Deserialize<GitLabMergeRequest>(Json)!;
+    public async Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct, string? mergeCommitMessage = null) =>
+        (await Send(HttpMethod.Put, $"projects/{project}/merge_requests/{iid}/merge",
+            mergeCommitMessage is null ? new { sha } : new { sha, merge_commit_message = mergeCommitMessage }, ct)).Deserialize<GitLabMergeRequest>(Json)!;
 
     public async Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct)
     {

@@ -34,7 +34,8 @@ public sealed record GitLabMergeRequest(
     GitLabDiffRefs? DiffRefs,
     DateTimeOffset? CreatedAt = null,
     GitLabUser? MergedBy = null,
-    string? WebUrl = null);
+    string? WebUrl = null,
+    string? SquashCommitSha = null);
 
 public sealed record GitLabApproval(GitLabUser User);
 
@@ -76,7 +77,7 @@ public sealed record GitLabDiff(string OldPath, string NewPath);
 
 public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
 
-public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? WebUrl = null);
+public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null, string? WebUrl = null);
 
 /// <summary>GitLab's lint of a project's CI configuration at one commit: its <c>merged_yaml</c> has local includes folded in.</summary>
 public sealed record GitLabCiLint(bool Valid, IReadOnlyList<string>? Errors, string? MergedYaml);

@@ -9,7 +9,8 @@ public interface IGitLabClient
     Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct = default);
     Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct = default);
     Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct = default);
-    Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct = default);
+    /// <remarks>A merge commit message replaces GitLab's own where the project makes merge commits.</remarks>
+    Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct = default, string? mergeCommitMessage = null);
     Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct = default);
     Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct = default);
     Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct = default);

@@ -30,7 +30,9 @@ public sealed record ProjectPolicy(
     [property: Id(11)] string SkippedPipelines = "fail",
     [property: Id(12)] int StepTimeoutMinutes = 30,
     IReadOnlyList<EmbargoWindow>? Embargo = null,
-    IReadOnlyList<string>? Trailers = null)
+    IReadOnlyList<string>? Trailers = null,
+    [property: Id(15)] bool NoteOnSuccess = true,
+    [property: Id(16)] bool UnassignOnMerge = false)
 {
     /// <summary>
     /// Trailers every commit gets before our pipeline tests it (<c>part-of</c>, <c>reviewed-by</c>, <c>tested-by</c>):

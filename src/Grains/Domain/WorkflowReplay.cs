@@ -2,16 +2,31 @@ using System.Text.Json;
 
 namespace Orchestrator.Domain;
 
-/// <summary>One recorded decision, re-decided on its recorded inputs.</summary>
+/// <summary>
+/// One recorded decision, re-decided on its recorded inputs. <paramref name="RecordedWith"/> is the rule book that made it;
+/// a difference is <c>rules_changed</c> when that book is older than the one replaying, else <c>differs</c>: no rule of its
+/// own time explains what was recorded.
+/// </summary>
 public sealed record ReplayedDecision(
     long Version,
     string Command,
     WorkflowCommand? Inputs,
     IReadOnlyList<IWorkflowEvent> Recorded,
     IReadOnlyList<IWorkflowEvent> Decided,
-    bool Same);
+    bool Same,
+    int RecordedWith = WorkflowRules.Version)
+{
+    public string Verdict => Same ? "same" : RecordedWith < WorkflowRules.Version ? "rules_changed" : "differs";
+}
 
-public sealed record ReplayReport(bool Consistent, MergeRequestWorkflow State, IReadOnlyList<ReplayedDecision> Decisions);
+public sealed record ReplayReport(bool Consistent, MergeRequestWorkflow State, IReadOnlyList<ReplayedDecision> Decisions)
+{
+    /// <summary>The rule book the replay ran.</summary>
+    public int RulesVersion => WorkflowRules.Version;
+
+    /// <summary>Differences no change of rules explains: the record is not what its own rules would have decided.</summary>
+    public bool Unexplained => Decisions.Any(d => d.Verdict == "differs");
+}
 
 /// <summary>
 /// Audit: rebuilds the state from the stream and re-runs every decision (Decide, not only Evolve) on the
@@ -24,8 +39,12 @@ public static class WorkflowReplay
     public static ReplayReport Run(IReadOnlyList<IWorkflowEvent> events, WorkflowRules rules) =>
         Run(events, (command, state) => WorkflowDecider.Decide(command, state, rules));
 
+    /// <summary>Replays a stream read with each event's rule-book version (null: recorded before versions were, i.e. version 1).</summary>
+    public static ReplayReport Run(IReadOnlyList<(IWorkflowEvent Event, int? RulesVersion)> stream) =>
+        Run([.. stream.Select(s => s.Event)], null, [.. stream.Select(s => s.RulesVersion ?? 1)]);
+
     public static ReplayReport Run(IReadOnlyList<IWorkflowEvent> events,
-        Func<WorkflowCommand, MergeRequestWorkflow, Decision>? decide = null)
+        Func<WorkflowCommand, MergeRequestWorkflow, Decision>? decide = null, IReadOnlyList<int>? recordedWith = null)
     {
         decide ??= WorkflowDecider.Decide;
         var state = MergeRequestWorkflow.Initial;
@@ -42,7 +61,7 @@ public static class WorkflowReplay
             var same = decided.Count > 0 && decided.Count == recorded.Count && decided.Zip(recorded).All(p => Same(p.First, p.Second));
             consistent &= same;
             decisions.Add(new ReplayedDecision(i + 1, command?.GetType().Name ?? $"(none begins with {events[i].GetType().Name})",
-                command, recorded, decided, same));
+                command, recorded, decided, same, recordedWith?[i] ?? WorkflowRules.Version));
             // Follow the recorded history, whatever today's rules say, so later decisions are judged on what really happened.
             state = recorded.Aggregate(state, WorkflowEvolver.Evolve);
             i += recorded.Count;

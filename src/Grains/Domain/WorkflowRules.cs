@@ -23,6 +23,13 @@ public sealed record WorkflowRules(
     /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
     public const int Version = 2;
 
+    /// <summary>How a decision names the rule book it was made with, stored beside its events.</summary>
+    public static readonly string Tag = $"rules/{Version}";
+
+    /// <summary>The rule-book version a stored tag names, or null when the event predates tags (or names none).</summary>
+    public static int? VersionOf(string? tag) =>
+        tag is not null && tag.StartsWith("rules/", StringComparison.Ordinal) && int.TryParse(tag.AsSpan(6), out var v) ? v : null;
+
     private static bool Beyond(TimeSpan waited, int minutes) => waited > TimeSpan.FromMinutes(minutes);
 
     public static readonly WorkflowRules Current = new(

@@ -74,11 +74,15 @@ public sealed record ReplayedDecisionView(
     [property: Id(2)] string Inputs,
     [property: Id(3)] IReadOnlyList<string> Recorded,
     [property: Id(4)] IReadOnlyList<string> Decided,
-    [property: Id(5)] bool Same);
+    [property: Id(5)] bool Same,
+    [property: Id(6)] int RecordedWith = 0,
+    [property: Id(7)] string Verdict = "same");
 
 [GenerateSerializer, Alias("ReplayView")]
 public sealed record ReplayView(
     [property: Id(0)] bool Consistent,
     [property: Id(1)] string State,
     [property: Id(2)] int Attempt,
-    [property: Id(3)] IReadOnlyList<ReplayedDecisionView> Decisions);
+    [property: Id(3)] IReadOnlyList<ReplayedDecisionView> Decisions,
+    [property: Id(4)] int RulesVersion = 0,
+    [property: Id(5)] bool Unexplained = false);

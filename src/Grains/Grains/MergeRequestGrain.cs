@@ -15,7 +15,7 @@ namespace Orchestrator.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
-    IOptions<OrchestratorOptions> options, WorkflowDriver driver, PolicyStore policies)
+    IOptions<OrchestratorOptions> options, WorkflowDriver driver, IPolicyStore policies)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
       ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,
@@ -57,13 +57,13 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     public async Task<ReplayView> Replay()
     {
-        var (_, events) = await journal.ReadAsync(Key);
-        var report = WorkflowReplay.Run(events);
+        var report = WorkflowReplay.Run(await journal.ReadWithRulesAsync(Key));
         static string Name(IWorkflowEvent e) => WorkflowEventNames.NameOf(e);
         return new ReplayView(report.Consistent, report.State.State.ToWireName(), report.State.Attempt,
             [.. report.Decisions.Select(d => new ReplayedDecisionView(d.Version, d.Command,
                 d.Inputs is null ? "null" : System.Text.Json.JsonSerializer.Serialize(d.Inputs, d.Inputs.GetType()),
-                [.. d.Recorded.Select(Name)], [.. d.Decided.Select(Name)], d.Same))]);
+                [.. d.Recorded.Select(Name)], [.. d.Decided.Select(Name)], d.Same, d.RecordedWith, d.Verdict))],
+            report.RulesVersion, report.Unexplained);
     }
 
     public override async Task OnActivateAsync(CancellationToken ct)

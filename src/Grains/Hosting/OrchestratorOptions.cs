@@ -86,12 +86,15 @@ public sealed class PolicySettings
     public string MergeOrder { get; set; } = Domain.MergeOrder.AssignedAt;
     public List<EmbargoSettings> Embargo { get; set; } = [];
     public List<string> Trailers { get; set; } = [];
+    public bool NoteOnSuccess { get; set; } = true;
+    public bool UnassignOnMerge { get; set; }
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
         MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes,
-        Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))], Trailers: Trailers);
+        Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))], Trailers: Trailers,
+        NoteOnSuccess: NoteOnSuccess, UnassignOnMerge: UnassignOnMerge);
 }
 
 public sealed class EmbargoSettings

@@ -59,6 +59,7 @@ public static class OrchestratorSilo
     public static IServiceCollection AddOrchestratorWorkflow(this IServiceCollection services)
     {
         services.TryAddSingleton<Workflow.PolicyStore>();
+        services.TryAddSingleton<Workflow.IPolicyStore>(sp => sp.GetRequiredService<Workflow.PolicyStore>());
         services.TryAddSingleton<Workflow.WorkflowDriver>();
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
@@ -83,7 +84,7 @@ public static class OrchestratorSilo
         {
             var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
             var root = string.IsNullOrWhiteSpace(o.Git.MirrorRoot) ? Path.Combine(Path.GetTempPath(), "orchestrator-git") : o.Git.MirrorRoot;
-            var settings = new Adapters.Git.GitWorkerSettings(new Uri(o.GitLab.BaseUrl ?? "http://gitlab.invalid"), o.GitLab.BotToken ?? "", root,
+            var settings = new Adapters.Git.GitWorkerSettings(new Uri(string.IsNullOrEmpty(o.GitLab.BaseUrl) ? "http://gitlab.invalid" : o.GitLab.BaseUrl), o.GitLab.BotToken ?? "", root,
                 o.Git.Executable, o.Git.CommandTimeout);
             return new Adapters.Git.GitWorker(settings, sp.GetRequiredService<ILogger<Adapters.Git.GitWorker>>());
         });
@@ -123,6 +124,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<Statistics.StatisticsQuery>();
         services.TryAddSingleton<PipelineWatches>();
+        services.TryAddSingleton<IPipelineWatches>(sp => sp.GetRequiredService<PipelineWatches>());
         services.TryAddSingleton<WebhookDeliveries>();
         services.AddHostedService<DeliveryKeyPruning>();
         return services;

@@ -24,6 +24,7 @@ internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSo
         {
             var fresh = await RememberAsync(connection, writes, ct);
             await using var session = store.LightweightSession(SessionOptions.ForTransaction(tx, shouldAutoCommit: false));
+            session.CausationId = Domain.WorkflowRules.Tag;
             for (var i = 0; i < writes.Count; i++)
             {
                 if (!fresh[i])

@@ -16,6 +16,9 @@ public static class MartenSetup
         options.DatabaseSchemaName = schema;
         options.Events.DatabaseSchemaName = schema;
         options.Events.StreamIdentity = StreamIdentity.AsString;
+        // Each event's causation is the rule book that decided it (WorkflowRules.Tag): replay tells a rule changed since
+        // from a record that no rule of its own time explains.
+        options.Events.MetadataConfig.CausationIdEnabled = true;
         options.AutoCreateSchemaObjects = AutoCreate.CreateOrUpdate;
         options.UseSystemTextJsonForSerialization(EnumStorage.AsString, Casing.CamelCase);
         foreach (var (type, name) in WorkflowEventNames.All) options.Events.MapEventType(type, name);

@@ -66,7 +66,7 @@ public sealed class PipelineWatch
     public string MergeRequest { get; set; } = "";
 }
 
-public sealed class PipelineWatches(IDocumentStore store)
+public sealed class PipelineWatches(IDocumentStore store) : IPipelineWatches
 {
     private static string KeyOf(long project, long pipeline) => $"{project}:{pipeline}";
 

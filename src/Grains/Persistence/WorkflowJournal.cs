@@ -57,6 +57,13 @@ public sealed class WorkflowJournal : IAsyncDisposable
         return await session.Events.FetchStreamAsync(stream, token: ct);
     }
 
+    /// <summary>The stream with, for each event, the rule-book version that decided it (null before versions were recorded).</summary>
+    public async Task<IReadOnlyList<(IWorkflowEvent Event, int? RulesVersion)>> ReadWithRulesAsync(MergeRequestKey key, CancellationToken ct = default)
+    {
+        var events = await ReadStreamAsync(key.StreamKey, ct);
+        return [.. events.Select(e => ((IWorkflowEvent)e.Data, WorkflowRules.VersionOf(e.CausationId)))];
+    }
+
     public async Task<IReadOnlyList<RecordedEvent>> ReadRecordedAsync(MergeRequestKey key, CancellationToken cancellationToken = default)
     {
         await using var session = store.QuerySession();

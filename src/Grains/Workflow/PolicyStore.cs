@@ -18,7 +18,7 @@ public sealed class ProjectPolicyDocument
 /// Read on every merge request hook, so kept in memory: a save through this process replaces its entry at once; a
 /// save through another silo is seen here within <see cref="Freshness"/>.
 /// </summary>
-public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptions> options, TimeProvider clock)
+public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptions> options, TimeProvider clock) : IPolicyStore
 {
     public static readonly TimeSpan Freshness = TimeSpan.FromSeconds(5);
 

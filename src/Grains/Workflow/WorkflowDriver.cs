@@ -13,7 +13,7 @@ namespace Orchestrator.Workflow;
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
-    Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, PolicyStore policies,
+    Persistence.IPipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IPolicyStore policies,
     PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
     public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
@@ -223,7 +223,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private ObserveMerged Merged(GitLabMergeRequest mr, DateTimeOffset now) =>
-        new(mr.MergeCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now);
+        new(mr.MergeCommitSha ?? mr.SquashCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now);
 
     /// <summary>Cancels this attempt's pipeline if it is still running; true when it was (a finished one is left as it is).</summary>
     private async Task<bool> StopOurPipelineAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
@@ -306,8 +306,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return check;
         try
         {
-            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct);
-            return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.Sha ?? s.RebasedSha!, now));
+            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct, await MergeCommitMessageAsync(s, mr, ct));
+            // A project that squashes lands a squash commit (with the tested tree) rather than the tested commit itself.
+            return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.SquashCommitSha ?? merged.Sha ?? s.RebasedSha!, now));
         }
         catch (GitLabException e) when (e.Status is 401 or 405 or 406 or 409 or 422)
         {
@@ -318,6 +319,19 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new RecordMergeRefusal(e.Status, e.GitLabMessage, new MergeRefusalFacts(after.Sha, targetHead, after.DetailedMergeStatus),
                 policy.MaxRebases, now));
         }
+    }
+
+    /// <summary>
+    /// A project that makes merge commits gets the trailers in them too, on GitLab's own wording; null leaves GitLab's
+    /// message (no trailers, or a fast-forward project that makes no merge commit).
+    /// </summary>
+    private async Task<string?> MergeCommitMessageAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
+    {
+        if (s.PlannedRewrite is not { Trailers.Count: > 0 } plan) return null;
+        var project = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
+        if (project.MergeMethod is "ff") return null;
+        var message = $"Merge branch '{mr.SourceBranch}' into '{mr.TargetBranch}'\n\n{mr.Title}\n\nSee merge request {project.PathWithNamespace}!{mr.Iid}\n";
+        return Domain.Trailers.CommitTrailers.Add(message, plan.Trailers);
     }
 
     private async Task<StepResult> FinishAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -344,14 +358,34 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
+        if (s.State == WorkflowState.Completed && policy.UnassignOnMerge) await UnassignBotAsync(key, mr, ct);
+        // GitLab's own system note says it merged; a project may want no more (marge-bot's way). Note 0 records "none, by policy".
+        if (s.State == WorkflowState.Completed && !policy.NoteOnSuccess) return StepResult.Of(new RecordNote(0, now));
         var marker = $"<!-- orchestrator {key} attempt {s.Attempt} -->";
         var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
         if (s.State == WorkflowState.Failed && mr.State == "opened")
-            await gitlab.AssignAsync(key.ProjectId, key.Iid, [mr.Author.Id], ct); // back to the author, as marge-bot does
+        {
+            // Back to the author, as marge-bot does; an MR the bot wrote goes to the human who asked, else nobody keeps the bot.
+            if (!IsBot(mr.Author)) await gitlab.AssignAsync(key.ProjectId, key.Iid, [mr.Author.Id], ct);
+            else if (s.Requester?.UserId is { } asker) await gitlab.AssignAsync(key.ProjectId, key.Iid, [asker], ct);
+            else await UnassignBotAsync(key, mr, ct);
+        }
         var undone = s.State == WorkflowState.Refused && mr.State == "opened" ? await UndoTriggerAsync(key, s.Requester, mr, policy, ct) : null;
         var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, OutcomeNote(s, mr, undone) + "\n\n" + marker, ct);
         return StepResult.Of(new RecordNote(note.Id, now));
+    }
+
+    private bool IsBot(GitLabUser user) => string.Equals(user.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Leaves the other assignees; GitLab reads <c>assignee_ids=[0]</c> as "nobody". Idempotent.</summary>
+    private async Task<bool> UnassignBotAsync(MergeRequestKey key, GitLabMergeRequest mr, CancellationToken ct)
+    {
+        var assignees = mr.Assignees ?? [];
+        if (!assignees.Any(IsBot)) return false;
+        var others = assignees.Where(a => !IsBot(a)).Select(a => a.Id).ToList();
+        await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
+        return true;
     }
 
     /// <summary>
@@ -362,18 +396,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         // An API call or a note leaves nothing on the MR to take back.
         if (requester?.Trigger is null or TriggerKind.Api or TriggerKind.Note) return null;
-        var bot = options.Value.GitLab.BotUsername;
         // Both triggers go, whichever fired: a label added in the same edit as a refused assignment would otherwise
         // leave the MR looking queued, and bring it back at the next reconciliation.
         var undone = new List<string>();
-        var assignees = mr.Assignees ?? [];
-        if (assignees.Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
-        {
-            var others = assignees.Where(a => !string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)).Select(a => a.Id).ToList();
-            // GitLab reads assignee_ids=[0] as "nobody".
-            await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
-            undone.Add("unassigned myself");
-        }
+        if (await UnassignBotAsync(key, mr, ct)) undone.Add("unassigned myself");
         if (policy.TriggerLabel is { } label && (mr.Labels ?? []).Contains(label))
         {
             await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, label, ct);

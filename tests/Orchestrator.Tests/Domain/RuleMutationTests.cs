@@ -226,3 +226,23 @@ public sealed class RuleMutationTests
         Assert.Equal(expected, report.Decisions.Where(d => !d.Same).Select(d => d.Version).Order().ToList());
     }
 }
+
+/// <summary>A difference under older rules is a change of rules; under the same rules, it is unexplained.</summary>
+public sealed class RulesVersionTests
+{
+    [Fact]
+    public void Given_a_decision_made_under_older_rules_When_todays_rules_decide_otherwise_Then_replay_says_the_rules_changed_not_that_it_differs()
+    {
+        IWorkflowEvent[] stream = [new MergeRequested(1, "marge", Histories.At(0)), new AttemptFailed(1, WorkflowState.Queued, "CI failed!", Histories.At(1)),
+            // Recorded as one decision by a rule book that no longer exists: today's decides a request alone.
+            new MergeRequested(2, "marge", Histories.At(2)), new RebaseStarted(2, 1, "queue granted the target branch", Histories.At(2))];
+
+        var old = WorkflowReplay.Run([.. stream.Select((e, i) => (e, (int?)(i < 2 ? WorkflowRules.Version : WorkflowRules.Version - 1)))]);
+        var now = WorkflowReplay.Run([.. stream.Select(e => (e, (int?)WorkflowRules.Version))]);
+
+        Assert.Equal(("rules_changed", false), (old.Decisions[^1].Verdict, old.Unexplained));
+        Assert.Equal(("differs", true), (now.Decisions[^1].Verdict, now.Unexplained));
+        Assert.Equal(WorkflowRules.Version, WorkflowRules.VersionOf(WorkflowRules.Tag));
+        Assert.Null(WorkflowRules.VersionOf(null));
+    }
+}

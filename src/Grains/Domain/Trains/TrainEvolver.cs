@@ -1,0 +1,60 @@
+namespace Orchestrator.Domain.Trains;
+
+/// <summary>Applies a train's events; never decides (a plan is applied exactly as recorded).</summary>
+public static class TrainEvolver
+{
+    public static TrainState Evolve(TrainState state, ITrainEvent e) => e switch
+    {
+        TrainOpened o => state with { Branch = o.Branch, Policy = o.Policy, Window = o.Policy.InitialWindow },
+        MrsJoined j => state with { Queue = state.Queue.AddRange(j.Mrs), Resolved = state.Resolved.RemoveRange(j.Mrs.Select(m => m.Iid)) },
+        MrWithdrawn w => Leave(state, w.Iid, landed: false),
+        PipelineFinished f => state with
+        {
+            Cars = state.Cars.ConvertAll(c => c.Id == f.CarId ? c with { Status = f.Passed ? CarStatus.Passed : CarStatus.Failed } : c),
+        },
+        ImagePushed p => state with
+        {
+            Pushed = state.Pushed.SetItem(p.Tag, p.Digest),
+            Building = state.Building.RemoveAll(b => b.Tag == p.Tag),
+        },
+        TrainPlanned p => Apply(state, p.Plan),
+        _ => state,
+    };
+
+    private static TrainState Apply(TrainState state, TrainPlan plan)
+    {
+        foreach (var land in plan.Lands)
+            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true);
+        foreach (var reject in plan.Rejects)
+            state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: true);
+        foreach (var split in plan.Splits)
+            state = RemoveCar(state with { Caps = state.Caps.SetItems(split.Mrs.Select(m => KeyValuePair.Create(m, split.MaxGroup))) },
+                split.CarId, keepBuilds: true);
+        foreach (var retire in plan.Retires)
+            state = RemoveCar(state, retire.CarId, retire.KeepsBuilds);
+        foreach (var start in plan.Starts)
+            state = state with
+            {
+                Cars = state.Cars.Add(start.Car),
+                Building = state.Building.AddRange(start.Car.Builds.Select(t => new ImageBuild(t, start.Car.Id))),
+            };
+        state = state with { Window = plan.Window, NextCar = state.NextCar + plan.Starts.Count };
+        // Forget resolutions no car refers to any more: the state stays as small as the train.
+        var referenced = state.Cars.SelectMany(c => c.Contents.Concat(c.Excluded)).ToHashSet();
+        return state with { Resolved = state.Resolved.RemoveRange(state.Resolved.Keys.Where(k => !referenced.Contains(k))) };
+    }
+
+    private static TrainState Leave(TrainState state, long iid, bool landed) => state with
+    {
+        Queue = state.Queue.RemoveAll(m => m.Iid == iid),
+        Resolved = state.Resolved.SetItem(iid, landed),
+        Caps = state.Caps.Remove(iid),
+    };
+
+    // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them.
+    private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds) => state with
+    {
+        Cars = state.Cars.RemoveAll(c => c.Id == carId),
+        Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
+    };
+}

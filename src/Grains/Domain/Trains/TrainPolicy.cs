@@ -1,0 +1,35 @@
+namespace Orchestrator.Domain.Trains;
+
+/// <summary>How a branch's train chooses its speculative work; every strategy only proposes, the planner decides.</summary>
+[GenerateSerializer, Alias("trains.TrainStrategy")]
+public enum TrainStrategy
+{
+    /// <summary>One merge request at a time on the real branch: today's behaviour.</summary>
+    Serial,
+    /// <summary>GitLab merge trains: a fixed number of cars, each on top of all ahead; everything behind a failure rebuilt.</summary>
+    MergeTrain,
+    /// <summary>bors: several merge requests per car; a failed batch is split in halves until the culprit is alone.</summary>
+    Batch,
+    /// <summary>SubmitQueue: the budget goes to the speculations most likely to be needed, by predicted success.</summary>
+    BestFirst,
+    /// <summary>Zuul: a merge train whose depth grows by one per landing and halves per rejection.</summary>
+    AdaptiveDepth,
+    /// <summary>Best-first, and one build per bumped tag: a car needing a tag being built starts once it was pushed.</summary>
+    ImageAwareBestFirst,
+}
+
+// Budget: Pipelines the train may run at once.
+// BatchSize: Merge requests per car for TrainStrategy.Batch.
+// MinWindow: The depth TrainStrategy.AdaptiveDepth never shrinks below.
+[GenerateSerializer, Alias("trains.TrainPolicy")]
+public sealed record TrainPolicy(
+    [property: Id(0)] TrainStrategy Strategy,
+    [property: Id(1)] int Budget,
+    [property: Id(2)] int BatchSize = 4,
+    [property: Id(3)] int MinWindow = 1)
+{
+    public bool ImageAware => Strategy == TrainStrategy.ImageAwareBestFirst;
+
+    /// <summary>The depth a train starts with: serial tests one car, the others as many as the budget allows.</summary>
+    public int InitialWindow => Strategy == TrainStrategy.Serial ? 1 : Budget;
+}

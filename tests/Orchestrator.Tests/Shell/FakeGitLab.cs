@@ -1,0 +1,98 @@
+using Orchestrator.Adapters;
+using static Orchestrator.Tests.Domain.Histories;
+
+namespace Orchestrator.Tests.Shell;
+
+/// <summary>
+/// An in-memory GitLab with one merge request, for the shell's own tests: what a step reads is set here, what it does
+/// is recorded in <see cref="Calls"/>. Calls no test needs say so loudly rather than answer something made up.
+/// </summary>
+internal sealed class FakeGitLab : IGitLabClient
+{
+    public const long Project = 7, Iid = 3, Author = 100, Bot = 1;
+
+    public GitLabMergeRequest Mr { get; set; } = new(900, Iid, Project, "opened", "A change", false, "feature", "main", Project, Project,
+        RebasedSha, null, false, true, "can_be_merged", "mergeable", false, null, null, new GitLabUser(Author, "alice", "Alice"),
+        [new GitLabUser(Bot, "marge-bot")], [], new GitLabDiffRefs(TargetSha, RebasedSha, TargetSha), WebUrl: "https://gitlab.example/g/p/-/merge_requests/3");
+
+    public Dictionary<string, string> Heads { get; } = new() { ["main"] = TargetSha };
+    public GitLabApprovals Approvals { get; set; } = new(0, 0, []);
+    public Dictionary<long, GitLabPipeline> Pipelines { get; } = [];
+    public List<GitLabNote> Notes { get; } = [];
+    public List<string> Calls { get; } = [];
+    public Func<GitLabMergeRequest>? OnMerge { get; set; }
+
+    public Task<GitLabMergeRequest> GetMergeRequestAsync(long project, long iid, CancellationToken ct) => Task.FromResult(Mr);
+    public Task<GitLabApprovals> GetApprovalsAsync(long project, long iid, CancellationToken ct) => Task.FromResult(Approvals);
+    public Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct) => Task.FromResult(Heads.GetValueOrDefault(branch));
+    public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) => Task.FromResult(new GitLabProject(long.Parse(idOrPath), "g/p"));
+
+    public Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct)
+    {
+        Calls.Add($"rebase skip_ci={skipCi}");
+        return Task.CompletedTask;
+    }
+
+    public Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct, string? mergeCommitMessage = null)
+    {
+        Calls.Add($"merge sha={sha}");
+        return Task.FromResult(OnMerge?.Invoke() ?? Mr with { State = "merged", MergeCommitSha = "m3m3" });
+    }
+
+    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) => Task.FromResult(Pipelines[pipeline]);
+    public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyList<GitLabPipelineJob>>([]);
+
+    public Task CancelPipelineAsync(long project, long pipeline, CancellationToken ct)
+    {
+        Calls.Add($"cancel {pipeline}");
+        Pipelines[pipeline] = Pipelines[pipeline] with { Status = "canceled" };
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<GitLabNote>> ListNotesAsync(long project, long iid, CancellationToken ct) => Task.FromResult<IReadOnlyList<GitLabNote>>([.. Notes]);
+
+    public Task<GitLabNote> PostNoteAsync(long project, long iid, string body, CancellationToken ct)
+    {
+        var note = new GitLabNote(Notes.Count + 1, body, new GitLabUser(Bot, "marge-bot"));
+        Notes.Add(note);
+        Calls.Add("note");
+        return Task.FromResult(note);
+    }
+
+    public Task AssignAsync(long project, long iid, IReadOnlyList<long> userIds, CancellationToken ct)
+    {
+        Calls.Add($"assign {string.Join(",", userIds)}");
+        return Task.CompletedTask;
+    }
+
+    private static Task<T> Unneeded<T>(string what) => throw new NotSupportedException($"{what}: no shell test here needs it");
+    public Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct) => Unneeded<GitLabCiLint>("ci lint");
+    public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) => Unneeded<string?>("raw file");
+    public Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) => Unneeded<IReadOnlyList<string>>("compare");
+    public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
+    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabBranch>>("branches");
+    public Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct) =>
+        Unneeded<GitLabPipeline>("create pipeline");
+    public Task<IReadOnlyList<GitLabPipeline>> ListPipelinesAsync(long project, string reference, string sha, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabPipeline>>("pipelines");
+    public Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabVariable>>("variables");
+    public Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct) => Unneeded<GitLabPipeline>("MR pipeline");
+    public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabPipeline>>("MR pipelines");
+    public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabPipelineJob>>("bridges");
+    public Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct) => Unneeded<string>("trace");
+    public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct) => Unneeded<bool>("tag deletion");
+    public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) => Unneeded<GitLabJob?>("job");
+    public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabLabelEvent>>("label events");
+    public Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabProtectedBranch>>("protected branches");
+    public Task<GitLabUser?> FindUserAsync(string username, CancellationToken ct) => Unneeded<GitLabUser?>("user");
+    public Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct) => Unneeded<bool>("label");
+    public Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct) => Unneeded<GitLabMember?>("member");
+    public Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct) => Unneeded<GitLabBranch?>("branch");
+    public Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct) =>
+        Unneeded<IReadOnlyList<GitLabMergeRequest>>("open MRs");
+}

@@ -1,0 +1,96 @@
+using System.Reflection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Orchestrator.Adapters;
+using Orchestrator.Adapters.Git;
+using Orchestrator.Domain;
+using Orchestrator.Grains;
+using Orchestrator.Hosting;
+using Orchestrator.Persistence;
+using Orchestrator.Workflow;
+
+namespace Orchestrator.Tests.Shell;
+
+/// <summary>The driver with fakes of everything it talks to: no host, no database, no network.</summary>
+internal sealed class ShellWorld
+{
+    public FakeGitLab GitLab { get; } = new();
+    public ProjectPolicy Policy { get; set; } = new();
+    public FakeQueue Queue { get; } = new();
+    public FakeGitWorker Git { get; } = new();
+    public StepMemo Memo { get; } = new();
+    public static readonly MergeRequestKey Key = new(FakeGitLab.Project, FakeGitLab.Iid);
+
+    public Task<StepResult> StepAsync(MergeRequestWorkflow state, DateTimeOffset now) => Driver().StepAsync(Key, state, Policy, now, Memo);
+
+    private WorkflowDriver Driver()
+    {
+        var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" } });
+        var registry = new NoRegistry();
+        return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
+            new Policies(this), new PolicySuggester(GitLab), Git, options, NullLogger<WorkflowDriver>.Instance);
+    }
+
+    public sealed class FakeQueue : IMergeQueueGrain
+    {
+        public bool Grants { get; set; } = true;
+        public List<long> Released { get; } = [];
+        public Task<bool> TryAcquire(long iid, DateTimeOffset order) => Task.FromResult(Grants);
+        public Task Release(long iid) { Released.Add(iid); return Task.CompletedTask; }
+        public Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at) => throw new NotSupportedException();
+        public Task<MergeQueueView> Resume() => throw new NotSupportedException();
+        public Task<bool> MoveToFront(long iid) => throw new NotSupportedException();
+        public Task<MergeQueueView> Get() => throw new NotSupportedException();
+    }
+
+    public sealed class FakeGitWorker : IGitWorker
+    {
+        public List<GitRewrite> Requests { get; } = [];
+        public GitRewriteResult Result { get; set; } = new GitRewriteResult.Pushed("c4c4", Domain.Histories.TargetSha, ["c4c4"]);
+        public Task<GitRewriteResult> RewriteAsync(GitRewrite request, CancellationToken ct = default)
+        {
+            Requests.Add(request);
+            return Task.FromResult(Result);
+        }
+    }
+
+    private sealed class Policies(ShellWorld world) : IPolicyStore
+    {
+        public Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default) => Task.FromResult(world.Policy);
+        public Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) => Task.FromResult(true);
+        public Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default) => throw new NotSupportedException();
+    }
+
+    private sealed class Watches : IPipelineWatches
+    {
+        public Task WatchAsync(long project, long pipeline, MergeRequestKey key, CancellationToken ct = default) => Task.CompletedTask;
+        public Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default) => Task.FromResult<MergeRequestKey?>(null);
+    }
+
+    private sealed class NoRegistry : IImageRegistry
+    {
+        public Task<RegistryImage?> InspectAsync(string repository, string reference, CancellationToken ct = default) => Task.FromResult<RegistryImage?>(null);
+        public Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default) => throw new NotSupportedException();
+        public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) => Task.FromResult<string?>(null);
+        public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) => Task.FromResult<IReadOnlyList<string>>([]);
+        public Task DeleteAsync(string repository, string digest, CancellationToken ct = default) => throw new NotSupportedException();
+    }
+
+    /// <summary>An <see cref="IGrainFactory"/> that knows one grain: the branch's queue.</summary>
+    private static IGrainFactory GrainsFor(IMergeQueueGrain queue)
+    {
+        var proxy = DispatchProxy.Create<IGrainFactory, QueueOnly>();
+        ((QueueOnly)(object)proxy).Queue = queue;
+        return proxy;
+    }
+
+    public class QueueOnly : DispatchProxy
+    {
+        public IMergeQueueGrain? Queue { get; set; }
+
+        protected override object? Invoke(MethodInfo? method, object?[]? args) =>
+            method is { Name: "GetGrain" } && method.ReturnType == typeof(IMergeQueueGrain)
+                ? Queue
+                : throw new NotSupportedException($"{method?.Name}: the shell tests know only the queue grain");
+    }
+}
