@@ -18,6 +18,7 @@ public static class OrchestratorApi
         services.AddSingleton<Security.ApiTokens>();
         services.AddSingleton<Security.ProjectResolver>();
         services.AddSingleton<WebhookRouter>();
+        services.AddSingleton<Operations.GitLabLinks>();
         services.AddOpenApi();
         return services;
     }

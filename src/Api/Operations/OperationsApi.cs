@@ -2,22 +2,15 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Orchestrator.Api.Http;
+using Orchestrator.Api.Queues;
 using Orchestrator.Api.Security;
+using Orchestrator.Domain;
 using Orchestrator.Persistence;
+using Orchestrator.Statistics;
+using Orchestrator.Workflow;
 
 namespace Orchestrator.Api.Operations;
-
-public sealed record QueueMemberResponse(long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
-
-public sealed record QueueOverviewResponse(long ProjectId, string TargetBranch, QueueMemberResponse? Holder, IReadOnlyList<QueueMemberResponse> Waiting);
-
-public sealed record RecentMergeRequestResponse(long ProjectId, long Iid, string State, int Attempt, DateTimeOffset? UpdatedAt);
-
-public sealed record GrainCountResponse(string GrainType, int Activations);
-
-public sealed record ClusterResponse(int Silos, int Activations, IReadOnlyList<GrainCountResponse> Grains);
-
-public sealed record OverviewResponse(DateTimeOffset At, IReadOnlyList<QueueOverviewResponse> Queues, IReadOnlyList<RecentMergeRequestResponse> MergeRequests);
 
 /// <summary>
 /// The operations page for people: a static shell (no data in it, so it needs no token) whose script reads the
@@ -38,6 +31,7 @@ public static class OperationsApi
             app.MapGet(path, (HttpContext http) => Asset(http, file, contentType)).ExcludeFromDescription();
 
         app.MapGet("/api/v1/ops/overview", Overview).WithName("GetOperationsOverview").WithTags("Operations").RequireScope("read");
+        app.MapGet("/api/v1/ops/stats", Statistics).WithName("GetOperationsStatistics").WithTags("Operations").RequireScope("read");
         app.MapGet("/api/v1/ops/cluster", Cluster).WithName("GetCluster").WithTags("Operations").RequireScope("read");
         return app;
     }
@@ -54,15 +48,43 @@ public static class OperationsApi
         return TypedResults.Stream(stream, contentType);
     }
 
-    private static async Task<Ok<OverviewResponse>> Overview(HttpContext http, OperationsReadModel read, TimeProvider clock, CancellationToken ct)
+    private static async Task<Ok<OverviewResponse>> Overview(HttpContext http, OperationsReadModel read, GitLabLinks links, PolicyStore policies,
+        TimeProvider clock, CancellationToken ct)
     {
         var projects = http.Caller().Projects;
         var queues = await read.QueuesAsync(projects, ct);
         var recent = await read.RecentAsync(projects, 50, ct);
-        static QueueMemberResponse Member(MergeRequestSummary s) => new(s.Iid, s.State, s.Attempt, s.UpdatedAt);
-        return TypedResults.Ok(new OverviewResponse(clock.GetUtcNow(),
-            [.. queues.Select(q => new QueueOverviewResponse(q.ProjectId, q.TargetBranch, q.Holder is { } h ? Member(h) : null, [.. q.Waiting.Select(Member)]))],
-            [.. recent.Select(s => new RecentMergeRequestResponse(s.ProjectId, s.Iid, s.State, s.Attempt, s.UpdatedAt))]));
+        var now = clock.GetUtcNow();
+        var members = queues.SelectMany(q => q.Waiting.Concat(q.Holder is { } h ? [h] : [])).Concat(recent).ToList();
+        var (paths, titles) = await links.ForAsync(members.Select(m => m.ProjectId).Concat(queues.Select(q => q.ProjectId)),
+            members.Select(m => new MergeRequestKey(m.ProjectId, m.Iid)), ct);
+        var embargoes = new Dictionary<long, DateTimeOffset?>();
+        foreach (var project in queues.Select(q => q.ProjectId).Distinct())
+            embargoes[project] = Embargoes.Until((await policies.GetAsync(project, ct)).Embargo, now);
+
+        MergeRequestLink? Title(MergeRequestSummary s) => titles.GetValueOrDefault(new MergeRequestKey(s.ProjectId, s.Iid));
+        QueueMemberResponse Member(MergeRequestSummary s) =>
+            new(s.Iid, s.State, s.Attempt, s.UpdatedAt, Title(s)?.Title, Title(s)?.WebUrl, s.RequestedAt, InQueueSeconds(s, now));
+        return TypedResults.Ok(new OverviewResponse(now,
+            [.. queues.Select(q => new QueueOverviewResponse(q.ProjectId, q.TargetBranch, q.Holder is { } h ? Member(h) : null, [.. q.Waiting.Select(Member)],
+                paths.GetValueOrDefault(q.ProjectId)?.Path, paths.GetValueOrDefault(q.ProjectId)?.WebUrl,
+                q.Paused is { } p ? new QueuePauseResponse(p.Reason, p.By, p.Since) : null, embargoes[q.ProjectId]))],
+            [.. recent.Select(s => new RecentMergeRequestResponse(s.ProjectId, s.Iid, s.State, s.Attempt, s.UpdatedAt,
+                paths.GetValueOrDefault(s.ProjectId)?.Path, paths.GetValueOrDefault(s.ProjectId)?.WebUrl, Title(s)?.Title, Title(s)?.WebUrl,
+                s.TargetBranch, s.Outcome, s.RequestedAt, InQueueSeconds(s, now)))]));
+    }
+
+    /// <summary>From the request to the outcome, or to now while the attempt is under way (it has no outcome yet).</summary>
+    private static double? InQueueSeconds(MergeRequestSummary s, DateTimeOffset now) =>
+        s.RequestedAt is not { } requested ? null : ((s.Outcome is null ? now : s.EndedAt ?? s.UpdatedAt ?? now) - requested).TotalSeconds;
+
+    /// <summary>The statistics panel's figures over the last <paramref name="days"/> UTC days (14 unless asked), from the event store.</summary>
+    private static async Task<Results<Ok<WorkflowStatistics>, ProblemHttpResult>> Statistics(HttpContext http, StatisticsQuery query, int? days,
+        CancellationToken ct)
+    {
+        if (days is < 1 or > StatisticsQuery.MaxDays)
+            return Problems.BadRequest("Invalid days", $"days must be between 1 and {StatisticsQuery.MaxDays}");
+        return TypedResults.Ok(await query.ComputeAsync(http.Caller().Projects, days ?? 14, ct));
     }
 
     /// <summary>Active silos and grain activations by type, from Orleans' management grain (cluster-wide, no project data).</summary>

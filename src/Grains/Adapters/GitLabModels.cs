@@ -79,7 +79,7 @@ public sealed record GitLabDiff(string OldPath, string NewPath);
 
 public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
 
-public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null);
+public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null, string? WebUrl = null);
 
 /// <summary>GitLab's lint of a project's CI configuration at one commit: its <c>merged_yaml</c> has local includes folded in.</summary>
 public sealed record GitLabCiLint(bool Valid, IReadOnlyList<string>? Errors, string? MergedYaml);

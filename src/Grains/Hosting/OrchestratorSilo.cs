@@ -122,6 +122,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<WorkflowJournal>();
         services.TryAddSingleton<MergeRequestIndex>();
         services.TryAddSingleton<OperationsReadModel>();
+        services.TryAddSingleton<Statistics.StatisticsQuery>();
         services.TryAddSingleton<PipelineWatches>();
         services.TryAddSingleton<IPipelineWatches>(sp => sp.GetRequiredService<PipelineWatches>());
         services.TryAddSingleton<WebhookDeliveries>();

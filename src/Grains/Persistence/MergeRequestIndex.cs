@@ -13,6 +13,13 @@ public sealed class MergeRequestSummary
     public string State { get; set; } = "";
     public int Attempt { get; set; }
     public DateTimeOffset? UpdatedAt { get; set; }
+    /// <summary>How the current attempt ended ("merged", or why not); null while it is under way.</summary>
+    public string? Outcome { get; set; }
+    /// <summary>When the current attempt was asked for: the start of its time in the queue.</summary>
+    public DateTimeOffset? RequestedAt { get; set; }
+    public string? TargetBranch { get; set; }
+    /// <summary>When the current attempt reached its outcome; later bookkeeping (its note, a clean-up) moves UpdatedAt, not this.</summary>
+    public DateTimeOffset? EndedAt { get; set; }
 }
 
 public sealed class MergeRequestIndex(IDocumentStore store)
@@ -21,7 +28,10 @@ public sealed class MergeRequestIndex(IDocumentStore store)
     public static MergeRequestSummary Summarize(MergeRequestKey key, MergeRequestWorkflow workflow) => new()
     {
         Id = key.ToString(), ProjectId = key.ProjectId, Iid = key.Iid, State = workflow.State.ToWireName(),
-        Attempt = workflow.Attempt, UpdatedAt = workflow.UpdatedAt,
+        Attempt = workflow.Attempt, UpdatedAt = workflow.UpdatedAt, Outcome = workflow.Outcome, RequestedAt = workflow.AttemptStartedAt,
+        TargetBranch = workflow.TargetBranch,
+        // The ending state is the last step: it began when the outcome was decided, and nothing after changes the state.
+        EndedAt = workflow.Outcome is null ? null : workflow.StepStartedAt,
     };
 
     public async Task<(IReadOnlyList<MergeRequestSummary> Page, int Total)> ListAsync(long project, string? state, int page, int perPage, CancellationToken ct = default)

@@ -4,6 +4,7 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Domain;
 using Orchestrator.IntegrationTests.Infrastructure;
 using sandbox::Sandbox.Seed;
 using Xunit;
@@ -89,6 +90,7 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
             new { source_branch = "docs", target_branch = "main", title = "docs: say hello" })).Content.ReadFromJsonAsync<JsonNode>())!["iid"]!.GetValue<long>();
 
         using var merger = Orchestrator(OrchestratorApiFactory.MergeToken);
+        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
         (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
         // The queue is first come, first served: B asks once A holds main.
         await WaitForState(merger, MrA, "building");
@@ -112,7 +114,28 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
             $"document.querySelector('[data-test=queue][data-project=\"{Upstream}\"] [data-test=waiting][data-iid=\"{mrB}\"]')", TimeSpan.FromSeconds(60));
         Assert.DoesNotContain(OrchestratorApiFactory.ReadToken, await browser.EvaluateAsync<string>("location.href"));
         Assert.Equal("none", await browser.EvaluateAsync<string>("getComputedStyle(document.getElementById('login')).display"));
+
+        // Titles and paths as GitLab has them, each linking to its GitLab page.
+        var queueRow = $"[data-test=queue][data-project=\"{Upstream}\"][data-branch=main]";
+        var gitlabA = (await As("alice").GetFromJsonAsync<JsonNode>($"projects/{Upstream}/merge_requests/{MrA}"))!;
+        var project = (await As("alice").GetFromJsonAsync<JsonNode>($"projects/{Upstream}"))!;
+        await browser.WaitForAsync($"document.querySelector('{queueRow} [data-test=holder] [data-test=title]')", TimeSpan.FromSeconds(30));
+        Assert.Equal(gitlabA["title"]!.GetValue<string>(), await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=holder] [data-test=title]').textContent"));
+        Assert.Equal(gitlabA["web_url"]!.GetValue<string>(), await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=holder] a').href"));
+        await browser.WaitForAsync($"document.querySelector('{queueRow} [data-test=waiting][data-iid=\"{mrB}\"] [data-test=title]')");
+        Assert.Equal("docs: say hello", await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=waiting][data-iid=\"{mrB}\"] [data-test=title]').textContent"));
+        Assert.Equal(project["path_with_namespace"]!.GetValue<string>(), await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=project] a').textContent"));
+        Assert.Equal(project["web_url"]!.GetValue<string>(), await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=project] a').href"));
+
+        // A pause for a release shows on the queue with its reason, who paused it and since when; B keeps its place.
+        (await admin.PostAsJsonAsync($"/api/v1/projects/{Upstream}/queues/main/pause", new { reason = "freeze for the 26.1 release" })).EnsureSuccessStatusCode();
+        await browser.WaitForAsync($"document.querySelector('{queueRow} [data-test=paused]')");
+        Assert.Equal("freeze for the 26.1 release", await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=pause-reason]').textContent"));
+        Assert.Contains("by ", await browser.EvaluateAsync<string>($"document.querySelector('{queueRow} [data-test=queue-status]').innerText"));
+        Assert.NotNull(await browser.EvaluateAsync($"document.querySelector('{queueRow} [data-test=waiting][data-iid=\"{mrB}\"]')?.dataset.iid"));
         await browser.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "ops-queue.png"));
+        (await admin.PostAsync($"/api/v1/projects/{Upstream}/queues/main/resume", null)).EnsureSuccessStatusCode();
+        await browser.WaitForAsync($"!document.querySelector('{queueRow} [data-test=paused]')");
         await File.WriteAllTextAsync(gate, "go");
 
         // Both land, one after the other; the page follows without being reloaded.
@@ -120,6 +143,43 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         await WaitForState(merger, mrB, "completed");
         await browser.WaitForAsync($"document.querySelector('[data-test=mr-row][data-mr=\"{Upstream}/{mrB}\"] [data-state=completed]')", TimeSpan.FromSeconds(30));
         await browser.WaitForAsync("document.querySelector('[data-test=queues]').innerText.includes('no merge request is queued')");
+
+        // Each MR's outcome and how long it was in the queue, from its request to its merge.
+        var rowA = $"[data-test=mr-row][data-mr=\"{Upstream}/{MrA}\"]";
+        Assert.Equal("merged", await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=outcome]').textContent"));
+        Assert.Matches(@"^\d+(\.\d)? s$|^\d+ min \d+ s$", await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=in-queue]').textContent"));
+        var streamA = (await reader.GetFromJsonAsync<JsonArray>($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/events"))!;
+        DateTimeOffset AtOf(string type) => streamA.Single(e => e!["type"]!.GetValue<string>() == type)!["data"]!["at"]!.GetValue<DateTimeOffset>();
+        Assert.Equal((AtOf("merged") - AtOf("merge_requested")).TotalSeconds,
+            double.Parse(await browser.EvaluateAsync<string>($"document.querySelector('{rowA} [data-test=in-queue]').dataset.seconds")), 6);
+
+        // The statistics panel shows what the streams say: worked out here from every MR's events, read through the API.
+        var expected = await StatisticsFromStreams(reader);
+        Assert.True(expected.Merged >= 2, $"{expected.Merged} merges in the streams");
+        var stats = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats"))!;
+        Assert.Equal(expected.Merged, stats["landingsPerDay"]!.AsArray().Sum(d => d!["merged"]!.GetValue<int>()));
+        Assert.Equal(expected.Merged, stats["landingsPerDay"]!.AsArray().Single(d => d!["day"]!.GetValue<string>() == DateTime.UtcNow.ToString("yyyy-MM-dd"))!["merged"]!.GetValue<int>());
+        AssertPercentiles(expected.TimeToLand, stats["timeToLand"]!);
+        AssertPercentiles(expected.CiTime, stats["ciTime"]!);
+        Assert.Equal(expected.Rebuilt, stats["images"]!["rebuilt"]!.GetValue<int>());
+        Assert.Equal(expected.Reused, stats["images"]!["reused"]!.GetValue<int>());
+        Assert.Equal(expected.Failed, stats["failureReasons"]!.AsArray().Sum(r => r!["count"]!.GetValue<int>()));
+        await browser.WaitForAsync($"document.querySelector('[data-test=stat-landings]').dataset.total === '{expected.Merged}'", TimeSpan.FromSeconds(60));
+        var panel = (await browser.EvaluateAsync("""
+            (() => { const d = (t) => ({ ...document.querySelector(`[data-test=${t}]`).dataset });
+                     return { ttl: d('stat-time-to-land'), ci: d('stat-ci-time'), images: d('stat-images'), failures: d('stat-failures'),
+                              bars: document.querySelectorAll('[data-test=stat-landings] svg rect').length }; })()
+            """))!;
+        Assert.Equal(stats["timeToLand"]!["count"]!.GetValue<int>().ToString(), panel["ttl"]!["count"]!.GetValue<string>());
+        Assert.Equal(stats["timeToLand"]!["p50Seconds"]!.GetValue<double>(), double.Parse(panel["ttl"]!["p50"]!.GetValue<string>()), 6);
+        Assert.Equal(stats["timeToLand"]!["p95Seconds"]!.GetValue<double>(), double.Parse(panel["ttl"]!["p95"]!.GetValue<string>()), 6);
+        Assert.Equal(stats["ciTime"]!["p50Seconds"]!.GetValue<double>(), double.Parse(panel["ci"]!["p50"]!.GetValue<string>()), 6);
+        Assert.Equal(stats["ciTime"]!["p95Seconds"]!.GetValue<double>(), double.Parse(panel["ci"]!["p95"]!.GetValue<string>()), 6);
+        Assert.Equal(expected.Rebuilt.ToString(), panel["images"]!["rebuilt"]!.GetValue<string>());
+        Assert.Equal(expected.Reused.ToString(), panel["images"]!["reused"]!.GetValue<string>());
+        Assert.Equal(expected.Failed.ToString(), panel["failures"]!["total"]!.GetValue<string>());
+        Assert.Equal(stats["landingsPerDay"]!.AsArray().Count, panel["bars"]!.GetValue<int>());
+        await browser.ScreenshotAsync(Path.Combine(AppContext.BaseDirectory, "artifacts", "ops-stats.png"));
 
         // A click on A opens its timeline: every step, the verdict, our pipeline in the target project, the digest each job ran on.
         await browser.ClickAsync($"[data-test=mr-row][data-mr=\"{Upstream}/{MrA}\"]");
@@ -155,6 +215,19 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
     [Fact]
     public async Task Given_the_overview_When_asked_without_a_token_or_by_a_token_of_another_project_Then_it_is_refused_or_shows_nothing_of_this_one()
     {
+        // An embargo window around now: the queue says until when nothing merges.
+        static string At(DateTimeOffset t) => $"{t.DayOfWeek.ToString()[..3]} {t:HH:mm}";
+        var now = DateTimeOffset.UtcNow;
+        var window = new EmbargoWindow(At(now.AddHours(-1)), At(now.AddHours(2)), "UTC");
+        using var admin = Orchestrator(OrchestratorApiFactory.AdminToken);
+        (await admin.PutAsJsonAsync($"/api/v1/projects/{Upstream}/policy", new
+        {
+            images = new[] { new { name = "debian/x86_64_build", tagFile = ".gitlab-ci/image-tags.yml", tagKey = "DEBIAN_BUILD_TAG", inputs = new[] { ".gitlab-ci/container/**" } } },
+            upstreamRepo = seed["upstream"]!["path"]!.GetValue<string>(), embargo = new[] { window },
+        })).EnsureSuccessStatusCode();
+        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
+        static int Images(JsonNode stats) => stats["images"]!["rebuilt"]!.GetValue<int>() + stats["images"]!["reused"]!.GetValue<int>();
+        var imagesBefore = Images((await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!);
         using var merger = Orchestrator(OrchestratorApiFactory.MergeToken);
         (await merger.PostAsJsonAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge", new { requestedBy = "marge-bot" })).EnsureSuccessStatusCode();
 
@@ -164,9 +237,14 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/timeline")).StatusCode);
 
-        using var reader = Orchestrator(OrchestratorApiFactory.ReadToken);
         var all = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
         Assert.Contains(all["mergeRequests"]!.AsArray(), m => m!["projectId"]!.GetValue<long>() == Upstream && m["iid"]!.GetValue<long>() == MrA);
+        // The MR joins the queue of its target branch once its request is checked.
+        JsonNode? queue = null;
+        await Eventually.True(async () => (queue = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!["queues"]!.AsArray()
+            .SingleOrDefault(q => q!["projectId"]!.GetValue<long>() == Upstream)) is not null, "the MR's queue on the overview");
+        Assert.Equal(Embargoes.Until([window], now), queue!["embargoedUntil"]!.GetValue<DateTimeOffset>());
+        Assert.Null(queue["paused"]);
 
         using var other = Orchestrator(OrchestratorApiFactory.Project42Token);
         var theirs = (await other.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
@@ -180,6 +258,17 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Contains(cluster["grains"]!.AsArray(), g => g!["grainType"]!.GetValue<string>() == "MergeRequestGrain" && g["activations"]!.GetValue<int>() >= 1);
         Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/ops/cluster")).StatusCode);
 
+        // The statistics: read scope, a window of 1 to 90 days, and only the caller's projects' streams.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync("/api/v1/ops/stats")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await reader.GetAsync("/api/v1/ops/stats?days=0")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await reader.GetAsync("/api/v1/ops/stats?days=91")).StatusCode);
+        await Eventually.True(async () => Images((await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!) > imagesBefore,
+            "the freshness check of this project's MR in the statistics");
+        var weekly = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=7"))!;
+        Assert.Equal(7, weekly["landingsPerDay"]!.AsArray().Count);
+        var theirStats = (await other.GetFromJsonAsync<JsonNode>("/api/v1/ops/stats?days=1"))!;
+        Assert.Equal(0, Images(theirStats));
+
         // The page's shell carries no data and forbids inline script, so it is served to anyone.
         var page = await anonymous.GetAsync("/ops");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
@@ -187,6 +276,52 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Contains("script-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
 
         await merger.DeleteAsync($"/api/v1/projects/{Upstream}/merge-requests/{MrA}/merge");
+    }
+
+    private sealed record StreamFigures(int Merged, List<double> TimeToLand, List<double> CiTime, int Rebuilt, int Reused, int Failed);
+
+    /// <summary>
+    /// The panel's figures worked out from the streams of every MR the overview lists (the read token sees every project,
+    /// so the other test's streams count too), event by event as the README defines them.
+    /// </summary>
+    private static async Task<StreamFigures> StatisticsFromStreams(HttpClient reader)
+    {
+        var overview = (await reader.GetFromJsonAsync<JsonNode>("/api/v1/ops/overview"))!;
+        var figures = new StreamFigures(0, [], [], 0, 0, 0);
+        var (merged, rebuilt, reused, failed) = (0, 0, 0, 0);
+        foreach (var mr in overview["mergeRequests"]!.AsArray())
+        {
+            var events = (await reader.GetFromJsonAsync<JsonArray>($"/api/v1/projects/{mr!["projectId"]}/merge-requests/{mr["iid"]}/events"))!
+                .Select(e => (Type: e!["type"]!.GetValue<string>(), Data: e["data"]!, At: e["data"]!["at"]!.GetValue<DateTimeOffset>())).ToList();
+            int Attempt(JsonNode data) => data["attempt"]!.GetValue<int>();
+            foreach (var landing in events.Where(e => e.Type == "merged"))
+            {
+                merged++;
+                figures.TimeToLand.Add((landing.At - events.Single(e => e.Type == "merge_requested" && Attempt(e.Data) == Attempt(landing.Data)).At).TotalSeconds);
+            }
+            foreach (var created in events.Where(e => e.Type == "pipeline_created"))
+            {
+                var id = created.Data["pipelineId"]!.GetValue<long>();
+                var ended = events.FirstOrDefault(e => e.Type == "pipeline_observed" && e.Data["pipelineId"]!.GetValue<long>() == id
+                    && e.Data["status"]!.GetValue<string>() is "success" or "failed");
+                if (ended.Type is not null) figures.CiTime.Add((ended.At - created.At).TotalSeconds);
+            }
+            var verdicts = events.Where(e => e.Type == "freshness_checked").SelectMany(e => e.Data["images"]!.AsArray())
+                .Select(i => i!["verdict"]!.GetValue<string>().ToLowerInvariant()).ToList();
+            rebuilt += verdicts.Count(v => v is "stale" or "missing");
+            reused += verdicts.Count(v => v is "upstream" or "fresh");
+            failed += events.Count(e => e.Type == "attempt_failed");
+        }
+        return figures with { Merged = merged, Rebuilt = rebuilt, Reused = reused, Failed = failed };
+    }
+
+    /// <summary>Nearest rank: the smallest measured value with at least p of them at or below it.</summary>
+    private static void AssertPercentiles(List<double> measured, JsonNode summary)
+    {
+        var sorted = measured.Order().ToList();
+        Assert.Equal(sorted.Count, summary["count"]!.GetValue<int>());
+        Assert.Equal(sorted[(int)Math.Ceiling(0.5 * sorted.Count) - 1], summary["p50Seconds"]!.GetValue<double>(), 6);
+        Assert.Equal(sorted[(int)Math.Ceiling(0.95 * sorted.Count) - 1], summary["p95Seconds"]!.GetValue<double>(), 6);
     }
 
     private async Task<JsonNode> WaitForState(HttpClient client, long iid, string state)

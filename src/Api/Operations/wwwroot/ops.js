@@ -7,6 +7,7 @@ const $ = (id) => document.getElementById(id);
 const ACTIVE = new Set(["rebasing", "checking", "building", "verifying", "promoting", "merging"]);
 let selected = null;
 let refresh = null;
+let loads = 0;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -33,6 +34,11 @@ function seconds(s) {
   if (s < 1) return `${Math.round(s * 1000)} ms`;
   if (s < 120) return `${s.toFixed(1)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+// A duration that may be unknown (a workflow recorded before requests were timed).
+function span(s) {
+  return s === null || s === undefined ? "—" : seconds(s);
 }
 
 function params() {
@@ -66,32 +72,147 @@ function mrLabel(project, iid) {
   return `${project} !${iid}`;
 }
 
+// Links go to GitLab only: an address that is not http(s) is shown as text.
+function link(href, ...children) {
+  const safe = typeof href === "string" && /^https?:\/\//i.test(href);
+  const node = safe ? el("a", { href, target: "_blank", rel: "noopener noreferrer" }, ...children) : el("span", {}, ...children);
+  if (safe) node.addEventListener("click", (event) => event.stopPropagation());
+  return node;
+}
+
+function projectCell(path, webUrl, id) {
+  return el("td", { "data-test": "project" }, link(webUrl, path || String(id)));
+}
+
+// "!12 Fix the frobnicator", linked to the MR on GitLab; the iid alone until GitLab's title is known.
+function mrName(m) {
+  return link(m.webUrl, el("span", { class: "mono" }, `!${m.iid}`), m.title ? el("span", { class: "title", "data-test": "title" }, m.title) : "");
+}
+
+function member(kind, m) {
+  return el("span", { class: "member", "data-test": kind, "data-iid": m.iid }, mrName(m), " ", badge(m.state),
+    el("span", { class: "muted", "data-test": "in-queue" }, ` ${span(m.inQueueSeconds)}`));
+}
+
+function queueStatus(q) {
+  const cell = el("td", { "data-test": "queue-status" });
+  if (q.paused) {
+    cell.append(el("span", { class: "badge paused", "data-test": "paused" }, "paused"),
+      el("span", { class: "reason", "data-test": "pause-reason" }, q.paused.reason),
+      el("span", { class: "reason muted" }, `by ${q.paused.by} since ${when(q.paused.since)}`));
+  }
+  if (q.embargoedUntil) {
+    cell.append(el("span", { class: "badge embargoed", "data-test": "embargoed" }, "embargoed"),
+      el("span", { class: "reason muted", "data-test": "embargoed-until" }, `merges again ${when(q.embargoedUntil)}`));
+  }
+  if (!q.paused && !q.embargoedUntil) cell.append(el("span", { class: "badge open" }, "open"));
+  return cell;
+}
+
 function renderOverview(overview) {
   const queues = $("queues");
   queues.replaceChildren();
-  if (overview.queues.length === 0) queues.append(el("tr", {}, el("td", { colSpan: 4, class: "muted" }, "no merge request is queued")));
+  if (overview.queues.length === 0) queues.append(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "no merge request is queued")));
   for (const q of overview.queues) {
     const waiting = el("td", {});
-    for (const w of q.waiting) waiting.append(el("span", { class: "mono", "data-test": "waiting", "data-iid": w.iid }, `!${w.iid} `), badge(w.state), " ");
+    for (const w of q.waiting) waiting.append(member("waiting", w));
     if (q.waiting.length === 0) waiting.append(el("span", { class: "muted" }, "nobody"));
-    const holder = q.holder
-      ? el("td", {}, el("span", { class: "mono", "data-test": "holder", "data-iid": q.holder.iid }, `!${q.holder.iid} `), badge(q.holder.state))
-      : el("td", { class: "muted" }, "free");
+    const holder = q.holder ? el("td", {}, member("holder", q.holder)) : el("td", { class: "muted" }, "free");
     queues.append(el("tr", { "data-test": "queue", "data-project": q.projectId, "data-branch": q.targetBranch },
-      el("td", {}, q.projectId), el("td", { class: "mono" }, q.targetBranch), holder, waiting));
+      projectCell(q.projectPath, q.projectWebUrl, q.projectId), el("td", { class: "mono" }, q.targetBranch), queueStatus(q), holder, waiting));
   }
 
   const list = $("merge-requests");
   list.replaceChildren();
-  if (overview.mergeRequests.length === 0) list.append(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "no workflow yet")));
+  if (overview.mergeRequests.length === 0) list.append(el("tr", {}, el("td", { colSpan: 8, class: "muted" }, "no workflow yet")));
   for (const mr of overview.mergeRequests) {
     const key = `${mr.projectId}/${mr.iid}`;
     const row = el("tr", { class: key === selected ? "link selected" : "link", "data-test": "mr-row", "data-mr": key },
-      el("td", {}, mr.projectId), el("td", { class: "mono" }, `!${mr.iid}`), el("td", {}, badge(mr.state)),
+      projectCell(mr.projectPath, mr.projectWebUrl, mr.projectId), el("td", { "data-test": "mr" }, mrName(mr)),
+      el("td", { class: "mono" }, mr.targetBranch || "—"), el("td", {}, badge(mr.state)),
+      el("td", { class: "outcome", "data-test": "outcome" }, mr.outcome || "—"),
+      el("td", { "data-test": "in-queue", "data-seconds": mr.inQueueSeconds ?? "" }, span(mr.inQueueSeconds)),
       el("td", {}, mr.attempt), el("td", { class: "when" }, when(mr.updatedAt)));
     row.addEventListener("click", () => select(key));
     list.append(row);
   }
+}
+
+// Charts are inline SVG built here, so the page needs no library, no CDN and nothing the CSP forbids.
+const SVG = "http://www.w3.org/2000/svg";
+
+function svg(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return node;
+}
+
+// One bar per entry, left to right, with its value above and its label below.
+function columns(entries, cls) {
+  const w = 220, h = 90, top = 12, bottom = 14, gap = 2;
+  const max = Math.max(1, ...entries.map((e) => e.value));
+  const width = (w - gap * (entries.length - 1)) / Math.max(1, entries.length);
+  const chart = svg("svg", { viewBox: `0 0 ${w} ${h}`, role: "img" });
+  entries.forEach((e, i) => {
+    const height = ((h - top - bottom) * e.value) / max;
+    const x = i * (width + gap);
+    chart.append(svg("rect", { class: cls, x, y: h - bottom - height, width, height: Math.max(height, 0), "data-label": e.label, "data-value": e.value },
+      svg("title", {}, `${e.label}: ${e.value}`)));
+    if (e.value > 0) chart.append(svg("text", { x: x + width / 2, y: h - bottom - height - 2, "text-anchor": "middle" }, e.value));
+    if (e.tick) chart.append(svg("text", { x: x + width / 2, y: h - 2, "text-anchor": "middle" }, e.tick));
+  });
+  chart.append(svg("line", { class: "axis", x1: 0, x2: w, y1: h - bottom, y2: h - bottom }));
+  return chart;
+}
+
+// One labelled bar per entry, top to bottom.
+function rows(entries) {
+  const w = 220, row = 16, label = 110;
+  const max = Math.max(1, ...entries.map((e) => e.value));
+  const chart = svg("svg", { viewBox: `0 0 ${w} ${Math.max(1, entries.length) * row}`, role: "img" });
+  entries.forEach((e, i) => {
+    const y = i * row;
+    chart.append(svg("text", { x: 0, y: y + 11 }, e.label),
+      svg("rect", { class: e.cls, x: label, y: y + 3, width: ((w - label - 24) * e.value) / max, height: row - 6, "data-label": e.label, "data-value": e.value },
+        svg("title", {}, `${e.label}: ${e.text ?? e.value}`)),
+      svg("text", { x: label + ((w - label - 24) * e.value) / max + 3, y: y + 11 }, e.text ?? e.value));
+  });
+  return chart;
+}
+
+function durations(id, d) {
+  const figure = $(id).parentElement;
+  figure.dataset.count = d.count;
+  figure.dataset.p50 = d.p50Seconds ?? "";
+  figure.dataset.p95 = d.p95Seconds ?? "";
+  if (d.count === 0) return $(id).replaceChildren(el("span", { class: "muted" }, "nothing measured yet"));
+  $(id).replaceChildren(el("div", { class: "figure" }, `${seconds(d.p50Seconds)} `, el("span", { class: "muted" }, "p50")),
+    rows([{ label: "p50", value: d.p50Seconds, text: seconds(d.p50Seconds), cls: "bar-p50" }, { label: "p95", value: d.p95Seconds, text: seconds(d.p95Seconds), cls: "bar-p95" }]),
+    el("div", { class: "muted" }, `${d.count} measured`));
+}
+
+function renderStats(stats) {
+  $("stats-window").textContent = `· ${stats.landingsPerDay.length} days to ${when(stats.to)}`;
+  const total = stats.landingsPerDay.reduce((sum, d) => sum + d.merged, 0);
+  const landings = $("chart-landings");
+  landings.parentElement.dataset.total = total;
+  landings.replaceChildren(el("div", { class: "figure" }, `${total} `, el("span", { class: "muted" }, "merged")),
+    columns(stats.landingsPerDay.map((d, i, all) => ({ label: d.day, value: d.merged, tick: i === 0 || i === all.length - 1 ? d.day.slice(5) : "" })), "bar-merged"));
+
+  durations("chart-time-to-land", stats.timeToLand);
+  durations("chart-ci-time", stats.ciTime);
+
+  const failures = $("chart-failures");
+  failures.parentElement.dataset.total = stats.failureReasons.reduce((sum, r) => sum + r.count, 0);
+  failures.replaceChildren(stats.failureReasons.length
+    ? rows(stats.failureReasons.map((r) => ({ label: r.reason, value: r.count, cls: "bar-failed" })))
+    : el("span", { class: "muted" }, "no attempt failed"));
+
+  const images = $("chart-images");
+  images.parentElement.dataset.rebuilt = stats.images.rebuilt;
+  images.parentElement.dataset.reused = stats.images.reused;
+  images.replaceChildren(rows([{ label: "rebuilt", value: stats.images.rebuilt, cls: "bar-rebuilt" }, { label: "reused", value: stats.images.reused, cls: "bar-reused" }]));
 }
 
 function renderTimeline(timeline) {
@@ -132,6 +253,8 @@ async function load() {
   try {
     const overview = await api("/api/v1/ops/overview");
     renderOverview(overview);
+    // The statistics read the event store over days: every few refreshes is often enough.
+    if (loads++ % 5 === 0) renderStats(await api("/api/v1/ops/stats"));
     if (selected) {
       const [project, iid] = selected.split("/");
       renderTimeline(await api(`/api/v1/projects/${encodeURIComponent(project)}/merge-requests/${encodeURIComponent(iid)}/timeline`));
@@ -156,6 +279,7 @@ function select(key) {
 
 function start() {
   $("login").hidden = true;
+  loads = 0;
   load();
   clearInterval(refresh);
   refresh = setInterval(load, 3000);
