@@ -83,7 +83,7 @@ public static class OrchestratorSilo
         {
             var o = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value;
             var root = string.IsNullOrWhiteSpace(o.Git.MirrorRoot) ? Path.Combine(Path.GetTempPath(), "orchestrator-git") : o.Git.MirrorRoot;
-            var settings = new Adapters.Git.GitWorkerSettings(new Uri(o.GitLab.BaseUrl ?? "http://gitlab.invalid"), o.GitLab.BotToken ?? "", root,
+            var settings = new Adapters.Git.GitWorkerSettings(new Uri(string.IsNullOrEmpty(o.GitLab.BaseUrl) ? "http://gitlab.invalid" : o.GitLab.BaseUrl), o.GitLab.BotToken ?? "", root,
                 o.Git.Executable, o.Git.CommandTimeout);
             return new Adapters.Git.GitWorker(settings, sp.GetRequiredService<ILogger<Adapters.Git.GitWorker>>());
         });
