@@ -16,7 +16,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     Persistence.PipelineWatches watches, PermissionObserver permissions, TargetPipeline target, PolicyStore policies,
     PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
-    public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
+    public const string AttemptVariable = Markers.PipelineVariable;
 
     public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
         StepMemo memo, CancellationToken ct = default)
@@ -151,7 +151,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.PipelineId is null && IsFork(mr)) return await StartInTargetAsync(key, s, mr, policy, now, ct);
         if (s.PipelineId is not { } pipelineId)
         {
-            var marker = $"{key}#{s.Attempt}.{s.Rebases}";
+            var marker = Markers.Pipeline(key, s.Attempt, s.Rebases);
             // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
             foreach (var candidate in await gitlab.ListPipelinesAsync(source, mr.SourceBranch, s.RebasedSha!, ct))
             {
@@ -344,7 +344,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
-        var marker = $"<!-- orchestrator {key} attempt {s.Attempt} -->";
+        var marker = Markers.Note(key, s.Attempt);
         var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
         if (s.State == WorkflowState.Failed && mr.State == "opened")
