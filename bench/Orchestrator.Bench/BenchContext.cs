@@ -1,5 +1,6 @@
 using Npgsql;
 using Orchestrator.Bench.Workload;
+using Orchestrator.Persistence;
 
 namespace Orchestrator.Bench;
 
@@ -19,7 +20,7 @@ public sealed class BenchContext(SandboxHost sandbox, NpgsqlDataSource postgres,
     public async Task<OrchestratorProcess> StartOrchestratorAsync(string name, string botUsername, string botToken, string requester,
         IEnumerable<long> projects)
     {
-        var schema = $"bench_{name}_{Guid.NewGuid():N}"[..28];
+        var schema = PostgresSchema.Unique($"bench_{name}", 28);
         schemas.Add(schema);
         return await OrchestratorProcess.StartAsync(siloDll, connection, schema, sandbox, botUsername, botToken, requester, HookSecrets.For(projects));
     }

@@ -35,7 +35,7 @@ switch (command)
 {
     case "eventstore":
     {
-        var schema = "bench_" + Guid.NewGuid().ToString("N")[..12];
+        var schema = PostgresSchema.Unique("bench");
         await using var dataSource = NpgsqlDataSource.Create(Connection());
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, schema));
         try

@@ -110,8 +110,12 @@ public sealed class WebhookTests(SandboxHost host, ITestOutputHelper output) : I
             await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", $"c{i}", $"c{i}.txt", "c"));
         await w.Maintainer.WaitFor($"projects/{id}/hooks/{hook.Long("id")}", h => h.Str("alert_status") == "disabled", TimeSpan.FromSeconds(20));
         var count = receiver.Received.Count;
+        // A hook added now gets the next push: the sandbox hands an event to its hooks in the order they were added, so
+        // once this one has it, the disabled hook had its chance (its lane sends nothing, the control's makes a request).
+        await using var control = await HookReceiver.StartAsync();
+        await Hook(w, id, control.Url, "t");
         await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", "after", "z.txt", "z"));
-        await Task.Delay(500);
+        await control.WaitFor(r => r.Event == "Push Hook");
         Assert.Equal(count, receiver.Received.Count);
     }
 
@@ -126,8 +130,8 @@ public sealed class WebhookTests(SandboxHost host, ITestOutputHelper output) : I
         await w.Admin.Put("/-/sandbox/faults", new { drop_deliveries = 1, duplicate_deliveries = 1 }, HttpStatusCode.NoContent);
         await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", "dropped", "d.txt", "d"));
         await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", "twice", "t.txt", "t"));
-        await receiver.WaitFor(r => r.Body["commits"]?[0]?["title"]?.GetValue<string>() == "twice");
-        await Task.Delay(300);
+        // Both copies of the second push: the first push went down the same lane before it, so it was dropped by then.
+        await receiver.WaitFor(_ => receiver.Received.Count(r => r.Body["commits"]?[0]?["title"]?.GetValue<string>() == "twice") == 2);
         var titles = receiver.Received.Select(r => r.Body["commits"]![0]!.Str("title")).ToList();
         Assert.Equal(["twice", "twice"], titles);
         Assert.Single(receiver.Received.Select(r => r.Headers["Idempotency-Key"]).Distinct());

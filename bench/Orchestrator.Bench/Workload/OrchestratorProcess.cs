@@ -1,8 +1,6 @@
-using System.Diagnostics;
-using System.Net.Sockets;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
+using Orchestrator.Testing;
 
 namespace Orchestrator.Bench.Workload;
 
@@ -16,12 +14,12 @@ namespace Orchestrator.Bench.Workload;
 /// </summary>
 public sealed class OrchestratorProcess : IAsyncDisposable
 {
-    private readonly Process process;
+    private readonly SiloProcess process;
     private readonly string adminToken;
     private readonly string mergeToken;
     private readonly HookSecrets secrets;
 
-    private OrchestratorProcess(Process process, string url, string schema, string adminToken, string mergeToken, HookSecrets secrets)
+    private OrchestratorProcess(SiloProcess process, string url, string schema, string adminToken, string mergeToken, HookSecrets secrets)
     {
         this.process = process;
         Url = url;
@@ -33,7 +31,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
 
     public string Url { get; }
     public string Schema { get; }
-    public int Pid => process.Id;
+    public int Pid => process.Pid;
 
     /// <summary>The admin token: policies, the operations API, reading workflows.</summary>
     public Rest Api => Rest.Orchestrator(Url, adminToken);
@@ -49,7 +47,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
         string botUsername, string botToken, string requester, HookSecrets secrets) =>
         LaunchAsync(new Launch(siloDll, connection, schema, sandbox, botUsername, botToken, requester, secrets,
             RandomNumberGenerator.GetHexString(40, lowercase: true), RandomNumberGenerator.GetHexString(40, lowercase: true),
-            $"http://127.0.0.1:{FreePort()}"));
+            $"http://127.0.0.1:{Ports.Free()}"));
 
     /// <summary>Everything a start needs, kept so the same orchestrator (schema, tokens, address) can be started again.</summary>
     private sealed record Launch(string SiloDll, string Connection, string Schema, SandboxHost Sandbox, string BotUsername, string BotToken,
@@ -58,12 +56,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     private Launch? launch;
 
     /// <summary>Ends the process at once (SIGKILL, as a crash would), without waiting for anything it had in flight.</summary>
-    public async Task KillAsync()
-    {
-        if (process.HasExited) return;
-        process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync();
-    }
+    public Task KillAsync() => process.KillAsync();
 
     /// <summary>A new process of the same orchestrator after <see cref="KillAsync"/>: same schema, tokens and address.</summary>
     public Task<OrchestratorProcess> StartAgainAsync() => LaunchAsync(launch!);
@@ -71,18 +64,10 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     private static async Task<OrchestratorProcess> LaunchAsync(Launch l)
     {
         var (siloDll, connection, schema, sandbox, botUsername, botToken, requester, secrets, adminToken, mergeToken, url) = l;
-        var psi = new ProcessStartInfo("dotnet", [siloDll])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-            WorkingDirectory = Path.GetDirectoryName(siloDll)!,
-        };
         var env = new Dictionary<string, string>
         {
             ["Orchestrator__Postgres__ConnectionString"] = connection,
             ["Orchestrator__Postgres__Schema"] = schema,
-            ["Orchestrator__Http__Urls"] = url,
-            ["Orchestrator__Cluster__SiloPort"] = FreePort().ToString(),
-            ["Orchestrator__Cluster__GatewayPort"] = FreePort().ToString(),
             ["Orchestrator__Cluster__ServiceId"] = "bench-" + schema,
             ["Orchestrator__GitLab__BaseUrl"] = sandbox.BaseUrl,
             ["Orchestrator__GitLab__BotToken"] = botToken,
@@ -101,29 +86,17 @@ public sealed class OrchestratorProcess : IAsyncDisposable
         // The merge token reaches only the projects this process serves, as the README advises for any token.
         foreach (var (project, i) in secrets.Projects.Select((p, i) => (p, i)))
             env[$"Orchestrator__Api__Tokens__1__Projects__{i}"] = project.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        var process = Process.Start(psi)!;
-        var log = new StringBuilder();
-        process.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var http = new HttpClient();
-        for (var i = 0; i < 600; i++)
+        var process = SiloProcess.Start(siloDll, url, env);
+        try
         {
-            if (process.HasExited) throw new InvalidOperationException($"the orchestrator exited with {process.ExitCode}:\n{log}");
-            try
-            {
-                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode)
-                    return new OrchestratorProcess(process, url, schema, adminToken, mergeToken, secrets) { launch = l };
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(100);
+            await process.WaitHealthyAsync();
         }
-        process.Kill(true);
-        throw new TimeoutException($"the orchestrator did not answer /healthz:\n{log}");
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+        return new OrchestratorProcess(process, url, schema, adminToken, mergeToken, secrets) { launch = l };
     }
 
     private static string Sha256(string token) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(token))).ToLowerInvariant();
@@ -132,7 +105,7 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     public (double Rss, double Peak) Memory()
     {
         double Read(string key) =>
-            File.ReadLines($"/proc/{process.Id}/status").Where(l => l.StartsWith(key + ":"))
+            File.ReadLines($"/proc/{process.Pid}/status").Where(l => l.StartsWith(key + ":"))
                 .Select(l => double.Parse(l.Split(':')[1].Trim().Split(' ')[0]) / 1024).FirstOrDefault();
         return (Read("VmRSS"), Read("VmHWM"));
     }
@@ -140,36 +113,10 @@ public sealed class OrchestratorProcess : IAsyncDisposable
     /// <summary>CPU seconds the silo process has used (user + system), from /proc.</summary>
     public double CpuSeconds()
     {
-        var stat = File.ReadAllText($"/proc/{process.Id}/stat");
+        var stat = File.ReadAllText($"/proc/{process.Pid}/stat");
         var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
         return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0; // utime, stime in clock ticks (USER_HZ = 100)
     }
 
-    /// <summary>A free loopback port below the ephemeral range, where outgoing connections cannot take it meanwhile.</summary>
-    public static int FreePort()
-    {
-        while (true)
-        {
-            var port = Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var listener = new TcpListener(IPAddress.Loopback, port);
-                listener.Start();
-                return port;
-            }
-            catch (SocketException)
-            {
-            }
-        }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!process.HasExited)
-        {
-            process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
-        }
-        process.Dispose();
-    }
+    public ValueTask DisposeAsync() => process.DisposeAsync();
 }

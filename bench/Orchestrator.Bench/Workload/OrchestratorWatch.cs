@@ -12,8 +12,8 @@ public sealed record OrchestratorOutcome(long Project, long Iid, string State, s
 /// <summary>Reads the orchestrator's API the way a bot would: the MR's state until it ends, then its events.</summary>
 public static class OrchestratorWatch
 {
-    /// <summary>Whether a workflow state is final: merged, failed, cancelled, or refused (the requester may not merge).</summary>
-    public static bool Ended(string state) => state is "completed" or "failed" or "cancelled" or "refused";
+    /// <summary>Whether a workflow state (as the API spells it) is final.</summary>
+    public static bool Ended(string state) => Domain.WorkflowStateExtensions.EndedNames.Contains(state);
 
     /// <summary>Asks for the merge through <paramref name="api"/>: the token decides who the bot acts for.</summary>
     public static async Task EnqueueAsync(Rest api, long project, long iid) =>

@@ -27,6 +27,10 @@ public static class WorkflowStateExtensions
         state is not (WorkflowState.None or WorkflowState.Completed or WorkflowState.Failed or WorkflowState.Cancelled or WorkflowState.Refused
         or WorkflowState.MergedElsewhere);
 
+    /// <summary>The wire names of the states an attempt ends in, for clients that read states as the API spells them.</summary>
+    public static IReadOnlySet<string> EndedNames { get; } =
+        Enum.GetValues<WorkflowState>().Where(s => s != WorkflowState.None && !s.IsActive()).Select(ToWireName).ToHashSet();
+
     /// <summary>The name the API and the events use: lower case, as in the design.</summary>
     public static string ToWireName(this WorkflowState state) =>
         string.Concat(state.ToString().Select((c, i) => char.IsUpper(c) && i > 0 ? "_" + char.ToLowerInvariant(c) : char.ToLowerInvariant(c).ToString()));

@@ -17,7 +17,7 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         }
 
         Check(!string.IsNullOrWhiteSpace(o.Postgres.ConnectionString), "Postgres:ConnectionString", "is required");
-        Check(IsSchemaName(o.Postgres.Schema), "Postgres:Schema", "must be lower-case letters, digits and underscores");
+        Check(Persistence.PostgresSchema.IsValidName(o.Postgres.Schema), "Postgres:Schema", $"must be {Persistence.PostgresSchema.NameRule}");
         if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))
         {
             Check(IsHttpUrl(o.GitLab.BaseUrl), "GitLab:BaseUrl", "must be an absolute http(s) URL");
@@ -74,7 +74,4 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
 
     private static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https";
-
-    private static bool IsSchemaName(string value) =>
-        value.Length is > 0 and < 60 && !char.IsDigit(value[0]) && value.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
 }

@@ -78,8 +78,15 @@ public sealed class PostgresSchema(string name)
         create index if not exists webhook_deliveries_unapplied_age on {Name}.webhook_deliveries (received_at) where not caused_events;
         """;
 
+    /// <summary>What a schema name may be, in words: it is written into SQL unquoted, so nothing that would need quoting.</summary>
+    public const string NameRule = "lower-case letters, digits and underscores, not starting with a digit, under 60 characters";
+
+    public static bool IsValidName(string? name) =>
+        name is { Length: > 0 and < 60 } && !char.IsDigit(name[0]) && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_');
+
+    /// <summary>A fresh schema name for a store of its own (a test class, a benchmark run): the prefix, then random hex, cut to <paramref name="length"/>.</summary>
+    public static string Unique(string prefix, int length = 18) => ValidName($"{prefix}_{Guid.NewGuid():N}"[..length]);
+
     private static string ValidName(string name) =>
-        name.Length is > 0 and < 60 && name.All(c => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_') && !char.IsDigit(name[0])
-            ? name
-            : throw new ArgumentException($"'{name}' is not a schema name (lower-case letters, digits, underscore)", nameof(name));
+        IsValidName(name) ? name : throw new ArgumentException($"'{name}' is not a schema name ({NameRule})", nameof(name));
 }

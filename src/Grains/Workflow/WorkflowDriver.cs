@@ -16,7 +16,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     Persistence.IPipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IPolicyStore policies,
     PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
 {
-    public const string AttemptVariable = "ORCHESTRATOR_ATTEMPT";
+    public const string AttemptVariable = Markers.PipelineVariable;
 
     public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
         StepMemo memo, CancellationToken ct = default)
@@ -153,7 +153,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.PipelineId is null && IsFork(mr)) return await StartInTargetAsync(key, s, mr, policy, now, ct);
         if (s.PipelineId is not { } pipelineId)
         {
-            var marker = $"{key}#{s.Attempt}.{s.Rebases}";
+            var marker = Markers.Pipeline(key, s.Attempt, s.Rebases);
             // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
             foreach (var candidate in await gitlab.ListPipelinesAsync(source, mr.SourceBranch, s.RebasedSha!, ct))
             {
@@ -363,7 +363,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.State == WorkflowState.Completed && policy.UnassignOnMerge) await UnassignBotAsync(key, mr, ct);
         // GitLab's own system note says it merged; a project may want no more (marge-bot's way). Note 0 records "none, by policy".
         if (s.State == WorkflowState.Completed && !policy.NoteOnSuccess) return StepResult.Of(new RecordNote(0, now));
-        var marker = $"<!-- orchestrator {key} attempt {s.Attempt} -->";
+        var marker = Markers.Note(key, s.Attempt);
         var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
         if (s.State == WorkflowState.Failed && mr.State == "opened")

@@ -324,17 +324,13 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Equal(sorted[(int)Math.Ceiling(0.95 * sorted.Count) - 1], summary["p95Seconds"]!.GetValue<double>(), 6);
     }
 
-    private async Task<JsonNode> WaitForState(HttpClient client, long iid, string state)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(180);
-        while (true)
+    private Task<JsonNode> WaitForState(HttpClient client, long iid, string state) =>
+        Eventually.Get(async () =>
         {
             var mr = (await client.GetFromJsonAsync<JsonNode>($"/api/v1/projects/{Upstream}/merge-requests/{iid}"))!;
-            var now = mr["state"]!.GetValue<string>();
-            if (now == state) return mr;
-            if (now is "completed" or "failed" or "cancelled" || DateTime.UtcNow > deadline)
+            // An ended attempt never reaches another state: fail now rather than at the timeout.
+            if (mr["state"]!.GetValue<string>() is var now && now != state && WorkflowStateExtensions.EndedNames.Contains(now))
                 throw new InvalidOperationException($"!{iid} is {now} ({mr["outcome"]}), not {state}");
-            await Task.Delay(200);
-        }
-    }
+            return mr;
+        }, mr => mr["state"]!.GetValue<string>() == state, $"!{iid} to be {state}", TimeSpan.FromSeconds(180), every: TimeSpan.FromMilliseconds(200));
 }

@@ -29,17 +29,16 @@ public sealed partial class SiloKillTests
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{Ports.Free()}";
         var first = StartSilo(seed, url, settings);
-        Process? second = null;
+        SiloProcess? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         try
         {
             // Started before the request, so it overstates the time since the reminder was registered.
             var requested = Stopwatch.StartNew();
-            var key = await RequestMergeAsync(url, harness, "waits", "sleep 60\ntrue\n");
+            var key = await RequestMergeAsync(first, harness, "waits", "sleep 60\ntrue\n");
             await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the build to start");
-            first.Kill(entireProcessTree: true);
-            await first.WaitForExitAsync();
+            await first.KillAsync();
             // Any call about the project but the merge request list (reconciliation's, off here anyway) is the workflow's.
             await harness.Faults(new { routes = new[] { new { method = "*", path = $"^/api/v4/projects/{harness.Upstream}/(?!merge_requests$)", delay_ms = 0, count = 1 } } });
 
@@ -54,8 +53,8 @@ public sealed partial class SiloKillTests
         finally
         {
             await harness.Faults(new { });
-            if (!first.HasExited) first.Kill(entireProcessTree: true);
-            if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
+            first.Kill();
+            second?.Kill();
         }
     }
 }

@@ -23,7 +23,7 @@ public sealed partial class SiloKillTests
         var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
         var url = $"http://127.0.0.1:{Ports.Free()}";
         var first = StartSilo(seed, url);
-        System.Diagnostics.Process? second = null;
+        Orchestrator.Testing.SiloProcess? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         using var admin = new HttpClient { BaseAddress = new Uri(sandbox.BaseUrl) };
@@ -31,7 +31,7 @@ public sealed partial class SiloKillTests
         async Task<int> Armed() => (await admin.GetFromJsonAsync<JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>();
         try
         {
-            await WaitHealthy(url);
+            await first.WaitHealthyAsync();
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
             (await api.PutAsJsonAsync($"/api/v1/projects/{harness.Upstream}/policy", new { trailers = new[] { "part-of" } })).EnsureSuccessStatusCode();
@@ -45,8 +45,7 @@ public sealed partial class SiloKillTests
 
             await Eventually.True(async () => (await harness.Get(harness.As("bob"), $"projects/{harness.Upstream}/repository/branches/rewritten"))["commit"]!["id"]!
                 .GetValue<string>() != original, "our rewritten commits to land on the branch");
-            first.Kill(entireProcessTree: true);
-            await first.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await first.KillAsync();
             var (_, died) = await journal.ReadAsync(key);
             Assert.Single(died.OfType<RewritePlanned>());
             Assert.Empty(died.OfType<Rebased>());
@@ -68,8 +67,8 @@ public sealed partial class SiloKillTests
         finally
         {
             await harness.Faults(new { });
-            if (!first.HasExited) first.Kill(entireProcessTree: true);
-            if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
+            first.Kill();
+            second?.Kill();
         }
     }
 }

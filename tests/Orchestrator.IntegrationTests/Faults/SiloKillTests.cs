@@ -27,20 +27,13 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
     private readonly string HookSecret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
 
-    private Process StartSilo(JsonNode seed, string url, Dictionary<string, string>? cluster = null, string? connection = null)
+    private SiloProcess StartSilo(JsonNode seed, string url, Dictionary<string, string>? cluster = null, string? connection = null)
     {
         var bot = seed["users"]!["bot"]!;
-        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
-        };
         var env = new Dictionary<string, string>
         {
             ["Orchestrator__Postgres__ConnectionString"] = connection ?? TestPostgres.ConnectionString,
             ["Orchestrator__Postgres__Schema"] = db.Schema,
-            ["Orchestrator__Http__Urls"] = url,
-            ["Orchestrator__Cluster__SiloPort"] = Ports.Free().ToString(),
-            ["Orchestrator__Cluster__GatewayPort"] = Ports.Free().ToString(),
             ["Orchestrator__Cluster__ServiceId"] = "svc-fault-kill",
             ["Orchestrator__GitLab__BaseUrl"] = sandbox.BaseUrl,
             ["Orchestrator__GitLab__BotToken"] = bot["token"]!.GetValue<string>(),
@@ -56,13 +49,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             [$"Orchestrator__Webhooks__Projects__{seed["upstream"]!["id"]!.GetValue<long>()}__Secret"] = HookSecret,
         };
         foreach (var (k, v) in cluster ?? new Dictionary<string, string>()) env[k] = v;
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
+        return SiloProcess.Start(SiloProcess.BuiltDll, url, env, output.WriteLine);
     }
 
     /// <summary>The seeded project's policy, through the silo's own API as an operator would set it.</summary>
@@ -76,32 +63,15 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         })).EnsureSuccessStatusCode();
 
     /// <summary>Once the silo answers: the policy set, bob's MR opened with <paramref name="tests"/> as its CI's test script, its merge asked through the API.</summary>
-    private async Task<MergeRequestKey> RequestMergeAsync(string url, WorkflowHarness harness, string branch, string tests)
+    private async Task<MergeRequestKey> RequestMergeAsync(SiloProcess silo, WorkflowHarness harness, string branch, string tests)
     {
-        await WaitHealthy(url);
-        using var api = new HttpClient { BaseAddress = new Uri(url) };
+        await silo.WaitHealthyAsync();
+        using var api = new HttpClient { BaseAddress = new Uri(silo.Url) };
         api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
         await PutPolicyAsync(api, harness);
         var iid = await harness.OpenMrAsync(branch, "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", tests));
         (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
         return new MergeRequestKey(harness.Upstream, iid);
-    }
-
-    private static async Task WaitHealthy(string url)
-    {
-        using var http = new HttpClient();
-        for (var i = 0; i < 300; i++)
-        {
-            try
-            {
-                if ((await http.GetAsync(url + "/healthz")).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException)
-            {
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException("the silo did not answer /healthz");
     }
 
     [Fact]
@@ -126,7 +96,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
         {
-            await WaitHealthy(url);
+            await silo.WaitHealthyAsync();
             using var api = new HttpClient { BaseAddress = new Uri(url) };
             api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
             await PutPolicyAsync(api, harness);
@@ -155,12 +125,8 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
 
             var key = new MergeRequestKey(up, iid);
             var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
-            IReadOnlyList<IWorkflowEvent> events = [];
-            for (var i = 0; i < 1200 && !events.OfType<OutcomeNoted>().Any(); i++)
-            {
-                await Task.Delay(100);
-                events = (await journal.ReadAsync(key)).Events;
-            }
+            var events = await Eventually.Get(async () => (await journal.ReadAsync(key)).Events, e => e.OfType<OutcomeNoted>().Any(),
+                "the outcome to be noted", TimeSpan.FromMinutes(2));
             var state = WorkflowEvolver.Fold(events);
             Assert.Equal(WorkflowState.Completed, state.State);
             Assert.Single(events.OfType<MergeRequested>());
@@ -170,12 +136,12 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             Assert.True(WorkflowReplay.Run(events).Consistent);
             var bob = harness.As("bob");
             var notes = (await harness.Get(bob, $"projects/{up}/merge_requests/{iid}/notes")).AsArray();
-            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains($"<!-- orchestrator {key} attempt 1 -->"));
+            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
         }
         finally
         {
             await harness.Faults(new { });
-            if (!silo.HasExited) silo.Kill(entireProcessTree: true);
+            silo.Kill();
         }
     }
 
@@ -208,19 +174,16 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         var journal = new WorkflowJournal(store, dataSource, new PostgresSchema(db.Schema));
         try
         {
-            var key = await RequestMergeAsync(url, harness, "slow", "sleep 6\ntrue\n");
-            for (var i = 0; i < 300 && !(await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(); i++) await Task.Delay(100);
+            var key = await RequestMergeAsync(silo, harness, "slow", "sleep 6\ntrue\n");
+            await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the build to start");
 
             Assert.Equal(0, await PrivatePostgres("stop", port, dir));
+            // The outage's length is what this test sets, not a wait for something: four of the silo's polls fall in it.
             await Task.Delay(2000);
             Assert.Equal(0, await PrivatePostgres("start", port, dir));
 
-            IReadOnlyList<IWorkflowEvent> events = [];
-            for (var i = 0; i < 900 && !events.OfType<OutcomeNoted>().Any(); i++)
-            {
-                await Task.Delay(100);
-                try { events = (await journal.ReadAsync(key)).Events; } catch (Npgsql.NpgsqlException) { }
-            }
+            var events = await Eventually.Get(async () => (await journal.ReadAsync(key)).Events, e => e.OfType<OutcomeNoted>().Any(),
+                "the outcome to be noted", TimeSpan.FromSeconds(90), retryOn: e => e is Npgsql.NpgsqlException);
             Assert.Equal(WorkflowState.Completed, WorkflowEvolver.Fold(events).State);
             Assert.Single(events.OfType<PipelineCreated>());
             Assert.Single(events.OfType<Merged>());
@@ -229,7 +192,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         }
         finally
         {
-            if (!silo.HasExited) silo.Kill(entireProcessTree: true);
+            silo.Kill();
             await PrivatePostgres("stop", port, dir);
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
@@ -250,7 +213,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         try
         {
-            foreach (var u in urls) await WaitHealthy(u);
+            foreach (var silo in silos) await silo.WaitHealthyAsync();
             var clients = urls.Select(u =>
             {
                 var c = new HttpClient { BaseAddress = new Uri(u) };
@@ -272,7 +235,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         }
         finally
         {
-            foreach (var silo in silos.Where(p => !p.HasExited)) silo.Kill(entireProcessTree: true);
+            foreach (var silo in silos) silo.Kill();
         }
     }
 
@@ -292,16 +255,16 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             : null;
         var first = StartSilo(seed, url, Cluster());
         var otherUrl = $"http://127.0.0.1:{Ports.Free()}";
-        Process? other = twoSilos ? StartSilo(seed, otherUrl, Cluster()) : null;
-        Process? second = null;
+        var other = twoSilos ? StartSilo(seed, otherUrl, Cluster()) : null;
+        SiloProcess? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
         try
         {
-            await WaitHealthy(url);
+            await first.WaitHealthyAsync();
             if (other is not null)
             {
-                await WaitHealthy(otherUrl);
+                await other.WaitHealthyAsync();
                 await using var members = db.DataSource.CreateCommand(
                     $"select count(*) from {db.Schema}.orleans_membership where cluster_id = '{clusterId}' and status = {(int)Orleans.Runtime.SiloStatus.Active}");
                 Assert.Equal(2L, (long)(await members.ExecuteScalarAsync())!);
@@ -323,8 +286,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             else
                 // Reading the database only: the build is under way.
                 await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the pipeline to be recorded");
-            first.Kill(entireProcessTree: true);
-            await first.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            await first.KillAsync();
             var (beforeKill, died) = await journal.ReadAsync(key);
             Assert.True(beforeKill > 0);
             Assert.Equal(!beforeRecorded, died.OfType<PipelineCreated>().Any());
@@ -334,15 +296,13 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             second = other ?? StartSilo(seed, url);
             TimeSpan? moving = null;
             var bob = harness.As("bob");
-            for (var i = 0; i < 900; i++)
+            await Eventually.True(async () =>
             {
-                var (version, _) = await journal.ReadAsync(key);
+                var (version, events) = await journal.ReadAsync(key);
                 moving ??= version > beforeKill ? restart.Elapsed : null;
                 var mr = await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}");
-                var events = (await journal.ReadAsync(key)).Events;
-                if (mr["state"]!.GetValue<string>() == "merged" && events.OfType<OutcomeNoted>().Any()) break;
-                await Task.Delay(100);
-            }
+                return mr["state"]!.GetValue<string>() == "merged" && events.OfType<OutcomeNoted>().Any();
+            }, "the merge request merged and its outcome noted", TimeSpan.FromSeconds(90));
             output.WriteLine($"restart to the workflow moving again: {moving?.TotalSeconds:F1} s");
 
             var (_, stream) = await journal.ReadAsync(key);
@@ -352,24 +312,24 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
             Assert.Single(stream.OfType<Merged>());
             Assert.Single(stream.OfType<OutcomeNoted>());
             Assert.True(WorkflowReplay.Run(stream).Consistent);
-            var marker = $"{key}#1.1";
+            var marker = Markers.Pipeline(key, 1, 1);
             var pipelines = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray();
             var ours = 0;
             foreach (var p in pipelines)
             {
                 var variables = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines/{p!["id"]}/variables")).AsArray();
-                if (variables.Any(v => v!["value"]!.GetValue<string>() == marker)) ours++;
+                if (variables.Any(v => v!["key"]!.GetValue<string>() == Markers.PipelineVariable && v["value"]!.GetValue<string>() == marker)) ours++;
             }
             Assert.Equal(1, ours);
             var notes = (await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}/notes")).AsArray();
-            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains($"<!-- orchestrator {key} attempt 1 -->"));
+            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
         }
         finally
         {
             await harness.Faults(new { });
-            if (!first.HasExited) first.Kill(entireProcessTree: true);
-            if (second is { HasExited: false }) second.Kill(entireProcessTree: true);
-            if (other is { HasExited: false }) other.Kill(entireProcessTree: true);
+            first.Kill();
+            second?.Kill();
+            other?.Kill();
         }
     }
 }

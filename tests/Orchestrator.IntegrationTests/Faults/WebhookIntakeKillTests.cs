@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Net;
 using Orchestrator.IntegrationTests.Api.Webhooks;
 using Orchestrator.IntegrationTests.Infrastructure;
@@ -19,43 +18,17 @@ public sealed class WebhookIntakeKillTests(SchemaFixture db, ITestOutputHelper o
     private readonly string secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
     private const long Project = 14;
 
-    private Process StartSilo(string url)
+    private SiloProcess StartSilo(string url)
     {
-        var psi = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "Orchestrator.Silo.dll")])
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = AppContext.BaseDirectory,
-        };
         var env = new Dictionary<string, string>
         {
             ["Orchestrator__Postgres__ConnectionString"] = TestPostgres.ConnectionString,
             ["Orchestrator__Postgres__Schema"] = db.Schema,
-            ["Orchestrator__Http__Urls"] = url,
-            ["Orchestrator__Cluster__SiloPort"] = Ports.Free().ToString(),
-            ["Orchestrator__Cluster__GatewayPort"] = Ports.Free().ToString(),
             ["Orchestrator__GitLab__BotUsername"] = OrchestratorApiFactory.Bot,
             [$"Orchestrator__Webhooks__Projects__{Project}__Secret"] = secret,
             ["Logging__LogLevel__Default"] = "Warning",
         };
-        foreach (var (k, v) in env) psi.Environment[k] = v;
-        var process = Process.Start(psi)!;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.WriteLine($"silo {process.Id}: {e.Data}"); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
-
-    private static async Task<bool> Healthy(string url)
-    {
-        using var http = new HttpClient();
-        try
-        {
-            return (await http.GetAsync(url + "/healthz")).IsSuccessStatusCode;
-        }
-        catch (HttpRequestException)
-        {
-            return false;
-        }
+        return SiloProcess.Start(SiloProcess.BuiltDll, url, env, output.WriteLine);
     }
 
     private HttpRequestMessage Delivery(long iid)
@@ -81,10 +54,10 @@ public sealed class WebhookIntakeKillTests(SchemaFixture db, ITestOutputHelper o
     {
         var url = $"http://127.0.0.1:{Ports.Free()}";
         var silo = StartSilo(url);
-        Process? next = null;
+        SiloProcess? next = null;
         try
         {
-            await Eventually.True(() => Healthy(url), "the silo to answer", TimeSpan.FromSeconds(60));
+            await silo.WaitHealthyAsync();
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(10) };
             var answered = new ConcurrentDictionary<long, HttpStatusCode>();
             var sent = new ConcurrentBag<long>();
@@ -109,8 +82,7 @@ public sealed class WebhookIntakeKillTests(SchemaFixture db, ITestOutputHelper o
             })).ToList();
 
             await Eventually.True(() => Task.FromResult(answered.Count >= 300), "300 deliveries answered", TimeSpan.FromSeconds(60));
-            silo.Kill(); // SIGKILL: no shutdown, no flush
-            await silo.WaitForExitAsync();
+            await silo.KillAsync(); // SIGKILL: no shutdown, no flush
             await stop.CancelAsync();
             await Task.WhenAll(load);
 
@@ -124,7 +96,7 @@ public sealed class WebhookIntakeKillTests(SchemaFixture db, ITestOutputHelper o
 
             // The next process: every key again, as GitLab would redeliver them.
             next = StartSilo(url);
-            await Eventually.True(() => Healthy(url), "the next silo to answer", TimeSpan.FromSeconds(60));
+            await next.WaitHealthyAsync();
             var replayed = new ConcurrentDictionary<long, HttpStatusCode>();
             await Parallel.ForEachAsync(sent, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (n, ct) =>
             {
@@ -141,8 +113,8 @@ public sealed class WebhookIntakeKillTests(SchemaFixture db, ITestOutputHelper o
         }
         finally
         {
-            if (!silo.HasExited) silo.Kill(entireProcessTree: true);
-            if (next is { HasExited: false }) next.Kill(entireProcessTree: true);
+            silo.Kill();
+            next?.Kill();
         }
     }
 }

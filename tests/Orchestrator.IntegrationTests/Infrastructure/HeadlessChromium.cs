@@ -68,14 +68,12 @@ public sealed class HeadlessChromium : IAsyncDisposable
     {
         // Chromium writes the port it chose to DevToolsActivePort in the profile once it listens.
         var portFile = Path.Combine(profile, "DevToolsActivePort");
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (!File.Exists(portFile) || (await File.ReadAllTextAsync(portFile)).Split('\n').Length < 2)
+        var lines = await Eventually.Get(async () =>
         {
             if (process.HasExited) throw new InvalidOperationException($"chromium exited with {process.ExitCode} before listening");
-            if (DateTime.UtcNow > deadline) throw new TimeoutException("chromium did not open its DevTools port");
-            await Task.Delay(50);
-        }
-        var port = int.Parse((await File.ReadAllTextAsync(portFile)).Split('\n')[0].Trim());
+            return File.Exists(portFile) ? (await File.ReadAllTextAsync(portFile)).Split('\n') : [];
+        }, l => l.Length >= 2, "chromium to open its DevTools port", every: TimeSpan.FromMilliseconds(50));
+        var port = int.Parse(lines[0].Trim());
         using var http = new HttpClient();
         var targets = await http.GetFromJsonAsync<JsonArray>($"http://127.0.0.1:{port}/json/list");
         var page = targets!.First(t => t!["type"]!.GetValue<string>() == "page")!;
@@ -141,13 +139,14 @@ public sealed class HeadlessChromium : IAsyncDisposable
 
     public async Task WaitForAsync(string condition, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
+        try
         {
-            if (await EvaluateAsync($"Boolean({condition})") is JsonValue v && v.GetValue<bool>()) return;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"the page never satisfied: {condition}\n{await EvaluateAsync("document.body ? document.body.innerText : ''")}");
-            await Task.Delay(100);
+            await Eventually.True(async () => await EvaluateAsync($"Boolean({condition})") is JsonValue v && v.GetValue<bool>(),
+                $"the page to satisfy {condition}", timeout);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\n{await EvaluateAsync("document.body ? document.body.innerText : ''")}", e);
         }
     }
 

@@ -1,4 +1,5 @@
 using Npgsql;
+using Orchestrator.Persistence;
 using Xunit;
 
 namespace Orchestrator.IntegrationTests.Infrastructure;
@@ -19,7 +20,7 @@ public static class TestPostgres
 /// </summary>
 public sealed class SchemaFixture : IAsyncLifetime
 {
-    public string Schema { get; } = "t_" + Guid.NewGuid().ToString("N")[..16];
+    public string Schema { get; } = PostgresSchema.Unique("t");
 
     public NpgsqlDataSource DataSource { get; } = NpgsqlDataSource.Create(TestPostgres.ConnectionString);
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Orchestrator.Domain;
 using Xunit;
 
 namespace Orchestrator.IntegrationTests.Workflow;
@@ -20,7 +21,7 @@ public sealed record Aftermath(string Note, IReadOnlyList<string> Assignees, IRe
             var took = watch.Elapsed;
             var maintainer = h.As("maintainer");
             var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray()
-                .Select(n => n!["body"]!.GetValue<string>()).Where(b => b.Contains("<!-- orchestrator ")).ToList();
+                .Select(n => n!["body"]!.GetValue<string>()).Where(b => b.Contains(Markers.NotePrefix)).ToList();
             var mr = await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}");
             var added = (await Pipelines(h, iid)).Where(p => !pipelinesBefore.Contains(p.Id)).Select(p => p.Status).ToList();
             // Seeded users' names carry the world's suffix: speak of them by their role (bob, maintainer, …).

@@ -108,16 +108,10 @@ public sealed class WebhookFedHost : IAsyncDisposable
     }
 
     /// <summary>Until the attempt has ended and its note is recorded.</summary>
-    public async Task<MergeRequestWorkflow> WaitForOutcome(long iid, int attempt, TimeSpan? timeout = null)
-    {
-        MergeRequestWorkflow? last = null;
-        await Eventually.True(async () =>
-        {
-            last = (await Grain(iid).GetSnapshot()).Workflow;
-            return last.Attempt == attempt && !last.IsActive && last.OutcomeNoteId is not null;
-        }, $"!{iid} attempt {attempt} to end with a note", timeout ?? TimeSpan.FromSeconds(60));
-        return last!;
-    }
+    public Task<MergeRequestWorkflow> WaitForOutcome(long iid, int attempt, TimeSpan? timeout = null) =>
+        Eventually.Get(async () => (await Grain(iid).GetSnapshot()).Workflow,
+            s => s.Attempt == attempt && !s.IsActive && s.OutcomeNoteId is not null,
+            $"!{iid} attempt {attempt} to end with a note", timeout ?? TimeSpan.FromSeconds(60));
 
     public async ValueTask DisposeAsync()
     {

@@ -60,31 +60,18 @@ public sealed class WorkflowHarness : IAsyncDisposable
     public IMergeRequestGrain Grain(long iid) => Cluster.GrainFactory.GetGrain<IMergeRequestGrain>(new MergeRequestKey(Upstream, iid).ToString());
 
     /// <summary>Waits until the attempt has ended and its note is recorded (the workflow's last step).</summary>
-    public async Task<MergeRequestWorkflow> WaitForOutcome(long iid, int attempt, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(120));
-        while (true)
-        {
-            var s = (await Grain(iid).GetSnapshot()).Workflow;
-            if (s.Attempt == attempt && !s.IsActive && s.OutcomeNoteId is not null && (s.State == WorkflowState.Completed || (s.Promotions.Count == 0 && s.PendingCleanup.Count == 0)))
-                return s;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"!{iid} attempt {attempt} is still {s.State} ({s.Outcome})");
-            await Task.Delay(200);
-        }
-    }
+    public Task<MergeRequestWorkflow> WaitForOutcome(long iid, int attempt, TimeSpan? timeout = null) =>
+        Eventually.Get(async () => (await Grain(iid).GetSnapshot()).Workflow,
+            s => s.Attempt == attempt && !s.IsActive && s.OutcomeNoteId is not null
+                && (s.State == WorkflowState.Completed || (s.Promotions.Count == 0 && s.PendingCleanup.Count == 0)),
+            $"!{iid} attempt {attempt} to end with its note", timeout ?? TimeSpan.FromSeconds(120), every: TimeSpan.FromMilliseconds(200));
 
     public async Task<JsonNode> Get(HttpClient client, string path) => (await client.GetFromJsonAsync<JsonNode>(path))!;
 
-    public async Task<JsonNode> WaitForPipeline(HttpClient client, long project, string refName, string sha)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var list = (await Get(client, $"projects/{project}/pipelines?ref={Uri.EscapeDataString(refName)}&sha={sha}")).AsArray();
-            if (list.Count > 0 && list[0]!["status"]!.GetValue<string>() is "success" or "failed" or "canceled") return list[0]!;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"no finished pipeline for {refName}@{sha}");
-    }
+    public async Task<JsonNode> WaitForPipeline(HttpClient client, long project, string refName, string sha) =>
+        (await Eventually.Get(async () => (await Get(client, $"projects/{project}/pipelines?ref={Uri.EscapeDataString(refName)}&sha={sha}")).AsArray(),
+            list => list.Count > 0 && list[0]!["status"]!.GetValue<string>() is "success" or "failed" or "canceled",
+            $"a finished pipeline for {refName}@{sha}", TimeSpan.FromSeconds(60)))[0]!;
 
     public async Task<string> Trace(HttpClient client, long project, long pipeline, int job)
     {
@@ -140,16 +127,9 @@ public static class WorkflowHarnessExtensions
         return (await response.Content.ReadFromJsonAsync<JsonNode>())!["iid"]!.GetValue<long>();
     }
 
-    public static async Task<MergeRequestWorkflow> WaitForState(this WorkflowHarness h, long iid, Func<MergeRequestWorkflow, bool> done)
-    {
-        for (var i = 0; i < 600; i++)
-        {
-            var s = (await h.Grain(iid).GetSnapshot()).Workflow;
-            if (done(s)) return s;
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"!{iid} never reached the awaited state");
-    }
+    public static Task<MergeRequestWorkflow> WaitForState(this WorkflowHarness h, long iid, Func<MergeRequestWorkflow, bool> done,
+        string what = "the awaited state") =>
+        Eventually.Get(async () => (await h.Grain(iid).GetSnapshot()).Workflow, done, $"!{iid} to reach {what}", TimeSpan.FromSeconds(60));
 
     public static async Task<string> MainHead(this WorkflowHarness h) =>
         (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/repository/branches/main"))["commit"]!["id"]!.GetValue<string>();

@@ -41,17 +41,8 @@ public static class Api
     public static string Str(this JsonNode n, string key) => n[key]!.GetValue<string>();
     public static long Long(this JsonNode n, string key) => n[key]!.GetValue<long>();
 
-    public static async Task<JsonNode> WaitFor(this HttpClient c, string path, Func<JsonNode, bool> done, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var node = await c.Get(path);
-            if (done(node)) return node;
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{path} never reached the awaited state: {node.ToJsonString()}");
-            await Task.Delay(50);
-        }
-    }
+    public static Task<JsonNode> WaitFor(this HttpClient c, string path, Func<JsonNode, bool> done, TimeSpan timeout) =>
+        Eventually.Get(() => c.Get(path), done, $"{path} to reach the awaited state", timeout, every: TimeSpan.FromMilliseconds(50));
 }
 
 /// <summary>A small world: an upstream project, a fork, users with tokens, built through the API itself.</summary>

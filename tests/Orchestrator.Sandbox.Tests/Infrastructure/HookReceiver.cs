@@ -10,7 +10,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Orchestrator.Sandbox.Tests.Infrastructure;
 
-public sealed record ReceivedHook(string Event, IReadOnlyDictionary<string, string> Headers, JsonNode Body, DateTimeOffset At);
+public sealed record ReceivedHook(string Event, IReadOnlyDictionary<string, string> Headers, JsonNode Body, DateTimeOffset At)
+{
+    // What a timed-out wait lists: the event, not every header and body.
+    public override string ToString() => Event;
+}
 
 /// <summary>A real HTTP endpoint on loopback that records what the sandbox delivers; its answer can be scripted.</summary>
 public sealed class HookReceiver : IAsyncDisposable
@@ -47,16 +51,9 @@ public sealed class HookReceiver : IAsyncDisposable
         return self;
     }
 
-    public async Task<ReceivedHook> WaitFor(Func<ReceivedHook, bool> match, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (DateTime.UtcNow < deadline)
-        {
-            if (Received.FirstOrDefault(match) is { } hit) return hit;
-            await Task.Delay(25);
-        }
-        throw new TimeoutException($"no matching delivery; received: {string.Join(", ", Received.Select(r => r.Event))}");
-    }
+    public async Task<ReceivedHook> WaitFor(Func<ReceivedHook, bool> match, TimeSpan? timeout = null) =>
+        (await Eventually.Get(() => Task.FromResult(Received.ToArray()), all => all.Any(match), "a matching delivery",
+            timeout ?? TimeSpan.FromSeconds(20), every: TimeSpan.FromMilliseconds(25))).First(match);
 
     public async ValueTask DisposeAsync()
     {

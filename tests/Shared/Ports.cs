@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Orchestrator.IntegrationTests.Infrastructure;
+namespace Orchestrator.Testing;
 
 public static class Ports
 {
