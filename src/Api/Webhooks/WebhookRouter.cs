@@ -29,7 +29,7 @@ public sealed record RoutedDelivery(string Outcome, string? Stream = null, bool 
 /// Events about nothing we track are acknowledged and ignored. Only the signing project is ever acted on. The
 /// delivery's key goes with every command, so the events it causes and the memory of it are one commit.
 /// </summary>
-public sealed class WebhookRouter(IGrainFactory grains, PipelineWatches watches, PolicyStore policies, IOptions<OrchestratorOptions> options)
+public sealed class WebhookRouter(IGrainFactory grains, IPipelineWatches watches, IPolicyStore policies, IOptions<OrchestratorOptions> options)
 {
     public async Task<RoutedDelivery> RouteAsync(WebhookEvent hook, string? delivery, CancellationToken ct) => hook switch
     {

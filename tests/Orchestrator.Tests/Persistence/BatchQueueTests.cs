@@ -62,7 +62,8 @@ public sealed class BatchQueueTests
         var store = new Store();
         store.Gate.SetResult();
         await using var queue = new BatchQueue<int, string>(store.WriteAsync, store.AloneAsync,
-            new BatchOptions(MaxBatch: 8, MaxDelay: TimeSpan.FromMilliseconds(200), Writers: 1));
+            // A wide window, so that a busy machine's late second write still finds the first waiting; a full batch goes at once.
+            new BatchOptions(MaxBatch: 2, MaxDelay: TimeSpan.FromSeconds(5), Writers: 1));
 
         var first = queue.SubmitAsync(1);
         await Task.Delay(20);
