@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Orchestrator.Api.Http;
 using Orchestrator.Api.Security;
 using Orchestrator.Domain;
@@ -38,6 +39,14 @@ public static class QueuesApi
         if (string.IsNullOrWhiteSpace(body?.Reason)) return Problems.BadRequest("Missing reason", "a pause needs a reason, shown to everyone who waits");
         if (RequestText.Text("reason", body.Reason) is { } bad) return bad;
         var key = Key(http, targetBranch);
+        // A typo must not leave the real branch running while the operator believes it paused.
+        if (GitLabLookup.Configured(http))
+        {
+            var gitlab = http.RequestServices.GetRequiredService<Adapters.IGitLabClient>();
+            var (head, unavailable) = await GitLabLookup.TryAsync(http, $"branch {key.Branch}", async t => await gitlab.BranchHeadAsync(key.ProjectId, key.Branch, t));
+            if (unavailable is not null) return unavailable;
+            if (head is null) return Problems.NotFound($"GitLab shows the bot no branch {key.Branch} in project {key.ProjectId}");
+        }
         await grains.GetGrain<IMergeQueueGrain>(key.ToString()).Pause(body.Reason, http.Caller().Actor, body.StopRunning == true, clock.GetUtcNow());
         return TypedResults.Ok(await ResponseAsync(key, read, policies, clock, ct));
     }
@@ -46,7 +55,7 @@ public static class QueuesApi
         PolicyStore policies, TimeProvider clock, CancellationToken ct)
     {
         var key = Key(http, targetBranch);
-        await grains.GetGrain<IMergeQueueGrain>(key.ToString()).Resume();
+        await grains.GetGrain<IMergeQueueGrain>(key.ToString()).Resume(http.Caller().Actor, clock.GetUtcNow());
         return TypedResults.Ok(await ResponseAsync(key, read, policies, clock, ct));
     }
 
@@ -57,7 +66,7 @@ public static class QueuesApi
         if (problem is not null) return problem;
         if (body?.Iid is not > 0) return Problems.BadRequest("Missing iid", "say which waiting merge request goes first: {\"iid\": N}");
         var key = Key(http, targetBranch);
-        if (!await grains.GetGrain<IMergeQueueGrain>(key.ToString()).MoveToFront(body.Iid.Value))
+        if (!await grains.GetGrain<IMergeQueueGrain>(key.ToString()).MoveToFront(body.Iid.Value, http.Caller().Actor, clock.GetUtcNow()))
             return Problems.NotFound($"merge request {body.Iid} is not waiting in the queue of {key.Branch}");
         return TypedResults.Ok(await ResponseAsync(key, read, policies, clock, ct));
     }

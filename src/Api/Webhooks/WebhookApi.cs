@@ -70,7 +70,9 @@ public static class WebhookApi
         CancellationToken ct)
     {
         // Idempotency-Key is stable across GitLab's retries of one delivery; the event UUID is the older fallback.
-        var key = request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault();
+        // Scoped to the signing project: one project's key can never mark another project's delivery as seen.
+        var key = (request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault()) is { Length: > 0 } given
+            ? $"{project}:{given}" : null;
         // The key travels with the grain's command into the commit of the events it causes, and that commit refuses a
         // key already applied to the stream: recording and remembering cannot be split by a crash. A delivery that
         // caused no event is remembered after (a crash before that only lets a redelivery look again, which is harmless).

@@ -18,13 +18,18 @@ public static class Embargoes
     {
         DateTimeOffset? until = null;
         foreach (var window in windows ?? [])
-            if (End(window, at) is { } end && (until is null || end > until)) until = end;
+            if (window is not null && End(window, at) is { } end && (until is null || end > until)) until = end;
         return until;
     }
 
     /// <summary>Everything wrong with a window, for the policy's validation.</summary>
-    public static IEnumerable<string> Problems(EmbargoWindow window)
+    public static IEnumerable<string> Problems(EmbargoWindow? window)
     {
+        if (window is null)
+        {
+            yield return "embargo[] must be windows: {\"from\": \"Fri 18:00\", \"to\": \"Mon 08:00\", \"timeZone\": \"Europe/Berlin\"}";
+            yield break;
+        }
         if (Zone(window.TimeZone) is null) yield return $"embargo timeZone {window.TimeZone} is not a known IANA time zone";
         if (Parse(window.From) is null) yield return $"embargo from \"{window.From}\" must read like Fri 18:00";
         if (Parse(window.To) is null) yield return $"embargo to \"{window.To}\" must read like Mon 08:00";
@@ -51,8 +56,9 @@ public static class Embargoes
         return from;
     }
 
-    private static (DayOfWeek, TimeSpan)? Parse(string text)
+    private static (DayOfWeek, TimeSpan)? Parse(string? text)
     {
+        if (text is null) return null;
         var parts = text.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
         if (parts.Length != 2) return null;
         var day = Enum.GetValues<DayOfWeek>().Where(d => d.ToString().StartsWith(parts[0], StringComparison.OrdinalIgnoreCase) && parts[0].Length >= 3)
@@ -60,14 +66,16 @@ public static class Embargoes
         return day is { } d && TimeSpan.TryParseExact(parts[1], @"hh\:mm", CultureInfo.InvariantCulture, out var time) ? (d, time) : null;
     }
 
-    private static TimeZoneInfo? Zone(string id)
+    private static TimeZoneInfo? Zone(string? id)
     {
+        if (string.IsNullOrWhiteSpace(id)) return null;
         try
         {
             return TimeZoneInfo.FindSystemTimeZoneById(id);
         }
-        catch (Exception e) when (e is TimeZoneNotFoundException or InvalidTimeZoneException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Not found, invalid, or a folder of the zone database (a SecurityException): not a zone either way.
             return null;
         }
     }

@@ -86,6 +86,7 @@ public sealed record ProjectPolicy(
             errors.Add($"trailers[] must be among {string.Join(", ", Domain.Trailers.TrailerKinds.All)}, not {trailer}");
         foreach (var window in Embargo)
             errors.AddRange(Embargoes.Problems(window));
+        if (Trailers.Any(t => t is null)) errors.Add("trailers[] must be names");
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;

@@ -80,6 +80,9 @@ public sealed record ObservePipeline(long PipelineId, string Status, DateTimeOff
 /// </summary>
 public sealed record ObserveClock(ClockReading Clock, DateTimeOffset At) : WorkflowCommand(At);
 
+/// <summary>Right before a merge call: the policy's embargo windows, for the decider to say whether merging may happen now.</summary>
+public sealed record ObserveEmbargo(IReadOnlyList<EmbargoWindow>? Windows, DateTimeOffset At) : WorkflowCommand(At);
+
 /// <summary>The CI timeout as recorded before deadlines carried their clock reading: replays old streams only.</summary>
 public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 
@@ -97,7 +100,8 @@ public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : Wor
 
 /// <summary>GitLab reports the merge request merged: by the bot (a merge done before a crash) or by someone else.</summary>
 /// <remarks><paramref name="BotUsername"/> is null only when replaying a stream recorded before it was.</remarks>
-public sealed record ObserveMerged(string? MergeCommitSha, string? MergedBy, string? BotUsername, DateTimeOffset At) : WorkflowCommand(At);
+/// <paramref name="MergedSha"/> is the source head GitLab merged: ours only if it is the commit we tested.
+public sealed record ObserveMerged(string? MergeCommitSha, string? MergedBy, string? BotUsername, DateTimeOffset At, string? MergedSha = null) : WorkflowCommand(At);
 
 /// <remarks><paramref name="AsRecorded"/> replays streams from before the facts were recorded: their class as it was.</remarks>
 public sealed record RecordMergeRefusal(int StatusCode, string Message, MergeRefusalFacts? After, int MaxRebases, DateTimeOffset At,

@@ -51,6 +51,10 @@ public static class WorkflowDecider
         (ObservePipeline c, _) => DecideObservation(c, state, rules),
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
+        // Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.
+        (ObserveEmbargo c, Merging) when rules.Embargo(c.Windows, c.At) is { } until && state.EmbargoedUntil != until =>
+            Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At)),
+        (ObserveEmbargo, _) => Decision.Nothing,
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
         (RecordStepError, _) => Decision.Nothing,
         (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At)),
@@ -73,11 +77,12 @@ public static class WorkflowDecider
 
         (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state, rules),
 
-        // While merging, a merge by the bot (or by no one GitLab names) is ours, done before a crash; otherwise someone
-        // else merged it: a success, not a complaint.
-        (ObserveMerged c, Merging) when c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase) =>
+        // While merging, a merge by the bot (or by no one GitLab names) of exactly the tested commit is ours, done before a
+        // crash; anything else is someone else's merge: a success, not a complaint, and nothing of ours is claimed for it.
+        (ObserveMerged c, Merging) when (c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase))
+            && (c.MergedSha is null ? c.BotUsername is null : c.MergedSha == state.RebasedSha) =>
             Decision.Of(new Merged(state.Attempt, c.MergeCommitSha ?? state.RebasedSha!, c.At)),
-        (ObserveMerged c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At, c.BotUsername)),
+        (ObserveMerged c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At, c.BotUsername, c.MergedSha)),
         (ObserveMerged, _) => Decision.Nothing,
 
         (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused or WorkflowState.MergedElsewhere) when state.OutcomeNoteId is null =>

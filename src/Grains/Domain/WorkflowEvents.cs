@@ -280,7 +280,8 @@ public sealed record MergedElsewhere(
     [property: Id(1)] string? MergeCommitSha,
     [property: Id(2)] string? MergedBy,
     [property: Id(3)] DateTimeOffset At,
-    [property: Id(4)] string? BotUsername = null) : IWorkflowEvent;
+    [property: Id(4)] string? BotUsername = null,
+    [property: Id(5)] string? MergedSha = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("AttemptFailed")]
 public sealed record AttemptFailed(

@@ -74,7 +74,12 @@ public static class WorkflowEvolver
             StepTimedOut => state,
             RebaseStopped => state,
             StepErrored e => state with { ErrorsInStep = e.Count },
-            MergeEmbargoed e => state with { EmbargoedUntil = e.Until },
+            // The merge's checks are all made afresh once the window closes.
+            MergeEmbargoed e => state with
+            {
+                EmbargoedUntil = e.Until,
+                LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
+            },
             RewritePlanned e => state with { PlannedRewrite = e },
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },

@@ -28,11 +28,11 @@ public interface IMergeQueueGrain : IGrainWithStringKey
 
     /// <summary>Hands the branch to the first in line again, at once.</summary>
     [Alias("Resume")]
-    Task<MergeQueueView> Resume();
+    Task<MergeQueueView> Resume(string by, DateTimeOffset at);
 
     /// <summary>Puts a waiting merge request first in line; false when it is not waiting in this queue.</summary>
     [Alias("MoveToFront")]
-    Task<bool> MoveToFront(long iid);
+    Task<bool> MoveToFront(long iid, string by, DateTimeOffset at);
 
     [Alias("Get")]
     Task<MergeQueueView> Get();

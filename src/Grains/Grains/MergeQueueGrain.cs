@@ -10,6 +10,14 @@ public sealed class QueuePause
     public DateTimeOffset Since { get; set; }
 }
 
+/// <summary>One steering act on a queue: what was done, by which token (and the user it acts for), when.</summary>
+public sealed class QueueSteer
+{
+    public string What { get; set; } = "";
+    public string By { get; set; } = "";
+    public DateTimeOffset At { get; set; }
+}
+
 public sealed class MergeQueueDocument
 {
     public string Id { get; set; } = "";
@@ -17,6 +25,8 @@ public sealed class MergeQueueDocument
     public List<long> Waiting { get; set; } = [];
     public Dictionary<long, DateTimeOffset> Order { get; set; } = [];
     public QueuePause? Paused { get; set; }
+    /// <summary>The latest steering acts, newest last (admin rights: each is traceable to who did it).</summary>
+    public List<QueueSteer> Steering { get; set; } = [];
 }
 
 public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGrain
@@ -65,24 +75,27 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
     public async Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at)
     {
         queue.Paused ??= new QueuePause { Reason = reason, By = by, Since = at };
+        Steer($"paused: {reason}" + (stopRunning ? " (stopping the running one)" : ""), by, at);
         await SaveAsync();
         if (stopRunning && queue.Holder is { } running)
             await MergeRequest(running).Cancel(by, $"the queue of `{Key.Branch}` was paused: {reason}");
         return View();
     }
 
-    public async Task<MergeQueueView> Resume()
+    public async Task<MergeQueueView> Resume(string by, DateTimeOffset at)
     {
         if (queue.Paused is null) return View();
+        Steer($"resumed (paused by {queue.Paused.By}: {queue.Paused.Reason})", by, at);
         queue.Paused = null;
         await SaveAsync();
         if (queue.Holder is null) HandOver();
         return View();
     }
 
-    public async Task<bool> MoveToFront(long iid)
+    public async Task<bool> MoveToFront(long iid, string by, DateTimeOffset at)
     {
         if (!queue.Waiting.Contains(iid)) return false;
+        Steer($"moved !{iid} to the front", by, at);
         queue.Order[iid] = queue.Waiting.Select(w => queue.Order.GetValueOrDefault(w)).Min().AddTicks(-1);
         Sort();
         await SaveAsync();
@@ -93,6 +106,12 @@ public sealed class MergeQueueGrain(IDocumentStore store) : Grain, IMergeQueueGr
 
     private MergeQueueView View() => new(queue.Holder, [.. queue.Waiting],
         queue.Paused is { } p ? new QueuePauseView(p.Reason, p.By, p.Since) : null);
+
+    private void Steer(string what, string by, DateTimeOffset at)
+    {
+        queue.Steering.Add(new QueueSteer { What = what, By = by, At = at });
+        if (queue.Steering.Count > 50) queue.Steering.RemoveAt(0);
+    }
 
     private void Sort() => queue.Waiting = [.. queue.Waiting.OrderBy(w => queue.Order.GetValueOrDefault(w)).ThenBy(w => w)];
 

@@ -225,7 +225,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     }
 
     private ObserveMerged Merged(GitLabMergeRequest mr, DateTimeOffset now) =>
-        new(mr.MergeCommitSha ?? mr.SquashCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now);
+        new(mr.MergeCommitSha ?? mr.SquashCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now, mr.Sha);
 
     /// <summary>Cancels this attempt's pipeline if it is still running; true when it was (a finished one is left as it is).</summary>
     private async Task<bool> StopOurPipelineAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)
@@ -308,6 +308,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return check;
         try
         {
+            var embargo = new ObserveEmbargo(policy.Embargo, now);
+            if (WorkflowDecider.Decide(embargo, s).Events.Count > 0) return StepResult.Of(embargo);
             var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct, await MergeCommitMessageAsync(s, mr, ct));
             // A project that squashes lands a squash commit (with the tested tree) rather than the tested commit itself.
             return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.SquashCommitSha ?? merged.Sha ?? s.RebasedSha!, now));

@@ -40,8 +40,8 @@ public sealed class QueueSteeringTests(SchemaFixture db, SandboxFixture sandbox)
         Assert.Equal((WorkflowState.Queued, WorkflowState.Queued),
             ((await h.Grain(second).GetSnapshot()).Workflow.State, (await h.Grain(third).GetSnapshot()).Workflow.State));
 
-        Assert.True(await queue.MoveToFront(third));
-        await queue.Resume();
+        Assert.True(await queue.MoveToFront(third, "an admin", DateTimeOffset.UtcNow));
+        await queue.Resume("an admin", DateTimeOffset.UtcNow);
         var rushed = await h.WaitForOutcome(third, 1);
         var after = await h.WaitForOutcome(second, 1);
 

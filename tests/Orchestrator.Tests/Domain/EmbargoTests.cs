@@ -62,3 +62,33 @@ public sealed class EmbargoTests
         Assert.IsType<StepTimedOut>(Given(waiting).When(new ObserveClock(clock, Berlin(30, 8, 31))).ThenEvents()[0]);
     }
 }
+
+public sealed class EmbargoAtMergeCallTests
+{
+    private static readonly EmbargoWindow Weekend = new("Fri 18:00", "Mon 08:00", "Europe/Berlin");
+
+    [Fact]
+    public void Given_checks_made_just_before_a_window_When_the_merge_call_comes_inside_it_Then_it_waits_and_the_checks_are_made_again_after()
+    {
+        var checkedAt = new DateTimeOffset(2026, 11, 27, 17, 59, 58, TimeSpan.FromHours(1));
+        IWorkflowEvent[] ready = [.. Histories.Merging, new PermissionChecked(1, PermissionCheckpoint.Merge, 1, null, null, [], true, "ok", checkedAt, "main")];
+        var inside = checkedAt.AddSeconds(10);
+
+        var state = DeciderSpec.Given(ready).When(new ObserveEmbargo([Weekend], inside))
+            .Then(new MergeEmbargoed(1, new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.FromHours(1)), [Weekend], inside));
+
+        Assert.False(state.PermissionChecked(PermissionCheckpoint.Merge));
+        DeciderSpec.Given(ready).When(new ObserveEmbargo([Weekend], checkedAt.AddSeconds(-10))).ThenNothing();
+    }
+
+    [Theory]
+    [InlineData(null, "Mon 08:00", "UTC")]
+    [InlineData("Fri 18:00", "Mon 08:00", null)]
+    [InlineData("Fri 18:00", "Mon 08:00", "America")]
+    public void Given_a_window_with_missing_or_odd_fields_When_validated_Then_it_is_refused_not_thrown(string? from, string to, string? zone) =>
+        Assert.NotEmpty(new ProjectPolicy(Embargo: [new EmbargoWindow(from!, to, zone!)]).Validate());
+
+    [Fact]
+    public void Given_no_window_at_all_When_validated_Then_it_is_refused_not_thrown() =>
+        Assert.NotEmpty(new ProjectPolicy(Embargo: [null!]).Validate());
+}

@@ -111,10 +111,14 @@ public sealed class ObservationDeciderTests
     [InlineData("maintainer", false)]
     public void Given_a_merging_attempt_When_gitlab_shows_the_mr_merged_Then_a_merge_by_the_bot_is_ours_and_any_other_is_elsewhere(string? by, bool ours)
     {
-        var events = Given(Merging).When(new ObserveMerged("m3rg3", by, "marge-bot", At(40))).ThenEvents();
+        var events = Given(Merging).When(new ObserveMerged("m3rg3", by, "marge-bot", At(40), RebasedSha)).ThenEvents();
         if (ours) Assert.Equal("m3rg3", Assert.IsType<Merged>(Assert.Single(events)).MergeCommitSha);
         else Assert.Equal("maintainer", Assert.IsType<MergedElsewhere>(Assert.Single(events)).MergedBy);
     }
+
+    [Fact]
+    public void Given_a_merging_attempt_When_gitlab_shows_other_commits_merged_by_the_bot_Then_nothing_of_ours_is_claimed_for_them() =>
+        Assert.IsType<MergedElsewhere>(Assert.Single(Given(Merging).When(new ObserveMerged("m3rg3", "marge-bot", "marge-bot", At(40), "ffff")).ThenEvents()));
 
     [Fact]
     public void Given_a_building_attempt_When_gitlab_shows_the_mr_merged_by_the_bot_Then_it_was_merged_elsewhere_not_by_this_attempt() =>

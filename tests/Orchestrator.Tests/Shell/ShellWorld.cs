@@ -38,8 +38,8 @@ internal sealed class ShellWorld
         public Task<bool> TryAcquire(long iid, DateTimeOffset order) => Task.FromResult(Grants);
         public Task Release(long iid) { Released.Add(iid); return Task.CompletedTask; }
         public Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at) => throw new NotSupportedException();
-        public Task<MergeQueueView> Resume() => throw new NotSupportedException();
-        public Task<bool> MoveToFront(long iid) => throw new NotSupportedException();
+        public Task<MergeQueueView> Resume(string by, DateTimeOffset at) => throw new NotSupportedException();
+        public Task<bool> MoveToFront(long iid, string by, DateTimeOffset at) => throw new NotSupportedException();
         public Task<MergeQueueView> Get() => throw new NotSupportedException();
     }
 

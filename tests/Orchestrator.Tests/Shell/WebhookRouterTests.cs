@@ -131,8 +131,8 @@ public sealed class WebhookRouterTests
         public Task<bool> TryAcquire(long iid, DateTimeOffset order) => throw new NotSupportedException();
         public Task Release(long iid) => throw new NotSupportedException();
         public Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at) => throw new NotSupportedException();
-        public Task<MergeQueueView> Resume() => throw new NotSupportedException();
-        public Task<bool> MoveToFront(long iid) => throw new NotSupportedException();
+        public Task<MergeQueueView> Resume(string by, DateTimeOffset at) => throw new NotSupportedException();
+        public Task<bool> MoveToFront(long iid, string by, DateTimeOffset at) => throw new NotSupportedException();
     }
 
     private sealed class Watches(Dictionary<(long, long), MergeRequestKey> watched) : IPipelineWatches
