@@ -22,7 +22,7 @@ public sealed record ImageEvidence(
     [property: Id(5)] RegistryImage? AtDigest,
     [property: Id(6)] bool LabelCommitInTarget,
     [property: Id(7)] string? FreshCommit = null,
-    [property: Id(8)] string? CheckedDigest = null);
+    [property: Id(8)] string? CheckedDigest = null) : IPinnedImage;
 
 /// <summary>
 /// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,

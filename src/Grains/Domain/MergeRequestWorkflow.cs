@@ -10,7 +10,7 @@ public sealed record ImageState(
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? Digest,
     [property: Id(4)] string? FdoCommit = null,
-    [property: Id(5)] string? CheckedDigest = null);
+    [property: Id(5)] string? CheckedDigest = null) : IPinnedImage;
 
 /// <summary>The last effect the requester's permission was checked for: which checkpoint, in which rebase.</summary>
 [GenerateSerializer, Alias("PermissionMark")]
@@ -29,7 +29,7 @@ public sealed record Promotion(
     [property: Id(1)] string Name,
     [property: Id(2)] string Tag,
     [property: Id(3)] string Digest,
-    [property: Id(4)] string Repository);
+    [property: Id(4)] string Repository) : IPinnedImage;
 
 /// <summary>
 /// The state of one merge request's workflow, folded from its stream by <see cref="WorkflowEvolver"/>.

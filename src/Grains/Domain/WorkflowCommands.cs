@@ -89,12 +89,11 @@ public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At,
     VerificationEvidence? Evidence = null) : WorkflowCommand(At);
 
-public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At) : WorkflowCommand(At);
+public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
 
-public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At)
-    : WorkflowCommand(At);
+public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 
-public sealed record RecordPromotionUndone(string Name, string Tag, string Digest, DateTimeOffset At) : WorkflowCommand(At);
+public sealed record RecordPromotionUndone(string Name, string Tag, string Digest, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 
 public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : WorkflowCommand(At);
 

@@ -63,12 +63,12 @@ public static class WorkflowDecider
         (RecordVerification c, Verifying) => DecideVerification(c, state, rules),
 
         (RecordPromotion c, Promoting) => DecidePromotion(c, state),
-        (RecordPromotion c, _) when state.Promotions.Any(p => p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest)
+        (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin())
             => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
 
-        (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Name == c.Name && i.Tag == c.Tag) && !state.IsActive =>
+        (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Ref() == c.Ref()) && !state.IsActive =>
             Decision.Of(new UpstreamImageCleaned(state.Attempt, c.Name, c.Tag, c.Deleted, c.At)),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
 
@@ -300,7 +300,7 @@ public static class WorkflowDecider
         }
 
         var notBuilt = state.Images
-            .Where(i => state.ForcedRebuild && i.Verdict.NeedsRebuild() && !c.Images.Any(b => b.Name == i.Name && b.Tag == i.Tag))
+            .Where(i => state.ForcedRebuild && i.Verdict.NeedsRebuild() && !c.Images.Any(b => b.Ref() == i.Ref()))
             .Select(i => $"{i.Name}:{i.Tag}")
             .ToList();
         if (notBuilt.Count > 0)
@@ -325,7 +325,7 @@ public static class WorkflowDecider
         if (evidence.Bridges is { Count: > 0 } bridges)
             problems.Add($"pipeline {state.PipelineId} triggers downstream pipelines ({string.Join(", ", bridges)}), which run on after it and cannot be verified");
         // Every image of the check is accounted for, and each tag still holds the digest the jobs ran on.
-        problems.AddRange(state.Images.Where(i => !evidence.Images.Any(e => e.Name == i.Name && e.Tag == i.Tag))
+        problems.AddRange(state.Images.Where(i => !evidence.Images.Any(e => e.Ref() == i.Ref()))
             .Select(i => $"{i.Name}:{i.Tag} was not looked at after the pipeline"));
         foreach (var image in result.Verified)
         {
@@ -345,18 +345,18 @@ public static class WorkflowDecider
     private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)
     {
         // Fork images are untrusted: only what verification recorded, by digest, may go upstream.
-        var verified = state.BuiltImages.Any(b => b.Name == c.Name && b.Tag == c.Tag && b.Digest == c.Digest);
+        var verified = state.BuiltImages.Any(b => b.Pin() == c.Pin());
         if (!verified)
             return Decision.Reject(RejectionKind.InvalidInput,
                 $"{c.Name}:{c.Tag}@{c.Digest} was not verified by attempt {state.Attempt}; nothing unverified is promoted");
-        if (state.Promotions.Any(p => p.Attempt == state.Attempt && p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest))
+        if (state.Promotions.Any(p => p.Attempt == state.Attempt && p.Pin() == c.Pin()))
             return Decision.Nothing;
         return Decision.Of(new ImagePromoted(state.Attempt, c.Name, c.Tag, c.Digest, c.Repository, c.At));
     }
 
     private static Decision DecideUndo(RecordPromotionUndone c, MergeRequestWorkflow state)
     {
-        if (!state.Promotions.Any(p => p.Name == c.Name && p.Tag == c.Tag && p.Digest == c.Digest))
+        if (!state.Promotions.Any(p => p.Pin() == c.Pin()))
             return Decision.Nothing;
         if (state.State == Completed)
             return Decision.Reject(RejectionKind.InvalidState,

@@ -116,7 +116,7 @@ public sealed record ImageAssessment(
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? FdoCommit,
     [property: Id(4)] string Reason,
-    [property: Id(5)] string? Digest = null);
+    [property: Id(5)] string? Digest = null) : IPinnedImage;
 
 [GenerateSerializer, Alias("FreshnessChecked")]
 public sealed record FreshnessChecked(
@@ -166,7 +166,7 @@ public sealed record BuiltImage(
     [property: Id(1)] string Tag,
     [property: Id(2)] string Digest,
     [property: Id(3)] string? LabelCommit,
-    [property: Id(4)] long? LabelPipelineId);
+    [property: Id(4)] long? LabelPipelineId) : IPinnedImage;
 
 /// <remarks>With <paramref name="Evidence"/> the images were built and tested in the target project: nothing to promote.</remarks>
 [GenerateSerializer, Alias("BuildVerified")]
@@ -212,7 +212,7 @@ public sealed record UpstreamImageCleaned(
     [property: Id(1)] string Name,
     [property: Id(2)] string Tag,
     [property: Id(3)] bool Deleted,
-    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
 
 /// <remarks><paramref name="Clock"/> is null in streams recorded before the deadlines were decided from it.</remarks>
 [GenerateSerializer, Alias("CiTimedOut")]
@@ -248,7 +248,7 @@ public sealed record ImagePromoted(
     [property: Id(2)] string Tag,
     [property: Id(3)] string Digest,
     [property: Id(4)] string Repository,
-    [property: Id(5)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(5)] DateTimeOffset At) : IPinnedImage, IWorkflowEvent;
 
 [GenerateSerializer, Alias("PromotionUndone")]
 public sealed record PromotionUndone(
@@ -256,7 +256,7 @@ public sealed record PromotionUndone(
     [property: Id(1)] string Name,
     [property: Id(2)] string Tag,
     [property: Id(3)] string Digest,
-    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At) : IPinnedImage, IWorkflowEvent;
 
 [GenerateSerializer, Alias("MergeRefused")]
 public sealed record MergeRefused(

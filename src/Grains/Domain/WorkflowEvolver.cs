@@ -42,7 +42,7 @@ public static class WorkflowEvolver
                 Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),
                 // What our pipeline may build in the target's registry: taken back unless the merge happens.
                 UpstreamBuilds = state.PendingCleanup.AddRange(
-                    state.Images.Where(i => i.Verdict.NeedsRebuild() && !state.PendingCleanup.Any(p => p.Name == i.Name && p.Tag == i.Tag))),
+                    state.Images.Where(i => i.Verdict.NeedsRebuild() && !state.PendingCleanup.Any(p => p.Ref() == i.Ref()))),
             },
             PipelineObserved e => state with
             {
@@ -55,18 +55,18 @@ public static class WorkflowEvolver
             {
                 State = e.Images.Count > 0 && e.Evidence is null ? WorkflowState.Promoting : WorkflowState.Merging,
                 BuiltImages = [.. e.Images],
-                Images = [.. state.Images.Select(i => i with { Digest = e.Images.FirstOrDefault(b => b.Name == i.Name && b.Tag == i.Tag)?.Digest })],
+                Images = [.. state.Images.Select(i => i with { Digest = e.Images.FirstOrDefault(b => b.Ref() == i.Ref())?.Digest })],
             },
             TargetMoved e => state with { TargetSha = e.TargetSha },
             ImagePromoted e => AfterPromotion(state with
             {
                 Promotions = state.Promotions
-                    .RemoveAll(p => p.Name == e.Name && p.Tag == e.Tag)
+                    .RemoveAll(p => p.Ref() == e.Ref())
                     .Add(new Promotion(e.Attempt, e.Name, e.Tag, e.Digest, e.Repository)),
             }),
             PromotionUndone e => state with
             {
-                Promotions = state.Promotions.RemoveAll(p => p.Name == e.Name && p.Tag == e.Tag && p.Digest == e.Digest),
+                Promotions = state.Promotions.RemoveAll(p => p.Pin() == e.Pin()),
             },
             MergeRefused => state,
             BuildRejected => state,
@@ -83,7 +83,7 @@ public static class WorkflowEvolver
             RewritePlanned e => state with { PlannedRewrite = e },
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
-            UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Name == e.Name && i.Tag == e.Tag) },
+            UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
             // Merged: what our pipeline built is what main now uses.
             Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged", UpstreamBuilds = [] },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },
@@ -109,7 +109,7 @@ public static class WorkflowEvolver
 
     private static MergeRequestWorkflow AfterPromotion(MergeRequestWorkflow state) =>
         state.State == WorkflowState.Promoting && state.BuiltImages.All(b => state.Promotions.Any(
-            p => p.Attempt == state.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest))
+            p => p.Attempt == state.Attempt && p.Pin() == b.Pin()))
             ? state with { State = WorkflowState.Merging }
             : state;
 }

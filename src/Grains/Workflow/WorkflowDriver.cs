@@ -23,18 +23,26 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
-        return s.State switch
-        {
-            WorkflowState.Queued => await QueuedAsync(key, s, mr, policy, now, memo, ct),
-            WorkflowState.Rebasing => await RebasingAsync(key, s, mr, policy, now, memo, ct),
-            WorkflowState.Checking => await CheckingAsync(s, mr, policy, now, memo, ct),
-            WorkflowState.Building => await BuildingAsync(key, s, mr, policy, now, ct),
-            WorkflowState.Verifying => await VerifyingAsync(key, s, mr, policy, now, memo, ct),
-            WorkflowState.Promoting => await PromotingAsync(key, s, mr, policy, now, memo, ct),
-            WorkflowState.Merging => await MergingAsync(key, s, mr, policy, now, memo, ct),
-            _ => await FinishAsync(key, s, mr, policy, now, ct),
-        };
+        // The observer of each step the table declares (WorkflowSteps); an ended attempt is finished off.
+        return WorkflowSteps.Of(s.State) is { } step
+            ? await Observers[step.State](this, new Step(key, s, mr, policy, now, memo), ct)
+            : await FinishAsync(key, s, mr, policy, now, ct);
     }
+
+    internal sealed record Step(MergeRequestKey Key, MergeRequestWorkflow S, GitLabMergeRequest Mr, ProjectPolicy Policy, DateTimeOffset Now, StepMemo Memo);
+
+    /// <summary>One observer per row of <see cref="WorkflowSteps.Table"/> (a test holds the two to each other).</summary>
+    internal static readonly IReadOnlyDictionary<WorkflowState, Func<WorkflowDriver, Step, CancellationToken, Task<StepResult>>> Observers =
+        new Dictionary<WorkflowState, Func<WorkflowDriver, Step, CancellationToken, Task<StepResult>>>
+        {
+            [WorkflowState.Queued] = (d, x, ct) => d.QueuedAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+            [WorkflowState.Rebasing] = (d, x, ct) => d.RebasingAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+            [WorkflowState.Checking] = (d, x, ct) => d.CheckingAsync(x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+            [WorkflowState.Building] = (d, x, ct) => d.BuildingAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, ct),
+            [WorkflowState.Verifying] = (d, x, ct) => d.VerifyingAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+            [WorkflowState.Promoting] = (d, x, ct) => d.PromotingAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+            [WorkflowState.Merging] = (d, x, ct) => d.MergingAsync(x.Key, x.S, x.Mr, x.Policy, x.Now, x.Memo, ct),
+        };
 
     private async Task<StepResult> QueuedAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
@@ -279,14 +287,14 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
-        var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Name == b.Name && p.Tag == b.Tag && p.Digest == b.Digest));
+        var next = s.BuiltImages.FirstOrDefault(b => !s.Promotions.Any(p => p.Attempt == s.Attempt && p.Pin() == b.Pin()));
         if (next is null) return StepResult.Waiting("every built image is promoted");
         // Publishing upstream is done with the bot's rights: the requester may have lost theirs during the build.
         if (await Checkpoint(PermissionCheckpoint.Promote, key, s, mr, policy, now, ct) is { } check) return check;
         var upstreamRepo = policy.UpstreamRepo!.ToLowerInvariant();
         var target = $"{upstreamRepo}/{next.Name}";
         var existing = await registry.InspectAsync(target, next.Tag, ct);
-        if (existing is not null && existing.Digest != next.Digest && !s.Promotions.Any(p => p.Name == next.Name && p.Tag == next.Tag && p.Digest == existing.Digest))
+        if (existing is not null && existing.Digest != next.Digest && !s.Promotions.Any(p => p.Pin() == new PinnedImage(next.Ref(), existing.Digest)))
             return StepResult.Of(new Fail($"{target}:{next.Tag} already exists upstream as {existing.Digest}; it is never overwritten. Bump the tag.", now));
         var sourcePath = await SourcePathAsync(mr, memo, ct);
         var digest = await registry.CopyAsync($"{sourcePath}/{next.Name}", next.Digest, target, next.Tag, ct);

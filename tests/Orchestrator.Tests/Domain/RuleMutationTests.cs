@@ -20,7 +20,7 @@ public sealed class RuleMutationTests
     private static readonly MergeRequestFacts Ready = ObservationDeciderTests.Ready;
 
     /// <summary>Decides each command on the stream so far and records what it decided, remembering which rule made which decision.</summary>
-    private sealed class Recording
+    internal sealed class Recording
     {
         private MergeRequestWorkflow state = MergeRequestWorkflow.Initial;
         public List<IWorkflowEvent> Events { get; } = [];
@@ -82,7 +82,7 @@ public sealed class RuleMutationTests
         r.Do(new RecordVerification(TargetSha, [], 3, r.Now, Evidence(MainTag, new TagDigest(Repo, Tag, Digest))));
     }
 
-    private static Recording Stream()
+    internal static Recording Stream()
     {
         var r = new Recording();
         // Each precondition refuses one request.
