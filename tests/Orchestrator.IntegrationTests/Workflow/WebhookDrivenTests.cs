@@ -24,6 +24,7 @@ public sealed class WebhookDrivenTests(SchemaFixture db, SandboxFixture sandbox)
         var viaHook = await harness.OpenMrAsync("docs", "Docs", new FileChange("update", "README.md", "# mesa\nhooks\n"));
         (await harness.As("maintainer").PutAsJsonAsync($"projects/{upstream}/merge_requests/{viaHook}", new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
         var first = await host.WaitForOutcome(viaHook, 1, TimeSpan.FromSeconds(60));
+        Assert.True(first.State == WorkflowState.Completed, first.Outcome);
         Assert.Equal((WorkflowState.Completed, TriggerKind.Assignment, maintainer), (first.State, first.Requester!.Trigger, first.Requester.Username));
 
         // Every delivery is lost from now on, the assignment's too: reconciliation finds the MR within its period,
