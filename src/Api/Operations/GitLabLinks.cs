@@ -37,6 +37,9 @@ public sealed class GitLabLinks(IServiceProvider services, TimeProvider clock, I
     public async Task<(IReadOnlyDictionary<long, ProjectLink> Projects, IReadOnlyDictionary<MergeRequestKey, MergeRequestLink> MergeRequests)> ForAsync(
         IEnumerable<long> projectIds, IEnumerable<MergeRequestKey> keys, CancellationToken ct)
     {
+        // With no GitLab configured (the embedded foundation mode) there is no one to ask: no doomed reads every poll.
+        if (string.IsNullOrEmpty(services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.OrchestratorOptions>>().Value.GitLab.BaseUrl))
+            return (new Dictionary<long, ProjectLink>(), new Dictionary<MergeRequestKey, MergeRequestLink>());
         var now = clock.GetUtcNow();
         var p = projectIds.Distinct().ToDictionary(id => id, id => projects.Get(id, now, () => ReadAsync($"project {id}",
             async gitlab => await gitlab.GetProjectAsync(id.ToString(System.Globalization.CultureInfo.InvariantCulture)) is { } g

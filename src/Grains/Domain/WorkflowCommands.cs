@@ -18,8 +18,7 @@ public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? R
 /// </summary>
 public sealed record RecordCheckpoint(PermissionCheckpoint Checkpoint, string TargetBranch, PermissionObservation? Observation,
     IReadOnlyList<string> AllowedCommanders, DateTimeOffset At, MergeRequestFacts? MergeRequest = null, int RequiredApprovals = 0,
-    ProjectPolicy? SuggestedPolicy = null, IReadOnlyList<TagDigest>? ImagesNow = null, IReadOnlyList<EmbargoWindow>? Embargo = null)
-    : WorkflowCommand(At);
+    ProjectPolicy? SuggestedPolicy = null, IReadOnlyList<TagDigest>? ImagesNow = null) : WorkflowCommand(At);
 
 /// <summary>The target branch's queue handed this merge request the branch.</summary>
 public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);

@@ -161,9 +161,6 @@ public static class WorkflowDecider
         if (StateOf(c.Checkpoint) != state.State || (c.Checkpoint == PermissionCheckpoint.Pipeline && state.PipelineId is not null))
             return Decision.Reject(RejectionKind.InvalidState,
                 $"a permission check before the {c.Checkpoint.ToString().ToLowerInvariant()} does not apply to a workflow that is {state.State.ToWireName()}");
-        // Nothing merges inside an embargo window; the merge's checks are all made afresh once it is over.
-        if (c.Checkpoint == PermissionCheckpoint.Merge && rules.Embargo(c.Embargo, c.At) is { } until)
-            return state.EmbargoedUntil == until ? Decision.Nothing : Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Embargo!, c.At));
         var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
         var verdict = moved
             ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")

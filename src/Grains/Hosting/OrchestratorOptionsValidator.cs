@@ -57,7 +57,9 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             Check(o.Registry.Url is { } r && IsHttpUrl(r), "Registry:Url", "must be the registry's absolute http(s) URL when GitLab:BaseUrl is set");
         foreach (var (project, hook) in o.Webhooks.Projects)
         {
-            Check(long.TryParse(project, out var id) && id > 0, $"Webhooks:Projects:{project}", "must be keyed by a numeric project id");
+            // One spelling per project ("42", not "042" or "+42"): two spellings of one id would be two secrets for it.
+            Check(long.TryParse(project, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id) && id > 0
+                && id.ToString(System.Globalization.CultureInfo.InvariantCulture) == project, $"Webhooks:Projects:{project}", "must be keyed by a numeric project id");
             Check(!string.IsNullOrEmpty(hook.Secret), $"Webhooks:Projects:{project}:Secret", "is required");
         }
         var shared = o.Webhooks.DefaultSecretProjects;

@@ -67,6 +67,14 @@ public sealed class PostgresSchema(string name)
         alter table {Name}.webhook_deliveries add column if not exists stream_id text not null default '';
         alter table {Name}.webhook_deliveries add column if not exists caused_events boolean not null default false;
         alter table {Name}.webhook_deliveries drop column if exists event;
+        -- Keys are scoped to the signing project ("<project>:<key>"); a table that still has the project column gets its
+        -- keys scoped before the column goes, so a delivery GitLab sends again after the upgrade is still known.
+        do $$ begin
+            if exists (select 1 from information_schema.columns
+                       where table_schema = '{Name}' and table_name = 'webhook_deliveries' and column_name = 'project_id') then
+                update {Name}.webhook_deliveries set delivery_key = project_id || ':' || delivery_key where position(':' in delivery_key) = 0;
+            end if;
+        end $$;
         alter table {Name}.webhook_deliveries drop column if exists project_id;
         do $$ begin
             if (select count(*) from pg_index i join pg_class c on c.oid = i.indrelid join pg_namespace n on n.oid = c.relnamespace

@@ -84,9 +84,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     }
 
     /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
-    public async Task<bool> CleanUpAsync(MergeRequestKey key, GitLabMergeRequest mr, ImageState image, ProjectPolicy policy, CancellationToken ct)
+    // targetBranch: the branch the request was pinned to; a retargeted MR's images are judged by the branch it was built for.
+    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, ImageState image, ProjectPolicy policy, CancellationToken ct)
     {
-        var head = await gitlab.BranchHeadAsync(key.ProjectId, mr.TargetBranch, ct);
+        var head = await gitlab.BranchHeadAsync(key.ProjectId, targetBranch, ct);
         if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
         // Our pipeline may never have pushed it (its build failed): then there is nothing to delete, and none is claimed.
         if (await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct) is null) return false;

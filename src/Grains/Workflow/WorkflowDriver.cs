@@ -94,6 +94,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now,
                 resets, approvers.Count));
         }
+        // The push is made with the bot's rights: an MR closed or merged since the plan is the decider's to stop, not ours to push to.
+        var stillOpen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, null, plan.OntoSha, null, Requested: false), now);
+        if (WorkflowDecider.Decide(stillOpen, s).Events.Count > 0) return StepResult.Of(stillOpen);
         var target = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
         var source = mr.SourceProjectId == mr.TargetProjectId ? target : await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct);
         var result = await git.RewriteAsync(new Adapters.Git.GitRewrite(new(target.Id, target.PathWithNamespace), mr.TargetBranch,
@@ -101,8 +104,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true), ct);
         return StepResult.Of(result switch
         {
-            Adapters.Git.GitRewriteResult.Pushed p => new RecordRebase(new RebaseFacts("opened", p.Head, p.Onto, p.Onto, null, true), now),
-            Adapters.Git.GitRewriteResult.AlreadyPushed p => new RecordRebase(new RebaseFacts("opened", p.Head, p.Onto, p.Onto, null, true), now),
+            Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),
+            Adapters.Git.GitRewriteResult.AlreadyPushed p => RecordRebase.Landed(p.Head, p.Onto, now),
             Adapters.Git.GitRewriteResult.SourceMoved m => new RecordRewriteFailure("source_moved", m.Message, now),
             Adapters.Git.GitRewriteResult.Conflict c => new RecordRewriteFailure("conflict", $"{c.Commit} does not apply ({string.Join(", ", c.Paths)})", now),
             Adapters.Git.GitRewriteResult.Refused r => new RecordRewriteFailure("refused", r.Message, now),
@@ -162,6 +165,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.PipelineId is not { } pipelineId)
         {
             var marker = Markers.Pipeline(key, s.Attempt, s.Rebases);
+            var force = ForceVariables.For(s.Images, policy);
             // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
             foreach (var candidate in await gitlab.ListPipelinesAsync(source, mr.SourceBranch, s.RebasedSha!, ct))
             {
@@ -169,14 +173,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker))
                 {
                     await watches.WatchAsync(source, candidate.Id, key, ct);
-                    return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => v.Key == "FDO_FORCE_REBUILD"), now));
+                    return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => force.ContainsKey(v.Key)), now));
                 }
             }
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
-            var force = ForceVariables.For(s.Images, policy);
             var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
             var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
             await watches.WatchAsync(source, created.Id, key, ct);
@@ -254,16 +257,15 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         return true;
     }
 
-    private async Task<bool> TryCancelAsync(GitLabPipeline pipeline, CancellationToken ct)
+    /// <summary>A pipeline the bot may not cancel (one GitLab ran in a fork) is left to its owner.</summary>
+    private async Task TryCancelAsync(GitLabPipeline pipeline, CancellationToken ct)
     {
         try
         {
             await gitlab.CancelPipelineAsync(pipeline.ProjectId, pipeline.Id, ct);
-            return true;
         }
         catch (GitLabException e) when (e.Status is 401 or 403 or 404)
         {
-            return false;
         }
     }
 
@@ -274,14 +276,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
-        if (policy.Images.Count > 0 && (!IsFork(mr) || s.PipelineProjectId == key.ProjectId))
-            return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await target.EvidenceAsync(key, s, policy, ct)));
-        var sourcePath = await SourcePathAsync(mr, memo, ct);
-        var built = new List<BuiltImage>();
-        foreach (var image in s.Images.Where(i => s.ForcedRebuild && i.Verdict.NeedsRebuild()))
-            if (await registry.InspectAsync($"{sourcePath}/{image.Name}", image.Tag, ct) is { } found)
-                built.Add(new BuiltImage(image.Name, image.Tag, found.Digest, found.Commit, found.PipelineId));
-        return StepResult.Of(new RecordVerification(targetHead, built, policy.MaxRebases, now));
+        // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
+        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now,
+            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null));
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -312,7 +309,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Waiting("GitLab is still checking mergeability");
         // Right before the merge: who asked, the MR, and the digests the tested images' tags hold now (the merge makes them main's).
         if (await Checkpoint(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct,
-                imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct), embargo: policy.Embargo) is { } check)
+                imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct)) is { } check)
             return check;
         try
         {
@@ -364,7 +361,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, mr, built, policy, ct);
+            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
@@ -458,12 +455,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// </summary>
     private async Task<StepResult?> Checkpoint(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s,
         GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now, CancellationToken ct, ProjectPolicy? suggested = null,
-        IReadOnlyList<TagDigest>? imagesNow = null, IReadOnlyList<EmbargoWindow>? embargo = null)
+        IReadOnlyList<TagDigest>? imagesNow = null)
     {
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
-            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow, embargo));
+            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow));
     }
 
     /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>

@@ -26,9 +26,6 @@ public sealed partial class SiloKillTests
         Orchestrator.Testing.SiloProcess? second = null;
         await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
         var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
-        using var admin = new HttpClient { BaseAddress = new Uri(sandbox.BaseUrl) };
-        admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
-        async Task<int> Armed() => (await admin.GetFromJsonAsync<JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>();
         try
         {
             await first.WaitHealthyAsync();
@@ -61,7 +58,7 @@ public sealed partial class SiloKillTests
             Assert.Equal((1, 1, 1, 1), (stream.OfType<RewritePlanned>().Count(), stream.OfType<Rebased>().Count(),
                 stream.OfType<PipelineCreated>().Count(), stream.OfType<Merged>().Count()));
             Assert.Empty(stream.OfType<RewriteFailed>());
-            Assert.Equal(1, await Armed());
+            Assert.Equal(1, await harness.ArmedRoutes());
             Assert.True(WorkflowReplay.Run(stream).Consistent);
         }
         finally

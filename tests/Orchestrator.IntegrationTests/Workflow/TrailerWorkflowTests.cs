@@ -84,9 +84,7 @@ public sealed class RewriteLeaseTests(SchemaFixture db, SandboxFixture sandbox) 
         try
         {
             await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
-            using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
-            admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
-            await Eventually.True(async () => (await admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>() == 0,
+            await Eventually.True(async () => await h.ArmedRoutes() == 0,
                 "our push to reach GitLab");
             var bobs = await h.CommitAsync(h.As("bob"), h.Upstream, "leased", "bob's late change", [new FileChange("create", "late.txt", "late\n")]);
 

@@ -164,9 +164,7 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         {
             await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
             // The pipeline request has reached GitLab (its fault is spent) and is held there: now the fork pushes.
-            using var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };
-            admin.DefaultRequestHeaders.Add("PRIVATE-TOKEN", SandboxFixture.AdminToken);
-            await Eventually.True(async () => (await admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>() == 0,
+            await Eventually.True(async () => await h.ArmedRoutes() == 0,
                 "the pipeline request to reach GitLab");
             var pushed = await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "sneak in", [new FileChange("create", "sneaky.txt", "late\n")]);
             var failed = await h.WaitForOutcome(h.MrA, 1);

@@ -38,17 +38,17 @@ public sealed class EmbargoTests
         [new MergeRequested(1, "ci-bot", At(0), Requester.ApiToken("ci-bot")), .. Merging.Skip(1)];
 
     private static RecordCheckpoint MergeCheck(DateTimeOffset at) =>
-        new(PermissionCheckpoint.Merge, "main", null, [], at, ObservationDeciderTests.Ready, Embargo: [Weekend]);
+        new(PermissionCheckpoint.Merge, "main", null, [], at, ObservationDeciderTests.Ready);
 
     [Fact]
     public void Given_a_verified_mr_When_its_merge_comes_inside_the_window_Then_it_waits_and_its_checks_are_made_once_the_window_closes()
     {
         var inside = Berlin(28, 12);
-        var embargoed = Given(MergingByToken).When(MergeCheck(inside)).Then(new MergeEmbargoed(1, Berlin(30, 8), [Weekend], inside));
+        var embargoed = Given(MergingByToken).When(new ObserveEmbargo([Weekend], inside)).Then(new MergeEmbargoed(1, Berlin(30, 8), [Weekend], inside));
         Assert.Equal(Berlin(30, 8), embargoed.EmbargoedUntil);
         IWorkflowEvent[] waiting = [.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], inside)];
         // Asked again inside the window: nothing new. After it: the full check, as for any merge.
-        Given(waiting).When(MergeCheck(Berlin(29, 23))).ThenNothing();
+        Given(waiting).When(new ObserveEmbargo([Weekend], Berlin(29, 23))).ThenNothing();
         Assert.IsType<PermissionChecked>(Assert.Single(Given(waiting).When(MergeCheck(Berlin(30, 8, 1))).ThenEvents()));
     }
 

@@ -156,7 +156,7 @@ public sealed class RuleMutationTests
         var now = r.Now;
         var around = new EmbargoWindow(now.AddHours(-1).DayOfWeek.ToString()[..3] + now.AddHours(-1).ToString(" HH:mm"),
             now.AddHours(1).DayOfWeek.ToString()[..3] + now.AddHours(1).ToString(" HH:mm"), "UTC");
-        r.Do(new RecordCheckpoint(PermissionCheckpoint.Merge, "main", null, [], now, Ready, Embargo: [around]), "embargo");
+        r.Do(new ObserveEmbargo([around], now), "embargo");
         return r;
     }
 
