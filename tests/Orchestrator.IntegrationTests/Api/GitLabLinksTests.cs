@@ -46,7 +46,13 @@ public sealed class GitLabLinksTests
     private static (GitLabLinks Links, CountingGitLab GitLab, ShiftedClock Clock) Start()
     {
         var gitlab = DispatchProxy.Create<IGitLabClient, CountingGitLab>();
-        var services = new ServiceCollection().AddSingleton(gitlab).BuildServiceProvider();
+        // A configured GitLab: with none, the page asks nothing at all.
+        var services = new ServiceCollection().AddSingleton(gitlab)
+            .AddSingleton(Microsoft.Extensions.Options.Options.Create(new Orchestrator.Hosting.OrchestratorOptions
+            {
+                GitLab = new Orchestrator.Hosting.GitLabOptions { BaseUrl = "https://gitlab.example" },
+            }))
+            .BuildServiceProvider();
         var clock = new ShiftedClock();
         return (new GitLabLinks(services, clock, NullLogger<GitLabLinks>.Instance), (CountingGitLab)(object)gitlab, clock);
     }
