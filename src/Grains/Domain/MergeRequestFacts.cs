@@ -2,7 +2,8 @@ namespace Orchestrator.Domain;
 
 /// <summary>
 /// The merge request as GitLab showed it at a checkpoint: only the fields a rule reads, so a decision can be re-checked
-/// from the stream without the MR's body. Approvals are GitLab's own count and requirement.
+/// from the stream without the MR's body. Approvals are GitLab's own count and requirement, null where they were not
+/// looked at (a pipeline poll judges only what makes a running pipeline pointless): never read as "none given".
 /// </summary>
 [GenerateSerializer, Alias("MergeRequestFacts")]
 public sealed record MergeRequestFacts(
@@ -13,9 +14,13 @@ public sealed record MergeRequestFacts(
     [property: Id(4)] bool IsFork,
     [property: Id(5)] bool? AllowCollaboration,
     [property: Id(6)] string? Sha,
-    [property: Id(7)] int ApprovalsGiven,
-    [property: Id(8)] int ApprovalsLeft,
-    [property: Id(9)] int ApprovalsRequired);
+    [property: Id(7)] int? ApprovalsGiven,
+    [property: Id(8)] int? ApprovalsLeft,
+    [property: Id(9)] int? ApprovalsRequired)
+{
+    /// <summary>Whether the approvals were looked at when these facts were gathered.</summary>
+    public bool ApprovalsSeen => ApprovalsGiven is not null && ApprovalsLeft is not null && ApprovalsRequired is not null;
+}
 
 /// <summary>
 /// The merge request while it is being rebased: its state and head, the base GitLab computed its diff against, the

@@ -65,7 +65,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(24)] DateTimeOffset? StepStartedAt = null,
     [property: Id(25)] int ErrorsInStep = 0,
     [property: Id(26)] DateTimeOffset? EmbargoedUntil = null,
-    [property: Id(27)] RewritePlanned? PlannedRewrite = null)
+    [property: Id(27)] RewritePlanned? PlannedRewrite = null,
+    [property: Id(28)] string? VerifiedInRepository = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
@@ -88,6 +89,10 @@ public sealed record MergeRequestWorkflow(
 
     /// <summary>Images our pipelines built in the target's registry that must go if the merge does not happen.</summary>
     public ImmutableList<ImageState> PendingCleanup => UpstreamBuilds ?? [];
+
+    /// <summary>Whether <paramref name="now"/> is the tag a tested image went out under (streams before rules/4 named the image alone).</summary>
+    public bool IsTaggedAs(BuiltImage tested, TagDigest now) =>
+        now.Tag == tested.Tag && (now.Repository == tested.Name || now.Repository == $"{VerifiedInRepository}/{tested.Name}");
 
     public bool IsPromoted(string name, string tag) => Promotions.Any(p => p.Name == name && p.Tag == tag);
 }

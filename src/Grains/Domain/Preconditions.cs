@@ -16,8 +16,9 @@ public static class Preconditions
         new("discussions_resolved", (mr, _, _) => mr.BlockingDiscussionsResolved ? null : "Merge request has unresolved discussions"),
         new("fork_allows_collaboration", (mr, _, _) => mr.IsFork && mr.AllowCollaboration != true
             ? "this fork merge request does not allow commits from members who can merge to the target branch" : null),
-        new("approved", (mr, required, _) => mr.ApprovalsLeft > 0 || mr.ApprovalsGiven < required
-            ? $"Insufficient approvals (have: {mr.ApprovalsGiven}, need: {Math.Max(required, mr.ApprovalsRequired)})" : null),
+        new("approved", (mr, required, _) => !mr.ApprovalsSeen ? "the merge request's approvals could not be looked at"
+            : mr.ApprovalsLeft > 0 || mr.ApprovalsGiven < required
+            ? $"Insufficient approvals (have: {mr.ApprovalsGiven}, need: {Math.Max(required, mr.ApprovalsRequired!.Value)})" : null),
         // Once rebased, the attempt is about exactly that commit: anything else on the source branch is someone's push.
         new("source_unchanged", (mr, _, rebased) => rebased is not null && mr.Sha != rebased ? WorkflowDecider.SomeonePushed : null),
     ];

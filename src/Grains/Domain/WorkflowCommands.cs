@@ -92,6 +92,9 @@ public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted
 
 public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 
+/// <summary>What the upstream tag holds right before a promotion would copy a verified image to it (null: nothing).</summary>
+public sealed record ObserveUpstreamTag(string Name, string Tag, string Repository, string? Digest, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
+
 public sealed record RecordPromotionUndone(string Name, string Tag, string Digest, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 
 public sealed record RecordMerge(string MergeCommitSha, DateTimeOffset At) : WorkflowCommand(At);

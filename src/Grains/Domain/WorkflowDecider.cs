@@ -62,6 +62,8 @@ public static class WorkflowDecider
 
         (RecordVerification c, Verifying) => DecideVerification(c, state, rules),
 
+        (ObserveUpstreamTag c, Promoting) => DecideUpstreamTag(c, state),
+        (ObserveUpstreamTag, _) => Decision.Nothing,
         (RecordPromotion c, Promoting) => DecidePromotion(c, state),
         (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin())
             => Decision.Nothing,
@@ -188,7 +190,7 @@ public static class WorkflowDecider
         if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.RebasedSha) is { } reason)
             return reason;
         // The merge makes the tag's image main's: it must still be the one our jobs ran on.
-        var moved = (c.ImagesNow ?? []).Select(now => (now, tested: state.BuiltImages.FirstOrDefault(b => b.Name == now.Repository && b.Tag == now.Tag)))
+        var moved = (c.ImagesNow ?? []).Select(now => (now, tested: state.BuiltImages.FirstOrDefault(b => state.IsTaggedAs(b, now))))
             .Where(p => p.tested is not null && p.now.Digest != p.tested.Digest)
             .Select(p => $"{p.now.Repository}:{p.now.Tag} now points at {p.now.Digest ?? "nothing"}, not at the {p.tested!.Digest} our jobs ran on")
             .ToList();
@@ -339,16 +341,30 @@ public static class WorkflowDecider
             : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At), failed);
     }
 
+    /// <summary>An upstream tag is main's promise to everyone who pulls it: a promotion never overwrites another image there.</summary>
+    private static Decision DecideUpstreamTag(ObserveUpstreamTag c, MergeRequestWorkflow state)
+    {
+        var verified = state.BuiltImages.FirstOrDefault(b => b.Ref() == c.Ref());
+        if (verified is null || c.Digest is not { } there || there == verified.Digest
+            || state.Promotions.Any(p => p.Pin() == new PinnedImage(c.Ref(), there)))
+            return Decision.Nothing;
+        return Decision.Of(new UpstreamTagTaken(state.Attempt, c.Name, c.Tag, c.Repository, there, c.At),
+            Failed(state, $"{c.Repository}:{c.Tag} already exists upstream as {there}; it is never overwritten. Bump the tag.", c.At));
+    }
+
     private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)
     {
         // Fork images are untrusted: only what verification recorded, by digest, may go upstream.
-        var verified = state.BuiltImages.Any(b => b.Pin() == c.Pin());
-        if (!verified)
+        if (state.BuiltImages.FirstOrDefault(b => b.Ref() == c.Ref()) is not { } verified)
             return Decision.Reject(RejectionKind.InvalidInput,
-                $"{c.Name}:{c.Tag}@{c.Digest} was not verified by attempt {state.Attempt}; nothing unverified is promoted");
+                $"{c.Name}:{c.Tag} was not verified by attempt {state.Attempt}; nothing unverified is promoted");
         if (state.Promotions.Any(p => p.Attempt == state.Attempt && p.Pin() == c.Pin()))
             return Decision.Nothing;
-        return Decision.Of(new ImagePromoted(state.Attempt, c.Name, c.Tag, c.Digest, c.Repository, c.At));
+        var promoted = new ImagePromoted(state.Attempt, c.Name, c.Tag, c.Digest, c.Repository, c.At);
+        // The copy landed something else under the tag: recorded, so the attempt's end takes it back, and nothing merges on it.
+        return c.Digest == verified.Digest
+            ? Decision.Of(promoted)
+            : Decision.Of(promoted, Failed(state, $"promoting {c.Name}:{c.Tag} produced {c.Digest}, not the verified {verified.Digest}", c.At));
     }
 
     private static Decision DecideUndo(RecordPromotionUndone c, MergeRequestWorkflow state)

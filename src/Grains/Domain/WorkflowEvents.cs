@@ -250,6 +250,16 @@ public sealed record ImagePromoted(
     [property: Id(4)] string Repository,
     [property: Id(5)] DateTimeOffset At) : IPinnedImage, IWorkflowEvent;
 
+/// <summary>A promotion found its upstream tag holding another image: tags are never overwritten, so nothing was copied.</summary>
+[GenerateSerializer, Alias("UpstreamTagTaken")]
+public sealed record UpstreamTagTaken(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] string Repository,
+    [property: Id(4)] string Digest,
+    [property: Id(5)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
+
 [GenerateSerializer, Alias("PromotionUndone")]
 public sealed record PromotionUndone(
     [property: Id(0)] int Attempt,

@@ -24,7 +24,7 @@ public static class WorkflowEvolver
             RebaseStarted e => state with
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
-                ForcedRebuild = false, BuiltImages = [], PlannedRewrite = null, EmbargoedUntil = null,
+                ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -55,6 +55,7 @@ public static class WorkflowEvolver
             {
                 State = e.Images.Count > 0 && e.Evidence is null ? WorkflowState.Promoting : WorkflowState.Merging,
                 BuiltImages = [.. e.Images],
+                VerifiedInRepository = e.Evidence?.UpstreamRepository,
                 Images = [.. state.Images.Select(i => i with { Digest = e.Images.FirstOrDefault(b => b.Ref() == i.Ref())?.Digest })],
             },
             TargetMoved e => state with { TargetSha = e.TargetSha },

@@ -97,6 +97,7 @@ public static class WorkflowReplay
         TargetMoved e => new RecordVerification(e.TargetSha, [], e.MaxRebases, e.At),
         ImagePromoted e => new RecordPromotion(e.Name, e.Tag, e.Digest, e.Repository, e.At),
         PromotionUndone e => new RecordPromotionUndone(e.Name, e.Tag, e.Digest, e.At),
+        UpstreamTagTaken e => new ObserveUpstreamTag(e.Name, e.Tag, e.Repository, e.Digest, e.At),
         MergeRefused e => new RecordMergeRefusal(e.StatusCode, e.Message, e.After, e.MaxRebases, e.At, e.After is null ? e.Refusal : null),
         Merged e => new RecordMerge(e.MergeCommitSha, e.At),
         MergedElsewhere e => new ObserveMerged(e.MergeCommitSha, e.MergedBy, e.BotUsername, e.At, e.MergedSha),

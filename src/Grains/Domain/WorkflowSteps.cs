@@ -25,7 +25,7 @@ public static class WorkflowSteps
         new(Checking, [typeof(RecordFreshness)], [Building, .. Ends]),
         new(Building, [typeof(RecordPipelinePrepared), typeof(RecordPipeline), typeof(ObservePipeline), typeof(TimeOut)], [Verifying, .. Ends]),
         new(Verifying, [typeof(RecordVerification)], [Promoting, Merging, Rebasing, .. Ends]),
-        new(Promoting, [typeof(RecordPromotion)], [Merging, .. Ends]),
+        new(Promoting, [typeof(ObserveUpstreamTag), typeof(RecordPromotion)], [Merging, .. Ends]),
         new(Merging, [typeof(ObserveEmbargo), typeof(RecordMerge), typeof(RecordMergeRefusal)], [Completed, Rebasing, .. Ends]),
     ];
 

@@ -95,6 +95,7 @@ public static class WorkflowTimeline
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
         ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",
         PromotionUndone p => $"{p.Name}:{p.Tag} promotion undone",
+        UpstreamTagTaken t => $"{t.Repository}:{t.Tag} already holds another image; not overwritten",
         MergeRefused m => $"GitLab refused the merge ({m.StatusCode}): {m.Message}",
         Merged m => $"merged as {Short(m.MergeCommitSha)}",
         MergedElsewhere m => $"merged by {m.MergedBy ?? "someone else"}" + (m.MergeCommitSha is { } sha ? $" as {Short(sha)}" : "") + ": our attempt stops",
@@ -116,6 +117,7 @@ public static class WorkflowTimeline
         BuildRejected b => [.. b.Images.Select(Built)],
         ImagePromoted p => [new("digest", p.Digest), new("repository", p.Repository)],
         PromotionUndone p => [new("digest", p.Digest)],
+        UpstreamTagTaken t => [new("digest", t.Digest)],
         Merged m => [new("merge commit", m.MergeCommitSha)],
         PermissionChecked { Observation: { } o } p => [
             new("requester", p.Requester?.ToString() ?? "unknown"),

@@ -115,7 +115,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     {
         var now = new List<TagDigest>();
         foreach (var image in s.BuiltImages)
-            now.Add(new TagDigest(image.Name, image.Tag, await registry.DigestAsync(Repository(policy, image.Name), image.Tag, ct)));
+        {
+            var repository = Repository(policy, image.Name);
+            now.Add(new TagDigest(repository, image.Tag, await registry.DigestAsync(repository, image.Tag, ct)));
+        }
         return now;
     }
 

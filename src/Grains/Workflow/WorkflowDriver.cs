@@ -290,12 +290,10 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (await Checkpoint(PermissionCheckpoint.Promote, key, s, mr, policy, now, ct) is { } check) return check;
         var upstreamRepo = policy.UpstreamRepo!.ToLowerInvariant();
         var target = $"{upstreamRepo}/{next.Name}";
-        var existing = await registry.InspectAsync(target, next.Tag, ct);
-        if (existing is not null && existing.Digest != next.Digest && !s.Promotions.Any(p => p.Pin() == new PinnedImage(next.Ref(), existing.Digest)))
-            return StepResult.Of(new Fail($"{target}:{next.Tag} already exists upstream as {existing.Digest}; it is never overwritten. Bump the tag.", now));
+        var existing = new ObserveUpstreamTag(next.Name, next.Tag, target, (await registry.InspectAsync(target, next.Tag, ct))?.Digest, now);
+        if (WorkflowDecider.Decide(existing, s).Events.Count > 0) return StepResult.Of(existing);
         var sourcePath = await SourcePathAsync(mr, memo, ct);
         var digest = await registry.CopyAsync($"{sourcePath}/{next.Name}", next.Digest, target, next.Tag, ct);
-        if (digest != next.Digest) return StepResult.Of(new Fail($"promoting {next.Name}:{next.Tag} produced {digest}, not the verified {next.Digest}", now));
         logger.LogInformation("{MergeRequest}: promoted {Image}:{Tag} as {Digest}", key, next.Name, next.Tag, digest);
         return StepResult.Of(new RecordPromotion(next.Name, next.Tag, digest, upstreamRepo, now));
     }
@@ -466,9 +464,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>
     private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, CancellationToken ct, bool withApprovals = true)
     {
-        var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : new GitLabApprovals(0, 0, []);
+        var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : null;
         return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, mr.SourceProjectId != mr.TargetProjectId,
-            mr.AllowCollaboration, mr.Sha, approvals.ApprovedBy?.Count ?? 0, approvals.ApprovalsLeft, approvals.ApprovalsRequired);
+            mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

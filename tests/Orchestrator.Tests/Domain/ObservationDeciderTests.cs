@@ -30,6 +30,7 @@ public sealed class ObservationDeciderTests
         { "fork_allows_collaboration", Ready with { IsFork = true, AllowCollaboration = false }, 0, "does not allow commits from members" },
         { "approved", Ready with { ApprovalsGiven = 0, ApprovalsLeft = 1 }, 0, "Insufficient approvals (have: 0, need: 1)" },
         { "approved (policy)", Ready, 2, "Insufficient approvals (have: 1, need: 2)" },
+        { "approved (not looked at)", Ready with { ApprovalsGiven = null, ApprovalsLeft = null, ApprovalsRequired = null }, 0, "approvals could not be looked at" },
         { "source_unchanged", Ready with { Sha = "ffff" }, 0, WorkflowDecider.SomeonePushed },
     };
 
@@ -66,11 +67,24 @@ public sealed class ObservationDeciderTests
     {
         IWorkflowEvent[] verified = [.. BuildingWithPipeline, new PipelineObserved(1, Pipeline, "success", At(30)),
             new BuildVerified(1, TargetSha, [BuiltBuildImage], At(31), new VerificationEvidence("mesa/mesa", [], [], [], []))];
+        var upstream = $"mesa/mesa/{BuiltBuildImage.Name}";
         var reason = FailureOf(Given(ByToken(verified)).When(Checkpoint(PermissionCheckpoint.Merge, Ready,
-            imagesNow: [new TagDigest(BuiltBuildImage.Name, BuiltBuildImage.Tag, "sha256:other")])).ThenEvents());
-        Assert.Contains($"now points at sha256:other, not at the {BuiltBuildImage.Digest} our jobs ran on", reason);
+            imagesNow: [new TagDigest(upstream, BuiltBuildImage.Tag, "sha256:other")])).ThenEvents());
+        Assert.Contains($"{upstream}:{BuiltBuildImage.Tag} now points at sha256:other, not at the {BuiltBuildImage.Digest} our jobs ran on", reason);
         Assert.Single(Given(ByToken(verified)).When(Checkpoint(PermissionCheckpoint.Merge, Ready,
-            imagesNow: [new TagDigest(BuiltBuildImage.Name, BuiltBuildImage.Tag, BuiltBuildImage.Digest)])).ThenEvents());
+            imagesNow: [new TagDigest(upstream, BuiltBuildImage.Tag, BuiltBuildImage.Digest)])).ThenEvents());
+        // Streams recorded before rules/4 named the image alone: they replay to the same verdict.
+        Assert.Equal(2, Given(ByToken(verified)).When(Checkpoint(PermissionCheckpoint.Merge, Ready,
+            imagesNow: [new TagDigest(BuiltBuildImage.Name, BuiltBuildImage.Tag, "sha256:other")])).ThenEvents().Count);
+    }
+
+    [Fact]
+    public void Given_a_tested_image_When_a_same_named_image_of_another_repository_moved_Then_it_is_not_the_tested_one()
+    {
+        IWorkflowEvent[] verified = [.. BuildingWithPipeline, new PipelineObserved(1, Pipeline, "success", At(30)),
+            new BuildVerified(1, TargetSha, [BuiltBuildImage], At(31), new VerificationEvidence("mesa/mesa", [], [], [], []))];
+        Assert.Single(Given(ByToken(verified)).When(Checkpoint(PermissionCheckpoint.Merge, Ready,
+            imagesNow: [new TagDigest($"someone/fork/{BuiltBuildImage.Name}", BuiltBuildImage.Tag, "sha256:other")])).ThenEvents());
     }
 
     [Theory]
@@ -102,7 +116,8 @@ public sealed class ObservationDeciderTests
 
     [Fact]
     public void Given_our_running_pipeline_When_a_poll_shows_nothing_new_Then_nothing_is_recorded() =>
-        Given(BuildingWithPipeline).When(new ObservePipeline(Pipeline, "created", At(10), MergeRequest: Ready with { ApprovalsLeft = 3 })).ThenNothing();
+        Given(BuildingWithPipeline).When(new ObservePipeline(Pipeline, "created", At(10),
+            MergeRequest: Ready with { ApprovalsGiven = null, ApprovalsLeft = null, ApprovalsRequired = null })).ThenNothing();
 
     [Theory]
     [InlineData("marge-bot", true)]

@@ -81,9 +81,36 @@ public sealed class PromotionTests
     }
 
     [Fact]
-    public void Given_a_verified_image_When_another_digest_is_promoted_Then_it_is_refused() =>
-        Given(Promoting).When(new RecordPromotion(BuiltBuildImage.Name, BuiltBuildImage.Tag, "sha256:beef", "mesa/mesa", At(32)))
+    public void Given_a_verified_image_When_the_copy_lands_another_digest_Then_it_is_recorded_for_taking_back_and_the_attempt_fails()
+    {
+        var events = Given(Promoting).When(new RecordPromotion(BuiltBuildImage.Name, BuiltBuildImage.Tag, "sha256:beef", "mesa/mesa", At(32))).ThenEvents();
+        Assert.Equal("sha256:beef", Assert.IsType<ImagePromoted>(events[0]).Digest);
+        Assert.Equal($"promoting {BuiltBuildImage.Name}:{BuiltBuildImage.Tag} produced sha256:beef, not the verified {Digest}",
+            Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
+
+    [Fact]
+    public void Given_a_verification_When_an_image_it_never_verified_is_promoted_Then_it_is_refused() =>
+        Given(Promoting).When(new RecordPromotion("debian/other", BuiltBuildImage.Tag, Digest, "mesa/mesa", At(32)))
             .ThenRejected(RejectionKind.InvalidInput);
+
+    [Theory]
+    [InlineData(null, false)]
+    [InlineData("same", false)]
+    [InlineData("sha256:someone-elses", true)]
+    public void Given_a_verified_image_When_its_upstream_tag_is_looked_at_Then_only_another_image_there_stops_the_promotion(string? there, bool stops)
+    {
+        var digest = there == "same" ? Digest : there;
+        var seen = new ObserveUpstreamTag(BuiltBuildImage.Name, BuiltBuildImage.Tag, $"mesa/mesa/{BuiltBuildImage.Name}", digest, At(32));
+        if (!stops)
+        {
+            Given(Promoting).When(seen).ThenNothing();
+            return;
+        }
+        var events = Given(Promoting).When(seen).ThenEvents();
+        Assert.Equal(digest, Assert.IsType<UpstreamTagTaken>(events[0]).Digest);
+        Assert.Contains("already exists upstream as sha256:someone-elses; it is never overwritten", Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
 
     [Fact]
     public void Given_a_promoted_image_When_the_promotion_is_reported_again_Then_nothing_is_recorded() =>

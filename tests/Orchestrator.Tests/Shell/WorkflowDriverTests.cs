@@ -72,6 +72,8 @@ public sealed class WorkflowDriverTests
         var observed = Command<ObservePipeline>(await world.StepAsync(State(BuildingWithPipeline), At(10)));
 
         Assert.Equal(("running", true), (observed.Status, observed.MergeRequest!.Draft));
+        // A poll does not look at approvals, and says so rather than recording "none given".
+        Assert.False(observed.MergeRequest.ApprovalsSeen);
         // Deciding is not the shell's: the decider reads the draft and stops the attempt.
         Assert.IsType<AttemptFailed>(WorkflowDecider.Decide(observed, State(BuildingWithPipeline)).Events[^1]);
     }
