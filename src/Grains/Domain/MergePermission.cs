@@ -44,8 +44,9 @@ public enum PermissionCheckpoint
     Promote = 4,
 }
 
+/// <summary>Whether the person may have the bot do it, why, and (where the reason calls for more than "ask someone who may merge") what they can do instead.</summary>
 [GenerateSerializer, Alias("PermissionVerdict")]
-public sealed record PermissionVerdict([property: Id(0)] bool Allowed, [property: Id(1)] string Reason);
+public sealed record PermissionVerdict([property: Id(0)] bool Allowed, [property: Id(1)] string Reason, [property: Id(2)] string? Advice = null);
 
 /// <summary>
 /// Whether the person behind a trigger may merge into the target branch, as GitLab itself decides it: a branch matched
@@ -81,7 +82,7 @@ public static class MergePermission
         if (requester.Trigger == TriggerKind.Note && !MayCommand(requester.Username, seen.AccessLevel, allowedCommanders))
             return No(allowedCommanders.Count == 0
                 ? "this project takes no merge commands by note"
-                : $"merge commands by note are limited to {string.Join(", ", allowedCommanders)} in this project");
+                : $"merge commands by note are limited to {string.Join(", ", allowedCommanders)} in this project") with { Advice = Outcomes.CommandAdvice };
         return merge;
     }
 

@@ -173,7 +173,7 @@ public static class WorkflowDecider
             return CheckpointFailure(c, state, rules) is { } failure ? Decision.Of(checkedEvent, Failed(state, failure, c.At)) : Decision.Of(checkedEvent);
         if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
         if (c.Checkpoint == PermissionCheckpoint.Request)
-            return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At));
+            return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At, verdict.Advice));
         var who = state.Requester?.Display ?? "the person who asked";
         return Decision.Of(checkedEvent, Failed(state, $"{who} may no longer merge this: {verdict.Reason}.", c.At));
     }

@@ -37,12 +37,14 @@ public sealed record PermissionChecked(
     [property: Id(13)] IReadOnlyList<TagDigest>? ImagesNow = null) : IWorkflowEvent;
 
 /// <summary>The request was refused before the bot did anything for it: its trigger is undone and its author told why.</summary>
+/// <remarks><paramref name="Advice"/>: what the refused person can do instead; null for the usual "ask someone who may merge".</remarks>
 [GenerateSerializer, Alias("RequestRefused")]
 public sealed record RequestRefused(
     [property: Id(0)] int Attempt,
     [property: Id(1)] Requester? Requester,
     [property: Id(2)] string Reason,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] string? Advice = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("RebaseStarted")]
 public sealed record RebaseStarted(

@@ -20,7 +20,7 @@ public static class WorkflowEvolver
                 LastPermissionCheck = new PermissionMark(e.Checkpoint, e.Rebase),
                 TargetBranch = e.Checkpoint == PermissionCheckpoint.Request ? e.TargetBranch : state.TargetBranch,
             },
-            RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason },
+            RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason, RefusalAdvice = e.Advice },
             RebaseStarted e => state with
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
@@ -105,8 +105,9 @@ public static class WorkflowEvolver
         };
     }
 
+    /// <summary>The state of a stored stream; older events are brought up to date first (<see cref="WorkflowUpcasting"/>).</summary>
     public static MergeRequestWorkflow Fold(IEnumerable<IWorkflowEvent> events) =>
-        events.Aggregate(MergeRequestWorkflow.Initial, Evolve);
+        events.Select(WorkflowUpcasting.Upcast).Aggregate(MergeRequestWorkflow.Initial, Evolve);
 
     private static MergeRequestWorkflow AfterPromotion(MergeRequestWorkflow state) =>
         state.State == WorkflowState.Promoting && state.BuiltImages.All(b => state.Promotions.Any(

@@ -12,6 +12,8 @@ public static class WorkflowUpcasting
     {
         // Before rebase facts were recorded, a Rebased event meant the head was seen on top of the target.
         Rebased { Facts: null } r => r with { Facts = RecordRebase.Landed(r.RebasedSha, r.TargetSha, r.At).Facts },
+        // Before refusals carried their advice, the only reason with advice of its own was a note command from someone unlisted.
+        RequestRefused { Advice: null } r when r.Reason.Contains("commands by note", StringComparison.Ordinal) => r with { Advice = Outcomes.CommandAdvice },
         _ => e,
     };
 }

@@ -365,87 +365,32 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
-        if (s.State == WorkflowState.Completed && policy.UnassignOnMerge) await UnassignBotAsync(key, mr, ct);
-        // GitLab's own system note says it merged; a project may want no more (marge-bot's way). Note 0 records "none, by policy".
-        if (s.State == WorkflowState.Completed && !policy.NoteOnSuccess) return StepResult.Of(new RecordNote(0, now));
+        var outcome = Outcomes.For(s, new OutcomeFacts(mr.State, mr.Author.Id, mr.Author.Username, IsBot(mr.Author), (mr.Assignees ?? []).Any(IsBot),
+            policy.TriggerLabel is { } label && (mr.Labels ?? []).Contains(label), mr.TargetBranch, mr.TargetProjectId, mr.WebUrl), policy);
+        // A note already posted (before a crash) means its actions were done too.
         var marker = Markers.Note(key, s.Attempt);
-        var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
+        var existing = outcome.Note is null ? null : (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
-        if (s.State == WorkflowState.Failed && mr.State == "opened")
-        {
-            // Back to the author, as marge-bot does; an MR the bot wrote goes to the human who asked, else nobody keeps the bot.
-            if (!IsBot(mr.Author)) await gitlab.AssignAsync(key.ProjectId, key.Iid, [mr.Author.Id], ct);
-            else if (s.Requester?.UserId is { } asker) await gitlab.AssignAsync(key.ProjectId, key.Iid, [asker], ct);
-            else await UnassignBotAsync(key, mr, ct);
-        }
-        var undone = s.State == WorkflowState.Refused && mr.State == "opened" ? await UndoTriggerAsync(key, s.Requester, mr, policy, ct) : null;
-        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, OutcomeNote(s, mr, undone) + "\n\n" + marker, ct);
+        // Each action is idempotent: a bot already unassigned, a label already gone change nothing.
+        if (outcome.AssignTo is { } people) await gitlab.AssignAsync(key.ProjectId, key.Iid, people, ct);
+        if (outcome.UnassignBot) await UnassignBotAsync(key, mr, ct);
+        if (outcome.RemoveLabel is { } remove) await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, remove, ct);
+        // No note, by policy: note 0 records "none".
+        if (outcome.Note is null) return StepResult.Of(new RecordNote(0, now));
+        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, outcome.Note + "\n\n" + marker, ct);
         return StepResult.Of(new RecordNote(note.Id, now));
     }
 
     private bool IsBot(GitLabUser user) => string.Equals(user.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Leaves the other assignees; GitLab reads <c>assignee_ids=[0]</c> as "nobody". Idempotent.</summary>
-    private async Task<bool> UnassignBotAsync(MergeRequestKey key, GitLabMergeRequest mr, CancellationToken ct)
+    private async Task UnassignBotAsync(MergeRequestKey key, GitLabMergeRequest mr, CancellationToken ct)
     {
         var assignees = mr.Assignees ?? [];
-        if (!assignees.Any(IsBot)) return false;
+        if (!assignees.Any(IsBot)) return;
         var others = assignees.Where(a => !IsBot(a)).Select(a => a.Id).ToList();
         await gitlab.AssignAsync(key.ProjectId, key.Iid, others.Count > 0 ? others : [0], ct);
-        return true;
     }
-
-    /// <summary>
-    /// Takes back what made the bot act for someone who may not merge, so it is not retried by reconciliation.
-    /// Both edits are idempotent (a label already gone, the bot already unassigned change nothing).
-    /// </summary>
-    private async Task<string?> UndoTriggerAsync(MergeRequestKey key, Requester? requester, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
-    {
-        // An API call or a note leaves nothing on the MR to take back.
-        if (requester?.Trigger is null or TriggerKind.Api or TriggerKind.Note) return null;
-        // Both triggers go, whichever fired: a label added in the same edit as a refused assignment would otherwise
-        // leave the MR looking queued, and bring it back at the next reconciliation.
-        var undone = new List<string>();
-        if (await UnassignBotAsync(key, mr, ct)) undone.Add("unassigned myself");
-        if (policy.TriggerLabel is { } label && (mr.Labels ?? []).Contains(label))
-        {
-            await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, label, ct);
-            undone.Add($"removed the ~\"{label}\" label");
-        }
-        return undone.Count > 0 ? string.Join(" and ", undone) : null;
-    }
-
-    private static string OutcomeNote(MergeRequestWorkflow s, GitLabMergeRequest mr, string? undone) => s.State switch
-    {
-        WorkflowState.Refused =>
-            $"{Addressee(s.Requester, mr)}, I can't merge this merge request for you: {s.Outcome}." +
-            (undone is null ? "" : $" I have {undone}.") +
-            (s.Outcome?.Contains("commands by note", StringComparison.Ordinal) == true
-                ? " Assign me instead, or ask someone the project lists to command merges."
-                : $" Only someone who may merge into `{mr.TargetBranch}` can ask me to merge it: ask one of them."),
-        WorkflowState.Completed =>
-            $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
-            (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
-             : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : ""),
-        WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
-        // Before the branch was ours nothing was done for the request: the MR was merged before the bot could act on it.
-        WorkflowState.MergedElsewhere when s.Rebases == 0 => $"This merge request was already {s.Outcome}, so there was nothing for me to do.",
-        WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +
-            (s.PipelineId is { } p ? $" (my pipeline {p} is cancelled if it was still running)." : "."),
-        _ => $"I couldn't merge this merge request: {s.Outcome}" + PipelineLink(s, mr) + "\n\n" +
-             "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
-    };
-
-    /// <summary>Where to read why our pipeline failed: its page, in the project it ran in (GitLab's URL scheme, from the MR's own URL).</summary>
-    private static string PipelineLink(MergeRequestWorkflow s, GitLabMergeRequest mr) =>
-        s.PipelineId is { } id && s.PipelineStatus is "failed" or "canceled" && mr.WebUrl?.IndexOf("/-/merge_requests/", StringComparison.Ordinal) is > 0 and var at
-            && (s.PipelineProjectId ?? mr.TargetProjectId) == mr.TargetProjectId
-            ? $" See pipeline {id}: {mr.WebUrl![..at]}/-/pipelines/{id}"
-            : "";
-
-    /// <summary>Who a refusal is addressed to: the requester by name, or the author when an open hook named only their id.</summary>
-    private static string Addressee(Requester? requester, GitLabMergeRequest mr) =>
-        requester is { Username: null, UserId: { } id } && id == mr.Author.Id ? $"@{mr.Author.Username}" : requester?.Display ?? "Hello";
 
     /// <summary>
     /// Before each effect done with the bot's rights (queueing, rebasing, running the MR's code, promoting, merging), once
