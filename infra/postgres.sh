@@ -53,9 +53,11 @@ create_db() {
 case "${1:-start}" in
   start)
     ensure_installed
-    if running; then echo running; exit 0; fi
+    # The cluster is keyed by the checkout's path, not by the port: one made with another ORCH_PG_PORT moves to this one.
+    if running && [ "$(sed -n 4p "$DATA/postmaster.pid")" = "$ORCH_PG_PORT" ]; then echo running; exit 0; fi
+    if running; then as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; fi
     [ -f "$DATA/PG_VERSION" ] || init_cluster
-    as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$ORCH_PG_DIR/postgres.log" -w -t 60 start >/dev/null
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$ORCH_PG_DIR/postgres.log" -o "-p $ORCH_PG_PORT" -w -t 60 start >/dev/null
     create_db
     echo started
     ;;

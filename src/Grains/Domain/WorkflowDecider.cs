@@ -14,8 +14,18 @@ public static class WorkflowDecider
 
     public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => Decide(command, state, WorkflowRules.Current);
 
-    /// <summary>Decides with a given rule book: today's, or one with a rule replaced (an audit's "what if").</summary>
-    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state, WorkflowRules rules) => (command, state.State) switch
+    /// <summary>
+    /// Decides with a given rule book: today's, or one with a rule replaced (an audit's "what if"). The current step's row of
+    /// <see cref="WorkflowSteps.Table"/> decides its own observations; everything else is what holds in any state.
+    /// </summary>
+    public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state, WorkflowRules rules) =>
+        WorkflowSteps.RuleFor(state.State, command) is { } rule ? rule(command, state, rules) : Anywhere(command, state, rules);
+
+    /// <summary>
+    /// What holds whatever the step: a request, a permission check, time, errors, someone else's merge or cancel, the
+    /// bookkeeping of an ended attempt, and late or repeated news of a step already passed (which changes nothing).
+    /// </summary>
+    private static Decision Anywhere(WorkflowCommand command, MergeRequestWorkflow state, WorkflowRules rules) => (command, state.State) switch
     {
         (Enqueue, _) when state.IsActive => Decision.Nothing,
         (Enqueue, WorkflowState.MergedElsewhere) => Decision.Reject(RejectionKind.Conflict, $"merge request was already {state.Outcome}"),
@@ -25,66 +35,23 @@ public static class WorkflowDecider
 
         (RecordCheckpoint c, _) when state.IsActive => DecideCheckpoint(c, state, rules),
 
-        (StartRebase c, Queued) => Decision.Of(new RebaseStarted(state.Attempt, 1, "queue granted the target branch", c.At)),
-        (StartRebase, Rebasing) => Decision.Nothing,
-
-        (RecordRebase c, Rebasing) => DecideRebase(c, state),
-        (PlanRewrite c, Rebasing) when state.PlannedRewrite is null => DecideRewrite(c, state),
-        (PlanRewrite, Rebasing) => Decision.Nothing,
-        (RecordRewriteFailure c, Rebasing) => Decision.Of(new RewriteFailed(state.Attempt, c.Kind, c.Message, c.At), Failed(state, c.Kind switch
-        {
-            "source_moved" => SomeonePushed,
-            "conflict" => $"Merge conflict: {c.Message}",
-            _ => $"GitLab refused our rebased commits: {c.Message}",
-        }, c.At)),
         (RecordRebase c, _) when IsRepeatOfRebase(c, state) => Decision.Nothing,
-
-        (RecordFreshness c, Checking) => DecideFreshness(c, state, rules),
-
-        (RecordPipeline c, Building) => DecidePipeline(c, state),
         (RecordPipeline c, _) when c.PipelineId == state.PipelineId => Decision.Nothing,
-
-        (RecordPipelinePrepared c, Building) when state.PipelineId is null && state.Guard is null =>
-            Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At)),
-        (RecordPipelinePrepared, Building) when state.Guard is not null => Decision.Nothing,
-
-        (ObservePipeline c, _) => DecideObservation(c, state, rules),
+        (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin()) => Decision.Nothing,
+        (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
+        // Webhooks and polls arrive late and twice: news for a step the workflow is not in changes nothing.
+        (ObservePipeline or ObserveEmbargo or TimeOut or ObserveUpstreamTag, _) => Decision.Nothing,
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
-        // Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.
-        (ObserveEmbargo c, Merging) when rules.Embargo(c.Windows, c.At) is { } until && state.EmbargoedUntil != until =>
-            Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At)),
-        (ObserveEmbargo, _) => Decision.Nothing,
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
         (RecordStepError, _) => Decision.Nothing,
-        (TimeOut c, Building) => Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At)),
-        (TimeOut, _) => Decision.Nothing,
-
-        (RecordVerification c, Verifying) => DecideVerification(c, state, rules),
-
-        (ObserveUpstreamTag c, Promoting) => DecideUpstreamTag(c, state),
-        (ObserveUpstreamTag, _) => Decision.Nothing,
-        (RecordPromotion c, Promoting) => DecidePromotion(c, state),
-        (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin())
-            => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
-
         (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Ref() == c.Ref()) && !state.IsActive =>
             Decision.Of(new UpstreamImageCleaned(state.Attempt, c.Name, c.Tag, c.Deleted, c.At)),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
 
-        (RecordMerge c, Merging) => Decision.Of(new Merged(state.Attempt, c.MergeCommitSha, c.At)),
-        (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
-
-        (RecordMergeRefusal c, Merging) => DecideMergeRefusal(c, state, rules),
-
-        // While merging, a merge by the bot (or by no one GitLab names) of exactly the tested commit is ours, done before a
-        // crash; anything else is someone else's merge: a success, not a complaint, and nothing of ours is claimed for it.
-        (ObserveMerged c, Merging) when (c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase))
-            && (c.MergedSha is null ? c.BotUsername is null : c.MergedSha == state.RebasedSha) =>
-            Decision.Of(new Merged(state.Attempt, c.MergeCommitSha ?? state.RebasedSha!, c.At)),
-        (ObserveMerged c, _) when state.IsActive => Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At, c.BotUsername, c.MergedSha)),
+        (ObserveMerged c, _) when state.IsActive => MergedBySomeoneElse(c, state),
         (ObserveMerged, _) => Decision.Nothing,
 
         (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused or WorkflowState.MergedElsewhere) when state.OutcomeNoteId is null =>
@@ -96,9 +63,48 @@ public static class WorkflowDecider
         (Cancel c, _) when state.IsActive => Decision.Of(new AttemptCancelled(state.Attempt, c.CancelledBy, c.Reason, c.At)),
         (Cancel, Cancelled) => Decision.Nothing,
 
-        _ => Decision.Reject(RejectionKind.InvalidState,
-            $"{command.GetType().Name} does not apply to a workflow that is {state.State.ToWireName()}"),
+        _ => DoesNotApply(command, state),
     };
+
+    private static Decision DoesNotApply(WorkflowCommand command, MergeRequestWorkflow state) => Decision.Reject(RejectionKind.InvalidState,
+        $"{command.GetType().Name} does not apply to a workflow that is {state.State.ToWireName()}");
+
+    internal static Decision DecideRewriteFailure(RecordRewriteFailure c, MergeRequestWorkflow state) =>
+        Decision.Of(new RewriteFailed(state.Attempt, c.Kind, c.Message, c.At), Failed(state, c.Kind switch
+        {
+            "source_moved" => SomeonePushed,
+            "conflict" => $"Merge conflict: {c.Message}",
+            _ => $"GitLab refused our rebased commits: {c.Message}",
+        }, c.At));
+
+    /// <summary>The registry is snapshotted once per pipeline, before it is created: a second snapshot changes nothing.</summary>
+    internal static Decision DecidePipelinePrepared(RecordPipelinePrepared c, MergeRequestWorkflow state) =>
+        state.Guard is not null ? Decision.Nothing
+        : state.PipelineId is null ? Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At))
+        : DoesNotApply(c, state);
+
+    /// <summary>The CI timeout as streams recorded it before deadlines carried their clock reading.</summary>
+    internal static Decision DecideLegacyTimeOut(TimeOut c, MergeRequestWorkflow state) =>
+        Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At));
+
+    /// <summary>Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.</summary>
+    internal static Decision DecideEmbargo(ObserveEmbargo c, MergeRequestWorkflow state, WorkflowRules rules) =>
+        rules.Embargo(c.Windows, c.At) is { } until && state.EmbargoedUntil != until
+            ? Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At))
+            : Decision.Nothing;
+
+    /// <summary>
+    /// While merging, a merge by the bot (or by no one GitLab names) of exactly the tested commit is ours, done before a
+    /// crash; anything else is someone else's merge: a success, not a complaint, and nothing of ours is claimed for it.
+    /// </summary>
+    internal static Decision DecideMergedWhileMerging(ObserveMerged c, MergeRequestWorkflow state) =>
+        (c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase))
+        && (c.MergedSha is null ? c.BotUsername is null : c.MergedSha == state.RebasedSha)
+            ? Decision.Of(new Merged(state.Attempt, c.MergeCommitSha ?? state.RebasedSha!, c.At))
+            : MergedBySomeoneElse(c, state);
+
+    private static Decision MergedBySomeoneElse(ObserveMerged c, MergeRequestWorkflow state) =>
+        Decision.Of(new MergedElsewhere(state.Attempt, c.MergeCommitSha, c.MergedBy, c.At, c.BotUsername, c.MergedSha));
 
     private const string CiTooLong = "CI is taking too long.";
 
@@ -106,7 +112,7 @@ public static class WorkflowDecider
     /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given,
     /// and the bot never approves in anyone's name. So it refuses, and says how to choose.
     /// </summary>
-    private static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
+    internal static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
     {
         var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
             c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven);
@@ -200,7 +206,7 @@ public static class WorkflowDecider
     private static bool IsRepeatOfRebase(RecordRebase c, MergeRequestWorkflow state) =>
         state.State > Rebasing && state.IsActive && c.Facts.OnTop && c.Facts.Sha == state.RebasedSha && c.Facts.TargetHead == state.TargetSha;
 
-    private static Decision DecideRebase(RecordRebase c, MergeRequestWorkflow state)
+    internal static Decision DecideRebase(RecordRebase c, MergeRequestWorkflow state)
     {
         var f = c.Facts;
         if (f.State != "opened")
@@ -219,7 +225,7 @@ public static class WorkflowDecider
         return Decision.Nothing;
     }
 
-    private static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state, WorkflowRules rules)
+    internal static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         var images = c.Observations is { } seen ? [.. seen.Select(rules.Freshness)] : c.AsRecorded ?? [];
         var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, images, c.AllowUnbumpedInputs, c.At, c.Observations, c.UnreadableTags);
@@ -234,7 +240,7 @@ public static class WorkflowDecider
             "Bump the tag so the image is rebuilt, or ask a maintainer to allow unbumped inputs.", c.At));
     }
 
-    private static Decision DecidePipeline(RecordPipeline c, MergeRequestWorkflow state)
+    internal static Decision DecidePipeline(RecordPipeline c, MergeRequestWorkflow state)
     {
         if (state.PipelineId == c.PipelineId) return Decision.Nothing;
         if (state.PipelineId is not null)
@@ -254,7 +260,7 @@ public static class WorkflowDecider
     /// <summary>What makes a running pipeline pointless, from the facts a poll brings: the MR closed, made a draft, pushed to.</summary>
     private static readonly string[] WhileBuilding = ["open", "not_draft", "source_unchanged"];
 
-    private static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state, WorkflowRules rules)
+    internal static Decision DecideObservation(ObservePipeline c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         // Observations arrive from webhooks and polls, late, twice and out of order: anything that is not
         // news about the pipeline we are waiting on changes nothing.
@@ -282,7 +288,7 @@ public static class WorkflowDecider
         };
     }
 
-    private static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state, WorkflowRules rules)
+    internal static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         if (c.TargetSha != state.TargetSha)
             return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At, c.MaxRebases), c.MaxRebases, c.At);
@@ -342,7 +348,7 @@ public static class WorkflowDecider
     }
 
     /// <summary>An upstream tag is main's promise to everyone who pulls it: a promotion never overwrites another image there.</summary>
-    private static Decision DecideUpstreamTag(ObserveUpstreamTag c, MergeRequestWorkflow state)
+    internal static Decision DecideUpstreamTag(ObserveUpstreamTag c, MergeRequestWorkflow state)
     {
         var verified = state.BuiltImages.FirstOrDefault(b => b.Ref() == c.Ref());
         if (verified is null || c.Digest is not { } there || there == verified.Digest
@@ -352,7 +358,7 @@ public static class WorkflowDecider
             Failed(state, $"{c.Repository}:{c.Tag} already exists upstream as {there}; it is never overwritten. Bump the tag.", c.At));
     }
 
-    private static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)
+    internal static Decision DecidePromotion(RecordPromotion c, MergeRequestWorkflow state)
     {
         // Fork images are untrusted: only what verification recorded, by digest, may go upstream.
         if (state.BuiltImages.FirstOrDefault(b => b.Ref() == c.Ref()) is not { } verified)
@@ -377,7 +383,7 @@ public static class WorkflowDecider
         return Decision.Of(new PromotionUndone(state.Attempt, c.Name, c.Tag, c.Digest, c.At));
     }
 
-    private static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state, WorkflowRules rules)
+    internal static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         var refusal = c.After is { } after ? rules.ClassifyRefusal(c.StatusCode, after, state.RebasedSha!, state.TargetSha!) : c.AsRecorded ?? MergeRefusal.NotMergeable;
         var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, refusal, c.At, c.MaxRebases, c.After);
