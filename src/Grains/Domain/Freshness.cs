@@ -10,7 +10,31 @@ public sealed record RegistryImage(
     [property: Id(2)] long? PipelineId,
     [property: Id(3)] long? JobId);
 
+/// <summary>The job a source image's labels name, as GitLab shows it (null fields: GitLab does not know the job).</summary>
+[GenerateSerializer, Alias("SourceJob")]
+public sealed record SourceJob(
+    [property: Id(0)] string? Status,
+    [property: Id(1)] long? PipelineId,
+    [property: Id(2)] string? Commit);
+
+/// <summary>
+/// Where the images' commits stand in git, as GitLab answered: the target head checked against, the merge base of the
+/// upstream image's commit with it, the merge base of the source image's commit with it, and the job that claims to have
+/// built the source image. The rule compares them; the shell only asks.
+/// </summary>
+[GenerateSerializer, Alias("ImageHistory")]
+public sealed record ImageHistory(
+    [property: Id(0)] string TargetSha,
+    [property: Id(1)] string? UpstreamMergeBase,
+    [property: Id(2)] string? SourceMergeBase,
+    [property: Id(3)] SourceJob? SourceJob);
+
 /// <summary>Everything the freshness rule looks at for one image, gathered by the shell from GitLab and the registry.</summary>
+/// <remarks>
+/// With <see cref="History"/> the rule reads git's answers itself; streams recorded before it carry the shell's
+/// conclusions instead (<see cref="UpstreamCommitInTarget"/>, <see cref="TargetIsAncestorOfSourceCommit"/>,
+/// <see cref="ProvenanceConfirmed"/>), which are read only then.
+/// </remarks>
 [GenerateSerializer, Alias("ImageObservation")]
 public sealed record ImageObservation(
     [property: Id(0)] string Name,
@@ -22,7 +46,21 @@ public sealed record ImageObservation(
     [property: Id(6)] RegistryImage? Source,
     [property: Id(7)] bool TargetIsAncestorOfSourceCommit,
     [property: Id(8)] bool InputsChangedSinceSourceCommit,
-    [property: Id(9)] bool ProvenanceConfirmed);
+    [property: Id(9)] bool ProvenanceConfirmed,
+    [property: Id(10)] ImageHistory? History = null)
+{
+    /// <summary>The upstream image was built from a commit of the target branch's history.</summary>
+    public bool UpstreamInTarget => History is { } h ? Upstream?.Commit is { } c && h.UpstreamMergeBase == c : UpstreamCommitInTarget;
+
+    /// <summary>The target head is an ancestor of the commit the source image was built from.</summary>
+    public bool SourceOnTarget => History is { } h ? h.SourceMergeBase is { } mb && mb == h.TargetSha : TargetIsAncestorOfSourceCommit;
+
+    /// <summary>Labels are claims: GitLab confirms that the job they name, of the pipeline they name, built that commit and succeeded.</summary>
+    public bool Provenance => History is { } h
+        ? Source is { JobId: not null, PipelineId: { } pipeline, Commit: { } commit } && h.SourceJob is { Status: "success" } job
+          && job.PipelineId == pipeline && job.Commit == commit
+        : ProvenanceConfirmed;
+}
 
 /// <summary>The freshness rule, pure: one verdict per image, with the evidence in words.</summary>
 public static class Freshness
@@ -32,7 +70,7 @@ public static class Freshness
         if (o.Tag == o.TargetTag && o.InputsChangedByMergeRequest)
             return new(o.Name, o.Tag, FreshnessVerdict.Unbumped, o.Source?.Commit,
                 $"the MR changes the inputs of {o.Name} but its tag {o.Tag} equals the target branch's");
-        if (o.Upstream is { } up && o.UpstreamCommitInTarget)
+        if (o.Upstream is { } up && o.UpstreamInTarget)
             return new(o.Name, o.Tag, FreshnessVerdict.Upstream, up.Commit,
                 $"{o.Name}:{o.Tag} exists upstream ({up.Digest}) built from {up.Commit}, which is in the target branch", up.Digest);
         // For a fork MR the fork's registry is never read (Source is null): an upstream tag not built from the target's
@@ -43,9 +81,9 @@ public static class Freshness
         if (o.Source is { } src)
         {
             var failed = new List<string>();
-            if (!o.TargetIsAncestorOfSourceCommit) failed.Add("the target HEAD is not an ancestor of its fdo.commit");
+            if (!o.SourceOnTarget) failed.Add("the target HEAD is not an ancestor of its fdo.commit");
             if (o.InputsChangedSinceSourceCommit) failed.Add("its inputs changed between its fdo.commit and the rebased commit");
-            if (!o.ProvenanceConfirmed) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
+            if (!o.Provenance) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
             return failed.Count == 0
                 ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
                 : new(o.Name, o.Tag, FreshnessVerdict.Stale, src.Commit, $"{src.Digest} built from {src.Commit}: {string.Join("; ", failed)}");

@@ -132,29 +132,30 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             }
             var targetTag = Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey);
             var upstream = await registry.InspectAsync($"{policy.UpstreamRepo!.ToLowerInvariant()}/{image.Name}", tag, ct);
-            var upstreamInTarget = upstream?.Commit is { } uc && await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) == uc;
+            var upstreamBase = upstream?.Commit is { } uc ? await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) : null;
             // A fork's registry is writable by its owner at any moment: for a fork MR it is never read.
             var sourceImage = IsFork(mr) ? null : await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
-            bool ancestor = false, changedSince = true, provenance = false;
+            string? sourceBase = null;
+            SourceJob? job = null;
+            var changedSince = true;
             if (sourceImage?.Commit is { } commit)
             {
-                ancestor = await gitlab.MergeBaseAsync(source, target, commit, ct) == target;
+                sourceBase = await gitlab.MergeBaseAsync(source, target, commit, ct);
                 changedSince = Freshness.TouchesInputs(image, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
-                provenance = await ProvenanceConfirmed(source, sourceImage, ct);
+                job = await SourceJobAsync(source, sourceImage, ct);
             }
             observations.Add(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
-                upstream, upstreamInTarget, sourceImage, ancestor, changedSince, provenance));
+                upstream, false, sourceImage, false, changedSince, false, new ImageHistory(target, upstreamBase, sourceBase, job)));
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
     }
 
-    /// <summary>Labels are claims; GitLab confirms them: that job of that pipeline built that commit, and succeeded.</summary>
-    private async Task<bool> ProvenanceConfirmed(long project, RegistryImage image, CancellationToken ct)
+    /// <summary>The job a source image's labels name, as GitLab shows it, for the freshness rule to hold the labels to.</summary>
+    private async Task<SourceJob?> SourceJobAsync(long project, RegistryImage image, CancellationToken ct)
     {
-        if (image.JobId is not { } jobId || image.PipelineId is not { } pipelineId) return false;
+        if (image.JobId is not { } jobId) return null;
         var job = await gitlab.GetJobAsync(project, jobId, ct);
-        return job is not null && job.Status == "success" && job.Pipeline.Id == pipelineId
-            && (job.Commit?.Id ?? job.Pipeline.Sha) == image.Commit;
+        return job is null ? new SourceJob(null, null, null) : new SourceJob(job.Status, job.Pipeline.Id, job.Commit?.Id ?? job.Pipeline.Sha);
     }
 
     private async Task<StepResult> BuildingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,

@@ -36,6 +36,42 @@ public sealed class FreshnessRuleTests
         Assert.Equal("c0ffee", a.FdoCommit);
     }
 
+    private const string Target = "b2b2";
+
+    private static ImageObservation FromGit(RegistryImage? upstream = null, string? upstreamBase = null, RegistryImage? source = null,
+        string? sourceBase = Target, SourceJob? job = null) =>
+        new("debian/x86_64_build", "20261115-tool", "20261101-base", false, upstream, false, source, false, false, false,
+            new ImageHistory(Target, upstreamBase, sourceBase, job));
+
+    [Fact]
+    public void Given_git_s_answers_When_the_upstream_commit_is_its_own_merge_base_with_the_target_Then_upstream() =>
+        Assert.Equal(FreshnessVerdict.Upstream, Freshness.Assess(FromGit(upstream: Image, upstreamBase: Image.Commit)).Verdict);
+
+    [Fact]
+    public void Given_git_s_answers_When_the_upstream_commit_is_not_in_the_target_Then_stale() =>
+        Assert.Equal(FreshnessVerdict.Stale, Freshness.Assess(FromGit(upstream: Image, upstreamBase: "0a0a")).Verdict);
+
+    public static TheoryData<string?, SourceJob?, FreshnessVerdict, string?> SourceFacts() => new()
+    {
+        { Target, new SourceJob("success", 41, "c0ffee"), FreshnessVerdict.Fresh, null },
+        { "0a0a", new SourceJob("success", 41, "c0ffee"), FreshnessVerdict.Stale, "not an ancestor" },
+        { Target, new SourceJob("failed", 41, "c0ffee"), FreshnessVerdict.Stale, "does not confirm job 4242" },
+        { Target, new SourceJob("success", 40, "c0ffee"), FreshnessVerdict.Stale, "does not confirm job 4242" },
+        { Target, new SourceJob("success", 41, "dead"), FreshnessVerdict.Stale, "does not confirm job 4242" },
+        { Target, new SourceJob(null, null, null), FreshnessVerdict.Stale, "does not confirm job 4242" },
+        { Target, null, FreshnessVerdict.Stale, "does not confirm job 4242" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SourceFacts))]
+    public void Given_git_s_and_gitlab_s_answers_about_a_source_image_When_assessed_Then_the_rule_holds_its_labels_to_them(
+        string? sourceBase, SourceJob? job, FreshnessVerdict verdict, string? reason)
+    {
+        var a = Freshness.Assess(FromGit(source: Image, sourceBase: sourceBase, job: job));
+        Assert.Equal(verdict, a.Verdict);
+        if (reason is not null) Assert.Contains(reason, a.Reason);
+    }
+
     [Fact]
     public void Given_an_upstream_tag_not_from_the_target_history_and_no_source_image_When_assessed_Then_stale_to_be_rebuilt() =>
         Assert.Equal(FreshnessVerdict.Stale, Freshness.Assess(Observed(upstream: Image, upstreamInTarget: false)).Verdict);
