@@ -22,6 +22,7 @@ public sealed class PolicySettingsTests
             TriggerLabel = "merge-me", AllowedCommanders = ["maintainer"], UnverifiedJobs = ["build"], ManualJobs = "wait",
             SkippedPipelines = "pass", StepTimeoutMinutes = 45, MergeOrder = MergeOrder.CreatedAt,
             Trailers = ["part-of"], NoteOnSuccess = false, UnassignOnMerge = true,
+            Train = new TrainPolicySettings { Strategy = MergeTrainPolicy.MergeTrainStrategy, Depth = 3, MaxPipelines = 2 },
             Embargo = [new EmbargoSettings { From = "Fri 18:00", To = "Mon 08:00", TimeZone = "Europe/Berlin" }],
         };
         var policy = settings.ToPolicy();
@@ -29,5 +30,25 @@ public sealed class PolicySettingsTests
         foreach (var property in typeof(ProjectPolicy).GetProperties())
             Assert.NotEqual(System.Text.Json.JsonSerializer.Serialize(property.GetValue(defaults)),
                 System.Text.Json.JsonSerializer.Serialize(property.GetValue(policy)));
+    }
+
+    [Theory]
+    [InlineData("serial", 4, null, 0)]
+    [InlineData("merge-train", 4, 2, 0)]
+    [InlineData("merge-train", 20, null, 0)]
+    [InlineData("bors", 4, null, 1)]
+    [InlineData("merge-train", 0, null, 1)]
+    [InlineData("merge-train", 21, 0, 2)]
+    public void Given_a_train_policy_When_validated_Then_only_a_known_strategy_and_sane_sizes_pass(string strategy, int depth, int? pipelines, int problems) =>
+        Assert.Equal(problems, new ProjectPolicy(Train: new MergeTrainPolicy(strategy, depth, pipelines)).Validate().Count);
+
+    [Fact]
+    public void Given_no_train_policy_When_read_Then_it_is_serial_and_a_merge_train_defaults_its_pipelines_to_its_depth()
+    {
+        Assert.False(new ProjectPolicy().Train.IsTrain);
+        var train = System.Text.Json.JsonSerializer.Deserialize<ProjectPolicy>("""{"train":{"strategy":"merge-train","depth":3}}""",
+            new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!.Train;
+        Assert.Equal((true, 3, 3), (train.IsTrain, train.Depth, train.Pipelines));
+        Assert.Equal((Orchestrator.Domain.Trains.TrainStrategy.MergeTrain, 3, 3), (train.ToPlanner().Strategy, train.ToPlanner().Budget, train.ToPlanner().InitialWindow));
     }
 }

@@ -32,8 +32,12 @@ public sealed record ProjectPolicy(
     IReadOnlyList<EmbargoWindow>? Embargo = null,
     IReadOnlyList<string>? Trailers = null,
     [property: Id(15)] bool NoteOnSuccess = true,
-    [property: Id(16)] bool UnassignOnMerge = false)
+    [property: Id(16)] bool UnassignOnMerge = false,
+    MergeTrainPolicy? Train = null)
 {
+    /// <summary>How a target branch's merge requests are tested and landed: one at a time (serial), or as a merge train.</summary>
+    [Id(17)] public MergeTrainPolicy Train { get; init; } = Train ?? MergeTrainPolicy.Serial;
+
     /// <summary>
     /// Trailers every commit gets before our pipeline tests it (<c>part-of</c>, <c>reviewed-by</c>, <c>tested-by</c>):
     /// with any, the orchestrator rebases in its own git and pushes, instead of asking GitLab's rebase API.
@@ -88,7 +92,42 @@ public sealed record ProjectPolicy(
             errors.AddRange(Embargoes.Problems(window));
         if (Trailers.Any(t => t is null)) errors.Add("trailers[] must be names");
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
+        errors.AddRange(Train.Problems());
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");
         return errors;
     }
+}
+
+/// <summary>
+/// Policy <c>train</c>: <c>serial</c> (the default: one merge request holds the branch from rebase to merge) or
+/// <c>merge-train</c>: up to <see cref="Depth"/> cars, car k tested on the target plus cars 1..k, with never more than
+/// <see cref="MaxPipelines"/> of their pipelines at once (default: the depth). Trains run on fast-forward projects;
+/// other merge methods stay serial.
+/// </summary>
+[GenerateSerializer, Alias("MergeTrainPolicy")]
+public sealed record MergeTrainPolicy(
+    [property: Id(0)] string Strategy = MergeTrainPolicy.SerialStrategy,
+    [property: Id(1)] int Depth = 4,
+    [property: Id(2)] int? MaxPipelines = null)
+{
+    public const string SerialStrategy = "serial";
+    public const string MergeTrainStrategy = "merge-train";
+    public const int MostCars = 20;
+
+    public static readonly MergeTrainPolicy Serial = new();
+
+    public bool IsTrain => Strategy == MergeTrainStrategy;
+
+    /// <summary>Pipelines the train may run at once.</summary>
+    public int Pipelines => MaxPipelines ?? Depth;
+
+    public IEnumerable<string> Problems()
+    {
+        if (Strategy is not (SerialStrategy or MergeTrainStrategy)) yield return "train.strategy must be serial or merge-train";
+        if (Depth is < 1 or > MostCars) yield return $"train.depth must be between 1 and {MostCars}";
+        if (MaxPipelines is < 1 or > MostCars) yield return $"train.maxPipelines must be between 1 and {MostCars}";
+    }
+
+    /// <summary>The planner's policy: GitLab's merge train, <see cref="Depth"/> cars deep within <see cref="Pipelines"/> pipelines.</summary>
+    public Trains.TrainPolicy ToPlanner() => new(Trains.TrainStrategy.MergeTrain, Pipelines, Depth: Depth);
 }

@@ -28,11 +28,14 @@ public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
 /// commits: the source head seen, the target head it goes onto, the trailers, and who commits (at this command's time).
 /// </summary>
 /// <remarks>
+/// <paramref name="Upstream"/>: in a merge train, the base the branch was last rebased onto (a car's speculative base), whose
+/// commits are not the merge request's own and are left out, as <c>git rebase --onto &lt;onto&gt; &lt;upstream&gt;</c> does.
 /// <paramref name="ResetsApprovalsOnPush"/> and <paramref name="ApprovalsGiven"/>: whether the project removes approvals
 /// when commits are added, and how many there are to lose.
 /// </remarks>
 public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IReadOnlyList<Domain.Trailers.Trailer> Trailers,
-    string CommitterName, string CommitterEmail, DateTimeOffset At, bool ResetsApprovalsOnPush = false, int ApprovalsGiven = 0) : WorkflowCommand(At);
+    string CommitterName, string CommitterEmail, DateTimeOffset At, bool ResetsApprovalsOnPush = false, int ApprovalsGiven = 0,
+    string? Upstream = null) : WorkflowCommand(At);
 
 /// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
 public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);

@@ -115,7 +115,10 @@ public static class WorkflowDecider
     internal static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
     {
         var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
-            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven);
+            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven, c.Upstream);
+        // A car rebuilt onto a new base replays its own commits from the branch we pushed: a push by anyone since is not ours to move.
+        if (state.Car is not null && state.RebasedSha is { } ours && c.ExpectedSourceSha != ours)
+            return Decision.Of(planned, Failed(state, $"{SomeonePushed}: the branch is at {c.ExpectedSourceSha}, not at the {ours} the train pushed", c.At));
         if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
         return Decision.Of(planned, Failed(state, $"this project removes all approvals when commits are added, so writing the trailers would drop the " +
             $"{c.ApprovalsGiven} approval(s) given, and I never approve in anyone's name. Remove `trailers` from the orchestrator's policy, " +
@@ -137,7 +140,7 @@ public static class WorkflowDecider
     /// </summary>
     private static Decision DecideDeadline(ObserveClock c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        if (!state.IsActive || state.State == Queued) return Decision.Nothing;
+        if (!state.IsActive || state.State == Queued || TrainCarRules.WaitingBehind(state)) return Decision.Nothing;
         if (state.State == Building && state.PipelineCreatedAt is { } created)
             return rules.CiOverdue(c.At - created, c.Clock.CiTimeoutMinutes)
                 ? Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At, c.Clock), Failed(state, CiTooLong, c.At))
@@ -279,6 +282,8 @@ public static class WorkflowDecider
         return rules.PipelineOutcome(c.Status) switch
         {
             PipelineOutcome.Succeeded => Decision.Of(observed),
+            // A car's pipeline also tests the cars ahead: the train says whose failure it is, once they have landed.
+            PipelineOutcome.Failed when state.Car is not null => Decision.Of(observed),
             PipelineOutcome.Failed => Decision.Of(observed, Failed(state, "CI failed!", c.At)),
             PipelineOutcome.Canceled => Decision.Of(observed, Failed(state, "Someone canceled the CI.", c.At)),
             // marge-bot merges on a skipped pipeline; nothing was tested, so only a policy that says so does too.
@@ -290,7 +295,8 @@ public static class WorkflowDecider
 
     internal static Decision DecideVerification(RecordVerification c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        if (c.TargetSha != state.TargetSha)
+        // A car is tested on a speculative base ahead of the target: its merge waits for the train to reach it.
+        if (state.Car is null && c.TargetSha != state.TargetSha)
             return Rebase(state, new TargetMoved(state.Attempt, state.TargetSha!, c.TargetSha, c.At, c.MaxRebases), c.MaxRebases, c.At);
         if (c.Evidence is { } evidence) return DecideVerifiedInTarget(c, evidence, state, rules);
 

@@ -38,6 +38,10 @@ public static class WorkflowEventNames
         [typeof(RewritePlanned)] = "rewrite_planned",
         [typeof(RewriteFailed)] = "rewrite_failed",
         [typeof(UpstreamTagTaken)] = "upstream_tag_taken",
+        [typeof(TrainCarAssigned)] = "train_car_assigned",
+        [typeof(TrainCarAnnounced)] = "train_car_announced",
+        [typeof(TrainCarAtHead)] = "train_car_at_head",
+        [typeof(TrainCarRejected)] = "train_car_rejected",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

@@ -95,7 +95,8 @@ public sealed record RewritePlanned(
     [property: Id(6)] string CommitterEmail,
     [property: Id(7)] DateTimeOffset At,
     [property: Id(8)] bool ResetsApprovalsOnPush = false,
-    [property: Id(9)] int ApprovalsGiven = 0) : IWorkflowEvent;
+    [property: Id(9)] int ApprovalsGiven = 0,
+    [property: Id(10)] string? Upstream = null) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("RewriteFailed")]
 public sealed record RewriteFailed(

@@ -82,6 +82,16 @@ public static class WorkflowEvolver
                 LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
             },
             RewritePlanned e => state with { PlannedRewrite = e },
+            // A new car keeps nothing of the old one but its note, when the train only moved its base.
+            TrainCarAssigned e => state with
+            {
+                Car = e.Seat.CarId is { } car
+                    ? new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, state.Car?.CarId == car ? state.Car.NoteId : null, e.Reason)
+                    : new TrainCar(e.Seat.Branch, null, [], null, Reason: e.Reason),
+            },
+            TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
+            TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
+            TrainCarRejected => state,
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
@@ -98,7 +108,8 @@ public static class WorkflowEvolver
         };
         if (ReferenceEquals(next, state)) return state;
         // A step's deadline counts from when it began: a new state, or the same one again after a rebase.
-        var newStep = next.State != state.State || next.Rebases != state.Rebases;
+        // Waiting behind the cars ahead was never the step's: its clock starts when the car reaches the head.
+        var newStep = next.State != state.State || next.Rebases != state.Rebases || @event is TrainCarAtHead;
         return next with
         {
             UpdatedAt = @event.At, StepStartedAt = newStep ? @event.At : state.StepStartedAt, ErrorsInStep = newStep ? 0 : next.ErrorsInStep,

@@ -26,24 +26,34 @@ public static class WorkflowSteps
     /// <summary>Where an attempt may end from any active state.</summary>
     private static readonly WorkflowState[] Ends = [Failed, Cancelled, WorkflowState.MergedElsewhere];
 
+    /// <summary>What the branch's merge train says of the merge request (a car, a new one, the head, a verdict): decided in every step a car lives through.</summary>
+    /// <remarks>Declared before <see cref="Table"/>, which reads it while it is built.</remarks>
+    private static readonly (Type, StepRule) Train = On<ObserveTrain>((c, s, _) => TrainCarRules.Decide(c, s));
+
     public static readonly IReadOnlyList<WorkflowStep> Table =
     [
         Step(Queued, [Rebasing, Refused, .. Ends],
-            On<StartRebase>((c, s, _) => Decision.Of(new RebaseStarted(s.Attempt, 1, "queue granted the target branch", c.At)))),
+            On<StartRebase>((c, s, _) => Decision.Of(new RebaseStarted(s.Attempt, 1, "queue granted the target branch", c.At))),
+            Train),
         Step(Rebasing, [Checking, .. Ends],
             On<StartRebase>((_, _, _) => Decision.Nothing),
             On<RecordRebase>((c, s, _) => D.DecideRebase(c, s)),
             On<PlanRewrite>((c, s, _) => s.PlannedRewrite is null ? D.DecideRewrite(c, s) : Decision.Nothing),
-            On<RecordRewriteFailure>((c, s, _) => D.DecideRewriteFailure(c, s))),
-        Step(Checking, [Building, .. Ends],
-            On<RecordFreshness>(D.DecideFreshness)),
-        Step(Building, [Verifying, .. Ends],
+            On<RecordRewriteFailure>((c, s, _) => D.DecideRewriteFailure(c, s)),
+            On<RecordCarNote>((c, s, _) => TrainCarRules.DecideNote(c, s)),
+            Train),
+        Step(Checking, [Building, Rebasing, .. Ends],
+            On<RecordFreshness>(D.DecideFreshness),
+            Train),
+        Step(Building, [Verifying, Rebasing, .. Ends],
             On<RecordPipelinePrepared>((c, s, _) => D.DecidePipelinePrepared(c, s)),
             On<RecordPipeline>((c, s, _) => D.DecidePipeline(c, s)),
             On<ObservePipeline>(D.DecideObservation),
-            On<TimeOut>((c, s, _) => D.DecideLegacyTimeOut(c, s))),
+            On<TimeOut>((c, s, _) => D.DecideLegacyTimeOut(c, s)),
+            Train),
         Step(Verifying, [Promoting, Merging, Rebasing, .. Ends],
-            On<RecordVerification>(D.DecideVerification)),
+            On<RecordVerification>(D.DecideVerification),
+            Train),
         Step(Promoting, [Merging, .. Ends],
             On<ObserveUpstreamTag>((c, s, _) => D.DecideUpstreamTag(c, s)),
             On<RecordPromotion>((c, s, _) => D.DecidePromotion(c, s))),
@@ -51,8 +61,10 @@ public static class WorkflowSteps
             On<ObserveEmbargo>(D.DecideEmbargo),
             On<RecordMerge>((c, s, _) => Decision.Of(new Merged(s.Attempt, c.MergeCommitSha, c.At))),
             On<RecordMergeRefusal>(D.DecideMergeRefusal),
-            On<ObserveMerged>((c, s, _) => D.DecideMergedWhileMerging(c, s))),
+            On<ObserveMerged>((c, s, _) => D.DecideMergedWhileMerging(c, s)),
+            Train),
     ];
+
 
     public static WorkflowStep? Of(WorkflowState state) => Table.FirstOrDefault(s => s.State == state);
 

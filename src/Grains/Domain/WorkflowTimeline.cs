@@ -90,6 +90,12 @@ public static class WorkflowTimeline
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
         RewritePlanned r => $"rebase by our git onto {r.OntoSha[..Math.Min(12, r.OntoSha.Length)]} with {string.Join(", ", r.Trailers.Select(t => t.Key).Distinct())}",
         RewriteFailed r => $"our rebase was not pushed ({r.Kind}): {r.Message}",
+        TrainCarAssigned t => t.Seat.CarId is { } car
+            ? $"{car}, car {t.Seat.Position} of the merge train of `{t.Seat.Branch}`" + (t.Seat.Ahead.Count > 0 ? $" on top of {string.Join(", ", t.Seat.Ahead.Select(i => $"!{i}"))}" : "") + $": {t.Reason}"
+            : $"out of its car in the merge train of `{t.Seat.Branch}`: {t.Reason}",
+        TrainCarAnnounced t => $"{t.CarId} announced on the merge request (note {t.NoteId})",
+        TrainCarAtHead t => $"{t.Seat.CarId} reached the head of the merge train: every car ahead landed",
+        TrainCarRejected t => $"the merge train took it out: {t.Seat.Rejected}",
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",

@@ -88,13 +88,22 @@ public sealed class PolicySettings
     public List<string> Trailers { get; set; } = [];
     public bool NoteOnSuccess { get; set; } = true;
     public bool UnassignOnMerge { get; set; }
+    public TrainPolicySettings Train { get; set; } = new();
 
     public Domain.ProjectPolicy ToPolicy() => new(
         [.. Images.Select(i => new Domain.ImagePolicy(i.Name, i.TagFile, i.TagKey, i.Inputs, i.ForceVariable))], UpstreamRepo, RequiredApprovals,
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
         MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes,
         Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))], Trailers: Trailers,
-        NoteOnSuccess: NoteOnSuccess, UnassignOnMerge: UnassignOnMerge);
+        NoteOnSuccess: NoteOnSuccess, UnassignOnMerge: UnassignOnMerge,
+        Train: new Domain.MergeTrainPolicy(Train.Strategy, Train.Depth, Train.MaxPipelines));
+}
+
+public sealed class TrainPolicySettings
+{
+    public string Strategy { get; set; } = Domain.MergeTrainPolicy.SerialStrategy;
+    public int Depth { get; set; } = 4;
+    public int? MaxPipelines { get; set; }
 }
 
 public sealed class EmbargoSettings

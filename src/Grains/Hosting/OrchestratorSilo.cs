@@ -117,6 +117,7 @@ public static class OrchestratorSilo
         {
             var store = new StoreOptions();
             MartenSetup.Configure(store, sp.GetRequiredService<NpgsqlDataSource>(), sp.GetRequiredService<PostgresSchema>().Name);
+            foreach (var (type, name) in Domain.Trains.TrainEventNames.All) store.Events.MapEventType(type, name);
             return store;
         });
         services.TryAddSingleton<WorkflowJournal>();

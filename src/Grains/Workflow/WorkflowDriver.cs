@@ -23,6 +23,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
+        // A car hears from its train before anything else: a new car or base stops what the old one was doing.
+        if (s.IsActive && s.State != WorkflowState.Queued && s.Car is not null && await TrainAsync(key, s, mr, now, ct) is { } train) return train;
         // The observer of each step the table declares (WorkflowSteps); an ended attempt is finished off.
         return WorkflowSteps.Of(s.State) is { } step
             ? await Observers[step.State](this, new Step(key, s, mr, policy, now, memo), ct)
@@ -50,6 +52,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // Whoever asked must be allowed to merge before the bot does anything for them, even queue.
         if (await Checkpoint(PermissionCheckpoint.Request, key, s, mr, policy, now, ct, await UncheckedImages(key, s, mr, policy, ct)) is { } check)
             return check;
+        if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
+        {
+            var seat = await Train(key, s, mr).Join(key.Iid, policy.Train.ToPlanner(), now);
+            var observed = await ObserveTrainAsync(seat, mr, now, ct);
+            return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
+                : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
+        }
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
         return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
     }
@@ -57,6 +66,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
+        if (s.Car is { } car)
+        {
+            if (car.OntoSha is not { } onto) return StepResult.Waiting("the car ahead has not pushed its head yet");
+            if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
+            // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
+            return await RewriteAsync(key, s, mr, policy, now, ct, onto, s.RebasedSha is null ? null : s.TargetSha);
+        }
         if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
@@ -78,13 +94,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// first, so the commits are the same after a crash, then pushed with a lease on the source head that was seen.
     /// </summary>
     private async Task<StepResult> RewriteAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
-        DateTimeOffset now, CancellationToken ct)
+        DateTimeOffset now, CancellationToken ct, string? trainOnto = null, string? upstream = null)
     {
         if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
         var bot = options.Value.GitLab.BotUsername;
         if (s.PlannedRewrite is not { } plan)
         {
-            var onto = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
+            var onto = trainOnto ?? await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
                 ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
             var approvers = (await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? [];
             var resets = (await gitlab.GetProjectApprovalsAsync(mr.TargetProjectId, ct)).ResetApprovalsOnPush;
@@ -92,7 +108,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 approvers.Select(a => new Domain.Trailers.Approver(a.User.Id, a.User.Username, a.User.Name ?? a.User.Username, null)), bot,
                 options.Value.Git.ReviewerFallbackEmail);
             return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now,
-                resets, approvers.Count));
+                resets, approvers.Count, upstream));
         }
         // The push is made with the bot's rights: an MR closed or merged since the plan is the decider's to stop, not ours to push to.
         var stillOpen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, null, plan.OntoSha, null, Requested: false), now);
@@ -101,7 +117,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var source = mr.SourceProjectId == mr.TargetProjectId ? target : await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct);
         var result = await git.RewriteAsync(new Adapters.Git.GitRewrite(new(target.Id, target.PathWithNamespace), mr.TargetBranch,
             new(source.Id, source.PathWithNamespace), mr.SourceBranch, plan.ExpectedSourceSha, plan.OntoSha, plan.Trailers,
-            new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true), ct);
+            new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true, plan.Upstream), ct);
         return StepResult.Of(result switch
         {
             Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),
@@ -302,6 +318,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<StepResult> MergingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
+        if (s.Car is { AtHead: false } car)
+            return StepResult.Waiting($"car {car.Position} waits for the cars ahead ({string.Join(", ", car.Ahead.Select(i => $"!{i}"))}) to land");
         if (s.EmbargoedUntil is { } until && now < until) return StepResult.Waiting($"merges are embargoed until {until:u}");
         // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
@@ -364,6 +382,13 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
+        // The train hears how the car ended: merged (it lands, the next may merge) or not (the cars behind are rebuilt without it).
+        if (s.State != WorkflowState.None && (s.Car is not null || policy.Train.IsTrain))
+        {
+            var train = Train(key, s, mr);
+            if (s.State == WorkflowState.Completed) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
+            else await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
+        }
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 
         var outcome = Outcomes.For(s, new OutcomeFacts(mr.State, mr.Author.Id, mr.Author.Username, IsBot(mr.Author), (mr.Assignees ?? []).Any(IsBot),
@@ -381,6 +406,48 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, outcome.Note + "\n\n" + marker, ct);
         return StepResult.Of(new RecordNote(note.Id, now));
     }
+
+    /// <summary>
+    /// The train's word on this car, with what the car owes it first (its head once pushed, its pipeline's failure),
+    /// handed to the decider; null when nothing changes. A new car stops the old one's pipeline before it is recorded.
+    /// </summary>
+    private async Task<StepResult?> TrainAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct)
+    {
+        var train = Train(key, s, mr);
+        var seat = await train.Seat(key.Iid);
+        if (s.Car!.CarId is { } carId && seat.CarId == carId)
+        {
+            if (s.State > WorkflowState.Rebasing && s.RebasedSha is { } head && seat.PushedHead != head)
+                seat = await train.ReportHead(key.Iid, carId, head, now);
+            if (s.State == WorkflowState.Building && s.PipelineStatus is { } status && PipelineStatus.Classify(status) == PipelineOutcome.Failed
+                && seat.CarStatus == "running")
+                seat = await train.ReportFailed(key.Iid, carId, now);
+        }
+        var observed = await ObserveTrainAsync(seat, mr, now, ct);
+        var decision = WorkflowDecider.Decide(observed, s);
+        if (decision.Events.Count == 0) return null;
+        if (decision.Events.OfType<TrainCarAssigned>().Any(e => e.SupersededPipeline is not null)) await StopOurPipelineAsync(s, mr, ct);
+        return StepResult.Of(observed);
+    }
+
+    private async Task<ObserveTrain> ObserveTrainAsync(TrainSeat seat, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct) =>
+        new(seat, await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
+            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone"), now);
+
+    /// <summary>Trains run where the tested head lands as it is: fast-forward projects (others stay serial, for now).</summary>
+    private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct) =>
+        (await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct)).MergeMethod == "ff";
+
+    /// <summary>Says on the merge request which car it is, before its branch is rewritten to hold the cars ahead (once per car).</summary>
+    private async Task<StepResult> AnnounceAsync(MergeRequestKey key, MergeRequestWorkflow s, TrainCar car, DateTimeOffset now, CancellationToken ct)
+    {
+        var marker = TrainCarRules.NoteMarker(key, s.Attempt, car.CarId!);
+        var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
+        var note = existing ?? await gitlab.PostNoteAsync(key.ProjectId, key.Iid, TrainCarRules.Announcement(car, car.Reason) + "\n\n" + marker, ct);
+        return StepResult.Of(new RecordCarNote(car.CarId!, note.Id, now));
+    }
+
+    private ITrainGrain Train(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr) => grains.GetGrain<ITrainGrain>(QueueKey(key, s, mr));
 
     private bool IsBot(GitLabUser user) => string.Equals(user.Username, options.Value.GitLab.BotUsername, StringComparison.OrdinalIgnoreCase);
 

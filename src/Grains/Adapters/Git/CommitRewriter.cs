@@ -18,9 +18,11 @@ internal sealed class CommitRewriter(GitRunner git, string mirror)
     /// <summary>Who writes the throwaway commits that only steer merge-tree: fixed, so they too are the same every time.</summary>
     private static readonly GitCommitter Scaffold = new("orchestrator", "orchestrator@localhost", DateTimeOffset.UnixEpoch);
 
-    public async Task<Replay> ReplayAsync(string onto, string head, IReadOnlyList<Trailer> trailers, GitCommitter committer, CancellationToken ct)
+    public async Task<Replay> ReplayAsync(string onto, string head, IReadOnlyList<Trailer> trailers, GitCommitter committer, CancellationToken ct,
+        string? upstream = null)
     {
-        var list = await git.TextAsync(mirror, ct, "rev-list", "--reverse", "--topo-order", "--no-merges", head, "^" + onto);
+        var list = await git.TextAsync(mirror, ct, ["rev-list", "--reverse", "--topo-order", "--no-merges", head, "^" + onto,
+            .. upstream is null ? Array.Empty<string>() : ["^" + upstream]]);
         var parent = onto;
         var written = new List<string>();
         foreach (var sha in list.Split('\n', StringSplitOptions.RemoveEmptyEntries))

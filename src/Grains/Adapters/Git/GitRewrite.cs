@@ -21,9 +21,11 @@ public sealed record GitCommitter(string Name, string Email, DateTimeOffset When
 /// <param name="ExpectedSourceSha">The source head the caller saw: the commits replayed, and the lease of the push.</param>
 /// <param name="OntoSha">The base recorded by the caller; null takes the target branch's head as fetched (the result says which).</param>
 /// <param name="SkipCi">Push with <c>-o ci.skip</c>: the workflow starts its own pipeline.</param>
+/// <param name="Upstream">Commits reachable from it are not the merge request's own (a merge train car's former speculative
+/// base): left out, as <c>git rebase --onto &lt;onto&gt; &lt;upstream&gt;</c> does.</param>
 public sealed record GitRewrite(
     GitProject Target, string TargetBranch, GitProject Source, string SourceBranch, string ExpectedSourceSha, string? OntoSha,
-    IReadOnlyList<Trailer> Trailers, GitCommitter Committer, bool SkipCi);
+    IReadOnlyList<Trailer> Trailers, GitCommitter Committer, bool SkipCi, string? Upstream = null);
 
 public abstract record GitRewriteResult
 {

@@ -28,6 +28,7 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
     {
         ValidateSha(request.ExpectedSourceSha);
         if (request.OntoSha is not null) ValidateSha(request.OntoSha);
+        if (request.Upstream is not null) ValidateSha(request.Upstream);
         var mirror = MirrorPath(request.Target.Id);
         var gate = Locks.GetOrAdd(mirror, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(ct);
@@ -76,12 +77,13 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
         // After a crash our own push replaced the expected commits on the branch; GitLab still serves them by SHA.
         if (!await HasCommitAsync(mirror, r.ExpectedSourceSha, ct)) await FetchShaAsync(mirror, r.ExpectedSourceSha, [targetUrl, sourceUrl], ct);
         if (!await HasCommitAsync(mirror, onto, ct)) await FetchShaAsync(mirror, onto, [targetUrl], ct);
+        if (r.Upstream is { } upstream && !await HasCommitAsync(mirror, upstream, ct)) await FetchShaAsync(mirror, upstream, [targetUrl, sourceUrl], ct);
         if (!await HasCommitAsync(mirror, r.ExpectedSourceSha, ct) || !await HasCommitAsync(mirror, onto, ct))
             return head == r.ExpectedSourceSha
                 ? throw new GitCommandException("fetch", 1, $"{onto} is not in {r.Target.PathWithNamespace}")
                 : new GitRewriteResult.SourceMoved(r.ExpectedSourceSha, head, "the source branch moved and its former head is unknown to GitLab");
 
-        var replay = await new CommitRewriter(git, mirror).ReplayAsync(onto, r.ExpectedSourceSha, r.Trailers, r.Committer, ct);
+        var replay = await new CommitRewriter(git, mirror).ReplayAsync(onto, r.ExpectedSourceSha, r.Trailers, r.Committer, ct, r.Upstream);
         if (replay.Head is { } ours && head == ours) return new GitRewriteResult.AlreadyPushed(ours, onto, replay.Commits);
         if (head != r.ExpectedSourceSha) return new GitRewriteResult.SourceMoved(r.ExpectedSourceSha, head, $"{r.SourceBranch} is at {head}");
         if (replay.Head is null) return new GitRewriteResult.Conflict(replay.ConflictCommit!, replay.ConflictPaths);

@@ -27,3 +27,31 @@ public sealed record ImagePushed([property: Id(0)] string Tag, [property: Id(1)]
 /// <summary>The planner's decision after a fact, with the snapshot it was decided from: replay decides it again.</summary>
 [GenerateSerializer, Alias("trains.TrainPlanned")]
 public sealed record TrainPlanned([property: Id(0)] TrainSnapshot Inputs, [property: Id(1)] TrainPlan Plan, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
+
+// What the train learns from its cars' merge requests on GitLab. Neither changes a plan's inputs (the evolver ignores
+// them); they say where each car's speculative head is and which merge requests GitLab really merged.
+
+/// <summary>A car's merge request pushed the car's speculative head (target + the cars ahead + its own commits).</summary>
+[GenerateSerializer, Alias("trains.CarHeadPushed")]
+public sealed record CarHeadPushed([property: Id(0)] long Iid, [property: Id(1)] string CarId, [property: Id(2)] string Sha,
+    [property: Id(3)] DateTimeOffset At) : ITrainEvent;
+
+/// <summary>GitLab merged the merge request: <paramref name="Sha"/> is the tested head that landed.</summary>
+[GenerateSerializer, Alias("trains.MrMerged")]
+public sealed record MrMerged([property: Id(0)] long Iid, [property: Id(1)] string Sha, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
+
+/// <summary>The names a branch's train stream stores its events under: a migration contract, as for merge requests.</summary>
+public static class TrainEventNames
+{
+    public static readonly IReadOnlyDictionary<Type, string> All = new Dictionary<Type, string>
+    {
+        [typeof(TrainOpened)] = "train_opened",
+        [typeof(MrsJoined)] = "train_mrs_joined",
+        [typeof(MrWithdrawn)] = "train_mr_withdrawn",
+        [typeof(PipelineFinished)] = "train_pipeline_finished",
+        [typeof(ImagePushed)] = "train_image_pushed",
+        [typeof(TrainPlanned)] = "train_planned",
+        [typeof(CarHeadPushed)] = "train_car_head_pushed",
+        [typeof(MrMerged)] = "train_mr_merged",
+    };
+}

@@ -21,15 +21,18 @@ public enum TrainStrategy
 // Budget: Pipelines the train may run at once.
 // BatchSize: Merge requests per car for TrainStrategy.Batch.
 // MinWindow: The depth TrainStrategy.AdaptiveDepth never shrinks below.
+// Depth: Cars a merge train proposes (default: the budget).
 [GenerateSerializer, Alias("trains.TrainPolicy")]
 public sealed record TrainPolicy(
     [property: Id(0)] TrainStrategy Strategy,
     [property: Id(1)] int Budget,
     [property: Id(2)] int BatchSize = 4,
-    [property: Id(3)] int MinWindow = 1)
+    [property: Id(3)] int MinWindow = 1,
+    [property: Id(4)] int? Depth = null)
 {
     public bool ImageAware => Strategy == TrainStrategy.ImageAwareBestFirst;
 
     /// <summary>The depth a train starts with: serial tests one car, the others as many as the budget allows.</summary>
-    public int InitialWindow => Strategy == TrainStrategy.Serial ? 1 : Budget;
+    /// <remarks>A merge train may be deeper than its budget: a car that passed waits for those ahead without a pipeline.</remarks>
+    public int InitialWindow => Strategy == TrainStrategy.Serial ? 1 : Depth ?? Budget;
 }

@@ -1,0 +1,179 @@
+namespace Orchestrator.Domain;
+
+// A merge request as a car of its target branch's merge train: what the train says of it (TrainSeat, read by the
+// shell from the branch's TrainGrain), the decisions the merge request's own decider makes from it, and the events
+// that record them with their inputs. Never renumber an [Id] or rename an alias: stored streams depend on them.
+
+/// <summary>
+/// What the branch's train says of one merge request right now. <paramref name="CarId"/> is null while it waits for a
+/// car (<paramref name="Waiting"/> says why). <paramref name="Ahead"/> are the merge requests its car is tested on top
+/// of, in order; <paramref name="AheadHead"/> the speculative head the car right ahead pushed (null until it has);
+/// <paramref name="AheadMerged"/> whether every one of them has really been merged by GitLab. <paramref name="Rejected"/>
+/// is the train's verdict when the merge request left it because its car failed on the branch as it is.
+/// </summary>
+[GenerateSerializer, Alias("TrainSeat")]
+public sealed record TrainSeat(
+    [property: Id(0)] string Branch,
+    [property: Id(1)] string? CarId,
+    [property: Id(2)] IReadOnlyList<long> Ahead,
+    [property: Id(3)] string? AheadHead,
+    [property: Id(4)] bool AheadMerged,
+    [property: Id(5)] string? Waiting = null,
+    [property: Id(6)] string? Rejected = null,
+    [property: Id(7)] string? Reason = null,
+    [property: Id(8)] string? CarStatus = null,
+    [property: Id(9)] string? PushedHead = null)
+{
+    /// <summary>Position in the train when the car started: 1 is tested on the target itself.</summary>
+    public int Position => Ahead.Count + 1;
+
+    /// <summary>
+    /// What the car is built on: the target's head when nothing is ahead of it, or when everything ahead has landed
+    /// (then the target holds it all, and a push by anyone else is seen); else the speculative head of the car ahead.
+    /// </summary>
+    public string? OntoFor(string targetHead) => Ahead.Count == 0 || AheadMerged ? targetHead : AheadHead;
+}
+
+/// <summary>The car the current attempt rides in, as its decider last recorded it (no <c>CarId</c>: its car was stopped and it waits for another).</summary>
+/// <param name="Branch">The target branch whose train it rides.</param>
+/// <param name="CarId">The planner's car (null: stopped, waiting for another).</param>
+/// <param name="Ahead">The merge requests it is tested on top of, in order.</param>
+/// <param name="OntoSha">The speculative base it is (to be) rebased onto; null while the car ahead has not pushed its head.</param>
+/// <param name="AtHead">Every car ahead has landed and the target is exactly the base it was tested on: it may merge.</param>
+/// <param name="NoteId">The note announcing this car (null until posted).</param>
+/// <param name="Reason">Why it got this car (for the note).</param>
+[GenerateSerializer, Alias("TrainCar")]
+public sealed record TrainCar(
+    [property: Id(0)] string Branch,
+    [property: Id(1)] string? CarId,
+    [property: Id(2)] IReadOnlyList<long> Ahead,
+    [property: Id(3)] string? OntoSha,
+    [property: Id(4)] bool AtHead = false,
+    [property: Id(5)] long? NoteId = null,
+    [property: Id(6)] string? Reason = null)
+{
+    public int Position => Ahead.Count + 1;
+}
+
+/// <summary>What the train says of this merge request, and the target's head GitLab shows, for the decider to act on.</summary>
+public sealed record ObserveTrain(TrainSeat Seat, string TargetHead, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>The note announcing the car is on the merge request (found again by its marker after a crash).</summary>
+public sealed record RecordCarNote(string CarId, long NoteId, DateTimeOffset At) : WorkflowCommand(At);
+
+/// <summary>
+/// The train gave the attempt a car, or a new one (rebuilt: a car ahead left or was rebuilt, or the target moved): the
+/// branch is rebased onto <paramref name="OntoSha"/> next; <paramref name="SupersededPipeline"/> is the pipeline the
+/// old car ran, stopped (it tests a head that will never land).
+/// </summary>
+[GenerateSerializer, Alias("TrainCarAssigned")]
+public sealed record TrainCarAssigned(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] TrainSeat Seat,
+    [property: Id(2)] string TargetHead,
+    [property: Id(3)] string? OntoSha,
+    [property: Id(4)] string Reason,
+    [property: Id(5)] long? SupersededPipeline,
+    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>The note announcing the car was posted.</summary>
+[GenerateSerializer, Alias("TrainCarAnnounced")]
+public sealed record TrainCarAnnounced(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string CarId,
+    [property: Id(2)] long NoteId,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>Every car ahead has landed and the target is the base this car was tested on: its tested head is a fast-forward.</summary>
+[GenerateSerializer, Alias("TrainCarAtHead")]
+public sealed record TrainCarAtHead(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] TrainSeat Seat,
+    [property: Id(2)] string TargetHead,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>The train took the merge request out: its car failed on the branch as it really is.</summary>
+[GenerateSerializer, Alias("TrainCarRejected")]
+public sealed record TrainCarRejected(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] TrainSeat Seat,
+    [property: Id(2)] string TargetHead,
+    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>
+/// The merge request's own rules as a car: when it takes a (new) car, when it may merge, when the train's verdict ends
+/// the attempt. Pure; the shell only reads the seat and the target's head.
+/// </summary>
+public static class TrainCarRules
+{
+    public static Decision Decide(ObserveTrain c, MergeRequestWorkflow state)
+    {
+        var seat = c.Seat;
+        if (!state.IsActive) return Decision.Nothing;
+        if (seat.Rejected is { } verdict)
+        {
+            // Only a car this attempt rides in can be judged; a merge request still waiting for one was never tested.
+            if (state.Car is null) return Decision.Nothing;
+            return Decision.Of(new TrainCarRejected(state.Attempt, seat, c.TargetHead, c.At),
+                new AttemptFailed(state.Attempt, state.State,
+                    $"CI failed! (car {state.Car.Position} of the merge train of `{seat.Branch}`: {verdict})", c.At));
+        }
+        // Its car was stopped and no other started yet (the budget, a failure ahead): its pipeline is stopped, it waits.
+        if (seat.CarId is null)
+            return state.Car is { CarId: not null } && state.State != WorkflowState.Queued
+                ? Assign(state, c, null, $"the train was rebuilt: {seat.Reason ?? seat.Waiting ?? "its car was stopped"}; it waits: {seat.Waiting}")
+                : Decision.Nothing;
+        var carId = seat.CarId;
+        var onto = seat.OntoFor(c.TargetHead);
+        if (state.Car is not { } car)
+        {
+            // A car whose base is not pushed yet waits in the queue (never timed), not in a rebase.
+            if (state.State != WorkflowState.Queued || onto is null) return Decision.Nothing;
+            return Assign(state, c, onto, seat.Reason ?? $"car {seat.Position} of the merge train of `{seat.Branch}`");
+        }
+        if (car.CarId != carId)
+            return Assign(state, c, onto, $"the train was rebuilt: {seat.Reason ?? "a car ahead changed"}");
+        if (onto is not null && onto != car.OntoSha)
+            return Assign(state, c, onto, car.OntoSha is null ? "the car ahead pushed its head"
+                : seat.Ahead.Count == 0 || seat.AheadMerged ? "the target branch moved" : "the car ahead was rebuilt");
+        if (state.State == WorkflowState.Merging && !car.AtHead && (seat.Ahead.Count == 0 || seat.AheadMerged) && c.TargetHead == car.OntoSha)
+            return Decision.Of(new TrainCarAtHead(state.Attempt, seat, c.TargetHead, c.At));
+        return Decision.Nothing;
+    }
+
+    /// <summary>A new base: rebased again (its pipeline, testing a head that will never land, is stopped).</summary>
+    private static Decision Assign(MergeRequestWorkflow state, ObserveTrain c, string? onto, string reason) => Decision.Of(
+        new TrainCarAssigned(state.Attempt, c.Seat, c.TargetHead, onto, reason, state.PipelineId, c.At),
+        new RebaseStarted(state.Attempt, state.Rebases + 1, $"car {c.Seat.Position} of the merge train of `{c.Seat.Branch}`: {reason}", c.At));
+
+    public static Decision DecideNote(RecordCarNote c, MergeRequestWorkflow state) =>
+        state.Car is { } car && car.CarId == c.CarId && car.NoteId is null
+            ? Decision.Of(new TrainCarAnnounced(state.Attempt, c.CarId, c.NoteId, c.At))
+            : Decision.Nothing;
+
+    /// <summary>
+    /// Waits that are the train's, never the step's: for the car ahead to push the base, for the train's verdict on a
+    /// failed pipeline, for the cars ahead to land.
+    /// </summary>
+    public static bool WaitingBehind(MergeRequestWorkflow state) => state.Car is { } car
+        && (car.OntoSha is null
+            || (state.State == WorkflowState.Building && state.PipelineStatus is { } status
+                && PipelineStatus.Classify(status) is PipelineOutcome.Failed)
+            || (state.State == WorkflowState.Merging && !car.AtHead));
+
+    /// <summary>The note announcing a car: where it rides, and why the page's diff shows more than the merge request's own changes.</summary>
+    public static string Announcement(TrainCar car, string? reason)
+    {
+        var ahead = car.Ahead.Count == 0 ? "on the target branch itself"
+            : "on top of " + string.Join(", ", car.Ahead.Select(i => $"!{i}"));
+        var text = $"This merge request is car {car.Position} of the merge train of `{car.Branch}`, tested {ahead}.";
+        if (reason is { Length: > 0 } why && why.StartsWith("the train was rebuilt", StringComparison.Ordinal))
+            text = $"The merge train of `{car.Branch}` was rebuilt ({why[("the train was rebuilt: ".Length)..]}). " + text;
+        if (car.Ahead.Count > 0)
+            text += " Its branch now holds the cars ahead, rebased in order, with its own commits on top: until they land, " +
+                "this page's diff also shows their changes. Only its own commits land with it, once every car ahead has landed.";
+        return text;
+    }
+
+    public static string NoteMarker(MergeRequestKey key, int attempt, string carId) => $"{Markers.NotePrefix}{key} attempt {attempt} {carId} -->";
+}

@@ -1,0 +1,158 @@
+using Marten;
+using Orchestrator.Domain;
+using Orchestrator.Domain.Trains;
+
+namespace Orchestrator.Grains;
+
+/// <summary>
+/// A branch's merge train on its Marten stream (<c>train-&lt;project&gt;-&lt;branch&gt;</c>): each fact goes through
+/// <see cref="TrainPlanner.Decide"/>, whose events (the fact, then the plan with its snapshot) are appended before
+/// anyone is told. What the cars' merge requests report of GitLab (heads pushed, merges) is appended alongside.
+/// </summary>
+public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
+{
+    private readonly List<ITrainEvent> events = [];
+    private TrainState state = TrainState.Initial;
+    // Folded beside the planner's state: the latest car each merge request rode in, the heads pushed, GitLab's merges,
+    // the train's verdicts, why a merge request's car was last retired, and what the last plan held back.
+    private readonly Dictionary<long, Car> lastCar = [];
+    private readonly Dictionary<long, (string CarId, string Sha)> heads = [];
+    private readonly Dictionary<long, string> merged = [];
+    private readonly Dictionary<long, string> rejected = [];
+    private readonly Dictionary<long, string> retiredBecause = [];
+    private IReadOnlyList<Hold> holds = [];
+
+    private MergeQueueKey Key => MergeQueueKey.Parse(this.GetPrimaryKeyString());
+    private string Stream => $"train-{Key.ProjectId}-{Key.Branch}";
+
+    public override async Task OnActivateAsync(CancellationToken ct)
+    {
+        await using var session = store.QuerySession();
+        foreach (var e in await session.Events.FetchStreamAsync(Stream, token: ct)) Apply((ITrainEvent)e.Data);
+    }
+
+    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at)
+    {
+        if (!state.IsOpen) await DecideAsync(new OpenTrain(Key.Branch, policy, at));
+        // A merge request back for another attempt is a new passenger: the old verdict was about its old attempt.
+        if (!state.Queue.Exists(m => m.Iid == iid) && !merged.ContainsKey(iid))
+        {
+            rejected.Remove(iid);
+            await DecideAsync(new JoinTrain([QueuedMr.Plain(iid)], at));
+        }
+        return SeatOf(iid);
+    }
+
+    public Task<TrainSeat> Seat(long iid) => Task.FromResult(SeatOf(iid));
+
+    public async Task<TrainSeat> ReportHead(long iid, string carId, string sha, DateTimeOffset at)
+    {
+        if (CurrentCar(iid)?.Id == carId && heads.GetValueOrDefault(iid) != (carId, sha))
+            await AppendAsync([new CarHeadPushed(iid, carId, sha, at)]);
+        return SeatOf(iid);
+    }
+
+    public async Task<TrainSeat> ReportFailed(long iid, string carId, DateTimeOffset at)
+    {
+        if (state.Car(carId) is { Status: CarStatus.Running } car && car.Mrs.Contains(iid)) await DecideAsync(new FinishPipeline(carId, false, at));
+        return SeatOf(iid);
+    }
+
+    public async Task ReportMerged(long iid, string sha, DateTimeOffset at)
+    {
+        if (!merged.ContainsKey(iid)) await AppendAsync([new MrMerged(iid, sha, at)]);
+        // The car lands only now that GitLab has merged it: the plan never gets ahead of the branch.
+        if (CurrentCar(iid) is { Status: CarStatus.Running } car && state.Car(car.Id) is not null) await DecideAsync(new FinishPipeline(car.Id, true, at));
+    }
+
+    public async Task Leave(long iid, string reason, DateTimeOffset at)
+    {
+        if (state.Queue.Exists(m => m.Iid == iid)) await DecideAsync(new WithdrawMr(iid, reason, at));
+    }
+
+    public Task<TrainView> GetTrain()
+    {
+        var replay = TrainReplay.Run(events);
+        var cars = state.Cars.Where(c => !c.ImageOnly)
+            .Select(c => new TrainCarView(c.Id, c.Mrs[0], c.Base, heads.TryGetValue(c.Mrs[0], out var h) && h.CarId == c.Id ? h.Sha : null,
+                c.Status.ToString().ToLowerInvariant()))
+            .ToList();
+        var riding = cars.Select(c => c.Iid).ToHashSet();
+        return Task.FromResult(new TrainView(Key.Branch, cars, [.. state.Queue.Select(m => m.Iid).Where(i => !riding.Contains(i))],
+            [.. merged.Keys], replay.Consistent, replay.Plans.Count,
+            [.. events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Retires).Select(r => r.CarId)]));
+    }
+
+    private async Task DecideAsync(TrainCommand command)
+    {
+        var decided = TrainPlanner.Decide(command, state);
+        if (decided.Count > 0) await AppendAsync(decided);
+    }
+
+    private async Task AppendAsync(IReadOnlyList<ITrainEvent> decided)
+    {
+        await using var session = store.LightweightSession();
+        session.Events.Append(Stream, events.Count + decided.Count, [.. decided.Cast<object>()]);
+        await session.SaveChangesAsync();
+        foreach (var e in decided) Apply(e);
+        PokeEveryone();
+    }
+
+    private void Apply(ITrainEvent e)
+    {
+        events.Add(e);
+        switch (e)
+        {
+            case TrainPlanned p:
+                foreach (var start in p.Plan.Starts.Where(s => !s.Car.ImageOnly))
+                    foreach (var iid in start.Car.Mrs) lastCar[iid] = start.Car;
+                foreach (var reject in p.Plan.Rejects) rejected[reject.Iid] = reject.Reason;
+                foreach (var retire in p.Plan.Retires)
+                    if (state.Car(retire.CarId) is { } car)
+                        foreach (var iid in car.Mrs) retiredBecause[iid] = $"{retire.CarId} was stopped: {retire.Reason}";
+                holds = p.Plan.Holds;
+                break;
+            case CarHeadPushed h:
+                heads[h.Iid] = (h.CarId, h.Sha);
+                break;
+            case MrMerged m:
+                merged[m.Iid] = m.Sha;
+                break;
+        }
+        state = TrainEvolver.Evolve(state, e);
+    }
+
+    /// <summary>The car the merge request rides in now: running, or the one it landed with.</summary>
+    private Car? CurrentCar(long iid) =>
+        state.Cars.FirstOrDefault(c => !c.ImageOnly && c.Mrs.Contains(iid)) ?? (merged.ContainsKey(iid) ? lastCar.GetValueOrDefault(iid) : null);
+
+    private TrainSeat SeatOf(long iid)
+    {
+        var branch = Key.Branch;
+        if (rejected.TryGetValue(iid, out var verdict)) return new TrainSeat(branch, null, [], null, false, Rejected: verdict);
+        if (CurrentCar(iid) is not { } car)
+        {
+            var held = holds.FirstOrDefault(h => h.Mrs.Contains(iid))?.Reason;
+            var waiting = state.Queue.Exists(m => m.Iid == iid)
+                ? held ?? $"it waits for a place in the train (depth {state.Window})"
+                : "it is not in the train";
+            return new TrainSeat(branch, null, [], null, false, waiting, Reason: retiredBecause.GetValueOrDefault(iid));
+        }
+        string? aheadHead = null;
+        if (car.Base.Count > 0 && CurrentCar(car.Base[^1]) is { } aheadCar && heads.TryGetValue(car.Base[^1], out var h) && h.CarId == aheadCar.Id)
+            aheadHead = h.Sha;
+        var pushed = heads.TryGetValue(iid, out var mine) && mine.CarId == car.Id ? mine.Sha : null;
+        var reason = retiredBecause.GetValueOrDefault(iid) ?? $"car {car.Base.Count + 1} of the merge train of `{branch}`";
+        return new TrainSeat(branch, car.Id, car.Base, aheadHead, car.Base.All(merged.ContainsKey), Reason: reason,
+            CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed);
+    }
+
+    /// <summary>Everyone whose seat may have changed looks again now, rather than at their next poll. Never awaited.</summary>
+    private void PokeEveryone()
+    {
+        var iids = state.Queue.Select(m => m.Iid).Concat(rejected.Keys).Distinct().ToList();
+        foreach (var iid in iids)
+            _ = GrainFactory.GetGrain<IMergeRequestGrain>(new MergeRequestKey(Key.ProjectId, iid).ToString()).Poke()
+                .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
+    }
+}
