@@ -8,7 +8,7 @@ using Xunit;
 namespace Orchestrator.IntegrationTests.Infrastructure;
 
 /// <summary>The sandbox GitLab (with its real registry) on loopback, for the workflow's end-to-end tests.</summary>
-public sealed class SandboxFixture : IAsyncLifetime
+public class SandboxFixture : IAsyncLifetime
 {
     public const string AdminToken = "glpat-e2e-admin";
     private LoopbackSandbox? sandbox;
@@ -16,12 +16,14 @@ public sealed class SandboxFixture : IAsyncLifetime
     public string BaseUrl => sandbox!.BaseUrl;
     public string RegistryUrl => sandbox!.RegistryUrl;
 
-    public async Task InitializeAsync() =>
-        sandbox = await LoopbackSandbox.StartAsync(AdminToken, new Dictionary<string, string?>
-        {
-            ["Sandbox:RebaseDuration"] = "00:00:00.300",
-            ["Sandbox:MergeCheckDuration"] = "00:00:00.300",
-        });
+    /// <summary>The sandbox's settings for this fixture (a subclass may add its own, e.g. slower jobs).</summary>
+    protected virtual IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>
+    {
+        ["Sandbox:RebaseDuration"] = "00:00:00.300",
+        ["Sandbox:MergeCheckDuration"] = "00:00:00.300",
+    };
+
+    public async Task InitializeAsync() => sandbox = await LoopbackSandbox.StartAsync(AdminToken, Settings);
 
     public HttpClient Api(string token)
     {

@@ -15,8 +15,8 @@ namespace Orchestrator.IntegrationTests.Workflow;
 /// Merge trains on a fast-forward project: car k is tested on the target plus cars 1..k (each pushed to its own branch
 /// by our git), lands only after every car ahead, and lands exactly the SHA its pipeline tested.
 /// </summary>
-public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox, Xunit.Abstractions.ITestOutputHelper output)
-    : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture sandbox, Xunit.Abstractions.ITestOutputHelper output)
+    : IClassFixture<SchemaFixture>, IClassFixture<SlowJobsSandboxFixture>
 {
     private static readonly TimeSpan TrainTime = TimeSpan.FromMinutes(4);
 
@@ -37,6 +37,8 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox,
             await h.OpenMrAsync("car-four", "Four", new FileChange("create", "four.txt", "4\n")),
         };
         await EnqueueInOrderAsync(h, mrs);
+        // A train of four: every car started while the first still ran.
+        Assert.Equal(4, (await Train(h).GetTrain()).Cars.Count);
 
         var outcomes = new List<MergeRequestWorkflow>();
         foreach (var iid in mrs) outcomes.Add(await h.WaitForOutcome(iid, 1, TrainTime));
@@ -86,7 +88,7 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox,
         var mrs = new List<long>();
         for (var i = 1; i <= 4; i++)
             mrs.Add(await h.OpenMrAsync($"budget-{i}", $"Budget {i}", new FileChange("create", $"budget-{i}.txt", $"{i}\n")));
-        await EnqueueInOrderAsync(h, mrs, waitForCar: false);
+        await EnqueueInOrderAsync(h, mrs);
 
         var outcomes = new List<MergeRequestWorkflow>();
         foreach (var iid in mrs) outcomes.Add(await h.WaitForOutcome(iid, 1, TrainTime));
@@ -111,13 +113,12 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox,
     }
 
     /// <summary>Each joins the train after the one before, so the cars are in the order given.</summary>
-    private static async Task EnqueueInOrderAsync(WorkflowHarness h, IEnumerable<long> mrs, bool waitForCar = true)
+    private static async Task EnqueueInOrderAsync(WorkflowHarness h, IEnumerable<long> mrs)
     {
         foreach (var iid in mrs)
         {
             await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
-            if (waitForCar) await h.WaitForState(iid, s => s.Car is not null || !s.IsActive, "a car in the train");
-            else await Eventually.True(async () => (await Train(h).GetTrain()) is var t && (t.Waiting.Contains(iid) || t.Cars.Any(c => c.Iid == iid)),
+            await Eventually.True(async () => (await Train(h).GetTrain()) is var t && (t.Waiting.Contains(iid) || t.Cars.Any(c => c.Iid == iid)),
                 $"!{iid} to join the train", TimeSpan.FromSeconds(60));
         }
     }
@@ -128,6 +129,9 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox,
         foreach (var iid in mrs)
             foreach (var e in await h.Grain(iid).GetEvents())
                 output.WriteLine($"!{iid} {e.At:HH:mm:ss.fff} {e.Type} {(e.Data.Length > 600 ? e.Data[..600] : e.Data)}");
+        foreach (var iid in mrs)
+            foreach (var note in (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray())
+                output.WriteLine($"!{iid} note: {note!["body"]}");
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(await Train(h).GetTrain()));
     }
 
@@ -158,4 +162,13 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SandboxFixture sandbox,
             }
         return spans.Max(s => spans.Count(o => o.From <= s.From && s.From < o.To));
     }
+}
+
+/// <summary>The sandbox with jobs that take a few seconds each, so that a train's cars run side by side.</summary>
+public sealed class SlowJobsSandboxFixture : SandboxFixture
+{
+    protected override IReadOnlyDictionary<string, string?> Settings => new Dictionary<string, string?>(base.Settings)
+    {
+        ["Sandbox:Ci:JobDelay"] = "00:00:05",
+    };
 }
