@@ -22,6 +22,7 @@ public static class QueuesApi
         queue.MapPost("/pause", Pause).WithName("PauseQueue").RequireScope("admin");
         queue.MapPost("/resume", Resume).WithName("ResumeQueue").RequireScope("admin");
         queue.MapPost("/front", Front).WithName("MoveToFront").RequireScope("admin");
+        queue.MapGet("/train", Train).WithName("GetTrain").RequireScope("read");
         return app;
     }
 
@@ -30,6 +31,10 @@ public static class QueuesApi
     private static async Task<Ok<QueueResponse>> Get(string targetBranch, HttpContext http, OperationsReadModel read, PolicyStore policies,
         TimeProvider clock, CancellationToken ct) =>
         TypedResults.Ok(await ResponseAsync(Key(http, targetBranch), read, policies, clock, ct));
+
+    /// <summary>The branch's merge train: its cars in order (what each is tested on, its head, its status), who waits, who landed, and whether replay re-plans every plan alike.</summary>
+    private static async Task<Ok<TrainView>> Train(string targetBranch, HttpContext http, IGrainFactory grains) =>
+        TypedResults.Ok(await grains.GetGrain<ITrainGrain>(Key(http, targetBranch).ToString()).GetTrain());
 
     private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> Pause(string targetBranch, HttpContext http, IGrainFactory grains,
         OperationsReadModel read, PolicyStore policies, TimeProvider clock, CancellationToken ct)

@@ -82,11 +82,13 @@ public static class WorkflowEvolver
                 LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
             },
             RewritePlanned e => state with { PlannedRewrite = e },
-            // A new car keeps nothing of the old one but its note, when the train only moved its base.
+            // The same car on a new base keeps its note and the reason it was given; a new car starts afresh.
             TrainCarAssigned e => state with
             {
                 Car = e.Seat.CarId is { } car
-                    ? new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, state.Car?.CarId == car ? state.Car.NoteId : null, e.Reason)
+                    ? state.Car is { } same && same.CarId == car
+                        ? same with { Ahead = e.Seat.Ahead, OntoSha = e.OntoSha, AtHead = false }
+                        : new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, null, e.Reason)
                     : new TrainCar(e.Seat.Branch, null, [], null, Reason: e.Reason),
             },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
