@@ -19,6 +19,8 @@ public sealed class StepMemo
 {
     public (int Attempt, int Rebase)? RebaseRequested { get; set; }
     public (long Project, string Path)? SourcePath { get; set; }
+    /// <summary>The target project's merge method, read once per activation while the merge request waits for a car.</summary>
+    public (long Project, string? Method)? MergeMethod { get; set; }
     /// <summary>What the step last waited on or stumbled over since it last made progress, for a deadline's note.</summary>
     public string? LastProblem { get; set; }
 }

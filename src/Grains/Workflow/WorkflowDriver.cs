@@ -435,8 +435,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone"), now);
 
     /// <summary>Trains run where the tested head lands as it is: fast-forward projects (others stay serial, for now).</summary>
-    private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct) =>
-        (await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct)).MergeMethod == "ff";
+    private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct)
+    {
+        if (memo.MergeMethod is not { } known || known.Project != mr.TargetProjectId)
+            memo.MergeMethod = known = (mr.TargetProjectId, (await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct)).MergeMethod);
+        return known.Method == "ff";
+    }
 
     /// <summary>Says on the merge request which car it is, before its branch is rewritten to hold the cars ahead (once per car).</summary>
     private async Task<StepResult> AnnounceAsync(MergeRequestKey key, MergeRequestWorkflow s, TrainCar car, DateTimeOffset now, CancellationToken ct)
