@@ -57,7 +57,7 @@ switch (command)
         await using var sandbox = await SandboxHost.StartAsync();
         await using var ctx = new BenchContext(sandbox, dataSource, Connection(), Path.GetFullPath(Option("--silo")));
         // --only overhead,scale,economy,resume runs a subset (for working on one figure); the report takes whatever is there.
-        var only = args.Contains("--only") ? Option("--only").Split(',') : ["overhead", "scale", "economy", "resume"];
+        var only = args.Contains("--only") ? Option("--only").Split(',') : ["overhead", "scale", "economy", "trains", "resume"];
         if (only.Contains("overhead"))
         {
             ctx.Progress("overhead per MR: orchestrator vs the marge-bot-style baseline");
@@ -73,6 +73,12 @@ switch (command)
         {
             ctx.Progress("rebuild economy");
             await Write("economy", await EconomyBench.RunAsync(ctx, rounds: quick ? 1 : 2));
+        }
+        if (only.Contains("trains"))
+        {
+            ctx.Progress("merge train vs serial, and the simulator's prediction");
+            await Write("trains", quick ? await TrainBench.RunAsync(ctx, mrs: 8, pipelineSeconds: 2, depth: 4)
+                                        : await TrainBench.RunAsync(ctx, mrs: 30, pipelineSeconds: 3, depth: 4));
         }
         // Each project's hook carries its own secret; any refused delivery would mean the figures rode on the poll.
         var (accepted, refused, failed) = await sandbox.DeliveriesAsync();

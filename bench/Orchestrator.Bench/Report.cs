@@ -50,6 +50,19 @@ public static class Report
                 Row($"{stat} (s)", F(o["orchestrator_overhead_s"]![stat]), F(o["baseline_overhead_s"]![stat]),
                     stat == "median" ? F(o["ratio_median_baseline_over_orchestrator"]) + "×" : "");
         }
+        if (r["trains"] is { } t)
+        {
+            Console.WriteLine($"\n7. Merge train (depth {t["depth"]}) vs serial: {t["mrs_per_side"]} MRs each, {F(t["failing_share"])} failing, " +
+                $"pipeline = sleep {t["pipeline_sleep_s"]} s (wall {F(t["pipeline_wall_s"])} s), overhead per landing {F(t["overhead_per_landing_s"])} s");
+            Row("", "merge train", "serial");
+            Row("landed / failed", $"{t["merge_train"]!["landed"]} / {t["merge_train"]!["failed"]}", $"{t["serial"]!["landed"]} / {t["serial"]!["failed"]}");
+            Row("landings per hour", F(t["merge_train"]!["landings_per_hour"], "0"), F(t["serial"]!["landings_per_hour"], "0"));
+            Row("simulator's prediction (per hour)", F(t["merge_train"]!["simulator_landings_per_hour"], "0"), F(t["serial"]!["simulator_landings_per_hour"], "0"));
+            Row("measured / simulated", F(t["merge_train"]!["measured_over_simulated"]), F(t["serial"]!["measured_over_simulated"]));
+            Row("pipelines per landed MR (simulated)", $"{F(t["merge_train"]!["pipelines_per_landed"])} ({F(t["merge_train"]!["simulator_pipelines_per_landed"])})",
+                $"{F(t["serial"]!["pipelines_per_landed"])} ({F(t["serial"]!["simulator_pipelines_per_landed"])})");
+            Row("train / serial", F(t["train_over_serial"]) + "×");
+        }
         if (r["scale"] is { } s)
         {
             Console.WriteLine($"\n2. Scale: {s["projects"]} projects × {s["mrs_per_project"]} MRs at once (pipeline = sleep {s["pipeline_sleep_s"]} s)");

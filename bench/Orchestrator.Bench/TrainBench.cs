@@ -1,0 +1,118 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Orchestrator.Bench.Simulation;
+using Orchestrator.Bench.Workload;
+using Orchestrator.Domain.Trains;
+
+namespace Orchestrator.Bench;
+
+/// <summary>
+/// Figure 7: a merge train on the sandbox against serial in the same run, and the simulator's prediction for the same
+/// parameters. Two fast-forward projects, the same N MRs in each (every tenth breaks the tests of every pipeline that
+/// carries it), each pipeline a fixed sleep; one project serial, the other a merge train of the given depth. The
+/// simulator gets the pipeline's measured wall time and the serial run's measured overhead per landing (not fitted).
+/// </summary>
+public static class TrainBench
+{
+    public static async Task<JsonObject> RunAsync(BenchContext ctx, int mrs, double pipelineSeconds, int depth)
+    {
+        var team = await BenchProjects.CreateTeamAsync(ctx.Sandbox, "trn");
+        var train = await CreateProjectAsync(team, "train-merge-train", pipelineSeconds);
+        var serial = await CreateProjectAsync(team, "train-serial", pipelineSeconds);
+        await using var orchestrator = await ctx.StartOrchestratorAsync("trains", team.BotUsername, team.BotToken, team.MaintainerUsername, [train.Id, serial.Id]);
+        var basePolicy = new { images = Array.Empty<object>(), ciTimeoutMinutes = 10, maxRebases = 3, stepTimeoutMinutes = 10 };
+        await BenchProjects.PutPolicyAsync(orchestrator.Api, serial.Id, basePolicy);
+        await BenchProjects.PutPolicyAsync(orchestrator.Api, train.Id, new
+        {
+            basePolicy.images, basePolicy.ciTimeoutMinutes, basePolicy.maxRebases, basePolicy.stepTimeoutMinutes,
+            train = new { strategy = "merge-train", depth },
+        });
+        var sides = new JsonObject();
+        var outcomes = new Dictionary<string, List<OrchestratorOutcome>>();
+        foreach (var (name, project) in new[] { ("merge_train", train), ("serial", serial) })
+        {
+            await orchestrator.AddHookAsync(team.Maintainer, project.Id);
+            var iids = new List<long>();
+            for (var i = 0; i < mrs; i++) iids.Add(await OpenAsync(team, project.Id, $"{name}-{i}", breaks: Breaks(i)));
+            await BenchProjects.DrainPipelinesAsync(team.Maintainer, project.Id);
+            ctx.Progress($"trains: {name}, {mrs} MRs ({iids.Count(i => Breaks(iids.IndexOf(i)))} break the tests)");
+            foreach (var iid in iids) await OrchestratorWatch.EnqueueAsync(orchestrator.Requests, project.Id, iid);
+            var ended = new List<OrchestratorOutcome>();
+            foreach (var iid in iids) ended.Add(await OrchestratorWatch.WaitAsync(orchestrator.Api, project.Id, iid, TimeSpan.FromMinutes(20)));
+            outcomes[name] = ended;
+            var landed = ended.Count(o => o.State == "completed");
+            var first = ended.Min(o => o.Requested);
+            var last = ended.Max(o => o.Ended ?? o.Requested);
+            var hours = (last - first).TotalHours;
+            var pipelines = ended.Sum(o => o.Pipelines.Count);
+            sides[name] = new JsonObject
+            {
+                ["landed"] = landed, ["failed"] = ended.Count - landed, ["wall_s"] = Math.Round((last - first).TotalSeconds, 1),
+                ["landings_per_hour"] = Math.Round(landed / hours, 1),
+                ["pipelines_per_landed"] = Math.Round(pipelines / (double)Math.Max(1, landed), 2),
+            };
+            ctx.Progress($"trains: {name} landed {landed} in {(last - first).TotalSeconds:F0} s ({landed / hours:F0}/h), {pipelines} pipelines");
+        }
+
+        // What the simulator is told: the pipeline's wall time as GitLab measured it, and the serial run's time per landing beyond it.
+        var walls = new List<double>();
+        foreach (var o in outcomes["serial"].Where(o => o.State == "completed"))
+            foreach (var p in o.Pipelines) walls.Add(await BenchProjects.PipelineSecondsAsync(team.Maintainer, serial.Id, p));
+        var wall = Stats.Of(walls).Median;
+        var serialLanded = outcomes["serial"].Where(o => o.State == "completed").ToList();
+        var perLanding = Stats.Of([.. serialLanded.Select(o => ((o.Ended ?? o.Requested) - (o.FirstRebase ?? o.Requested)).TotalSeconds)]).Median;
+        var overhead = Math.Max(0, perLanding - wall);
+        var settings = new SimulationSettings(PipelineMinutes: wall / 60, FailureShare: Failing, Budget: depth, BumpShare: 0, BuildMinutes: 0,
+            OverheadSeconds: overhead, Backlog: 2 * depth + 4, Hours: 6, WarmupHours: 0.5, Seed: 19);
+        var predicted = new JsonObject();
+        foreach (var (name, strategy) in new[] { ("merge_train", TrainStrategy.MergeTrain), ("serial", TrainStrategy.Serial) })
+        {
+            var result = TrainSimulation.Run(settings, strategy, replay: false);
+            predicted[name] = Math.Round(result.LandingsPerHour, 1);
+            sides[name]!["simulator_landings_per_hour"] = Math.Round(result.LandingsPerHour, 1);
+            sides[name]!["simulator_pipelines_per_landed"] = Math.Round(result.PipelinesPerLanded, 2);
+            sides[name]!["measured_over_simulated"] = Math.Round(sides[name]!["landings_per_hour"]!.GetValue<double>() / result.LandingsPerHour, 2);
+        }
+        return new JsonObject
+        {
+            ["mrs_per_side"] = mrs, ["failing_share"] = Failing, ["depth"] = depth, ["pipeline_sleep_s"] = pipelineSeconds,
+            ["pipeline_wall_s"] = Math.Round(wall, 2), ["overhead_per_landing_s"] = Math.Round(overhead, 2),
+            ["merge_train"] = sides["merge_train"]!.DeepClone(), ["serial"] = sides["serial"]!.DeepClone(),
+            ["train_over_serial"] = Math.Round(sides["merge_train"]!["landings_per_hour"]!.GetValue<double>()
+                / sides["serial"]!["landings_per_hour"]!.GetValue<double>(), 2),
+            ["simulator"] = "TrainSimulation with the measured pipeline wall time and serial overhead, saturated arrivals, same failure share",
+        };
+    }
+
+    private const double Failing = 0.1;
+
+    /// <summary>Every tenth MR, the fifth first: a train of four always has one in it.</summary>
+    private static bool Breaks(int index) => index % 10 == 4;
+
+    /// <summary>A fast-forward project whose pipeline sleeps, then fails when the tree holds a file under <c>breaks/</c>.</summary>
+    private static async Task<PlainProject> CreateProjectAsync(Team team, string name, double pipelineSeconds)
+    {
+        var project = await BenchProjects.CreatePlainProjectAsync(team, name, pipelineSeconds);
+        await team.Maintainer.Put($"projects/{project.Id}", new { merge_method = "ff" });
+        var ci = $"stages: [test]\ntest:\n  stage: test\n  script:\n    - sleep {pipelineSeconds.ToString(CultureInfo.InvariantCulture)}\n" +
+                 "    - if [ -d breaks ]; then echo 'broken by a change in this pipeline'; exit 1; fi\n";
+        await team.Maintainer.Post($"projects/{project.Id}/repository/commits", new
+        {
+            branch = "main", commit_message = "ci: breakable",
+            actions = new[] { new { action = "update", file_path = ".gitlab-ci.yml", content = ci } },
+        });
+        return project;
+    }
+
+    private static async Task<long> OpenAsync(Team team, long project, string branch, bool breaks)
+    {
+        var path = breaks ? $"breaks/{branch}.md" : $"changes/{branch}.md";
+        await team.Developer.Post($"projects/{project}/repository/commits", new
+        {
+            branch, start_branch = "main", commit_message = $"docs: {branch}",
+            actions = new[] { new { action = "create", file_path = path, content = $"{branch}\n" } },
+        });
+        var mr = await team.Developer.Post($"projects/{project}/merge_requests", new { source_branch = branch, target_branch = "main", title = $"docs: {branch}" });
+        return mr["iid"]!.GetValue<long>();
+    }
+}
