@@ -61,6 +61,7 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.PolicyStore>();
         services.TryAddSingleton<Workflow.IPolicyStore>(sp => sp.GetRequiredService<Workflow.PolicyStore>());
         services.TryAddSingleton<Workflow.WorkflowDriver>();
+        services.TryAddSingleton<Workflow.IWorkflowDriver>(sp => sp.GetRequiredService<Workflow.WorkflowDriver>());
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();

@@ -14,7 +14,7 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
     Persistence.IPipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IPolicyStore policies,
-    PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger) : IWorkflowDriver
 {
     public const string AttemptVariable = Markers.PipelineVariable;
 
