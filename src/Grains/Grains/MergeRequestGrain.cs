@@ -45,7 +45,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     public Task Poke()
     {
         // Never awaits GitLab: the webhook that pokes must answer within milliseconds.
-        if (State.Current.NeedsWork)
+        if (NeedsWork)
         {
             StartPolling();
             poll!.Change(TimeSpan.Zero, options.Value.Workflow.PollInterval);
@@ -68,18 +68,18 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     {
         watchingSince = clock.GetUtcNow();
         await base.OnActivateAsync(ct);
-        if (State.Current.NeedsWork) StartPolling();
+        if (NeedsWork) StartPolling();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // The durable wake-up after a restart: activation has already resumed polling if there is work.
-        if (!State.Current.NeedsWork && await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
+        if (!NeedsWork && await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     private async Task<CommandOutcome> Driven(CommandOutcome outcome)
     {
-        if (outcome.EventsRecorded > 0 && State.Current.NeedsWork)
+        if (outcome.EventsRecorded > 0 && NeedsWork)
         {
             StartPolling();
             if (await this.GetReminder(WakeUp) is null)
@@ -87,6 +87,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         }
         return outcome;
     }
+
+    private bool NeedsWork => driver.Drives && State.Current.NeedsWork;
 
     private void StartPolling() =>
         poll ??= this.RegisterGrainTimer(AdvanceAsync, new GrainTimerCreationOptions

@@ -61,7 +61,10 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.PolicyStore>();
         services.TryAddSingleton<Workflow.IPolicyStore>(sp => sp.GetRequiredService<Workflow.PolicyStore>());
         services.TryAddSingleton<Workflow.WorkflowDriver>();
-        services.TryAddSingleton<Workflow.IWorkflowDriver>(sp => sp.GetRequiredService<Workflow.WorkflowDriver>());
+        // With no GitLab configured there is nothing to drive: requests are recorded and wait.
+        services.TryAddSingleton<Workflow.IWorkflowDriver>(sp =>
+            string.IsNullOrEmpty(sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab.BaseUrl)
+                ? new Workflow.ParkedDriver() : sp.GetRequiredService<Workflow.WorkflowDriver>());
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();

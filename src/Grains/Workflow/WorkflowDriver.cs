@@ -18,6 +18,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
 {
     public const string AttemptVariable = Markers.PipelineVariable;
 
+    public bool Drives => true;
+
     public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
         StepMemo memo, CancellationToken ct = default)
     {

@@ -1,8 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
-using Microsoft.AspNetCore.TestHost;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace Orchestrator.IntegrationTests.Infrastructure;
 
@@ -52,9 +50,6 @@ public sealed class OrchestratorApiFactory(string schema, IReadOnlyDictionary<st
         builder.UseSetting("Orchestrator:Http:MaxRequestBodyBytes", "65536");
         builder.UseSetting("Logging:LogLevel:Default", "Warning");
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) builder.UseSetting(key, value);
-        // Without a GitLab to drive, workflows are parked where the API left them.
-        if (settings?.ContainsKey("Orchestrator:GitLab:BaseUrl") != true)
-            builder.ConfigureTestServices(services => services.AddSingleton<global::Orchestrator.Workflow.IWorkflowDriver, ParkedDriver>());
     }
 
 }

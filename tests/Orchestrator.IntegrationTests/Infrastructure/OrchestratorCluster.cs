@@ -36,9 +36,6 @@ public static class OrchestratorCluster
         {
             silo.AddOrchestrator(silo.Configuration);
             if (ShiftedClock.Named(silo.Configuration[ClockSetting]) is { } clock) silo.Services.Replace(ServiceDescriptor.Singleton<TimeProvider>(clock));
-            // Without a GitLab to drive, workflows are parked where the commands left them.
-            if (string.IsNullOrEmpty(silo.Configuration["Orchestrator:GitLab:BaseUrl"]))
-                silo.Services.Replace(ServiceDescriptor.Singleton<global::Orchestrator.Workflow.IWorkflowDriver, ParkedDriver>());
             silo.Services.Configure<ReminderOptions>(o =>
             {
                 o.MinimumReminderPeriod = TimeSpan.FromSeconds(1);
