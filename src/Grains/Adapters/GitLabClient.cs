@@ -201,7 +201,7 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
     }
 
-    private static async Task Ensure(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task Ensure(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode) return;
         var text = await response.Content.ReadAsStringAsync(ct);

@@ -65,7 +65,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(24)] DateTimeOffset? StepStartedAt = null,
     [property: Id(25)] int ErrorsInStep = 0,
     [property: Id(26)] DateTimeOffset? EmbargoedUntil = null,
-    [property: Id(27)] RewritePlanned? PlannedRewrite = null)
+    [property: Id(27)] RewritePlanned? PlannedRewrite = null,
+    [property: Id(28)] ReapprovalChecked? Reapproval = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -31,6 +31,8 @@ public static class WorkflowDecider
         (RecordRebase c, Rebasing) => DecideRebase(c, state),
         (PlanRewrite c, Rebasing) when state.PlannedRewrite is null => DecideRewrite(c, state),
         (PlanRewrite, Rebasing) => Decision.Nothing,
+        (CheckReapproval c, Rebasing) when state is { PlannedRewrite: { } plan, Reapproval: null } && Reapprovals.Needed(plan) => Reapprovals.Decide(c, state, rules),
+        (CheckReapproval, Rebasing) when state.Reapproval is not null => Decision.Nothing,
         (RecordRewriteFailure c, Rebasing) => Decision.Of(new RewriteFailed(state.Attempt, c.Kind, c.Message, c.At), Failed(state, c.Kind switch
         {
             "source_moved" => SomeonePushed,
@@ -101,17 +103,21 @@ public static class WorkflowDecider
     private const string CiTooLong = "CI is taking too long.";
 
     /// <summary>
-    /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given,
-    /// and the bot never approves in anyone's name. So it refuses, and says how to choose.
+    /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given.
+    /// By default the bot refuses, and says how to choose; where the policy says <c>reapprove</c> it plans the rewrite, and
+    /// whether it may approve again in the approvers' names is decided before the push (<see cref="Reapprovals"/>).
     /// </summary>
     private static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
     {
         var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
-            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven);
+            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven, c.OnApprovalReset, c.Approvers, c.ImpersonationConfigured);
         if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
+        if (c.OnApprovalReset == ApprovalsResetOnPush.Reapprove)
+            return Reapprovals.Unplannable(c) is { } missing ? Decision.Of(planned, Failed(state, missing, c.At)) : Decision.Of(planned);
         return Decision.Of(planned, Failed(state, $"this project removes all approvals when commits are added, so writing the trailers would drop the " +
-            $"{c.ApprovalsGiven} approval(s) given, and I never approve in anyone's name. Remove `trailers` from the orchestrator's policy, " +
-            "or stop removing approvals on push (Settings → Merge requests → Approval settings)", c.At));
+            $"{c.ApprovalsGiven} approval(s) given, and the orchestrator's policy does not approve again in the approvers' names. Remove `trailers` " +
+            "from the policy, stop removing approvals on push (Settings → Merge requests → Approval settings), or let an administrator " +
+            "turn on `approvalsResetOnPush: reapprove` (see the README for its risk)", c.At));
     }
 
     private static Decision DecideStepError(RecordStepError c, MergeRequestWorkflow state)

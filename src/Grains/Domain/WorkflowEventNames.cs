@@ -37,6 +37,7 @@ public static class WorkflowEventNames
         [typeof(MergeEmbargoed)] = "merge_embargoed",
         [typeof(RewritePlanned)] = "rewrite_planned",
         [typeof(RewriteFailed)] = "rewrite_failed",
+        [typeof(ReapprovalChecked)] = "reapproval_checked",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

@@ -21,7 +21,7 @@ public static class WorkflowSteps
     public static readonly IReadOnlyList<WorkflowStep> Table =
     [
         new(Queued, [typeof(StartRebase)], [Rebasing, Refused, .. Ends]),
-        new(Rebasing, [typeof(RecordRebase), typeof(PlanRewrite), typeof(RecordRewriteFailure)], [Checking, .. Ends]),
+        new(Rebasing, [typeof(RecordRebase), typeof(PlanRewrite), typeof(CheckReapproval), typeof(RecordRewriteFailure)], [Checking, .. Ends]),
         new(Checking, [typeof(RecordFreshness)], [Building, .. Ends]),
         new(Building, [typeof(RecordPipelinePrepared), typeof(RecordPipeline), typeof(ObservePipeline), typeof(TimeOut)], [Verifying, .. Ends]),
         new(Verifying, [typeof(RecordVerification)], [Promoting, Merging, Rebasing, .. Ends]),
