@@ -99,13 +99,12 @@ public static class Reapprovals
         foreach (var approver in planned)
         {
             var seen = facts.Approvers.FirstOrDefault(a => a.UserId == approver.UserId);
-            var why = seen is null ? "was not looked up"
-                : seen.UserState is not "active" ? $"has a GitLab account that is {seen.UserState ?? "in an unknown state"}"
-                : seen.MembershipState is "awaiting" ? "has a membership that awaits approval"
-                : seen.MembershipExpiresAt is { } expires && expires < DateOnly.FromDateTime(at.UtcDateTime) ? $"has a membership that expired on {expires:yyyy-MM-dd}"
-                : seen.AccessLevel < MergePermission.Developer ? (seen.AccessLevel == 0 ? "is no longer a member of this project" : $"has only access level {seen.AccessLevel} here")
-                : null;
-            if (why is not null) lost.Add($"@{approver.Username} {why}");
+            var who = "@" + approver.Username;
+            var why = seen is null ? $"{who} was not looked up"
+                : MergePermission.Standing(who, seen.UserState, seen.MembershipState, seen.MembershipExpiresAt, at)
+                ?? (seen.AccessLevel == 0 ? $"{who} is no longer a member of this project"
+                    : seen.AccessLevel < MergePermission.Developer ? $"{who} has only access level {seen.AccessLevel} here" : null);
+            if (why is not null) lost.Add(why);
         }
         if (lost.Count > 0)
             return No($"{string.Join("; ", lost)}, so I cannot approve again in their name after my push, which removes the approvals " +

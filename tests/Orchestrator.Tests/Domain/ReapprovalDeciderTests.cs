@@ -105,9 +105,9 @@ public sealed class ReapprovalDeciderTests
     [Theory]
     [InlineData(0, "active", null, null, "@bob is no longer a member of this project")]
     [InlineData(20, "active", null, null, "@bob has only access level 20 here")]
-    [InlineData(30, "blocked", null, null, "@bob has a GitLab account that is blocked")]
-    [InlineData(30, "active", "awaiting", null, "@bob has a membership that awaits approval")]
-    [InlineData(30, "active", "active", "2026-11-27", "@bob has a membership that expired on 2026-11-27")]
+    [InlineData(30, "blocked", null, null, "the GitLab account of @bob is blocked")]
+    [InlineData(30, "active", "awaiting", null, "the membership of @bob awaits approval")]
+    [InlineData(30, "active", "active", "2026-11-27", "the membership of @bob expired on 2026-11-27")]
     public void Given_an_approver_who_can_no_longer_approve_When_checked_before_the_push_Then_no_one_is_approved_for_and_the_attempt_fails_closed(
         int level, string userState, string? membership, string? expires, string why)
     {
