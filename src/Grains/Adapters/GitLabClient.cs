@@ -8,7 +8,7 @@ namespace Orchestrator.Adapters;
 /// <summary>A typed GitLab REST v4 client over HttpClient (base address <c>…/api/v4/</c>, token header set by the handler chain).</summary>
 public sealed class GitLabClient(HttpClient http) : IGitLabClient
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static string E(string value) => Uri.EscapeDataString(value);
 

@@ -19,6 +19,13 @@ public interface IGitLabImpersonation
     /// so the caller looks the approvals up first.
     /// </summary>
     Task ApproveAsAsync(long project, long iid, string sha, long userId, CancellationToken ct = default);
+
+    /// <summary>
+    /// <c>GET /user</c> as user <paramref name="userId"/>: a read that takes the same way through GitLab's <c>sudo!</c> as
+    /// the approval (an administrator, the <c>sudo</c> scope, a user who exists), so a token that cannot approve is found
+    /// out before anything is pushed.
+    /// </summary>
+    Task<GitLabUser> UserAsAsync(long userId, CancellationToken ct = default);
 }
 
 /// <summary><see cref="IGitLabImpersonation"/> over its own HttpClient (base address <c>…/api/v4/</c>, the admin token as its header).</summary>
@@ -28,13 +35,33 @@ public sealed class GitLabImpersonation(HttpClient http, Microsoft.Extensions.Op
 
     public async Task ApproveAsAsync(long project, long iid, string sha, long userId, CancellationToken ct)
     {
-        if (!Configured) throw new InvalidOperationException("no GitLab administrator token is configured (Orchestrator:GitLab:AdminToken)");
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"projects/{project}/merge_requests/{iid}/approve")
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Post, $"projects/{project}/merge_requests/{iid}/approve")
         {
             Content = JsonContent.Create(new { sha }),
-        };
+        }, userId, ct);
+    }
+
+    public async Task<GitLabUser> UserAsAsync(long userId, CancellationToken ct)
+    {
+        using var response = await SendAsync(new HttpRequestMessage(HttpMethod.Get, "user"), userId, ct);
+        return (await response.Content.ReadFromJsonAsync<GitLabUser>(GitLabClient.Json, ct))!;
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, long userId, CancellationToken ct)
+    {
+        using var _ = request;
+        if (!Configured) throw new InvalidOperationException("no GitLab administrator token is configured (Orchestrator:GitLab:AdminToken)");
         request.Headers.Add("Sudo", userId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var response = await http.SendAsync(request, ct);
-        await GitLabClient.Ensure(response, ct);
+        var response = await http.SendAsync(request, ct);
+        try
+        {
+            await GitLabClient.Ensure(response, ct);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
     }
 }

@@ -23,6 +23,10 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
         var approvers = new List<ApproverAccess>();
         foreach (var approver in plan.Approvers ?? [])
         {
+            // The administrator's token must be able to act as them at all: found out now, before the push costs the approvals.
+            var self = await sudo.UserAsAsync(approver.UserId, ct);
+            if (self.Id != approver.UserId)
+                throw new InvalidOperationException($"GitLab answered as user {self.Id} when asked to act as user {approver.UserId}");
             var member = await gitlab.GetMemberAsync(targetProject, approver.UserId, ct);
             approvers.Add(member is null
                 ? new ApproverAccess(approver.UserId, 0)

@@ -65,6 +65,20 @@ public sealed class ReapprovalDriverTests
         Assert.Equal(new ReapprovalFacts("d0d0", plan.ExpectedSourceSha, TargetSha, Pushed, "9a9a", "9a9a", none), check.Facts with { Approvers = none });
         Assert.Equal([new ApproverAccess(11, 30), new ApproverAccess(12, 0)], check.Facts.Approvers);
         Assert.Empty(world.Sudo.Approvals);
+        Assert.Equal([11L, 12L], world.Sudo.LookedUp);
+    }
+
+    [Fact]
+    public async Task Given_an_admin_token_gitlab_refuses_sudo_to_When_checked_before_the_push_Then_the_refusal_surfaces_and_nothing_is_pushed()
+    {
+        var plan = await PlannedAsync();
+        world.Git.Preview = new GitRewriteResult.Previewed(Pushed, TargetSha, [Pushed], "d0d0", "9a9a", "9a9a");
+        world.Sudo.Refuse = _ => new GitLabException(403, "403 Forbidden - Must be admin to use sudo", "/user");
+
+        var refused = await Assert.ThrowsAsync<GitLabException>(() => world.StepAsync(Fold([.. Checked, plan]), At(4)));
+
+        Assert.Equal(403, refused.Status);
+        Assert.Empty(world.Git.Requests);
     }
 
     [Fact]

@@ -71,6 +71,14 @@ internal sealed class ShellWorld
         public List<(long Project, long Iid, string Sha, long User)> Approvals { get; } = [];
         public Func<long, GitLabException?> Refuse { get; set; } = _ => null;
         public Action<long>? Approved { get; set; }
+        public List<long> LookedUp { get; } = [];
+        public Task<GitLabUser> UserAsAsync(long userId, CancellationToken ct = default)
+        {
+            if (Refuse(userId) is { } refusal) throw refusal;
+            LookedUp.Add(userId);
+            return Task.FromResult(new GitLabUser(userId, $"user{userId}"));
+        }
+
         public Task ApproveAsAsync(long project, long iid, string sha, long userId, CancellationToken ct = default)
         {
             if (Refuse(userId) is { } refusal) throw refusal;
