@@ -87,7 +87,8 @@ public static class Reapprovals
     {
         if (facts.OldPatchId is null || facts.NewPatchId is null)
             return No("I could not tell whether rebasing it changes its code (no patch id for its changes " +
-                $"{(facts.OldPatchId is null ? "as approved" : "after the rebase")}), so I do not approve again in anyone's name. " +
+                $"{(facts.OldPatchId is null ? "as approved" : "after the rebase")}), and this project removes all approvals when commits are added, " +
+                "so I do not approve again in anyone's name. " +
                 "I pushed nothing: rebase it, then ask the approvers to approve again");
         if (facts.OldPatchId != facts.NewPatchId)
             return No($"rebasing it onto {Short(facts.NewBase)} changes its code (patch id {Short(facts.OldPatchId)} as approved, " +
