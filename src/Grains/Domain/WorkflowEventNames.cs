@@ -38,6 +38,7 @@ public static class WorkflowEventNames
         [typeof(RewritePlanned)] = "rewrite_planned",
         [typeof(RewriteFailed)] = "rewrite_failed",
         [typeof(UpstreamTagTaken)] = "upstream_tag_taken",
+        [typeof(ReapprovalChecked)] = "reapproval_checked",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

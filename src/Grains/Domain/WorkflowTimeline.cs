@@ -90,6 +90,7 @@ public static class WorkflowTimeline
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
         RewritePlanned r => $"rebase by our git onto {r.OntoSha[..Math.Min(12, r.OntoSha.Length)]} with {string.Join(", ", r.Trailers.Select(t => t.Key).Distinct())}",
         RewriteFailed r => $"our rebase was not pushed ({r.Kind}): {r.Message}",
+        ReapprovalChecked r => r.Allowed ? $"may approve again as {r.Reapprove.Count} approver(s) after the push: {r.Reason}" : $"may not approve again as the approvers: {r.Reason}",
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
