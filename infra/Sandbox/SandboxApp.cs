@@ -67,8 +67,9 @@ public static class SandboxApp
             foreach (var mr in store.MergeRequests.Where(m => m.State == "opened" && m.SourceProjectId == project.Id && m.SourceBranch == branch).ToList())
             {
                 mr.UpdatedAt = store.Now;
-                // Commits added to the source branch remove every approval where the target project says so.
-                if (store.ProjectById(mr.TargetProjectId).ResetApprovalsOnPush) mr.ApprovedBy.Clear();
+                // Commits added to the source branch remove every approval where the target project says so, except GitLab's own
+                // rebase (ResetApprovalsService#reset_approvals?: rebase_commit_sha != newrev). See the README for what is not modelled.
+                if (store.ProjectById(mr.TargetProjectId).ResetApprovalsOnPush && after != mr.RebaseCommitSha) mr.ApprovedBy.Clear();
                 await hooks.MergeRequestAsync(mr, "update", user, oldrev: before);
             }
             await pipelines.OnPushAsync(project, branch, before, after, user, options);

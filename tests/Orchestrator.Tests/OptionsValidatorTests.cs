@@ -29,4 +29,33 @@ public sealed class OptionsValidatorTests
                      "Api:Tokens:0:Scopes", "Policies:12 maxRebases", "Policies:12 upstreamRepo" })
             Assert.Contains(errors, e => e.Contains("Orchestrator:" + key));
     }
+
+    [Fact]
+    public void Given_a_policy_that_reapproves_When_no_admin_token_is_set_Then_the_setting_it_needs_is_named()
+    {
+        var o = Valid();
+        o.Policies["12"] = new PolicySettings { ApprovalsResetOnPush = "reapprove" };
+        o.Policies["13"] = new PolicySettings { ApprovalsResetOnPush = "sometimes" };
+
+        var errors = Errors(o);
+
+        Assert.Contains(errors, e => e.Contains("Orchestrator:Policies:12:ApprovalsResetOnPush") && e.Contains("GitLab:AdminToken") && e.Contains("sudo"));
+        Assert.Contains(errors, e => e.Contains("Orchestrator:Policies:13 approvalsResetOnPush must be refuse or reapprove"));
+    }
+
+    [Fact]
+    public void Given_an_admin_token_When_it_is_the_bots_own_or_has_no_gitlab_Then_it_is_refused_and_otherwise_accepted()
+    {
+        var o = Valid();
+        o.GitLab.AdminToken = "glpat-shared";
+        o.GitLab.BotToken = "glpat-shared";
+        Assert.Contains(Errors(o), e => e.Contains("Orchestrator:GitLab:AdminToken must not be the bot's token"));
+        Assert.Contains(Errors(o), e => e.Contains("Orchestrator:GitLab:AdminToken is set but GitLab:BaseUrl is not"));
+
+        o.GitLab.BaseUrl = "https://gitlab.example.com";
+        o.GitLab.BotToken = "glpat-bot";
+        o.Registry.Url = "https://registry.example.com";
+        o.Policies["12"] = new PolicySettings { ApprovalsResetOnPush = "reapprove" };
+        Assert.Empty(Errors(o));
+    }
 }

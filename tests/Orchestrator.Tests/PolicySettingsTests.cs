@@ -21,7 +21,7 @@ public sealed class PolicySettingsTests
             UpstreamRepo = "mesa/mesa", RequiredApprovals = 2, CiTimeoutMinutes = 90, MaxRebases = 5, AllowUnbumpedInputs = true,
             TriggerLabel = "merge-me", AllowedCommanders = ["maintainer"], UnverifiedJobs = ["build"], ManualJobs = "wait",
             SkippedPipelines = "pass", StepTimeoutMinutes = 45, MergeOrder = MergeOrder.CreatedAt,
-            Trailers = ["part-of"], NoteOnSuccess = false, UnassignOnMerge = true,
+            Trailers = ["part-of"], NoteOnSuccess = false, UnassignOnMerge = true, ApprovalsResetOnPush = ApprovalsResetOnPush.Reapprove,
             Train = new TrainPolicySettings { Strategy = MergeTrainPolicy.MergeTrainStrategy, Depth = 3, MaxPipelines = 2 },
             Embargo = [new EmbargoSettings { From = "Fri 18:00", To = "Mon 08:00", TimeZone = "Europe/Berlin" }],
         };

@@ -90,18 +90,22 @@ public static class MergeRequestsApi
             r.RequireAccess(project, AccessLevel.Maintainer);
             if (r.Params.Bool("reset_approvals_on_push") is { } reset) project.ResetApprovalsOnPush = reset;
             if (r.Params.Long("approvals_before_merge") is { } required) project.ApprovalsRequired = (int)required;
+            // A Grape POST answers 201 unless told otherwise (ee/lib/api/project_approvals.rb is not).
             return GitLabEndpoint.Json(new System.Text.Json.Nodes.JsonObject
             {
                 ["approvals_before_merge"] = project.ApprovalsRequired, ["reset_approvals_on_push"] = project.ResetApprovalsOnPush,
-            });
+            }, 201);
         });
+        // GitLab's order: find_merge_request_with_access(…, :approve_merge_request) (403 to one who may read but not approve),
+        // check_sha_param! (409), then ApprovalService, whose refusal (the author, a second approval) is a 401.
         app.MapGitLab("POST", One + "/approve", async r =>
         {
             var (target, mr) = Find(r);
-            if (mr.AuthorId == r.User.Id || mr.ApprovedBy.Contains(r.User.Id) || r.Store.AccessLevelOf(target, r.User) < AccessLevel.Developer)
-                throw GitLabError.Unauthorized();
-            if (r.Params.String("sha") is { } sha && sha != (await r.Service<MergeRequestService>().EvaluateAsync(mr)).Sha)
-                throw GitLabError.Conflict("SHA does not match HEAD of source branch");
+            if (r.Store.AccessLevelOf(target, r.User) < AccessLevel.Developer) throw GitLabError.Forbidden();
+            var head = (await r.Service<MergeRequestService>().EvaluateAsync(mr)).Sha;
+            if (r.Params.String("sha") is { } sha && sha != head)
+                throw GitLabError.Conflict($"SHA does not match HEAD of source branch: {head}");
+            if (mr.AuthorId == r.User.Id || mr.ApprovedBy.Contains(r.User.Id)) throw GitLabError.Unauthorized();
             mr.ApprovedBy.Add(r.User.Id);
             mr.UpdatedAt = r.Store.Now;
             await r.Service<MergeRequestService>().NotifyChangedAsync(mr, "approved", r.User);

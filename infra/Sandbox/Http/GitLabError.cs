@@ -22,6 +22,14 @@ public sealed class GitLabError(int status, JsonObject body) : Exception(body.To
     public static GitLabError Unprocessable(string message) => WithMessage(422, message);
     public static GitLabError BadRequest(string message) => WithMessage(400, message);
 
+    /// <summary>A token without a scope the request needs (GitLab's APIGuard, through Rack::OAuth2's Bearer::Forbidden).</summary>
+    public static GitLabError InsufficientScope(string scope) => new(403, new JsonObject
+    {
+        ["error"] = "insufficient_scope",
+        ["error_description"] = "The request requires higher privileges than provided by the access token.",
+        ["scope"] = scope,
+    });
+
     /// <summary>Grape's parameter validation answers with <c>error</c>, not <c>message</c>.</summary>
     public static GitLabError Missing(string param) => new(400, new JsonObject { ["error"] = $"{param} is missing" });
     public static GitLabError Invalid(string param) => new(400, new JsonObject { ["error"] = $"{param} is invalid" });

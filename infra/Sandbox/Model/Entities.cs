@@ -123,6 +123,8 @@ public sealed class MergeRequest
     /// <summary>The source HEAD when merged; GitLab keeps reporting it after the branch is gone.</summary>
     public string? MergedSha { get; set; }
     public bool RebaseInProgress { get; set; }
+    /// <summary>The head GitLab's own rebase pushed last: a push of it removes no approvals (GitLab's <c>rebase_commit_sha</c>).</summary>
+    public string? RebaseCommitSha { get; set; }
     public string? MergeError { get; set; }
     /// <summary>Mergeability is being recomputed until then, as GitLab does asynchronously after a push.</summary>
     public DateTimeOffset CheckingUntil { get; set; }

@@ -113,6 +113,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
                 mr.MergeError = "Rebase failed: the source branch changed during the rebase. Try again.";
                 return;
             }
+            mr.RebaseCommitSha = newHead;
             await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, options);
         }
         finally

@@ -8,7 +8,7 @@ namespace Orchestrator.Adapters;
 /// <summary>A typed GitLab REST v4 client over HttpClient (base address <c>…/api/v4/</c>, token header set by the handler chain).</summary>
 public sealed class GitLabClient(HttpClient http) : IGitLabClient
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private static string E(string value) => Uri.EscapeDataString(value);
 
@@ -201,7 +201,7 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return text.Length == 0 ? new JsonObject() : JsonNode.Parse(text)!;
     }
 
-    private static async Task Ensure(HttpResponseMessage response, CancellationToken ct)
+    internal static async Task Ensure(HttpResponseMessage response, CancellationToken ct)
     {
         if (response.IsSuccessStatusCode) return;
         var text = await response.Content.ReadAsStringAsync(ct);

@@ -58,6 +58,16 @@ public static class MergePermission
 {
     public const int Developer = 30, Maintainer = 40, Owner = 50;
 
+    /// <summary>
+    /// GitLab lets no blocked or deactivated account use git, and grants nothing to a membership not yet approved or
+    /// expired: why <paramref name="who"/> stands outside, or null when the account and membership are in good standing.
+    /// </summary>
+    public static string? Standing(string who, string? userState, string? membershipState, DateOnly? expiresAt, DateTimeOffset at) =>
+        userState is not "active" ? $"the GitLab account of {who} is {userState ?? "in an unknown state"}"
+        : membershipState is "awaiting" ? $"the membership of {who} awaits approval"
+        : expiresAt is { } expires && expires < DateOnly.FromDateTime(at.UtcDateTime) ? $"the membership of {who} expired on {expires:yyyy-MM-dd}"
+        : null;
+
     public static PermissionVerdict Evaluate(Requester? requester, PermissionObservation? seen, IReadOnlyList<string> allowedCommanders, DateTimeOffset at)
     {
         if (requester is null)
@@ -70,13 +80,8 @@ public static class MergePermission
             return No($"GitLab knows no user {requester.Display}");
         if (requester.UserId is { } id && id != seen.UserId)
             return No($"{requester.Display} is user {id}, but GitLab resolved user {seen.UserId}");
-        // GitLab lets no blocked or deactivated account use git, and grants nothing to a membership not yet approved or expired.
-        if (seen.UserState is not "active")
-            return No($"the GitLab account of {requester.Display} is {seen.UserState ?? "in an unknown state"}");
-        if (seen.MembershipState is "awaiting")
-            return No($"the membership of {requester.Display} awaits approval");
-        if (seen.MembershipExpiresAt is { } expires && expires < DateOnly.FromDateTime(at.UtcDateTime))
-            return No($"the membership of {requester.Display} expired on {expires:yyyy-MM-dd}");
+        if (Standing(requester.Display, seen.UserState, seen.MembershipState, seen.MembershipExpiresAt, at) is { } standing)
+            return No(standing);
         var merge = MayMerge(seen);
         if (!merge.Allowed) return merge;
         if (requester.Trigger == TriggerKind.Note && !MayCommand(requester.Username, seen.AccessLevel, allowedCommanders))

@@ -66,9 +66,10 @@ public sealed record MergeRequestWorkflow(
     [property: Id(25)] int ErrorsInStep = 0,
     [property: Id(26)] DateTimeOffset? EmbargoedUntil = null,
     [property: Id(27)] RewritePlanned? PlannedRewrite = null,
-    [property: Id(28)] string? VerifiedInRepository = null,
-    [property: Id(29)] string? RefusalAdvice = null,
-    [property: Id(30)] TrainCar? Car = null)
+    [property: Id(28)] ReapprovalChecked? Reapproval = null,
+    [property: Id(29)] string? VerifiedInRepository = null,
+    [property: Id(30)] string? RefusalAdvice = null,
+    [property: Id(31)] TrainCar? Car = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -33,10 +33,11 @@ public sealed record ProjectPolicy(
     IReadOnlyList<string>? Trailers = null,
     [property: Id(15)] bool NoteOnSuccess = true,
     [property: Id(16)] bool UnassignOnMerge = false,
+    [property: Id(17)] string ApprovalsResetOnPush = Domain.ApprovalsResetOnPush.Refuse,
     MergeTrainPolicy? Train = null)
 {
     /// <summary>How a target branch's merge requests are tested and landed: one at a time (serial), or as a merge train.</summary>
-    [Id(17)] public MergeTrainPolicy Train { get; init; } = Train ?? MergeTrainPolicy.Serial;
+    [Id(18)] public MergeTrainPolicy Train { get; init; } = Train ?? MergeTrainPolicy.Serial;
 
     /// <summary>
     /// Trailers every commit gets before our pipeline tests it (<c>part-of</c>, <c>reviewed-by</c>, <c>tested-by</c>):
@@ -82,6 +83,8 @@ public sealed record ProjectPolicy(
         if (MergeOrder is not (Domain.MergeOrder.AssignedAt or Domain.MergeOrder.CreatedAt)) errors.Add("mergeOrder must be assigned_at or created_at");
         if (ManualJobs is not ("fail" or "wait")) errors.Add("manualJobs must be fail or wait");
         if (SkippedPipelines is not ("fail" or "pass")) errors.Add("skippedPipelines must be fail or pass");
+        if (!Domain.ApprovalsResetOnPush.All.Contains(ApprovalsResetOnPush))
+            errors.Add($"approvalsResetOnPush must be {string.Join(" or ", Domain.ApprovalsResetOnPush.All)}");
         if (TriggerLabel is { } label && (string.IsNullOrWhiteSpace(label) || label != label.Trim()))
             errors.Add("triggerLabel must be a label name without surrounding spaces (or absent)");
         if (AllowedCommanders.Any(c => string.IsNullOrWhiteSpace(c) || c != c.Trim() || c.StartsWith('@')))

@@ -31,11 +31,20 @@ public sealed record StartRebase(DateTimeOffset At) : WorkflowCommand(At);
 /// <paramref name="Upstream"/>: in a merge train, the base the branch was last rebased onto (a car's speculative base), whose
 /// commits are not the merge request's own and are left out, as <c>git rebase --onto &lt;onto&gt; &lt;upstream&gt;</c> does.
 /// <paramref name="ResetsApprovalsOnPush"/> and <paramref name="ApprovalsGiven"/>: whether the project removes approvals
-/// when commits are added, and how many there are to lose.
+/// when commits are added, and how many there are to lose. <paramref name="OnApprovalReset"/> is the policy's
+/// <c>approvalsResetOnPush</c> as read, <paramref name="Approvers"/> who approved (before anything is pushed), and
+/// <paramref name="ImpersonationConfigured"/> whether an administrator's token is there to approve again in their names.
 /// </remarks>
 public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IReadOnlyList<Domain.Trailers.Trailer> Trailers,
     string CommitterName, string CommitterEmail, DateTimeOffset At, bool ResetsApprovalsOnPush = false, int ApprovalsGiven = 0,
-    string? Upstream = null) : WorkflowCommand(At);
+    string OnApprovalReset = ApprovalsResetOnPush.Refuse, IReadOnlyList<PlannedApprover>? Approvers = null,
+    bool ImpersonationConfigured = false, string? Upstream = null) : WorkflowCommand(At);
+
+/// <summary>
+/// Before pushing a rewrite that costs the approvals given, where the policy approves again in the approvers' names:
+/// whether the rebase changes the merge request's code, and whether each approver can still approve.
+/// </summary>
+public sealed record CheckReapproval(ReapprovalFacts Facts, DateTimeOffset At) : WorkflowCommand(At);
 
 /// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
 public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);

@@ -77,6 +77,12 @@ public static class WorkflowDecider
             _ => $"GitLab refused our rebased commits: {c.Message}",
         }, c.At));
 
+    /// <summary>Whether the approvers may be approved again after our push: decided once per plan, before anything is pushed.</summary>
+    internal static Decision DecideReapproval(CheckReapproval c, MergeRequestWorkflow state, WorkflowRules rules) =>
+        state.Reapproval is not null ? Decision.Nothing
+        : state is { PlannedRewrite: { } plan } && Reapprovals.Needed(plan) ? Reapprovals.Decide(c, state, rules)
+        : DoesNotApply(c, state);
+
     /// <summary>The registry is snapshotted once per pipeline, before it is created: a second snapshot changes nothing.</summary>
     internal static Decision DecidePipelinePrepared(RecordPipelinePrepared c, MergeRequestWorkflow state) =>
         state.Guard is not null ? Decision.Nothing
@@ -109,20 +115,24 @@ public static class WorkflowDecider
     private const string CiTooLong = "CI is taking too long.";
 
     /// <summary>
-    /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given,
-    /// and the bot never approves in anyone's name. So it refuses, and says how to choose.
+    /// Rewriting commits is a push: where the project removes approvals on push, trailers would cost the approvals given.
+    /// By default the bot refuses, and says how to choose; where the policy says <c>reapprove</c> it plans the rewrite, and
+    /// whether it may approve again in the approvers' names is decided before the push (<see cref="Reapprovals"/>).
     /// </summary>
     internal static Decision DecideRewrite(PlanRewrite c, MergeRequestWorkflow state)
     {
         var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
-            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven, c.Upstream);
+            c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven, c.OnApprovalReset, c.Approvers, c.ImpersonationConfigured, c.Upstream);
         // A car rebuilt onto a new base replays its own commits from the branch we pushed: a push by anyone since is not ours to move.
         if (state.Car is not null && state.RebasedSha is { } ours && c.ExpectedSourceSha != ours)
             return Decision.Of(planned, Failed(state, $"{SomeonePushed}: the branch is at {c.ExpectedSourceSha}, not at the {ours} the train pushed", c.At));
         if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
+        if (c.OnApprovalReset == ApprovalsResetOnPush.Reapprove)
+            return Reapprovals.Unplannable(c) is { } missing ? Decision.Of(planned, Failed(state, missing, c.At)) : Decision.Of(planned);
         return Decision.Of(planned, Failed(state, $"this project removes all approvals when commits are added, so writing the trailers would drop the " +
-            $"{c.ApprovalsGiven} approval(s) given, and I never approve in anyone's name. Remove `trailers` from the orchestrator's policy, " +
-            "or stop removing approvals on push (Settings → Merge requests → Approval settings)", c.At));
+            $"{c.ApprovalsGiven} approval(s) given, and the orchestrator's policy does not approve again in the approvers' names. Remove `trailers` " +
+            "from the policy, stop removing approvals on push (Settings → Merge requests → Approval settings), or let an administrator " +
+            "turn on `approvalsResetOnPush: reapprove` (see the README for its risk)", c.At));
     }
 
     private static Decision DecideStepError(RecordStepError c, MergeRequestWorkflow state)

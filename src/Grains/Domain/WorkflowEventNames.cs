@@ -38,6 +38,7 @@ public static class WorkflowEventNames
         [typeof(RewritePlanned)] = "rewrite_planned",
         [typeof(RewriteFailed)] = "rewrite_failed",
         [typeof(UpstreamTagTaken)] = "upstream_tag_taken",
+        [typeof(ReapprovalChecked)] = "reapproval_checked",
         [typeof(TrainCarAssigned)] = "train_car_assigned",
         [typeof(TrainCarAnnounced)] = "train_car_announced",
         [typeof(TrainCarAtHead)] = "train_car_at_head",

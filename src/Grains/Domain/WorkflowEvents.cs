@@ -96,7 +96,24 @@ public sealed record RewritePlanned(
     [property: Id(7)] DateTimeOffset At,
     [property: Id(8)] bool ResetsApprovalsOnPush = false,
     [property: Id(9)] int ApprovalsGiven = 0,
-    [property: Id(10)] string? Upstream = null) : IWorkflowEvent;
+    [property: Id(10)] string OnApprovalReset = ApprovalsResetOnPush.Refuse,
+    [property: Id(11)] IReadOnlyList<PlannedApprover>? Approvers = null,
+    [property: Id(12)] bool ImpersonationConfigured = false,
+    [property: Id(13)] string? Upstream = null) : IWorkflowEvent;
+
+/// <summary>
+/// Before our push, where it costs the approvals given and the policy approves again in the approvers' names: the
+/// facts (patch ids before and after the rebase, each approver's access), whether it is allowed, and for whom.
+/// </summary>
+[GenerateSerializer, Alias("ReapprovalChecked")]
+public sealed record ReapprovalChecked(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int Rebase,
+    [property: Id(2)] ReapprovalFacts Facts,
+    [property: Id(3)] bool Allowed,
+    [property: Id(4)] string Reason,
+    [property: Id(5)] IReadOnlyList<long> Reapprove,
+    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("RewriteFailed")]
 public sealed record RewriteFailed(

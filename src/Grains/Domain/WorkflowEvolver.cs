@@ -24,7 +24,7 @@ public static class WorkflowEvolver
             RebaseStarted e => state with
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
-                ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null,
+                ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null, Reapproval = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -82,6 +82,7 @@ public static class WorkflowEvolver
                 LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
             },
             RewritePlanned e => state with { PlannedRewrite = e },
+            ReapprovalChecked e => state with { Reapproval = e },
             // The same car on a new base keeps its note and the reason it was given; a new car starts afresh.
             TrainCarAssigned e => state with
             {

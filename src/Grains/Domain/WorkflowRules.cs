@@ -15,13 +15,14 @@ public sealed record WorkflowRules(
     Func<IReadOnlyList<TagDigest>, IReadOnlyList<TagDigest>, IReadOnlyCollection<(string Repository, string Tag)>, IReadOnlyList<string>> RegistryGuard,
     Func<string, PipelineOutcome> PipelineOutcome,
     Func<string, int, bool> Unhealable,
-    Func<IReadOnlyList<EmbargoWindow>?, DateTimeOffset, DateTimeOffset?> Embargo)
+    Func<IReadOnlyList<EmbargoWindow>?, DateTimeOffset, DateTimeOffset?> Embargo,
+    Func<IReadOnlyList<PlannedApprover>, ReapprovalFacts, DateTimeOffset, ReapprovalVerdict> Reapproval)
 {
     /// <summary>How many refusals that no retry heals a step takes (GitLab may be mid-change) before the attempt ends.</summary>
     public const int UnhealableLimit = 3;
 
     /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
-    public const int Version = 3;
+    public const int Version = 4;
 
     /// <summary>How a decision names the rule book it was made with, stored beside its events.</summary>
     public static readonly string Tag = $"rules/{Version}";
@@ -43,5 +44,6 @@ public sealed record WorkflowRules(
         PipelineStatus.Classify,
         // 5xx, timeouts, 429 (Retry-After) and a 409 race heal by retrying; these never do.
         (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404,
-        Embargoes.Until);
+        Embargoes.Until,
+        Reapprovals.Judge);
 }

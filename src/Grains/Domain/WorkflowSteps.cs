@@ -39,6 +39,7 @@ public static class WorkflowSteps
             On<StartRebase>((_, _, _) => Decision.Nothing),
             On<RecordRebase>((c, s, _) => D.DecideRebase(c, s)),
             On<PlanRewrite>((c, s, _) => s.PlannedRewrite is null ? D.DecideRewrite(c, s) : Decision.Nothing),
+            On<CheckReapproval>(D.DecideReapproval),
             On<RecordRewriteFailure>((c, s, _) => D.DecideRewriteFailure(c, s)),
             On<RecordCarNote>((c, s, _) => TrainCarRules.DecideNote(c, s)),
             Train),

@@ -15,7 +15,7 @@ namespace Orchestrator.Grains;
 [Orleans.Placement.PreferLocalPlacement]
 [LogConsistencyProvider(ProviderName = OrchestratorSilo.LogConsistencyProvider)]
 public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider clock, ILogger<MergeRequestGrain> logger,
-    IOptions<OrchestratorOptions> options, WorkflowDriver driver, IPolicyStore policies)
+    IOptions<OrchestratorOptions> options, IWorkflowDriver driver, IPolicyStore policies)
     : JournaledGrain<WorkflowJournalState, IWorkflowEvent>,
       IMergeRequestGrain,
       ICustomStorageInterface<WorkflowJournalState, IWorkflowEvent>,
@@ -27,8 +27,6 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     // Since when this activation has watched the workflow: time the orchestrator was down never counts against a step.
     private DateTimeOffset watchingSince;
 
-    // With no GitLab configured the grain only records requests (the foundation's API and its tests).
-    private bool Drives => !string.IsNullOrEmpty(options.Value.GitLab.BaseUrl);
     // A conflict means another writer appended first; each retry decides again on fresher state,
     // so a handful of rounds is plenty. More is a bug worth surfacing.
     private const int MaxConflictRounds = 5;
@@ -47,7 +45,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     public Task Poke()
     {
         // Never awaits GitLab: the webhook that pokes must answer within milliseconds.
-        if (NeedsWork(State.Current))
+        if (NeedsWork)
         {
             StartPolling();
             poll!.Change(TimeSpan.Zero, options.Value.Workflow.PollInterval);
@@ -70,18 +68,18 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
     {
         watchingSince = clock.GetUtcNow();
         await base.OnActivateAsync(ct);
-        if (NeedsWork(State.Current)) StartPolling();
+        if (NeedsWork) StartPolling();
     }
 
     public async Task ReceiveReminder(string reminderName, TickStatus status)
     {
         // The durable wake-up after a restart: activation has already resumed polling if there is work.
-        if (!NeedsWork(State.Current) && await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
+        if (!NeedsWork && await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
     }
 
     private async Task<CommandOutcome> Driven(CommandOutcome outcome)
     {
-        if (outcome.EventsRecorded > 0 && NeedsWork(State.Current))
+        if (outcome.EventsRecorded > 0 && NeedsWork)
         {
             StartPolling();
             if (await this.GetReminder(WakeUp) is null)
@@ -90,7 +88,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         return outcome;
     }
 
-    private bool NeedsWork(MergeRequestWorkflow s) => Drives && s.NeedsWork;
+    private bool NeedsWork => driver.Drives && State.Current.NeedsWork;
 
     private void StartPolling() =>
         poll ??= this.RegisterGrainTimer(AdvanceAsync, new GrainTimerCreationOptions

@@ -67,6 +67,14 @@ public sealed class WorkflowSettings
     /// <summary>How often open merge requests assigned to the bot (or labelled) are looked up, because webhooks get lost; zero turns it off.</summary>
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// After a push that removes approvals, where the policy approves again as the approvers: how long to wait for GitLab
+    /// to remove them (it does so in the background, about 10 s later) while it still lists them all. Past it, those still
+    /// listed are taken as kept (recent GitLab keeps approvals whose changes' patch id the push did not change); the merge's
+    /// own check reads the approvals again. marge-bot's <c>--approval-reset-timeout</c>.
+    /// </summary>
+    public TimeSpan ApprovalResetWait { get; set; } = TimeSpan.FromSeconds(30);
+
 }
 
 public sealed class PolicySettings
@@ -88,6 +96,8 @@ public sealed class PolicySettings
     public List<string> Trailers { get; set; } = [];
     public bool NoteOnSuccess { get; set; } = true;
     public bool UnassignOnMerge { get; set; }
+    /// <summary><c>refuse</c> (the default) or <c>reapprove</c>, which needs <see cref="GitLabOptions.AdminToken"/>; see the README for its risk.</summary>
+    public string ApprovalsResetOnPush { get; set; } = Domain.ApprovalsResetOnPush.Refuse;
     public TrainPolicySettings Train { get; set; } = new();
 
     public Domain.ProjectPolicy ToPolicy() => new(
@@ -95,7 +105,7 @@ public sealed class PolicySettings
         CiTimeoutMinutes, MaxRebases, AllowUnbumpedInputs, TriggerLabel, AllowedCommanders, UnverifiedJobs: UnverifiedJobs,
         MergeOrder: MergeOrder, ManualJobs: ManualJobs, SkippedPipelines: SkippedPipelines, StepTimeoutMinutes: StepTimeoutMinutes,
         Embargo: [.. Embargo.Select(e => new Domain.EmbargoWindow(e.From, e.To, e.TimeZone))], Trailers: Trailers,
-        NoteOnSuccess: NoteOnSuccess, UnassignOnMerge: UnassignOnMerge,
+        NoteOnSuccess: NoteOnSuccess, UnassignOnMerge: UnassignOnMerge, ApprovalsResetOnPush: ApprovalsResetOnPush,
         Train: new Domain.MergeTrainPolicy(Train.Strategy, Train.Depth, Train.MaxPipelines));
 }
 
@@ -129,6 +139,12 @@ public sealed class GitLabOptions
     /// <summary>The bot user's personal access token (scope <c>api</c>). Never logged.</summary>
     public string? BotToken { get; set; }
     public string BotUsername { get; set; } = "orchestrator-bot";
+    /// <summary>
+    /// A GitLab administrator's personal access token with the <c>sudo</c> scope, used for one call only: approving again
+    /// in an approver's name after a rewrite, where a project's policy says <c>approvalsResetOnPush: reapprove</c>. The
+    /// most powerful credential GitLab has: never logged, never sent by the bot's own client. Empty: no re-approval.
+    /// </summary>
+    public string? AdminToken { get; set; }
 }
 
 public sealed class WebhookOptions

@@ -24,6 +24,15 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
             Check(!string.IsNullOrWhiteSpace(o.GitLab.BotToken), "GitLab:BotToken", "is required when GitLab:BaseUrl is set");
         }
         Check(!string.IsNullOrWhiteSpace(o.GitLab.BotUsername), "GitLab:BotUsername", "is required");
+        var admin = !string.IsNullOrEmpty(o.GitLab.AdminToken);
+        if (admin)
+        {
+            Check(!string.IsNullOrWhiteSpace(o.GitLab.AdminToken) && o.GitLab.AdminToken == o.GitLab.AdminToken!.Trim(), "GitLab:AdminToken",
+                "must be a token, without surrounding spaces");
+            // The bot's own calls never carry sudo: one token for both would make every call of the bot an administrator's.
+            Check(o.GitLab.AdminToken != o.GitLab.BotToken, "GitLab:AdminToken", "must not be the bot's token (GitLab:BotToken): give re-approval a token of its own");
+            Check(!string.IsNullOrEmpty(o.GitLab.BaseUrl), "GitLab:AdminToken", "is set but GitLab:BaseUrl is not");
+        }
         Check(o.Http.Urls.Split(';').All(IsHttpUrl), "Http:Urls", "must be absolute http(s) URLs separated by ';'");
         Check(o.Http.MaxRequestBodyBytes is > 0 and <= 64 * 1024 * 1024, "Http:MaxRequestBodyBytes", "must be between 1 byte and 64 MiB");
         Check(o.Cluster.SiloPort is > 0 and < 65536, "Cluster:SiloPort", "must be a TCP port");
@@ -49,8 +58,12 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
         {
             Check(long.TryParse(project, out var pid) && pid > 0, $"Policies:{project}", "must be keyed by a numeric project id");
             foreach (var problem in policy.ToPolicy().Validate()) errors.Add($"{OrchestratorOptions.Section}:Policies:{project} {problem}");
+            Check(admin || policy.ApprovalsResetOnPush != Domain.ApprovalsResetOnPush.Reapprove, $"Policies:{project}:ApprovalsResetOnPush",
+                "is reapprove, which needs GitLab:AdminToken: a personal access token with the sudo scope of a GitLab administrator");
         }
         Check(o.Workflow.PollInterval > TimeSpan.Zero, "Workflow:PollInterval", "must be positive");
+        Check(o.Workflow.ApprovalResetWait >= TimeSpan.Zero && o.Workflow.ApprovalResetWait <= TimeSpan.FromMinutes(10), "Workflow:ApprovalResetWait",
+            "must be between zero and 10 minutes");
         Check(o.Workflow.ReminderPeriod >= TimeSpan.FromSeconds(1), "Workflow:ReminderPeriod", "must be at least a second");
         Check(o.Workflow.ResumeRate >= 0 && double.IsFinite(o.Workflow.ResumeRate), "Workflow:ResumeRate", "must be zero (off) or a positive number of wake-ups per second");
         if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))

@@ -61,7 +61,12 @@ public static class OrchestratorSilo
         services.TryAddSingleton<Workflow.PolicyStore>();
         services.TryAddSingleton<Workflow.IPolicyStore>(sp => sp.GetRequiredService<Workflow.PolicyStore>());
         services.TryAddSingleton<Workflow.WorkflowDriver>();
+        // With no GitLab configured there is nothing to drive: requests are recorded and wait.
+        services.TryAddSingleton<Workflow.IWorkflowDriver>(sp =>
+            string.IsNullOrEmpty(sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab.BaseUrl)
+                ? new Workflow.ParkedDriver() : sp.GetRequiredService<Workflow.WorkflowDriver>());
         services.TryAddSingleton<Workflow.PermissionObserver>();
+        services.TryAddSingleton<Workflow.ReapprovalObserver>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();
         services.AddHostedService<Workflow.Reconciliation>();
@@ -71,6 +76,14 @@ public static class OrchestratorSilo
                 var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;
                 if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
                 if (!string.IsNullOrEmpty(gitlab.BotToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.BotToken);
+            })
+            .AddOrchestratorRetries();
+        // The administrator's token has a client of its own: the bot's client above never carries it, nor sudo.
+        services.AddHttpClient<Adapters.IGitLabImpersonation, Adapters.GitLabImpersonation>((sp, http) =>
+            {
+                var gitlab = sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.GitLab;
+                if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
+                if (!string.IsNullOrEmpty(gitlab.AdminToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.AdminToken);
             })
             .AddOrchestratorRetries();
         services.AddHttpClient("registry").AddOrchestratorRetries();

@@ -14,9 +14,12 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
     Persistence.IPipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IPolicyStore policies,
-    PolicySuggester suggester, Adapters.Git.IGitWorker git, IOptions<OrchestratorOptions> options, ILogger<WorkflowDriver> logger)
+    PolicySuggester suggester, Adapters.Git.IGitWorker git, ReapprovalObserver reapprovals, IOptions<OrchestratorOptions> options,
+    ILogger<WorkflowDriver> logger) : IWorkflowDriver
 {
     public const string AttemptVariable = Markers.PipelineVariable;
+
+    public bool Drives => true;
 
     public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
         StepMemo memo, CancellationToken ct = default)
@@ -71,9 +74,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             if (car.OntoSha is not { } onto) return StepResult.Waiting("the car ahead has not pushed its head yet");
             if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
             // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
-            return await RewriteAsync(key, s, mr, policy, now, ct, onto, s.RebasedSha is null ? null : s.TargetSha);
+            return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null ? null : s.TargetSha);
         }
-        if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, ct);
+        if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, memo, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
@@ -94,7 +97,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// first, so the commits are the same after a crash, then pushed with a lease on the source head that was seen.
     /// </summary>
     private async Task<StepResult> RewriteAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
-        DateTimeOffset now, CancellationToken ct, string? trainOnto = null, string? upstream = null)
+        DateTimeOffset now, StepMemo memo, CancellationToken ct, string? trainOnto = null, string? upstream = null)
     {
         if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
         var bot = options.Value.GitLab.BotUsername;
@@ -108,16 +111,25 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 approvers.Select(a => new Domain.Trailers.Approver(a.User.Id, a.User.Username, a.User.Name ?? a.User.Username, null)), bot,
                 options.Value.Git.ReviewerFallbackEmail);
             return StepResult.Of(new PlanRewrite(mr.Sha!, onto, trailers, bot, $"{bot}@users.noreply.{new Uri(mr.WebUrl).Host}", now,
-                resets, approvers.Count, upstream));
+                resets, approvers.Count, policy.ApprovalsResetOnPush, [.. approvers.Select(a => new PlannedApprover(a.User.Id, a.User.Username))],
+                reapprovals.Configured, upstream));
         }
         // The push is made with the bot's rights: an MR closed or merged since the plan is the decider's to stop, not ours to push to.
         var stillOpen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, null, plan.OntoSha, null, Requested: false), now);
         if (WorkflowDecider.Decide(stillOpen, s).Events.Count > 0) return StepResult.Of(stillOpen);
         var target = await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
         var source = mr.SourceProjectId == mr.TargetProjectId ? target : await gitlab.GetProjectAsync(mr.SourceProjectId.ToString(), ct);
-        var result = await git.RewriteAsync(new Adapters.Git.GitRewrite(new(target.Id, target.PathWithNamespace), mr.TargetBranch,
+        var request = new Adapters.Git.GitRewrite(new(target.Id, target.PathWithNamespace), mr.TargetBranch,
             new(source.Id, source.PathWithNamespace), mr.SourceBranch, plan.ExpectedSourceSha, plan.OntoSha, plan.Trailers,
-            new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true, plan.Upstream), ct);
+            new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true, plan.Upstream);
+        // A push that costs the approvals given, where the policy gives them back: whether it may is decided before anything is pushed.
+        var result = Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
+        if (result is Adapters.Git.GitRewriteResult.Previewed preview)
+            return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, now, ct));
+        // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and them approved).
+        if (s.Reapproval is { Allowed: true } allowed && result.LandedHead is { } head
+            && await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending)
+            return pending;
         return StepResult.Of(result switch
         {
             Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),

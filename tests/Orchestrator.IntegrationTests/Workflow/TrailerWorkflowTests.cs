@@ -130,3 +130,88 @@ public sealed class ApprovalResetTrailerTests(SchemaFixture db, SandboxFixture s
         Assert.Empty((await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/approvals"))["approved_by"]!.AsArray());
     }
 }
+
+/// <summary>
+/// A project that removes approvals on push, with the policy's <c>approvalsResetOnPush: reapprove</c> and the sandbox's
+/// administrator token (scopes api and sudo): the bot approves again as the approvers after its push, but only when its
+/// rebase changed no code.
+/// </summary>
+public sealed class ReapprovalTrailerTests(SchemaFixture db, SandboxFixture sandbox) : IClassFixture<SchemaFixture>, IClassFixture<SandboxFixture>
+{
+    private static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix)
+    {
+        var h = await WorkflowHarness.StartAsync(db, sandbox, suffix, adminToken: SandboxFixture.AdminToken);
+        // One approval required, and every push removes those given.
+        (await h.As("maintainer").PostAsJsonAsync($"projects/{h.Upstream}/approvals", new { reset_approvals_on_push = true, approvals_before_merge = 1 }))
+            .EnsureSuccessStatusCode();
+        await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with
+        {
+            Trailers = ["part-of", "reviewed-by"], ApprovalsResetOnPush = ApprovalsResetOnPush.Reapprove,
+        });
+        return h;
+    }
+
+    private static async Task<IReadOnlyList<string>> ApprovedBy(WorkflowHarness h, long iid) =>
+        [.. (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/approvals"))["approved_by"]!.AsArray()
+            .Select(a => a!["user"]!["username"]!.GetValue<string>())];
+
+    [Fact]
+    public async Task Given_an_approved_mr_on_a_project_that_resets_approvals_When_our_trailers_are_pushed_Then_the_approver_approves_again_and_it_merges()
+    {
+        await using var h = await StartAsync(db, sandbox, "reappr");
+        var maintainer = h.As("maintainer");
+        var approver = h.Seed["users"]!["maintainer"]!["username"]!.GetValue<string>();
+        var iid = await h.OpenMrAsync("reapproved", "Reapproved", new FileChange("create", "reapproved.txt", "r\n"));
+        await h.CommitAsync(maintainer, h.Upstream, "main", "main moves on", [new FileChange("create", "moved.txt", "m\n")]);
+        var before = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["sha"]!.GetValue<string>();
+        (await maintainer.PostAsync($"projects/{h.Upstream}/merge_requests/{iid}/approve", null)).EnsureSuccessStatusCode();
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.True(s.State == WorkflowState.Completed, s.Outcome);
+        Assert.NotEqual(before, s.RebasedSha);
+        Assert.NotNull(s.PipelineId);
+        // The push removed the approval (the sandbox does, as GitLab): the one there now was given again, as the same user, at our head.
+        Assert.Equal([approver], await ApprovedBy(h, iid));
+        var types = (await h.EventTypes(iid)).ToList();
+        Assert.True(types.IndexOf("reapproval_checked") is >= 0 and var at && at < types.IndexOf("rebased"), string.Join(", ", types));
+        var check = (await h.Journal.ReadAsync(new MergeRequestKey(h.Upstream, iid))).Events.OfType<ReapprovalChecked>().Single();
+        Assert.True(check.Allowed, check.Reason);
+        Assert.Equal(check.Facts.OldPatchId, check.Facts.NewPatchId);
+        Assert.Equal(s.RebasedSha, check.Facts.NewHead);
+        var message = (await h.Get(maintainer, $"projects/{h.Upstream}/repository/commits/{s.RebasedSha}"))["message"]!.GetValue<string>();
+        Assert.Single(Regex.Matches(message, "^Reviewed-by: .+ <.+@.+>$", RegexOptions.Multiline));
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_an_approved_mr_When_rebasing_it_would_change_its_code_Then_nothing_is_pushed_no_one_is_approved_for_and_the_note_says_so()
+    {
+        await using var h = await StartAsync(db, sandbox, "reapprx");
+        var maintainer = h.As("maintainer");
+        var approver = h.Seed["users"]!["maintainer"]!["username"]!.GetValue<string>();
+        await h.CommitAsync(maintainer, h.Upstream, "main", "notes", [new FileChange("create", "notes.txt", "a\nb\nc\nd\ne\n")]);
+        var iid = await h.OpenMrAsync("patched", "Patched", new FileChange("update", "notes.txt", "a\nb\nC\nd\ne\n"));
+        // Main changes a line of the MR's hunk's context: the rebase applies cleanly, but the diff is not the one approved.
+        await h.CommitAsync(maintainer, h.Upstream, "main", "main edits the context", [new FileChange("update", "notes.txt", "A\nb\nc\nd\ne\n")]);
+        var before = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["sha"]!.GetValue<string>();
+        (await maintainer.PostAsync($"projects/{h.Upstream}/merge_requests/{iid}/approve", null)).EnsureSuccessStatusCode();
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains("changes its code", s.Outcome);
+        Assert.Contains("ask the approvers to approve again", s.Outcome);
+        Assert.Equal(before, (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}"))["sha"]!.GetValue<string>());
+        Assert.Equal([approver], await ApprovedBy(h, iid));
+        var types = await h.EventTypes(iid);
+        Assert.Contains("reapproval_checked", types);
+        Assert.DoesNotContain("rebased", types);
+        var note = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray()
+            .Select(n => n!["body"]!.GetValue<string>()).Single(b => b.Contains("I couldn't merge this merge request"));
+        Assert.Contains("approve again", note);
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+}

@@ -35,7 +35,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
         new([BuildImage], upstreamPath, 0, 10, maxRebases, false, triggerLabel, commanders, UnverifiedJobs: [BuildImage.Name]);
 
     public static async Task<WorkflowHarness> StartAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int maxRebases = 3,
-        TimeSpan? pollInterval = null, bool withPolicy = true, ShiftedClock? clock = null)
+        TimeSpan? pollInterval = null, bool withPolicy = true, ShiftedClock? clock = null, string? adminToken = null)
     {
         var seed = await sandbox.SeedIncidentAsync(suffix);
         var bot = seed["users"]!["bot"]!;
@@ -48,6 +48,7 @@ public sealed class WorkflowHarness : IAsyncDisposable
             ["Orchestrator:Workflow:PollInterval"] = (pollInterval ?? TimeSpan.FromMilliseconds(200)).ToString(),
             ["Orchestrator:Workflow:ReminderPeriod"] = (pollInterval is { } p && p > TimeSpan.FromMinutes(1) ? p : TimeSpan.FromMinutes(1)).ToString(),
             [OrchestratorCluster.ClockSetting] = clock?.Name,
+            ["Orchestrator:GitLab:AdminToken"] = adminToken,
         });
         var harness = new WorkflowHarness { Cluster = cluster, Seed = seed, Sandbox = sandbox };
         if (withPolicy) await harness.Policies.SaveAsync(harness.Upstream, IncidentPolicy(harness.UpstreamPath, maxRebases));

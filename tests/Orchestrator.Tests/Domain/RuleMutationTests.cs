@@ -124,6 +124,13 @@ public sealed class RuleMutationTests
         r.Do(new StartRebase(r.Now));
         r.Do(new ObserveClock(new ClockReading(30, 60), At(r.Minute + 31)), "step timeout");
 
+        // Our rewrite would change the code an approver approved: no one is approved for again, nothing is pushed.
+        Request(r, Ready);
+        r.Do(new StartRebase(r.Now));
+        r.Do(new PlanRewrite(RebasedSha, TargetSha, [new("Reviewed-by", "Alice <alice@example.com>")], "marge-bot", "m@x", r.Now, true, 1,
+            ApprovalsResetOnPush.Reapprove, [new PlannedApprover(11, "alice")], true));
+        r.Do(new CheckReapproval(new ReapprovalFacts("d0d0", RebasedSha, TargetSha, "e5e5", "9a9a", "7b7b", [new ApproverAccess(11, 30)]), r.Now), "reapproval");
+
         // CI fails.
         Request(r, Ready);
         r.Do(new StartRebase(r.Now));
@@ -173,7 +180,7 @@ public sealed class RuleMutationTests
         foreach (var p in Preconditions.All) data.Add("precondition:" + p.Name);
         foreach (var v in Enum.GetValues<FreshnessVerdict>()) data.Add("freshness:" + v);
         foreach (var c in Enum.GetValues<MergeRefusal>()) data.Add("refusal:" + c);
-        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable", "embargo" }) data.Add(name);
+        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable", "embargo", "reapproval" }) data.Add(name);
         return data;
     }
 
@@ -200,6 +207,7 @@ public sealed class RuleMutationTests
         ["registry guard"] => Today with { RegistryGuard = (_, _, _) => [] },
         ["unhealable"] => Today with { Unhealable = (_, _) => false },
         ["embargo"] => Today with { Embargo = (_, _) => null },
+        ["reapproval"] => Today with { Reapproval = (planned, _, _) => new ReapprovalVerdict(true, "anyone, whatever changed", [.. planned.Select(p => p.UserId)]) },
         ["pipeline outcome"] => Today with { PipelineOutcome = status => status == "failed" ? PipelineOutcome.Succeeded : Today.PipelineOutcome(status) },
         _ => throw new ArgumentException(rule),
     };

@@ -93,7 +93,10 @@ internal sealed class FakeGitLab : IGitLabClient
         Unneeded<IReadOnlyList<GitLabProtectedBranch>>("protected branches");
     public Task<GitLabUser?> FindUserAsync(string username, CancellationToken ct) => Unneeded<GitLabUser?>("user");
     public Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct) => Unneeded<bool>("label");
-    public Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct) => Unneeded<GitLabMember?>("member");
+    /// <summary>Members by user id (null: GitLab's 404, not a member); a lookup of anyone else is unneeded.</summary>
+    public Dictionary<long, GitLabMember?> Members { get; } = [];
+    public Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct) =>
+        Members.TryGetValue(userId, out var member) ? Task.FromResult(member) : Unneeded<GitLabMember?>("member");
     public Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct) => Unneeded<GitLabBranch?>("branch");
     public Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabMergeRequest>>("open MRs");

@@ -18,17 +18,19 @@ internal sealed class ShellWorld
     public ProjectPolicy Policy { get; set; } = new();
     public FakeQueue Queue { get; } = new();
     public FakeGitWorker Git { get; } = new();
+    public FakeImpersonation Sudo { get; } = new();
     public StepMemo Memo { get; } = new();
+    public WorkflowSettings Workflow { get; } = new();
     public static readonly MergeRequestKey Key = new(FakeGitLab.Project, FakeGitLab.Iid);
 
     public Task<StepResult> StepAsync(MergeRequestWorkflow state, DateTimeOffset now) => Driver().StepAsync(Key, state, Policy, now, Memo);
 
     private WorkflowDriver Driver()
     {
-        var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" } });
+        var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" }, Workflow = Workflow });
         var registry = new NoRegistry();
         return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
-            new Policies(this), new PolicySuggester(GitLab), Git, options, NullLogger<WorkflowDriver>.Instance);
+            new Policies(this), new PolicySuggester(GitLab), Git, new ReapprovalObserver(GitLab, Sudo, options), options, NullLogger<WorkflowDriver>.Instance);
     }
 
     public sealed class FakeQueue : IMergeQueueGrain
@@ -47,10 +49,42 @@ internal sealed class ShellWorld
     {
         public List<GitRewrite> Requests { get; } = [];
         public GitRewriteResult Result { get; set; } = new GitRewriteResult.Pushed("c4c4", Domain.Histories.TargetSha, ["c4c4"]);
+        public GitRewriteResult? Preview { get; set; }
+        public List<GitRewrite> Previews { get; } = [];
         public Task<GitRewriteResult> RewriteAsync(GitRewrite request, CancellationToken ct = default)
         {
             Requests.Add(request);
             return Task.FromResult(Result);
+        }
+
+        public Task<GitRewriteResult> PreviewAsync(GitRewrite request, CancellationToken ct = default)
+        {
+            Previews.Add(request);
+            return Task.FromResult(Preview ?? throw new InvalidOperationException("no preview arranged"));
+        }
+    }
+
+    /// <summary>The administrator's client: records each approval made in someone's name, and may refuse one as GitLab would.</summary>
+    public sealed class FakeImpersonation : IGitLabImpersonation
+    {
+        public bool Configured { get; set; } = true;
+        public List<(long Project, long Iid, string Sha, long User)> Approvals { get; } = [];
+        public Func<long, GitLabException?> Refuse { get; set; } = _ => null;
+        public Action<long>? Approved { get; set; }
+        public List<long> LookedUp { get; } = [];
+        public Task<GitLabUser> UserAsAsync(long userId, CancellationToken ct = default)
+        {
+            if (Refuse(userId) is { } refusal) throw refusal;
+            LookedUp.Add(userId);
+            return Task.FromResult(new GitLabUser(userId, $"user{userId}"));
+        }
+
+        public Task ApproveAsAsync(long project, long iid, string sha, long userId, CancellationToken ct = default)
+        {
+            if (Refuse(userId) is { } refusal) throw refusal;
+            Approvals.Add((project, iid, sha, userId));
+            Approved?.Invoke(userId);
+            return Task.CompletedTask;
         }
     }
 

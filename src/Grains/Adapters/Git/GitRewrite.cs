@@ -29,6 +29,9 @@ public sealed record GitRewrite(
 
 public abstract record GitRewriteResult
 {
+    /// <summary>The source branch's head when it is now our rewrite (pushed now or before), else null.</summary>
+    public string? LandedHead => this switch { Pushed p => p.Head, AlreadyPushed a => a.Head, _ => null };
+
     /// <summary>The source branch now points at <paramref name="Head"/>, our rewrite of the expected commits onto <paramref name="Onto"/>.</summary>
     public sealed record Pushed(string Head, string Onto, IReadOnlyList<string> Commits) : GitRewriteResult;
 
@@ -40,6 +43,15 @@ public abstract record GitRewriteResult
     /// marge-bot's "someone pushed". <paramref name="Actual"/> is null when the branch is gone.
     /// </summary>
     public sealed record SourceMoved(string Expected, string? Actual, string Message) : GitRewriteResult;
+
+    /// <summary>
+    /// What the rewrite would push (nothing was): <paramref name="Head"/> onto <paramref name="Onto"/>, and the
+    /// <c>git patch-id --verbatim</c> of the merge request's diff before (<paramref name="OldBase"/>, the merge base of the
+    /// expected head and the target, to the expected head) and after (<paramref name="Onto"/> to <paramref name="Head"/>);
+    /// a patch id is null for an empty diff.
+    /// </summary>
+    public sealed record Previewed(string Head, string Onto, IReadOnlyList<string> Commits, string OldBase, string? OldPatchId, string? NewPatchId)
+        : GitRewriteResult;
 
     /// <summary>A commit does not apply onto the base; nothing was pushed.</summary>
     public sealed record Conflict(string Commit, IReadOnlyList<string> Paths) : GitRewriteResult;

@@ -24,7 +24,11 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
     /// <summary>The bare repository this worker keeps for a target project.</summary>
     public string MirrorPath(long project) => Path.Combine(settings.MirrorRoot, project.ToString(System.Globalization.CultureInfo.InvariantCulture) + ".git");
 
-    public async Task<GitRewriteResult> RewriteAsync(GitRewrite request, CancellationToken ct = default)
+    public Task<GitRewriteResult> RewriteAsync(GitRewrite request, CancellationToken ct = default) => InMirrorAsync(request, push: true, ct);
+
+    public Task<GitRewriteResult> PreviewAsync(GitRewrite request, CancellationToken ct = default) => InMirrorAsync(request, push: false, ct);
+
+    private async Task<GitRewriteResult> InMirrorAsync(GitRewrite request, bool push, CancellationToken ct)
     {
         ValidateSha(request.ExpectedSourceSha);
         if (request.OntoSha is not null) ValidateSha(request.OntoSha);
@@ -36,14 +40,14 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
         {
             try
             {
-                return await RewriteOnceAsync(request, mirror, ct);
+                return await RewriteOnceAsync(request, mirror, push, ct);
             }
             catch (GitCommandException e) when (!IsHealthy(mirror))
             {
                 // The mirror vanished or broke under us (someone cleaned the folder): it is only a cache, start again.
                 logger.LogWarning("Git mirror {Mirror} was lost during {Command}; rebuilding it", mirror, e.Command);
                 Remove(mirror);
-                return await RewriteOnceAsync(request, mirror, ct);
+                return await RewriteOnceAsync(request, mirror, push, ct);
             }
         }
         finally
@@ -52,7 +56,7 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
         }
     }
 
-    private async Task<GitRewriteResult> RewriteOnceAsync(GitRewrite r, string mirror, CancellationToken ct)
+    private async Task<GitRewriteResult> RewriteOnceAsync(GitRewrite r, string mirror, bool push, CancellationToken ct)
     {
         await EnsureMirrorAsync(mirror, ct);
         var targetUrl = Url(r.Target);
@@ -84,10 +88,35 @@ public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> log
                 : new GitRewriteResult.SourceMoved(r.ExpectedSourceSha, head, "the source branch moved and its former head is unknown to GitLab");
 
         var replay = await new CommitRewriter(git, mirror).ReplayAsync(onto, r.ExpectedSourceSha, r.Trailers, r.Committer, ct, r.Upstream);
+        if (!push && replay.Head is { } previewed && (head == previewed || head == r.ExpectedSourceSha))
+            return await PreviewedAsync(mirror, r.ExpectedSourceSha, onto, previewed, replay.Commits, ct);
         if (replay.Head is { } ours && head == ours) return new GitRewriteResult.AlreadyPushed(ours, onto, replay.Commits);
         if (head != r.ExpectedSourceSha) return new GitRewriteResult.SourceMoved(r.ExpectedSourceSha, head, $"{r.SourceBranch} is at {head}");
         if (replay.Head is null) return new GitRewriteResult.Conflict(replay.ConflictCommit!, replay.ConflictPaths);
         return await PushAsync(mirror, r, sourceUrl, replay.Head, onto, replay.Commits, ct);
+    }
+
+    /// <summary>The merge request's changes before and after the rewrite, each as one patch id (see <see cref="GitRewriteResult.Previewed"/>).</summary>
+    private async Task<GitRewriteResult> PreviewedAsync(string mirror, string expected, string onto, string head, IReadOnlyList<string> commits,
+        CancellationToken ct)
+    {
+        var oldBase = await git.TextAsync(mirror, ct, "merge-base", onto, expected);
+        return new GitRewriteResult.Previewed(head, onto, commits, oldBase, await PatchIdAsync(mirror, oldBase, expected, ct),
+            await PatchIdAsync(mirror, onto, head, ct));
+    }
+
+    /// <summary>
+    /// <c>git diff | git patch-id --verbatim</c>: line numbers do not count (a rebase moves hunks), whitespace does (it is
+    /// code in some languages), binary contents in full; no external diff or text conversion can run. Null for no diff.
+    /// </summary>
+    private async Task<string?> PatchIdAsync(string mirror, string from, string to, CancellationToken ct)
+    {
+        var diff = await git.RunAsync(mirror, ["diff", "--binary", "--full-index", "--no-ext-diff", "--no-textconv", "--no-renames", "--no-color", from, to], ct: ct);
+        if (diff.ExitCode != 0) throw new GitCommandException("diff", diff.ExitCode, diff.Stderr);
+        if (diff.Stdout.Length == 0) return null;
+        var id = await git.RunAsync(mirror, ["patch-id", "--verbatim"], stdin: diff.Stdout, ct: ct);
+        if (id.ExitCode != 0) throw new GitCommandException("patch-id", id.ExitCode, id.Stderr);
+        return id.Text.Split(' ', 2, StringSplitOptions.RemoveEmptyEntries) is [var first, ..] ? first.Trim() : null;
     }
 
     /// <summary>

@@ -14,4 +14,11 @@ public interface IGitWorker
     /// repeat after a crash answers <see cref="GitRewriteResult.AlreadyPushed"/> instead of pushing again.
     /// </summary>
     Task<GitRewriteResult> RewriteAsync(GitRewrite request, CancellationToken ct = default);
+
+    /// <summary>
+    /// The same fetch and replay as <see cref="RewriteAsync"/>, nothing pushed: <see cref="GitRewriteResult.Previewed"/>
+    /// with the head the rewrite would push and the patch ids of the merge request's changes before and after, or why it
+    /// cannot be made (a conflict, someone's push, GitLab's refusal).
+    /// </summary>
+    Task<GitRewriteResult> PreviewAsync(GitRewrite request, CancellationToken ct = default);
 }
