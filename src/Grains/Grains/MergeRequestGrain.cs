@@ -149,8 +149,10 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                     poll = null;
                     if (await this.GetReminder(WakeUp) is { } reminder) await this.UnregisterReminder(reminder);
                     return;
-                case StepResult.Wait(var why):
+                case StepResult.Wait(var why, var again):
                     memo.LastProblem = why;
+                    // Nothing pokes a merge request when GitLab finishes checking it: look again soon, not a poll later.
+                    if (again is { } soon && soon < options.Value.Workflow.PollInterval) poll?.Change(soon, options.Value.Workflow.PollInterval);
                     return;
                 default:
                     return;

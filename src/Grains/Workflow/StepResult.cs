@@ -6,11 +6,13 @@ namespace Orchestrator.Workflow;
 public abstract record StepResult
 {
     public sealed record Decide(WorkflowCommand Command) : StepResult;
-    public sealed record Wait(string Why) : StepResult;
+    /// <remarks><paramref name="LookAgain"/>: what it waits on settles within seconds (GitLab's mergeability check), so look again then rather than at the next poll.</remarks>
+    public sealed record Wait(string Why, TimeSpan? LookAgain = null) : StepResult;
     public sealed record Done : StepResult;
 
     public static StepResult Of(WorkflowCommand command) => new Decide(command);
     public static StepResult Waiting(string why) => new Wait(why);
+    public static StepResult WaitingBriefly(string why) => new Wait(why, TimeSpan.FromSeconds(1));
     public static readonly StepResult Finished = new Done();
 }
 

@@ -335,7 +335,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.EmbargoedUntil is { } until && now < until) return StepResult.Waiting($"merges are embargoed until {until:u}");
         // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
-            return StepResult.Waiting("GitLab is still checking mergeability");
+            return StepResult.WaitingBriefly("GitLab is still checking mergeability");
         // Right before the merge: who asked, the MR, and the digests the tested images' tags hold now (the merge makes them main's).
         if (await Checkpoint(PermissionCheckpoint.Merge, key, s, mr, policy, now, ct,
                 imagesNow: s.Guard is null ? null : await target.TaggedNowAsync(s, policy, ct)) is { } check)
