@@ -61,6 +61,7 @@ public static class Report
             Row("measured / simulated", F(t["merge_train"]!["measured_over_simulated"]), F(t["serial"]!["measured_over_simulated"]));
             Row("pipelines per landed MR (simulated)", $"{F(t["merge_train"]!["pipelines_per_landed"])} ({F(t["merge_train"]!["simulator_pipelines_per_landed"])})",
                 $"{F(t["serial"]!["pipelines_per_landed"])} ({F(t["serial"]!["simulator_pipelines_per_landed"])})");
+            Row("gap between landings (median s)", F(t["merge_train"]!["landing_gap_s"]?["median"]), F(t["serial"]!["landing_gap_s"]?["median"]));
             Row("train / serial", F(t["train_over_serial"]) + "×");
         }
         if (r["scale"] is { } s)

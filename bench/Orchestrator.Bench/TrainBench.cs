@@ -50,6 +50,9 @@ public static class TrainBench
                 ["landed"] = landed, ["failed"] = ended.Count - landed, ["wall_s"] = Math.Round((last - first).TotalSeconds, 1),
                 ["landings_per_hour"] = Math.Round(landed / hours, 1),
                 ["pipelines_per_landed"] = Math.Round(pipelines / (double)Math.Max(1, landed), 2),
+                // Landings are serial whatever the strategy (each waits for the one before, then for GitLab's checks): the gap bounds a train.
+                ["landing_gap_s"] = Stats.Of([.. ended.Where(o => o.State == "completed").Select(o => o.Ended!.Value).Order()
+                    .Pairwise().Select(p => (p.Second - p.First).TotalSeconds)]).ToJson(),
             };
             ctx.Progress($"trains: {name} landed {landed} in {(last - first).TotalSeconds:F0} s ({landed / hours:F0}/h), {pipelines} pipelines");
         }
@@ -85,6 +88,8 @@ public static class TrainBench
     }
 
     private const double Failing = 0.1;
+
+    private static IEnumerable<(T First, T Second)> Pairwise<T>(this IEnumerable<T> items) => items.Zip(items.Skip(1));
 
     /// <summary>Every tenth MR, the fifth first: a train of four always has one in it.</summary>
     private static bool Breaks(int index) => index % 10 == 4;
