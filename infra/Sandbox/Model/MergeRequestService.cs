@@ -56,64 +56,53 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         if (mr.RebaseInProgress) throw GitLabError.Conflict("Rebase is already in progress");
         mr.RebaseInProgress = true;
         mr.MergeError = null;
-        _ = Task.Run(async () =>
+        _ = Task.Run(() => RebaseAsync(mr, user, options));
+    }
+
+    private const string RebaseCrashed = "Rebase failed: Something went wrong during the rebase. Try again later.";
+
+    /// <summary>The commits rebased in a scratch repository, to push over <see cref="OldHead"/> by lease.</summary>
+    private sealed record Rebased(Project Source, string Branch, string OldHead, string NewHead);
+
+    /// <summary>
+    /// In the background, as GitLab's Sidekiq rebases: git works in a scratch repository without any lock, so the
+    /// merge request and its project stay readable meanwhile; the push (by lease on the head the rebase started
+    /// from) and what follows it are made under the project's lock, and only then does the rebase read as done.
+    /// </summary>
+    private async Task RebaseAsync(MergeRequest mr, User user, PushOptions options)
+    {
+        await Task.Delay(store.Options.RebaseDuration);
+        var work = Directory.CreateTempSubdirectory("sandbox-rebase-").FullName;
+        try
         {
-            await Task.Delay(store.Options.RebaseDuration);
-            await using var _ = await store.EnterAsync();
+            Rebased? rebased = null;
+            string? error;
             try
             {
-                await RebaseNowAsync(mr, user, options);
+                (rebased, error) = await RebaseInScratchAsync(mr, user, work);
             }
             catch (Exception e)
             {
                 logger.LogError(e, "rebase of !{Iid} failed", mr.Iid);
-                mr.MergeError = "Rebase failed: Something went wrong during the rebase. Try again later.";
+                error = RebaseCrashed;
             }
-            finally
+            await using (await store.LockAsync(store.ProjectById(mr.TargetProjectId)))
             {
-                mr.RebaseInProgress = false;
+                try
+                {
+                    if (rebased is not null) error = await PushRebasedAsync(rebased, work, user, options);
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "rebase of !{Iid} failed", mr.Iid);
+                    error = RebaseCrashed;
+                }
+                finally
+                {
+                    if (error is not null) mr.MergeError = error;
+                    mr.RebaseInProgress = false;
+                }
             }
-        });
-    }
-
-    private async Task RebaseNowAsync(MergeRequest mr, User user, PushOptions options)
-    {
-        var source = store.ProjectById(mr.SourceProjectId);
-        var target = store.ProjectById(mr.TargetProjectId);
-        var sourceRepo = store.Repo(source);
-        var oldHead = await sourceRepo.BranchHeadAsync(mr.SourceBranch);
-        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
-        if (oldHead is null || targetHead is null)
-        {
-            mr.MergeError = "Rebase failed: the source or target branch no longer exists.";
-            return;
-        }
-        var work = Directory.CreateTempSubdirectory("sandbox-rebase-").FullName;
-        try
-        {
-            await GitCli.RunAsync(null, "init", "-q", work);
-            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", source.RepoPath, $"+refs/heads/{mr.SourceBranch}:refs/sandbox/source");
-            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", target.RepoPath, $"+refs/heads/{mr.TargetBranch}:refs/sandbox/target");
-            if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
-                return; // already on top of the target: GitLab changes nothing
-            await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
-            var who = new GitCli.Identity(user.Name, user.Email);
-            var rebase = await GitCli.TryRunAsync(work, ["rebase", "-q", targetHead], identity: who);
-            if (rebase.ExitCode != 0)
-            {
-                await GitCli.TryRunAsync(work, ["rebase", "--abort"]);
-                mr.MergeError = "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.";
-                return;
-            }
-            var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
-            var push = await GitCli.TryRunAsync(work,
-                ["push", "-q", $"--force-with-lease=refs/heads/{mr.SourceBranch}:{oldHead}", source.RepoPath, $"{newHead}:refs/heads/{mr.SourceBranch}"]);
-            if (push.ExitCode != 0)
-            {
-                mr.MergeError = "Rebase failed: the source branch changed during the rebase. Try again.";
-                return;
-            }
-            await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, options);
         }
         finally
         {
@@ -121,13 +110,50 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         }
     }
 
+    /// <summary>The rebase itself, or why there is nothing to push (null and null: already on top of the target).</summary>
+    private async Task<(Rebased? Rebased, string? Error)> RebaseInScratchAsync(MergeRequest mr, User user, string work)
+    {
+        var source = store.ProjectById(mr.SourceProjectId);
+        var target = store.ProjectById(mr.TargetProjectId);
+        var targetBranch = mr.TargetBranch;
+        var oldHead = await store.Repo(source).BranchHeadAsync(mr.SourceBranch);
+        var targetHead = await store.Repo(target).BranchHeadAsync(targetBranch);
+        if (oldHead is null || targetHead is null) return (null, "Rebase failed: the source or target branch no longer exists.");
+        await GitCli.RunAsync(null, "init", "-q", work);
+        await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", source.RepoPath, $"+refs/heads/{mr.SourceBranch}:refs/sandbox/source");
+        await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", target.RepoPath, $"+refs/heads/{targetBranch}:refs/sandbox/target");
+        if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
+            return (null, null); // already on top of the target: GitLab changes nothing
+        await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
+        var who = new GitCli.Identity(user.Name, user.Email);
+        var rebase = await GitCli.TryRunAsync(work, ["rebase", "-q", targetHead], identity: who);
+        if (rebase.ExitCode != 0)
+        {
+            await GitCli.TryRunAsync(work, ["rebase", "--abort"]);
+            return (null, "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.");
+        }
+        var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
+        return (new Rebased(source, mr.SourceBranch, oldHead, newHead), null);
+    }
+
+    /// <summary>Under the project's lock: the rebased branch replaces the one it started from, or the error why not.</summary>
+    private async Task<string?> PushRebasedAsync(Rebased rebased, string work, User user, PushOptions options)
+    {
+        var (source, branch, oldHead, newHead) = rebased;
+        var push = await GitCli.TryRunAsync(work,
+            ["push", "-q", $"--force-with-lease=refs/heads/{branch}:{oldHead}", source.RepoPath, $"{newHead}:refs/heads/{branch}"]);
+        if (push.ExitCode != 0) return "Rebase failed: the source branch changed during the rebase. Try again.";
+        await NotifyPushedAsync(source, branch, oldHead, newHead, user, options);
+        return null;
+    }
+
     /// <summary>
-    /// Called under the gate after a branch moves (API commits, rebases, merges, git pushes), for CI and hooks to
+    /// Called under the project's lock after a branch moves (API commits, rebases, merges, git pushes), for CI and hooks to
     /// follow; <c>after</c> is the zero SHA when a push deleted the branch.
     /// </summary>
     public Func<Project, string, string?, string, User, PushOptions, Task>? BranchPushed { get; set; }
 
-    /// <summary>Called under the gate when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
+    /// <summary>Called under the target's lock when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
     public Func<MergeRequest, string, User, string?, System.Text.Json.Nodes.JsonObject?, Task>? MergeRequestChanged { get; set; }
 
     public Task NotifyChangedAsync(MergeRequest mr, string action, User user) =>
