@@ -108,6 +108,7 @@ public static class ScaleBench
             var ordered = g.Where(o => o.FirstRebase is not null && o.Ended is not null).OrderBy(o => o.FirstRebase).ToList();
             return ordered.Zip(ordered.Skip(1), (a, b) => (b.FirstRebase!.Value - a.Ended!.Value).TotalSeconds);
         }).ToList();
+        var steps = await StepsAsync(orchestrator.Api, outcomes);
         var wall = (outcomes.Max(o => o.Ended ?? o.Requested) - outcomes.Min(o => o.Requested)).TotalSeconds;
         var ideal = serial.Max();
         var bytesAfter = await ctx.SchemaBytesAsync(orchestrator.Schema);
@@ -123,11 +124,45 @@ public static class ScaleBench
             ["wall_s"] = Math.Round(wall, 1), ["ideal_s"] = Math.Round(ideal, 1), ["wall_over_ideal"] = Math.Round(wall / ideal, 2),
             ["mrs_per_hour"] = Math.Round(total / wall * 3600),
             ["peak_activations"] = peakGrains, ["silo_rss_mib"] = Math.Round(memory.Rss, 1), ["silo_peak_rss_mib"] = Math.Round(Math.Max(memory.Peak, peakRss), 1),
-            ["held_branch_s"] = Stats.Of(held).ToJson(), ["handover_s"] = Stats.Of(handovers).ToJson(),
+            ["held_branch_s"] = Stats.Of(held).ToJson(), ["handover_s"] = Stats.Of(handovers).ToJson(), ["steps_s"] = steps,
             ["pipeline_wall_s"] = Stats.Of(pipelineTimes).ToJson(), ["gitlab_read_ms"] = Stats.Of(gitlabLatency).ToJson(),
             ["silo_cpu_s_per_mr"] = Math.Round(siloCpu / total, 3), ["sandbox_cpu_s_per_mr"] = Math.Round(sandboxCpu / total, 3),
             ["pg_bytes_per_mr"] = (bytesAfter - bytesBefore) / total, ["events_per_mr"] = Math.Round((double)events / total, 1),
             ["permission_checks_per_mr"] = Math.Round((double)checks / total, 1),
         };
+    }
+
+    /// <summary>
+    /// Where the time of holding a branch goes, step by step: for each pair of the orchestrator's events that follow
+    /// each other in an MR's last attempt (from its first rebase to its end), the seconds between them over every MR,
+    /// the steps that cost the most in all first. Steps waiting on GitLab (a rebase, a pipeline) and steps that are
+    /// the orchestrator's own (deciding, checking rights) can then be told apart.
+    /// </summary>
+    private static async Task<JsonObject> StepsAsync(Rest api, IEnumerable<OrchestratorOutcome> outcomes)
+    {
+        var gaps = new Dictionary<string, List<double>>();
+        foreach (var outcome in outcomes)
+        {
+            var mr = await api.Get($"api/v1/projects/{outcome.Project}/merge-requests/{outcome.Iid}");
+            var attempt = mr["attempt"]!.GetValue<int>();
+            var events = (await api.Get($"api/v1/projects/{outcome.Project}/merge-requests/{outcome.Iid}/events")).AsArray()
+                .Where(e => e!["data"]!["attempt"]?.GetValue<int>() == attempt)
+                .Select(e => (Type: e!["type"]!.GetValue<string>(), At: DateTimeOffset.Parse(e["at"]!.GetValue<string>())))
+                .SkipWhile(e => e.Type != "rebase_started").ToList();
+            foreach (var (from, to) in events.Zip(events.Skip(1)))
+            {
+                var step = $"{from.Type} → {to.Type}";
+                if (!gaps.TryGetValue(step, out var list)) gaps[step] = list = [];
+                list.Add((to.At - from.At).TotalSeconds);
+            }
+        }
+        var o = new JsonObject();
+        foreach (var (step, list) in gaps.OrderByDescending(g => g.Value.Sum()))
+        {
+            var stats = Stats.Of(list).ToJson();
+            stats["total"] = Math.Round(list.Sum(), 1);
+            o[step] = stats;
+        }
+        return o;
     }
 }
