@@ -125,6 +125,8 @@ public sealed class MergeRequest
     public string? SquashCommitSha { get; set; }
     /// <summary>The source HEAD when merged; GitLab keeps reporting it after the branch is gone.</summary>
     public string? MergedSha { get; set; }
+    /// <summary>Where <c>refs/merge-requests/:iid/head</c> was last set in the target.</summary>
+    public string? HeadRefSha { get; set; }
     public bool RebaseInProgress { get; set; }
     public string? MergeError { get; set; }
     /// <summary>Mergeability is being recomputed until then, as GitLab does asynchronously after a push.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Sandbox.Git;
 using Sandbox.Http;
 
@@ -21,10 +22,8 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
                 sha, null, targetHead, null);
 
         if (mr.State != "merged")
-            await SyncHeadRefAsync(mr, source, target);
-        var baseSha = await targetRepo.MergeBaseAsync(targetHead, sha);
-        var upToDate = await targetRepo.IsAncestorAsync(targetHead, sha);
-        var conflicts = !upToDate && await targetRepo.MergeTreeAsync(targetHead, sha) is null;
+            await SyncHeadRefAsync(mr, source, target, sha);
+        var (baseSha, upToDate, conflicts, changes) = await CompareAsync(target, targetHead, sha);
         var needRebase = target.MergeMethod is "ff" or "rebase_merge" && !upToDate;
         var checking = mr.RebaseInProgress || store.Now < mr.CheckingUntil;
 
@@ -38,14 +37,41 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             : approvalsLeft > 0 ? "not_approved"
             : "mergeable";
         var status = checking && mr.State == "opened" ? "checking" : conflicts ? "cannot_be_merged" : "can_be_merged";
-        var changes = baseSha is null ? 0 : (await GitCli.RunAsync(targetRepo.Path, "diff", "--name-only", baseSha, sha))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
         return new(status, detailed, conflicts, discussionsResolved, approvalsLeft, sha, baseSha, targetHead, changes);
     }
 
-    /// <summary>GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not.</summary>
-    private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target) =>
-        await new Repository(target.RepoPath).FetchAsync(source.RepoPath, $"refs/heads/{mr.SourceBranch}", $"refs/merge-requests/{mr.Iid}/head");
+    /// <summary>What git says of a source head against a target head: commits never change, so neither does this.</summary>
+    private sealed record Comparison(string? BaseSha, bool UpToDate, bool Conflicts, int Changes);
+
+    // By (target project, target head, source head). Every read of an MR asks, and most ask again of the same two
+    // commits; GitLab too keeps its mergeability in the database instead of asking git each time.
+    private readonly ConcurrentDictionary<(long Project, string TargetHead, string Sha), Comparison> comparisons = new();
+
+    private async Task<Comparison> CompareAsync(Project target, string targetHead, string sha)
+    {
+        if (comparisons.TryGetValue((target.Id, targetHead, sha), out var known)) return known;
+        var repo = store.Repo(target);
+        var baseSha = await repo.MergeBaseAsync(targetHead, sha);
+        var upToDate = await repo.IsAncestorAsync(targetHead, sha);
+        var conflicts = !upToDate && await repo.MergeTreeAsync(targetHead, sha) is null;
+        var changes = baseSha is null ? 0 : (await GitCli.RunAsync(repo.Path, "diff", "--name-only", baseSha, sha))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        if (comparisons.Count > 100_000) comparisons.Clear();
+        return comparisons[(target.Id, targetHead, sha)] = new Comparison(baseSha, upToDate, conflicts, changes);
+    }
+
+    /// <summary>
+    /// GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not, at the source head it saw:
+    /// moved once for each new head (nothing else moves it: pushes to <c>refs/merge-requests</c> are refused).
+    /// </summary>
+    private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target, string sha)
+    {
+        if (mr.HeadRefSha == sha) return;
+        var headRef = $"refs/merge-requests/{mr.Iid}/head";
+        if (source.Id == target.Id) await GitCli.RunAsync(target.RepoPath, "update-ref", headRef, sha);
+        else await new Repository(target.RepoPath).FetchAsync(source.RepoPath, sha, headRef);
+        mr.HeadRefSha = sha;
+    }
 
     public void StartRebase(MergeRequest mr, User user, PushOptions options)
     {
