@@ -57,6 +57,7 @@ public static class Report
             Row("wall time to land all (s)", F(s["wall_s"]));
             Row("ideal: longest project serial (s)", F(s["ideal_s"]));
             Row("wall / ideal", F(s["wall_over_ideal"]) + "×");
+            Row("serial floor: + 1 rebase per MR (s)", F(s["serial_floor_s"]), F(s["wall_over_serial_floor"]) + "×");
             Row("MRs landed per hour", F(s["mrs_per_hour"], "0"));
             Row("peak grain activations", F(s["peak_activations"], "0"));
             Row("silo memory RSS / peak (MiB)", $"{F(s["silo_rss_mib"], "0")} / {F(s["silo_peak_rss_mib"], "0")}");
@@ -68,6 +69,7 @@ public static class Report
             foreach (var (step, stats) in (s["steps_s"] as JsonObject ?? []).Take(6))
                 Row($"  step {step}", $"{F(stats!["median"])} / {F(stats["p95"])} s", $"×{F(stats["count"], "0")}");
             Row("CPU s per MR: silo / sandbox", $"{F(s["silo_cpu_s_per_mr"], "0.000")} / {F(s["sandbox_cpu_s_per_mr"], "0.000")}");
+            Row("  sandbox's git and CI processes", F(s["sandbox_processes_cpu_s_per_mr"], "0.000"));
             Row("PostgreSQL bytes per MR", F(s["pg_bytes_per_mr"], "0"));
             Row("events per MR (permission checks)", $"{F(s["events_per_mr"], "0.#")} ({F(s["permission_checks_per_mr"], "0.#")})");
         }
