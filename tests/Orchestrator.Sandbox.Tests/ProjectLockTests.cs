@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Orchestrator.Sandbox.Tests.Infrastructure;
 using Sandbox;
+using Sandbox.Git;
 using Sandbox.Model;
 using Xunit;
 
@@ -19,6 +20,7 @@ public sealed class HeldLockHost : IAsyncLifetime
 
     public HttpClient Admin { get; private set; } = null!;
     public Uri BaseUrl { get; private set; } = null!;
+    public SandboxStore Store => sandbox!.Store;
 
     public async Task InitializeAsync()
     {
@@ -109,5 +111,26 @@ public sealed class ProjectLockTests(HeldLockHost host) : IClassFixture<HeldLock
         host.Release();
         Assert.Equal("merged", (await merge.WaitAsync(Bounded)).Str("state"));
         Assert.Equal("merged", (await readB.WaitAsync(Bounded)).Str("state"));
+    }
+
+    [Fact]
+    public async Task Given_a_rebase_whose_git_work_ran_outside_the_lock_When_the_branch_moved_meanwhile_Then_it_fails_by_lease_and_keeps_the_branch()
+    {
+        var (id, _) = await ProjectWithMr("lock-lease");
+        await host.Admin.Post($"projects/{id}/repository/commits", World.Commit("main", "Main moves on", "main.txt", "main\n"));
+        var path = $"projects/{id}/merge_requests/1";
+        var repo = host.Store.Projects[id].RepoPath;
+        var moved = (await GitCli.RunAsync(repo, "rev-parse", "refs/heads/main")).Trim();
+
+        await host.Admin.Put($"{path}/rebase", new { skip_ci = true }, System.Net.HttpStatusCode.Accepted);
+        // The rebase has rebased in its scratch repository and waits, inside the project's lock, to move the branch.
+        host.Arm(id);
+        await host.Held.WaitAsync(Bounded);
+        await GitCli.RunAsync(repo, "update-ref", "refs/heads/topic", moved);
+        host.Release();
+
+        var done = await host.Admin.WaitFor($"{path}?include_rebase_in_progress=true", m => !m["rebase_in_progress"]!.GetValue<bool>(), Bounded);
+        Assert.Equal("Rebase failed: the source branch changed during the rebase. Try again.", done.Str("merge_error"));
+        Assert.Equal(moved, (await GitCli.RunAsync(repo, "rev-parse", "refs/heads/topic")).Trim());
     }
 }

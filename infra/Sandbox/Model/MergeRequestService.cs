@@ -116,7 +116,7 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             {
                 try
                 {
-                    if (rebased is not null) error = await PushRebasedAsync(rebased, work, user, options);
+                    if (rebased is not null) error = await PushRebasedAsync(rebased, user, options);
                 }
                 catch (Exception e)
                 {
@@ -136,18 +136,22 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         }
     }
 
-    /// <summary>The rebase itself, or why there is nothing to push (null and null: already on top of the target).</summary>
+    /// <summary>
+    /// The rebase itself, or why there is nothing to push (null and null: already on top of the target). The scratch
+    /// repository borrows the objects of both repositories (git's alternates, as Gitaly's object pools share them)
+    /// instead of copying either; the commits it makes are then fetched into the source repository, which changes none
+    /// of its refs, so that only the branch's move is left for the lock.
+    /// </summary>
     private async Task<(Rebased? Rebased, string? Error)> RebaseInScratchAsync(MergeRequest mr, User user, string work)
     {
         var source = store.ProjectById(mr.SourceProjectId);
         var target = store.ProjectById(mr.TargetProjectId);
-        var targetBranch = mr.TargetBranch;
         var oldHead = await store.Repo(source).BranchHeadAsync(mr.SourceBranch);
-        var targetHead = await store.Repo(target).BranchHeadAsync(targetBranch);
+        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
         if (oldHead is null || targetHead is null) return (null, "Rebase failed: the source or target branch no longer exists.");
         await GitCli.RunAsync(null, "init", "-q", work);
-        await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", source.RepoPath, $"+refs/heads/{mr.SourceBranch}:refs/sandbox/source");
-        await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", target.RepoPath, $"+refs/heads/{targetBranch}:refs/sandbox/target");
+        await File.WriteAllLinesAsync(Path.Combine(work, ".git", "objects", "info", "alternates"),
+            [Path.Combine(source.RepoPath, "objects"), Path.Combine(target.RepoPath, "objects")]);
         if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
             return (null, null); // already on top of the target: GitLab changes nothing
         await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
@@ -159,16 +163,16 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             return (null, "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.");
         }
         var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
+        await GitCli.RunAsync(source.RepoPath, "fetch", "-q", "--no-tags", "--no-write-fetch-head", work, newHead);
         return (new Rebased(source, mr.SourceBranch, oldHead, newHead), null);
     }
 
     /// <summary>Under the project's lock: the rebased branch replaces the one it started from, or the error why not.</summary>
-    private async Task<string?> PushRebasedAsync(Rebased rebased, string work, User user, PushOptions options)
+    private async Task<string?> PushRebasedAsync(Rebased rebased, User user, PushOptions options)
     {
         var (source, branch, oldHead, newHead) = rebased;
-        var push = await GitCli.TryRunAsync(work,
-            ["push", "-q", $"--force-with-lease=refs/heads/{branch}:{oldHead}", source.RepoPath, $"{newHead}:refs/heads/{branch}"]);
-        if (push.ExitCode != 0) return "Rebase failed: the source branch changed during the rebase. Try again.";
+        if (!await store.Repo(source).UpdateRefAsync($"refs/heads/{branch}", newHead, oldHead))
+            return "Rebase failed: the source branch changed during the rebase. Try again.";
         await NotifyPushedAsync(source, branch, oldHead, newHead, user, options);
         return null;
     }
