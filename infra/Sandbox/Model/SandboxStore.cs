@@ -124,7 +124,7 @@ public sealed class SandboxStore
         return token;
     }
 
-    public User? Authenticate(string? token) => ActiveToken(token) is { } pat ? Users.GetValueOrDefault(pat.UserId) : null;
+    public User? Authenticate(string? token) => ActiveToken(token) is { } pat ? Users[pat.UserId] : null;
 
     /// <summary>
     /// A token that is not expired and whose user is active, looked up by its hash so the lookup's timing says
