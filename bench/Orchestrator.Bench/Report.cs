@@ -71,6 +71,7 @@ public static class Report
             Row("wall time to land all (s)", F(s["wall_s"]));
             Row("ideal: longest project serial (s)", F(s["ideal_s"]));
             Row("wall / ideal", F(s["wall_over_ideal"]) + "×");
+            Row("serial floor: + 1 rebase per MR (s)", F(s["serial_floor_s"]), F(s["wall_over_serial_floor"]) + "×");
             Row("MRs landed per hour", F(s["mrs_per_hour"], "0"));
             Row("peak grain activations", F(s["peak_activations"], "0"));
             Row("silo memory RSS / peak (MiB)", $"{F(s["silo_rss_mib"], "0")} / {F(s["silo_peak_rss_mib"], "0")}");
@@ -78,7 +79,11 @@ public static class Report
             Row("per MR: held the branch (median s)", F(s["held_branch_s"]?["median"]));
             Row("branch hand-over (median / p95 s)", $"{F(s["handover_s"]?["median"])} / {F(s["handover_s"]?["p95"])}");
             Row("sandbox GitLab read (median / p95 ms)", $"{F(s["gitlab_read_ms"]?["median"], "0")} / {F(s["gitlab_read_ms"]?["p95"], "0")}");
+            // The costliest steps of holding a branch, between two of the orchestrator's events (median / p95 s, count).
+            foreach (var (step, stats) in (s["steps_s"] as JsonObject ?? []).Take(6))
+                Row($"  step {step}", $"{F(stats!["median"])} / {F(stats["p95"])} s", $"×{F(stats["count"], "0")}");
             Row("CPU s per MR: silo / sandbox", $"{F(s["silo_cpu_s_per_mr"], "0.000")} / {F(s["sandbox_cpu_s_per_mr"], "0.000")}");
+            Row("  sandbox's git and CI processes", F(s["sandbox_processes_cpu_s_per_mr"], "0.000"));
             Row("PostgreSQL bytes per MR", F(s["pg_bytes_per_mr"], "0"));
             Row("events per MR (permission checks)", $"{F(s["events_per_mr"], "0.#")} ({F(s["permission_checks_per_mr"], "0.#")})");
         }

@@ -27,6 +27,9 @@ public sealed class LoopbackSandbox : IAsyncDisposable
     /// <summary>The registry the sandbox started, as clients reach it.</summary>
     public string RegistryUrl { get; }
 
+    /// <summary>The sandbox's state, for tests that hold a project's lock (<see cref="SandboxStore.Locked"/>).</summary>
+    public SandboxStore Store => app.Services.GetRequiredService<SandboxStore>();
+
     public static async Task<LoopbackSandbox> StartAsync(string adminToken, IReadOnlyDictionary<string, string?>? settings = null,
         string logLevel = "Warning")
     {

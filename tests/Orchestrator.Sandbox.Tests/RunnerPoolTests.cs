@@ -54,6 +54,22 @@ public sealed class RunnerPoolTests(SandboxHost host, OneRunnerHost oneRunner) :
     }
 
     [Fact]
+    public async Task Given_two_pipelines_of_one_project_When_runners_are_free_Then_they_run_at_the_same_time()
+    {
+        var client = host.Client();
+        var (first, _) = await Run(client, "pool-pipelines", "slow:\n  script: [\"sleep 2\"]\n");
+        var id = first.Long("project_id");
+
+        var second = await client.Post($"projects/{id}/pipeline", new { @ref = "main" });
+        var third = await client.Post($"projects/{id}/pipeline", new { @ref = "main" });
+        var (a, b) = (await client.WaitForPipeline(id, second.Long("id")), await client.WaitForPipeline(id, third.Long("id")));
+
+        Assert.Equal(["success", "success"], new[] { a.Str("status"), b.Str("status") });
+        Assert.True(At(a, "started_at") < At(b, "finished_at") && At(b, "started_at") < At(a, "finished_at"),
+            new JsonArray(a.DeepClone(), b.DeepClone()).ToJsonString());
+    }
+
+    [Fact]
     public async Task Given_one_runner_When_two_jobs_of_one_stage_are_ready_Then_one_waits_for_the_other()
     {
         var (pipeline, jobs) = await Run(oneRunner.Admin, "pool-one", TwoSlowJobsInOneStage);

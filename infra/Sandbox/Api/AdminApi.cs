@@ -11,15 +11,13 @@ public static class AdminApi
     {
         app.MapGet("/-/sandbox/faults", async (HttpContext context, Model.SandboxStore store, Faults faults) =>
         {
-            await using (await store.EnterAsync())
-                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
             return Results.Json(new { armed_routes = faults.ArmedRoutes });
         });
 
         app.MapMethods("/-/sandbox/faults", ["PUT"], async (HttpContext context, Model.SandboxStore store, Faults faults) =>
         {
-            await using (await store.EnterAsync())
-                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
             var p = await RequestParams.ReadAsync(context.Request);
             faults.Reset();
             faults.Latency = TimeSpan.FromMilliseconds(p.Long("latency_ms") ?? 0);
@@ -41,8 +39,7 @@ public static class AdminApi
         // Seeds the incident through the sandbox's own REST API; answers with the ids, users and tokens it made.
         app.MapPost("/-/sandbox/seed/incident", async (HttpContext context, Model.SandboxStore store) =>
         {
-            await using (await store.EnterAsync())
-                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
             var tag = context.Request.Query["suffix"].FirstOrDefault() ?? "";
             using var http = new HttpClient { BaseAddress = new Uri($"{store.ExternalUrl.TrimEnd('/')}/api/v4/") };
             var summary = await new Seed.IncidentSeeder(http, store.AdminToken).SeedAsync(tag);
@@ -52,16 +49,11 @@ public static class AdminApi
         // The demo's second act: alice pushes her fix for A (through the API, as alice).
         app.MapPost("/-/sandbox/seed/incident/fix", async (HttpContext context, Model.SandboxStore store) =>
         {
-            Model.PersonalAccessToken token;
-            long fork;
-            await using (await store.EnterAsync())
-            {
-                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
-                var alice = store.Users.Values.FirstOrDefault(u => u.Username == "alice" + (context.Request.Query["suffix"].FirstOrDefault() ?? ""))
-                    ?? throw GitLabError.NotFound("User");
-                token = store.AddToken(alice.Id, "demo", ["api"]);
-                fork = store.Projects.Values.First(p => p.NamespacePath == alice.Username && p.ForkedFromId is not null).Id;
-            }
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            var alice = store.Users.Values.FirstOrDefault(u => u.Username == "alice" + (context.Request.Query["suffix"].FirstOrDefault() ?? ""))
+                ?? throw GitLabError.NotFound("User");
+            var token = store.AddToken(alice.Id, "demo", ["api"]);
+            var fork = store.Projects.Values.First(p => p.NamespacePath == alice.Username && p.ForkedFromId is not null).Id;
             using var http = new HttpClient { BaseAddress = new Uri($"{store.ExternalUrl.TrimEnd('/')}/api/v4/") };
             var sha = await new Seed.IncidentSeeder(http, store.AdminToken).FixAAsync(token.Value, fork);
             return GitLabEndpoint.Json(new JsonObject { ["sha"] = sha }, 201);
@@ -69,8 +61,7 @@ public static class AdminApi
 
         app.MapGet("/-/sandbox/deliveries", async (HttpContext context, Model.SandboxStore store, WebhookDispatcher dispatcher) =>
         {
-            await using (await store.EnterAsync())
-                if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
             JsonArray list;
             lock (dispatcher.Log)
                 list = new JsonArray([.. dispatcher.Log.Select(d => (JsonNode?)new JsonObject

@@ -16,7 +16,6 @@ public static class JwtAuthApi
     public static void MapJwtAuthApi(this IEndpointRouteBuilder app) =>
         app.MapGet("/jwt/auth", async (HttpContext context, SandboxStore store, TokenIssuer issuer, JobExecutor jobs) =>
         {
-            await using var gate = await store.EnterAsync();
             User? user = null;
             Job? job = null;
             if (GitClientAuth.BasicCredentials(context) is var (login, password))
@@ -35,7 +34,7 @@ public static class JwtAuthApi
             foreach (var scope in context.Request.Query["scope"].SelectMany(s => (s ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries)))
             {
                 if (RegistryAccess.Parse(scope) is not { } wanted) continue;
-                var actions = Allowed(store, wanted, user, job);
+                var actions = await AllowedAsync(store, wanted, user, job);
                 if (actions.Count > 0) granted.Add(wanted with { Actions = actions });
             }
             var token = issuer.Mint(user?.Username ?? "", granted, store.Now);
@@ -48,7 +47,7 @@ public static class JwtAuthApi
             });
         });
 
-    private static List<string> Allowed(SandboxStore store, RegistryAccess wanted, User? user, Job? job)
+    private static async Task<List<string>> AllowedAsync(SandboxStore store, RegistryAccess wanted, User? user, Job? job)
     {
         if (wanted.Type == "registry" && wanted.Name == "catalog")
             return user is { IsAdmin: true } && job is null ? [.. wanted.Actions] : [];
@@ -58,6 +57,13 @@ public static class JwtAuthApi
             .Where(p => wanted.Name == p.FullPath.ToLowerInvariant() || wanted.Name.StartsWith(p.FullPath.ToLowerInvariant() + "/"))
             .MaxBy(p => p.FullPath.Length);
         if (project is null) return [];
+        // Its rights read its protected branches and merge requests: under its lock.
+        await using (await store.LockAsync(project))
+            return Allowed(store, project, wanted, user, job);
+    }
+
+    private static List<string> Allowed(SandboxStore store, Project project, RegistryAccess wanted, User? user, Job? job)
+    {
         var level = user is null ? 0 : store.AccessLevelOf(project, user);
         var canRead = project.Visibility == "public" || (user is not null && store.CanRead(project, user));
         // A job token writes only to its own project's registry, with the rights of whoever ran the pipeline there —

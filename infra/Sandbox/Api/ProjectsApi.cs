@@ -17,6 +17,7 @@ public static class ProjectsApi
             path ??= Slug(name!);
             name ??= path;
             var (nsId, nsPath, nsKind) = Namespace(r, r.Params.Long("namespace_id"));
+            // Under the registry lock (a creation outside any project); others find the project once it is all set up.
             var project = await CreateAsync(r, name, path, nsId, nsPath, nsKind, forkedFrom: null);
             project.Description = r.Params.String("description") ?? "";
             project.Visibility = r.Params.String("visibility") ?? "private";
@@ -36,6 +37,7 @@ public static class ProjectsApi
                 await repo.UpdateRefAsync($"refs/heads/{project.DefaultBranch}", sha, null);
                 r.Store.ProtectForMaintainers(project, project.DefaultBranch);
             }
+            r.Store.Projects[project.Id] = project;
             return GitLabEndpoint.Json(r.Service<Views>().Project(project, r.User), 201);
         });
 
@@ -77,10 +79,17 @@ public static class ProjectsApi
                 ? NamespaceByPath(r, nsp)
                 : Namespace(r, r.Params.Long("namespace_id") ?? r.Params.Long("namespace"));
             var path = r.Params.String("path") ?? upstream.Path;
-            var fork = await CreateAsync(r, r.Params.String("name") ?? upstream.Name, path, nsId, nsPath, nsKind, upstream);
-            fork.Visibility = upstream.Visibility;
-            fork.DefaultBranch = upstream.DefaultBranch;
-            fork.MergeMethod = upstream.MergeMethod;
+            // The upstream's network lock is held (the route names it) and the fork joins that network; the
+            // registry lock keeps its name unique.
+            Project fork;
+            await using (await r.Store.EnterRegistryAsync())
+            {
+                fork = await CreateAsync(r, r.Params.String("name") ?? upstream.Name, path, nsId, nsPath, nsKind, upstream);
+                fork.Visibility = upstream.Visibility;
+                fork.DefaultBranch = upstream.DefaultBranch;
+                fork.MergeMethod = upstream.MergeMethod;
+                r.Store.Projects[fork.Id] = fork;
+            }
             return GitLabEndpoint.Json(r.Service<Views>().Project(fork, r.User), 201);
         });
 
@@ -147,6 +156,7 @@ public static class ProjectsApi
         return GitLabEndpoint.List(r, [.. views]);
     }
 
+    /// <summary>A new project and its repository, under the registry lock; the caller registers it once it is set up.</summary>
     private static async Task<Project> CreateAsync(GitLabRequest r, string name, string path, long nsId, string nsPath, string nsKind, Project? forkedFrom)
     {
         if (r.Store.Projects.Values.Any(p => p.NamespaceId == nsId && p.NamespaceKind == nsKind && string.Equals(p.Path, path, StringComparison.OrdinalIgnoreCase)))
@@ -169,7 +179,6 @@ public static class ProjectsApi
             CreatorId = r.User.Id, CreatedAt = r.Store.Now, LastActivityAt = r.Store.Now, ForkedFromId = forkedFrom?.Id,
         };
         if (nsKind == "user") project.Members[r.User.Id] = AccessLevel.Owner;
-        r.Store.Projects[id] = project;
         return project;
     }
 

@@ -30,14 +30,11 @@ public sealed partial class JobExecutor(SandboxStore store, RegistryProcess regi
         JobTokens[token] = job;
         try
         {
-            Project project;
-            User user;
-            await using (await store.EnterAsync())
-            {
-                project = store.ProjectById(job.Pipeline.ProjectId);
-                user = store.UserById(job.UserId);
-            }
-            var env = Environment(job, spec, project, user, token, Path.Combine(work, "src"));
+            var project = store.ProjectById(job.Pipeline.ProjectId);
+            Dictionary<string, string> env;
+            // The variables read the project's and its merge request's state (protected branches, labels): under its lock.
+            await using (await store.LockAsync(project))
+                env = Environment(job, spec, project, store.UserById(job.UserId), token, Path.Combine(work, "src"));
             RunnerLog.Println(job, "Running with gitlab-runner (gitlab-sandbox emulation)");
             RunnerLog.Println(job, "  on gitlab-sandbox-runner");
             var client = JobRegistryClient(token);

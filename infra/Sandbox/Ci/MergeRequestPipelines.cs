@@ -13,7 +13,7 @@ namespace Sandbox.Ci;
 /// </summary>
 public sealed class MergeRequestPipelines(SandboxStore store, PipelineService pipelines, MergeRequestService mergeRequests)
 {
-    /// <summary>Under the gate.</summary>
+    /// <summary>Under the target's lock (a fork shares it).</summary>
     public async Task<Pipeline> CreateAsync(MergeRequest mr, User user)
     {
         var target = store.ProjectById(mr.TargetProjectId);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Sandbox.Git;
 using Sandbox.Http;
 using Sandbox.Model;
@@ -8,18 +9,19 @@ namespace Sandbox.Ci;
 /// Creates pipelines as GitLab does (pushes, the API, merge requests) and runs their jobs in the background:
 /// stages in order and a stage's jobs at once, <c>needs</c> honoured, later stages skipped after a failure, blocking
 /// manual jobs left waiting (the pipeline then sits at <c>manual</c>), each job on a runner from a shared pool. Jobs
-/// run outside the store's gate; every status change is made under it and announced to the webhooks.
+/// run outside any lock, side by side within a stage, a project's pipelines side by side too; every status change is
+/// made under the lock of the pipeline's project and announced to the webhooks.
 /// </summary>
 public sealed class PipelineService(SandboxStore store, JobExecutor executor, ILogger<PipelineService> logger)
 {
     public event Action<Pipeline>? PipelineChanged;
     public event Action<Job>? JobChanged;
 
-    public List<Pipeline> Pipelines { get; } = [];
-    public Dictionary<long, Job> AllJobs { get; } = [];
-    private readonly Dictionary<long, long> nextIid = [];
+    public SnapshotList<Pipeline> Pipelines { get; } = [];
+    public ConcurrentDictionary<long, Job> AllJobs { get; } = new();
+    private readonly ConcurrentDictionary<long, long> nextIid = new();
 
-    /// <summary>Under the gate. A broken .gitlab-ci.yml still makes a pipeline, failed with <c>yaml_errors</c>.</summary>
+    /// <summary>Under the project's lock. A broken .gitlab-ci.yml still makes a pipeline, failed with <c>yaml_errors</c>.</summary>
     public async Task<Pipeline?> CreateAsync(Project project, string refName, string sha, string beforeSha, string source, User user,
         IReadOnlyList<KeyValuePair<string, string>> variables, MergeRequest? mergeRequest = null, bool failOnYamlError = false)
     {
@@ -40,7 +42,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
             if (failOnYamlError) throw GitLabError.BadRequest(e.Message);
             yamlError = e.Message;
         }
-        var iid = nextIid[project.Id] = nextIid.GetValueOrDefault(project.Id) + 1;
+        var iid = nextIid.AddOrUpdate(project.Id, 1, (_, last) => last + 1);
         var pipeline = new Pipeline
         {
             Id = store.NewId(), Iid = iid, ProjectId = project.Id, Sha = sha, BeforeSha = beforeSha, Ref = refName, Source = source,
@@ -72,7 +74,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         return job;
     }
 
-    private readonly Dictionary<long, PipelineSpec> specs = [];
+    private readonly ConcurrentDictionary<long, PipelineSpec> specs = new();
 
     private void Start(Pipeline pipeline, PipelineSpec spec)
     {
@@ -92,7 +94,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         {
             while (true)
             {
-                await using (await store.EnterAsync())
+                await using (await LockAsync(pipeline))
                 {
                     var ready = Advance(pipeline);
                     if (ready.Count == 0 && running.Count == 0) return;
@@ -122,7 +124,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         }
         try
         {
-            await using (await store.EnterAsync())
+            await using (await LockAsync(pipeline))
             {
                 if (job.Status != "pending") return;
                 job.Status = "running";
@@ -132,7 +134,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
                 JobChanged?.Invoke(job);
             }
             var outcome = await executor.RunAsync(job, specs[pipeline.Id], pipeline.Cancellation.Token);
-            await using (await store.EnterAsync())
+            await using (await LockAsync(pipeline))
             {
                 job.Status = pipeline.Cancellation.IsCancellationRequested ? "canceled" : outcome ? "success" : "failed";
                 if (job.Status == "failed") job.FailureReason = "script_failure";
@@ -145,6 +147,8 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
             runners?.Release();
         }
     }
+
+    private Task<IAsyncDisposable> LockAsync(Pipeline pipeline) => store.LockAsync(store.ProjectById(pipeline.ProjectId));
 
     /// <summary>Marks what can no longer run, returns the jobs that can start now, and settles the pipeline's status when none can.</summary>
     private List<Job> Advance(Pipeline pipeline)
@@ -199,7 +203,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         PipelineChanged?.Invoke(pipeline);
     }
 
-    /// <summary>Under the gate.</summary>
+    /// <summary>Under the project's lock.</summary>
     public void Cancel(Pipeline pipeline)
     {
         if (CiStatus.IsFinished(pipeline.Status)) return;
@@ -217,7 +221,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
             while (true)
             {
                 await Task.Delay(50);
-                await using (await store.EnterAsync())
+                await using (await LockAsync(pipeline))
                 {
                     if (pipeline.Jobs.All(j => j.Status != "running")) { Advance(pipeline); return; }
                 }
@@ -225,7 +229,7 @@ public sealed class PipelineService(SandboxStore store, JobExecutor executor, IL
         });
     }
 
-    /// <summary>Under the gate: failed, canceled and skipped jobs run again as new jobs, as GitLab's retry does.</summary>
+    /// <summary>Under the project's lock: failed, canceled and skipped jobs run again as new jobs, as GitLab's retry does.</summary>
     public void Retry(Pipeline pipeline, User user)
     {
         var again = pipeline.Jobs.Where(j => j.Status is "failed" or "canceled" or "skipped").ToList();

@@ -42,19 +42,18 @@ public static class GitHttpEndpoints
         var command = pathInfo == "/info/refs" ? context.Request.Query["service"].FirstOrDefault() : pathInfo[1..];
         if (command is not (UploadPack or ReceivePack)) return Text(403, "The command you're trying to execute is not allowed.");
 
-        Project found;
-        GitClient? client;
+        var found = store.ProjectByPath(projectPath);
+        var client = GitClientAuth.BasicCredentials(context) is var (login, password) ? GitClientAuth.Find(store, jobs, login, password) : null;
+        // Without valid credentials only an anonymous clone of a public project goes on; everything else is
+        // challenged, whether the project exists or not, so a 401 says nothing about it.
+        var anonymousClone = command == UploadPack && found is { Visibility: "public" } && !context.Request.Headers.Authorization.Any();
+        if (client is null && !anonymousClone) return Challenge(store);
+        if (found is null) return Text(404, GitAccess.ProjectNotFound);
         PushSession? push = null;
-        await using (await store.EnterAsync())
+        // The checks read the project's rights (and, for a fork, its upstream's merge requests) under its lock; git
+        // itself runs without it, so a long clone or push holds back no one.
+        await using (await store.LockAsync(found))
         {
-            var match = store.Projects.Values.FirstOrDefault(p => string.Equals(p.FullPath, projectPath, StringComparison.OrdinalIgnoreCase));
-            client = GitClientAuth.BasicCredentials(context) is var (login, password) ? GitClientAuth.Find(store, jobs, login, password) : null;
-            // Without valid credentials only an anonymous clone of a public project goes on; everything else is
-            // challenged, whether the project exists or not, so a 401 says nothing about it.
-            var anonymousClone = command == UploadPack && match is { Visibility: "public" } && !context.Request.Headers.Authorization.Any();
-            if (client is null && !anonymousClone) return Challenge(store);
-            if (match is null) return Text(404, GitAccess.ProjectNotFound);
-            found = match;
             try
             {
                 if (command == UploadPack) GitAccess.CheckDownload(store, client, found);
@@ -85,7 +84,7 @@ public static class GitHttpEndpoints
             if (push is not null)
             {
                 sessions.Close(push);
-                await using (await store.EnterAsync())
+                await using (await store.LockAsync(found))
                     await PostReceiveAsync(store, merges, found, push);
             }
         }

@@ -21,10 +21,11 @@ public static class InternalAllowedApi
             var quarantine = new Dictionary<string, string>();
             if (form["object_directory"].ToString() is { Length: > 0 } objects) quarantine["GIT_OBJECT_DIRECTORY"] = objects;
             if (form["alternate_object_directories"].ToString() is { Length: > 0 } alternates) quarantine["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = alternates;
-            await using var gate = await store.EnterAsync();
+            var project = store.ProjectById(push.ProjectId);
+            await using var held = await store.LockAsync(project);
             try
             {
-                await GitAccess.CheckChangesAsync(store, push.Client, store.ProjectById(push.ProjectId), changes, quarantine);
+                await GitAccess.CheckChangesAsync(store, push.Client, project, changes, quarantine);
             }
             catch (GitAccessDenied e)
             {

@@ -19,14 +19,14 @@ public sealed class WebhookDispatcher(SandboxStore store, Faults faults, IHttpCl
     private readonly Channel<Delivery> queue = Channel.CreateUnbounded<Delivery>();
     private readonly Dictionary<long, Channel<Delivery>> lanes = [];
 
-    public List<ProjectHook> Hooks { get; } = [];
+    public SnapshotList<ProjectHook> Hooks { get; } = [];
 
     /// <summary>Every delivery attempt, for tests and the fault reports: hook, event, status, idempotency key.</summary>
     public List<(long HookId, string Event, int Status, string IdempotencyKey)> Log { get; } = [];
 
     public TimeSpan RetryBase { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Under the store's gate: queues the event for every hook of the project that wants it.</summary>
+    /// <summary>Under the project's lock: queues the event for every hook of the project that wants it.</summary>
     public void Enqueue(long projectId, string eventName, string body)
     {
         foreach (var hook in Hooks.Where(h => h.ProjectId == projectId && h.Wants(eventName)))

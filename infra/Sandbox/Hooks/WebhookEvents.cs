@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Sandbox.Ci;
@@ -9,12 +10,13 @@ namespace Sandbox.Hooks;
 
 /// <summary>
 /// GitLab's webhook payloads (doc/user/project/integrations/webhook_events.md) built from the sandbox's state,
-/// for push, merge request, pipeline, job and note events. Called under the store's gate.
+/// for push, merge request, pipeline, job and note events. Called under the lock of the project the event is about, so
+/// a project's events are queued in the order they happened.
 /// </summary>
 public sealed class WebhookEvents(SandboxStore store, WebhookDispatcher dispatcher, MergeRequestService merges)
 {
-    private readonly Dictionary<long, string> pipelineStatusSent = [];
-    private readonly Dictionary<long, string> jobStatusSent = [];
+    private readonly ConcurrentDictionary<long, string> pipelineStatusSent = new();
+    private readonly ConcurrentDictionary<long, string> jobStatusSent = new();
 
     private static string Utc(DateTimeOffset t) => t.ToUniversalTime().ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
     private static JsonNode? Utc(DateTimeOffset? t) => t is { } v ? Utc(v) : null;

@@ -3,7 +3,7 @@ using Sandbox.Model;
 
 namespace Sandbox.Http;
 
-/// <summary>One authenticated API call, under the store's gate, with its merged parameters.</summary>
+/// <summary>One authenticated API call, under the lock of the project it names (see <see cref="GitLabEndpoint.MapGitLab(IEndpointRouteBuilder, string, string, Func{GitLabRequest, Task{IResult}})"/>), with its merged parameters.</summary>
 public sealed class GitLabRequest(HttpContext context, SandboxStore store, User user, RequestParams parameters)
 {
     public HttpContext Context { get; } = context;
@@ -59,11 +59,24 @@ public static class GitLabEndpoint
         Func<GitLabRequest, Task<IResult>> handler) =>
         app.MapMethods("/api/v4" + pattern, [method], async (HttpContext context, SandboxStore store) =>
         {
-            await using var gate = await store.EnterAsync();
             var user = Caller.Authenticate(context, store);
             var parameters = await RequestParams.ReadAsync(context.Request);
+            await using var held = await LockAsync(context, store, method);
             return await handler(new GitLabRequest(context, store, user, parameters));
         });
+
+    /// <summary>
+    /// What a call holds while it runs: the lock of the project its route names (<c>:id</c>), so it waits only for that
+    /// project's fork network; the registry lock for a creation outside any project (users, tokens, groups, projects);
+    /// nothing for the other reads, which see the concurrent registries as they are. A route naming no existing project
+    /// takes no lock: the handler answers 404.
+    /// </summary>
+    private static async Task<IAsyncDisposable?> LockAsync(HttpContext context, SandboxStore store, string method)
+    {
+        if (context.Request.RouteValues.TryGetValue("id", out var id) && id?.ToString() is { } key)
+            return store.ProjectByIdOrPath(key) is { } project ? await store.LockAsync(project) : null;
+        return method == "GET" ? null : await store.EnterRegistryAsync();
+    }
 
     public static RouteHandlerBuilder MapGitLab(this IEndpointRouteBuilder app, string method, string pattern,
         Func<GitLabRequest, IResult> handler) =>

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
+
 namespace Sandbox.Model;
 
-// The sandbox's state. Mutable on purpose: every access happens under SandboxStore's gate.
+// The sandbox's state. Mutable on purpose: a project's state changes under its fork network's lock (SandboxStore.LockAsync);
+// memberships are concurrent dictionaries because any project's request reads a group's or another project's roles.
 
 public static class AccessLevel
 {
@@ -35,8 +38,8 @@ public sealed class Group
     public required string Name { get; init; }
     public required string Path { get; init; }
     public required DateTimeOffset CreatedAt { get; init; }
-    public Dictionary<long, int> Members { get; } = [];
-    public Dictionary<long, MemberOrigin> MemberOrigins { get; } = [];
+    public ConcurrentDictionary<long, int> Members { get; } = new();
+    public ConcurrentDictionary<long, MemberOrigin> MemberOrigins { get; } = new();
 }
 
 /// <summary>When a membership began and who granted it (null: it came with creating the project or group).</summary>
@@ -72,14 +75,14 @@ public sealed class Project
     /// <summary>GitLab's "Remove all approvals when commits are added to the source branch".</summary>
     public bool ResetApprovalsOnPush { get; set; }
     public bool OnlyAllowMergeIfAllDiscussionsAreResolved { get; set; }
-    public long? ForkedFromId { get; set; }
+    public long? ForkedFromId { get; init; }
     /// <summary>
     /// GitLab's <c>ci_allow_fork_pipelines_to_run_in_parent_project</c> (on by default): whether a member may run a
     /// fork merge request's pipeline here, with this project's CI resources and registry rights.
     /// </summary>
     public bool CiAllowForkPipelinesToRunInParentProject { get; set; } = true;
-    public Dictionary<long, int> Members { get; } = [];
-    public Dictionary<long, MemberOrigin> MemberOrigins { get; } = [];
+    public ConcurrentDictionary<long, int> Members { get; } = new();
+    public ConcurrentDictionary<long, MemberOrigin> MemberOrigins { get; } = new();
     public List<ProtectedBranch> ProtectedBranches { get; } = [];
     public Dictionary<string, Label> Labels { get; } = [];
     public long NextMergeRequestIid { get; set; } = 1;
@@ -122,6 +125,8 @@ public sealed class MergeRequest
     public string? SquashCommitSha { get; set; }
     /// <summary>The source HEAD when merged; GitLab keeps reporting it after the branch is gone.</summary>
     public string? MergedSha { get; set; }
+    /// <summary>Where <c>refs/merge-requests/:iid/head</c> was last set in the target.</summary>
+    public string? HeadRefSha { get; set; }
     public bool RebaseInProgress { get; set; }
     /// <summary>The head GitLab's own rebase pushed last: a push of it removes no approvals (GitLab's <c>rebase_commit_sha</c>).</summary>
     public string? RebaseCommitSha { get; set; }

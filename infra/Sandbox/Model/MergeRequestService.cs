@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Sandbox.Git;
 using Sandbox.Http;
 
@@ -21,10 +22,8 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
                 sha, null, targetHead, null);
 
         if (mr.State != "merged")
-            await SyncHeadRefAsync(mr, source, target);
-        var baseSha = await targetRepo.MergeBaseAsync(targetHead, sha);
-        var upToDate = await targetRepo.IsAncestorAsync(targetHead, sha);
-        var conflicts = !upToDate && await targetRepo.MergeTreeAsync(targetHead, sha) is null;
+            await SyncHeadRefAsync(mr, source, target, sha);
+        var (baseSha, upToDate, conflicts, changes) = await CompareAsync(target, targetHead, sha);
         var needRebase = target.MergeMethod is "ff" or "rebase_merge" && !upToDate;
         var checking = mr.RebaseInProgress || store.Now < mr.CheckingUntil;
 
@@ -38,14 +37,41 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
             : approvalsLeft > 0 ? "not_approved"
             : "mergeable";
         var status = checking && mr.State == "opened" ? "checking" : conflicts ? "cannot_be_merged" : "can_be_merged";
-        var changes = baseSha is null ? 0 : (await GitCli.RunAsync(targetRepo.Path, "diff", "--name-only", baseSha, sha))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
         return new(status, detailed, conflicts, discussionsResolved, approvalsLeft, sha, baseSha, targetHead, changes);
     }
 
-    /// <summary>GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not.</summary>
-    private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target) =>
-        await new Repository(target.RepoPath).FetchAsync(source.RepoPath, $"refs/heads/{mr.SourceBranch}", $"refs/merge-requests/{mr.Iid}/head");
+    /// <summary>What git says of a source head against a target head: commits never change, so neither does this.</summary>
+    private sealed record Comparison(string? BaseSha, bool UpToDate, bool Conflicts, int Changes);
+
+    // By (target project, target head, source head). Every read of an MR asks, and most ask again of the same two
+    // commits; GitLab too keeps its mergeability in the database instead of asking git each time.
+    private readonly ConcurrentDictionary<(long Project, string TargetHead, string Sha), Comparison> comparisons = new();
+
+    private async Task<Comparison> CompareAsync(Project target, string targetHead, string sha)
+    {
+        if (comparisons.TryGetValue((target.Id, targetHead, sha), out var known)) return known;
+        var repo = store.Repo(target);
+        var baseSha = await repo.MergeBaseAsync(targetHead, sha);
+        var upToDate = await repo.IsAncestorAsync(targetHead, sha);
+        var conflicts = !upToDate && await repo.MergeTreeAsync(targetHead, sha) is null;
+        var changes = baseSha is null ? 0 : (await GitCli.RunAsync(repo.Path, "diff", "--name-only", baseSha, sha))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+        if (comparisons.Count > 100_000) comparisons.Clear();
+        return comparisons[(target.Id, targetHead, sha)] = new Comparison(baseSha, upToDate, conflicts, changes);
+    }
+
+    /// <summary>
+    /// GitLab keeps <c>refs/merge-requests/:iid/head</c> in the target project, fork or not, at the source head it saw:
+    /// moved once for each new head (nothing else moves it: pushes to <c>refs/merge-requests</c> are refused).
+    /// </summary>
+    private static async Task SyncHeadRefAsync(MergeRequest mr, Project source, Project target, string sha)
+    {
+        if (mr.HeadRefSha == sha) return;
+        var headRef = $"refs/merge-requests/{mr.Iid}/head";
+        if (source.Id == target.Id) await GitCli.RunAsync(target.RepoPath, "update-ref", headRef, sha);
+        else await new Repository(target.RepoPath).FetchAsync(source.RepoPath, sha, headRef);
+        mr.HeadRefSha = sha;
+    }
 
     public void StartRebase(MergeRequest mr, User user, PushOptions options)
     {
@@ -56,65 +82,53 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         if (mr.RebaseInProgress) throw GitLabError.Conflict("Rebase is already in progress");
         mr.RebaseInProgress = true;
         mr.MergeError = null;
-        _ = Task.Run(async () =>
+        _ = Task.Run(() => RebaseAsync(mr, user, options));
+    }
+
+    private const string RebaseCrashed = "Rebase failed: Something went wrong during the rebase. Try again later.";
+
+    /// <summary>The commits rebased in a scratch repository, to push over <see cref="OldHead"/> by lease.</summary>
+    private sealed record Rebased(Project Source, string Branch, string OldHead, string NewHead);
+
+    /// <summary>
+    /// In the background, as GitLab's Sidekiq rebases: git works in a scratch repository without any lock, so the
+    /// merge request and its project stay readable meanwhile; the push (by lease on the head the rebase started
+    /// from) and what follows it are made under the project's lock, and only then does the rebase read as done.
+    /// </summary>
+    private async Task RebaseAsync(MergeRequest mr, User user, PushOptions options)
+    {
+        await Task.Delay(store.Options.RebaseDuration);
+        var work = Directory.CreateTempSubdirectory("sandbox-rebase-").FullName;
+        try
         {
-            await Task.Delay(store.Options.RebaseDuration);
-            await using var _ = await store.EnterAsync();
+            Rebased? rebased = null;
+            string? error;
             try
             {
-                await RebaseNowAsync(mr, user, options);
+                (rebased, error) = await RebaseInScratchAsync(mr, user, work);
             }
             catch (Exception e)
             {
                 logger.LogError(e, "rebase of !{Iid} failed", mr.Iid);
-                mr.MergeError = "Rebase failed: Something went wrong during the rebase. Try again later.";
+                error = RebaseCrashed;
             }
-            finally
+            await using (await store.LockAsync(store.ProjectById(mr.TargetProjectId)))
             {
-                mr.RebaseInProgress = false;
+                try
+                {
+                    if (rebased is not null) error = await PushRebasedAsync(mr, rebased, user, options);
+                }
+                catch (Exception e)
+                {
+                    logger.LogError(e, "rebase of !{Iid} failed", mr.Iid);
+                    error = RebaseCrashed;
+                }
+                finally
+                {
+                    if (error is not null) mr.MergeError = error;
+                    mr.RebaseInProgress = false;
+                }
             }
-        });
-    }
-
-    private async Task RebaseNowAsync(MergeRequest mr, User user, PushOptions options)
-    {
-        var source = store.ProjectById(mr.SourceProjectId);
-        var target = store.ProjectById(mr.TargetProjectId);
-        var sourceRepo = store.Repo(source);
-        var oldHead = await sourceRepo.BranchHeadAsync(mr.SourceBranch);
-        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
-        if (oldHead is null || targetHead is null)
-        {
-            mr.MergeError = "Rebase failed: the source or target branch no longer exists.";
-            return;
-        }
-        var work = Directory.CreateTempSubdirectory("sandbox-rebase-").FullName;
-        try
-        {
-            await GitCli.RunAsync(null, "init", "-q", work);
-            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", source.RepoPath, $"+refs/heads/{mr.SourceBranch}:refs/sandbox/source");
-            await GitCli.RunAsync(work, "fetch", "-q", "--no-tags", target.RepoPath, $"+refs/heads/{mr.TargetBranch}:refs/sandbox/target");
-            if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
-                return; // already on top of the target: GitLab changes nothing
-            await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
-            var who = new GitCli.Identity(user.Name, user.Email);
-            var rebase = await GitCli.TryRunAsync(work, ["rebase", "-q", targetHead], identity: who);
-            if (rebase.ExitCode != 0)
-            {
-                await GitCli.TryRunAsync(work, ["rebase", "--abort"]);
-                mr.MergeError = "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.";
-                return;
-            }
-            var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
-            var push = await GitCli.TryRunAsync(work,
-                ["push", "-q", $"--force-with-lease=refs/heads/{mr.SourceBranch}:{oldHead}", source.RepoPath, $"{newHead}:refs/heads/{mr.SourceBranch}"]);
-            if (push.ExitCode != 0)
-            {
-                mr.MergeError = "Rebase failed: the source branch changed during the rebase. Try again.";
-                return;
-            }
-            mr.RebaseCommitSha = newHead;
-            await NotifyPushedAsync(source, mr.SourceBranch, oldHead, newHead, user, options);
         }
         finally
         {
@@ -123,12 +137,55 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     }
 
     /// <summary>
-    /// Called under the gate after a branch moves (API commits, rebases, merges, git pushes), for CI and hooks to
+    /// The rebase itself, or why there is nothing to push (null and null: already on top of the target). The scratch
+    /// repository borrows the objects of both repositories (git's alternates, as Gitaly's object pools share them)
+    /// instead of copying either; the commits it makes are then fetched into the source repository, which changes none
+    /// of its refs, so that only the branch's move is left for the lock.
+    /// </summary>
+    private async Task<(Rebased? Rebased, string? Error)> RebaseInScratchAsync(MergeRequest mr, User user, string work)
+    {
+        var source = store.ProjectById(mr.SourceProjectId);
+        var target = store.ProjectById(mr.TargetProjectId);
+        var oldHead = await store.Repo(source).BranchHeadAsync(mr.SourceBranch);
+        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
+        if (oldHead is null || targetHead is null) return (null, "Rebase failed: the source or target branch no longer exists.");
+        await GitCli.RunAsync(null, "init", "-q", work);
+        await File.WriteAllLinesAsync(Path.Combine(work, ".git", "objects", "info", "alternates"),
+            [Path.Combine(source.RepoPath, "objects"), Path.Combine(target.RepoPath, "objects")]);
+        if ((await GitCli.TryRunAsync(work, ["merge-base", "--is-ancestor", targetHead, oldHead])).ExitCode == 0)
+            return (null, null); // already on top of the target: GitLab changes nothing
+        await GitCli.RunAsync(work, "checkout", "-q", "--detach", oldHead);
+        var who = new GitCli.Identity(user.Name, user.Email);
+        var rebase = await GitCli.TryRunAsync(work, ["rebase", "-q", targetHead], identity: who);
+        if (rebase.ExitCode != 0)
+        {
+            await GitCli.TryRunAsync(work, ["rebase", "--abort"]);
+            return (null, "Rebase failed: Rebase locally, resolve all conflicts, then push the branch.");
+        }
+        var newHead = (await GitCli.RunAsync(work, "rev-parse", "HEAD")).Trim();
+        await GitCli.RunAsync(source.RepoPath, "fetch", "-q", "--no-tags", "--no-write-fetch-head", work, newHead);
+        return (new Rebased(source, mr.SourceBranch, oldHead, newHead), null);
+    }
+
+    /// <summary>Under the project's lock: the rebased branch replaces the one it started from, or the error why not.</summary>
+    private async Task<string?> PushRebasedAsync(MergeRequest mr, Rebased rebased, User user, PushOptions options)
+    {
+        var (source, branch, oldHead, newHead) = rebased;
+        if (!await store.Repo(source).UpdateRefAsync($"refs/heads/{branch}", newHead, oldHead))
+            return "Rebase failed: the source branch changed during the rebase. Try again.";
+        // GitLab's own rebase keeps the approvals: the push it makes is known as the rebase's.
+        mr.RebaseCommitSha = newHead;
+        await NotifyPushedAsync(source, branch, oldHead, newHead, user, options);
+        return null;
+    }
+
+    /// <summary>
+    /// Called under the project's lock after a branch moves (API commits, rebases, merges, git pushes), for CI and hooks to
     /// follow; <c>after</c> is the zero SHA when a push deleted the branch.
     /// </summary>
     public Func<Project, string, string?, string, User, PushOptions, Task>? BranchPushed { get; set; }
 
-    /// <summary>Called under the gate when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
+    /// <summary>Called under the target's lock when an MR opens, changes, is approved or merged: (mr, action, user, oldrev, changes).</summary>
     public Func<MergeRequest, string, User, string?, System.Text.Json.Nodes.JsonObject?, Task>? MergeRequestChanged { get; set; }
 
     public Task NotifyChangedAsync(MergeRequest mr, string action, User user) =>

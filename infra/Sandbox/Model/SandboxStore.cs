@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Options;
@@ -7,14 +8,21 @@ using Sandbox.Http;
 namespace Sandbox.Model;
 
 /// <summary>
-/// All of the sandbox's state, behind one gate: requests and background jobs (rebases) take it for their
-/// whole critical section, git included, so every answer reflects one consistent moment.
+/// All of the sandbox's state. There is no gate over all of it: each project's state (its settings, members'
+/// rights, protected branches, merge requests, pipelines, repository) is guarded by the lock of its fork network
+/// (<see cref="LockAsync"/>), so requests, pushes, rebases and jobs of one project wait only for each other and never
+/// for another project's; within a network a fork merge request, a collaboration right or a fork pipeline spans two
+/// projects under one lock. The registries every request reads (users, tokens, groups, projects, merge requests)
+/// are concurrent collections read without a lock; creating a user, group or project takes the registry lock
+/// (<see cref="EnterRegistryAsync"/>) so names stay unique. Order: a network lock before the registry lock, never two
+/// network locks at once. No lock is held across a simulated delay or a webhook delivery.
 /// </summary>
 public sealed class SandboxStore
 {
-    private readonly SemaphoreSlim gate = new(1, 1);
-    private readonly Dictionary<string, PersonalAccessToken> tokensByHash = [];
-    private long nextId = 1;
+    private readonly ConcurrentDictionary<long, SemaphoreSlim> networkLocks = new();
+    private readonly SemaphoreSlim registry = new(1, 1);
+    private readonly ConcurrentDictionary<string, PersonalAccessToken> tokensByHash = new();
+    private long nextId;
 
     public SandboxStore(IOptions<SandboxOptions> options, TimeProvider clock)
     {
@@ -34,27 +42,65 @@ public sealed class SandboxStore
     public string AdminToken { get; }
     public string ExternalUrl { get; set; } = "http://127.0.0.1";
 
-    public Dictionary<long, User> Users { get; } = [];
-    public Dictionary<long, Group> Groups { get; } = [];
-    public Dictionary<long, Project> Projects { get; } = [];
-    public List<MergeRequest> MergeRequests { get; } = [];
-    public List<PersonalAccessToken> Tokens { get; } = [];
+    public ConcurrentDictionary<long, User> Users { get; } = new();
+    public ConcurrentDictionary<long, Group> Groups { get; } = new();
+    public ConcurrentDictionary<long, Project> Projects { get; } = new();
+    public SnapshotList<MergeRequest> MergeRequests { get; } = [];
+    public SnapshotList<PersonalAccessToken> Tokens { get; } = [];
 
     public DateTimeOffset Now => Clock.GetUtcNow();
 
-    public long NewId() => nextId++;
+    public long NewId() => Interlocked.Increment(ref nextId);
 
-    public async Task<IAsyncDisposable> EnterAsync()
+    /// <summary>
+    /// For tests: runs each time a project's lock has been taken, while it is held, with the project it was taken for
+    /// (a test holds a long operation on one project there and watches the others go on).
+    /// </summary>
+    public Func<Project, Task>? Locked { get; set; }
+
+    /// <summary>
+    /// Takes the lock of <paramref name="project"/>'s fork network (the project, its forks and what it was forked
+    /// from), where every read and change of that project's state happens; not reentrant.
+    /// </summary>
+    public async Task<IAsyncDisposable> LockAsync(Project project)
     {
+        var gate = networkLocks.GetOrAdd(NetworkOf(project), _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync();
-        return new Releaser(gate);
+        var held = new Releaser(gate);
+        try
+        {
+            if (Locked is { } hook) await hook(project);
+        }
+        catch
+        {
+            await held.DisposeAsync();
+            throw;
+        }
+        return held;
+    }
+
+    /// <summary>The registry lock: creating users, groups and projects, whose names must stay unique.</summary>
+    public async Task<IAsyncDisposable> EnterRegistryAsync()
+    {
+        await registry.WaitAsync();
+        return new Releaser(registry);
+    }
+
+    /// <summary>The root of the project's fork network: what a fork was forked from never changes.</summary>
+    private long NetworkOf(Project project)
+    {
+        var root = project;
+        while (root.ForkedFromId is { } parent && Projects.TryGetValue(parent, out var upstream)) root = upstream;
+        return root.Id;
     }
 
     private sealed class Releaser(SemaphoreSlim gate) : IAsyncDisposable
     {
+        private int released;
+
         public ValueTask DisposeAsync()
         {
-            gate.Release();
+            if (Interlocked.Exchange(ref released, 1) == 0) gate.Release();
             return ValueTask.CompletedTask;
         }
     }
@@ -100,13 +146,22 @@ public sealed class SandboxStore
     /// <summary>Finds a project by number or by (URL-decoded) full path, as GitLab's <c>:id</c> allows; hidden ones are not found.</summary>
     public Project FindProject(string idOrPath, User caller)
     {
-        var key = Uri.UnescapeDataString(idOrPath);
-        var project = long.TryParse(key, out var id)
-            ? Projects.GetValueOrDefault(id)
-            : Projects.Values.FirstOrDefault(p => string.Equals(p.FullPath, key, StringComparison.OrdinalIgnoreCase));
+        var project = ProjectByIdOrPath(idOrPath);
         if (project is null || !CanRead(project, caller)) throw GitLabError.NotFound("Project");
         return project;
     }
+
+    /// <summary>A project by number or by (URL-decoded) full path, whoever may see it.</summary>
+    public Project? ProjectByIdOrPath(string idOrPath)
+    {
+        var key = Uri.UnescapeDataString(idOrPath);
+        return long.TryParse(key, out var id)
+            ? Projects.GetValueOrDefault(id)
+            : ProjectByPath(key);
+    }
+
+    public Project? ProjectByPath(string fullPath) =>
+        Projects.Values.FirstOrDefault(p => string.Equals(p.FullPath, fullPath, StringComparison.OrdinalIgnoreCase));
 
     public int AccessLevelOf(Project project, User user)
     {
