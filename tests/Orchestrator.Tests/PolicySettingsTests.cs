@@ -43,6 +43,26 @@ public sealed class PolicySettingsTests
         Assert.Equal(problems, new ProjectPolicy(Train: new MergeTrainPolicy(strategy, depth, pipelines)).Validate().Count);
 
     [Fact]
+    public void Given_a_merge_train_When_the_policy_also_checks_images_or_approves_again_Then_it_is_refused()
+    {
+        var train = new MergeTrainPolicy(MergeTrainPolicy.MergeTrainStrategy, 4);
+        var images = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", "t.yml", "TAG", [])], "mesa/mesa", Train: train).Validate();
+        Assert.Contains(images, e => e.StartsWith("train.strategy merge-train cannot be used with images yet"));
+        var reapprove = new ProjectPolicy(ApprovalsResetOnPush: ApprovalsResetOnPush.Reapprove, Train: train).Validate();
+        Assert.Contains(reapprove, e => e.StartsWith("train.strategy merge-train cannot be used with approvalsResetOnPush reapprove"));
+        Assert.Empty(new ProjectPolicy(ApprovalsResetOnPush: ApprovalsResetOnPush.Reapprove).Validate());
+    }
+
+    [Theory]
+    [InlineData("ff", false, true)]
+    [InlineData("ff", true, false)]
+    [InlineData("merge", false, false)]
+    [InlineData("rebase_merge", false, false)]
+    public void Given_a_merge_request_When_asked_whether_it_rides_a_train_Then_only_a_same_project_mr_of_a_fast_forward_project_does(
+        string method, bool fork, bool rides) =>
+        Assert.Equal(rides, TrainCarRules.Rides(method, fork));
+
+    [Fact]
     public void Given_no_train_policy_When_read_Then_it_is_serial_and_a_merge_train_defaults_its_pipelines_to_its_depth()
     {
         Assert.False(new ProjectPolicy().Train.IsTrain);

@@ -32,7 +32,11 @@ public static class PolicyApi
         if (problem is not null) return problem;
         if (policy is null) return Problems.BadRequest("Missing policy", "send the policy as a JSON body");
         if (Unfit(policy) is { } field) return Problems.BadRequest("Invalid policy", $"{field} may hold neither null nor control characters");
-        var errors = policy.Validate();
+        var errors = policy.Validate().ToList();
+        // Approving in other people's names uses GitLab's administrator token: the operator's choice, made in configuration.
+        if (policy.ApprovalsResetOnPush == ApprovalsResetOnPush.Reapprove)
+            errors.Add("approvalsResetOnPush reapprove acts with GitLab's administrator token, so only the orchestrator's operator can choose it " +
+                "(Orchestrator:Policies in its configuration), not the API");
         if (errors.Count > 0) return Problems.Make(StatusCodes.Status422UnprocessableEntity, "invalid-policy", "Invalid policy", string.Join("; ", errors));
         await policies.SaveAsync(id, policy, ct);
         return TypedResults.Ok(policy);

@@ -47,7 +47,8 @@ public sealed record ReapprovalFacts(
     [property: Id(3)] string NewHead,
     [property: Id(4)] string? OldPatchId,
     [property: Id(5)] string? NewPatchId,
-    [property: Id(6)] IReadOnlyList<ApproverAccess> Approvers);
+    [property: Id(6)] IReadOnlyList<ApproverAccess> Approvers,
+    [property: Id(7)] IReadOnlyList<long>? StillApproved = null);
 
 /// <summary>Whether the bot may approve in the approvers' names after its push, who, and why (or why not, as the note says it).</summary>
 [GenerateSerializer, Alias("ReapprovalVerdict")]
@@ -102,6 +103,8 @@ public static class Reapprovals
             var seen = facts.Approvers.FirstOrDefault(a => a.UserId == approver.UserId);
             var who = "@" + approver.Username;
             var why = seen is null ? $"{who} was not looked up"
+                // An approval withdrawn since the plan is that person's decision: never given back in their name.
+                : facts.StillApproved is { } still && !still.Contains(approver.UserId) ? $"{who} no longer approves it"
                 : MergePermission.Standing(who, seen.UserState, seen.MembershipState, seen.MembershipExpiresAt, at)
                 ?? (seen.AccessLevel == 0 ? $"{who} is no longer a member of this project"
                     : seen.AccessLevel < MergePermission.Developer ? $"{who} has only access level {seen.AccessLevel} here" : null);

@@ -106,6 +106,13 @@ public sealed record TrainCarRejected(
 /// </summary>
 public static class TrainCarRules
 {
+    /// <summary>
+    /// Which merge requests ride a train: those of fast-forward projects, where the tested head is what lands. A fork's
+    /// branch stays out: a car's branch holds the unmerged commits of the cars ahead, which must not land in a namespace
+    /// its owner controls.
+    /// </summary>
+    public static bool Rides(string? mergeMethod, bool isFork) => mergeMethod == "ff" && !isFork;
+
     public static Decision Decide(ObserveTrain c, MergeRequestWorkflow state)
     {
         var seat = c.Seat;

@@ -129,6 +129,10 @@ public static class WorkflowDecider
         if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
         if (c.OnApprovalReset == ApprovalsResetOnPush.Reapprove)
             return Reapprovals.Unplannable(c) is { } missing ? Decision.Of(planned, Failed(state, missing, c.At)) : Decision.Of(planned);
+        if (state.Car is not null)
+            return Decision.Of(planned, Failed(state, "this project removes all approvals when commits are added, so pushing this merge request's car " +
+                $"of the merge train (its commits on top of the cars ahead) would drop the {c.ApprovalsGiven} approval(s) given. Use the serial " +
+                "strategy for this project (the policy's `train`), or stop removing approvals on push (Settings → Merge requests → Approval settings)", c.At));
         return Decision.Of(planned, Failed(state, $"this project removes all approvals when commits are added, so writing the trailers would drop the " +
             $"{c.ApprovalsGiven} approval(s) given, and the orchestrator's policy does not approve again in the approvers' names. Remove `trailers` " +
             "from the policy, stop removing approvals on push (Settings → Merge requests → Approval settings), or let an administrator " +

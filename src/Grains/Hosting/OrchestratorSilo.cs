@@ -77,6 +77,8 @@ public static class OrchestratorSilo
                 if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
                 if (!string.IsNullOrEmpty(gitlab.BotToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.BotToken);
             })
+            // .NET drops only Authorization on a redirect: a PRIVATE-TOKEN would follow one to any host.
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             .AddOrchestratorRetries();
         // The administrator's token has a client of its own: the bot's client above never carries it, nor sudo.
         services.AddHttpClient<Adapters.IGitLabImpersonation, Adapters.GitLabImpersonation>((sp, http) =>
@@ -85,6 +87,7 @@ public static class OrchestratorSilo
                 if (!string.IsNullOrEmpty(gitlab.BaseUrl)) http.BaseAddress = new Uri(gitlab.BaseUrl.TrimEnd('/') + "/api/v4/");
                 if (!string.IsNullOrEmpty(gitlab.AdminToken)) http.DefaultRequestHeaders.Add("PRIVATE-TOKEN", gitlab.AdminToken);
             })
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false })
             .AddOrchestratorRetries();
         services.AddHttpClient("registry").AddOrchestratorRetries();
         services.TryAddSingleton<Adapters.IImageRegistry>(sp =>

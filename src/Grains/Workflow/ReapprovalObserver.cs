@@ -17,7 +17,7 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
     public bool Configured => sudo.Configured;
 
     /// <summary>The facts for <see cref="CheckReapproval"/>, seen before anything is pushed (<see cref="IGitWorker.PreviewAsync"/>).</summary>
-    public async Task<CheckReapproval> ObserveAsync(RewritePlanned plan, GitRewriteResult.Previewed preview, long targetProject, DateTimeOffset now,
+    public async Task<CheckReapproval> ObserveAsync(RewritePlanned plan, GitRewriteResult.Previewed preview, long targetProject, long mrIid, DateTimeOffset now,
         CancellationToken ct)
     {
         var approvers = new List<ApproverAccess>();
@@ -32,8 +32,10 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
                 ? new ApproverAccess(approver.UserId, 0)
                 : new ApproverAccess(approver.UserId, member.AccessLevel, member.State ?? "active", member.MembershipState, member.ExpiresAt));
         }
+        // Who approves right now, before the push: someone who withdrew since the plan is not approved again in their name.
+        var still = await ApproversAsync(targetProject, mrIid, ct);
         return new CheckReapproval(new ReapprovalFacts(preview.OldBase, plan.ExpectedSourceSha, preview.Onto, preview.Head, preview.OldPatchId,
-            preview.NewPatchId, approvers), now);
+            preview.NewPatchId, approvers, [.. still.Order()]), now);
     }
 
     /// <summary>
@@ -68,7 +70,7 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
             {
                 await sudo.ApproveAsAsync(mr.TargetProjectId, mr.Iid, head, id, ct);
             }
-            catch (GitLabException e) when (e.Status == 401)
+            catch (GitLabException e) when (e.Status is 401 or 403)
             {
                 // GitLab's answer to a second approval by the same user, and to one it does not let that user give.
                 if (!(await ApproversAsync(mr, ct)).Contains(id))
@@ -79,6 +81,8 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
         return null;
     }
 
-    private async Task<HashSet<long>> ApproversAsync(GitLabMergeRequest mr, CancellationToken ct) =>
-        [.. ((await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? []).Select(a => a.User.Id)];
+    private Task<HashSet<long>> ApproversAsync(GitLabMergeRequest mr, CancellationToken ct) => ApproversAsync(mr.TargetProjectId, mr.Iid, ct);
+
+    private async Task<HashSet<long>> ApproversAsync(long project, long iid, CancellationToken ct) =>
+        [.. ((await gitlab.GetApprovalsAsync(project, iid, ct)).ApprovedBy ?? []).Select(a => a.User.Id)];
 }

@@ -72,6 +72,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.Car is { } car)
         {
             if (car.OntoSha is not { } onto) return StepResult.Waiting("the car ahead has not pushed its head yet");
+            // Even the note that announces the car is said for the requester: their right to merge is checked first.
+            if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } first) return first;
             if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
             // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
             return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null ? null : s.TargetSha);
@@ -125,7 +127,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // A push that costs the approvals given, where the policy gives them back: whether it may is decided before anything is pushed.
         var result = Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
         if (result is Adapters.Git.GitRewriteResult.Previewed preview)
-            return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, now, ct));
+            return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, mr.Iid, now, ct));
         // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and them approved).
         if (s.Reapproval is { Allowed: true } allowed && result.LandedHead is { } head
             && await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending)
@@ -451,7 +453,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     {
         if (memo.MergeMethod is not { } known || known.Project != mr.TargetProjectId)
             memo.MergeMethod = known = (mr.TargetProjectId, (await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct)).MergeMethod);
-        return known.Method == "ff";
+        return TrainCarRules.Rides(known.Method, IsFork(mr));
     }
 
     /// <summary>Says on the merge request which car it is, before its branch is rewritten to hold the cars ahead (once per car).</summary>

@@ -121,6 +121,14 @@ public sealed class ReapprovalDeciderTests
     }
 
     [Fact]
+    public void Given_an_approver_who_withdrew_since_the_plan_When_checked_before_the_push_Then_no_one_is_approved_for_in_their_name()
+    {
+        var withdrawn = Facts() with { StillApproved = [Alice.UserId] };
+        Assert.StartsWith("@bob no longer approves it", Refusal(withdrawn).Reason);
+        Assert.True(Reapprovals.Judge([Alice, Bob], Facts() with { StillApproved = [Alice.UserId, Bob.UserId] }, At(3)).Allowed);
+    }
+
+    [Fact]
     public void Given_an_approver_nobody_looked_up_When_checked_Then_it_fails_closed_and_an_unplanned_user_is_never_approved_for()
     {
         var stranger = new ApproverAccess(99, MergePermission.Maintainer);

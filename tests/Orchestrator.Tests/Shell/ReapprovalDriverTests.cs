@@ -62,8 +62,11 @@ public sealed class ReapprovalDriverTests
         Assert.Empty(world.Git.Requests);
         Assert.Equal(plan.ExpectedSourceSha, Assert.Single(world.Git.Previews).ExpectedSourceSha);
         IReadOnlyList<ApproverAccess> none = [];
-        Assert.Equal(new ReapprovalFacts("d0d0", plan.ExpectedSourceSha, TargetSha, Pushed, "9a9a", "9a9a", none), check.Facts with { Approvers = none });
+        Assert.Equal(new ReapprovalFacts("d0d0", plan.ExpectedSourceSha, TargetSha, Pushed, "9a9a", "9a9a", none),
+            check.Facts with { Approvers = none, StillApproved = null });
         Assert.Equal([new ApproverAccess(11, 30), new ApproverAccess(12, 0)], check.Facts.Approvers);
+        // Who approves right before the push is looked at too, so a withdrawn approval is never given back.
+        Assert.NotNull(check.Facts.StillApproved);
         Assert.Empty(world.Sudo.Approvals);
         Assert.Equal([11L, 12L], world.Sudo.LookedUp);
     }
