@@ -18,6 +18,12 @@ namespace Orchestrator.Persistence;
 /// the same serializer, the type names mapped in <see cref="MartenSetup"/>), and Marten reads them back; its tables are
 /// created by Marten before the first write.
 /// </remarks>
+/// <summary>A stream as stored: its version (0 before its first event) and its events, oldest first.</summary>
+public sealed record StoredStream(int Version, IReadOnlyList<Domain.IWorkflowEvent> Events)
+{
+    public static readonly StoredStream None = new(0, []);
+}
+
 internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema,
     Func<StreamAppend, CancellationToken, Task<bool>> alreadyAppended)
 {
@@ -67,6 +73,47 @@ internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSo
         }
         return outcomes;
     }
+
+    /// <summary>
+    /// Many streams in one round trip, each as its version and its events in order (version 0 and none for a stream not
+    /// started): how the grains of new merge requests read their streams on activation, many at once. Each stream is
+    /// Marten's own read of it (one indexed lookup by stream, in sequence order), from the same rows.
+    /// </summary>
+    public async Task<IReadOnlyList<StoredStream>> ReadAsync(IReadOnlyList<string> streams, CancellationToken ct)
+    {
+        await EnsureStorageAsync(ct);
+        var serializer = store.Options.Serializer();
+        var read = new StoredStream[streams.Count];
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var batch = new NpgsqlBatch(connection);
+        foreach (var stream in streams)
+        {
+            var command = new NpgsqlBatchCommand(readStatement);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = stream, NpgsqlDbType = NpgsqlDbType.Varchar });
+            batch.BatchCommands.Add(command);
+        }
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        for (var i = 0; i < streams.Count; i++)
+        {
+            var events = new List<Domain.IWorkflowEvent>();
+            var version = 0L;
+            while (await reader.ReadAsync(ct))
+            {
+                var type = EventTypes.TryGetValue(reader.GetString(1), out var t) ? t
+                    : throw new InvalidOperationException($"{streams[i]} holds an event of unknown type '{reader.GetString(1)}'");
+                version = reader.GetInt64(0);
+                events.Add((Domain.IWorkflowEvent)serializer.FromJson(type, reader, 2));
+            }
+            read[i] = events.Count == 0 ? StoredStream.None : new StoredStream(checked((int)version), events);
+            await reader.NextResultAsync(ct);
+        }
+        return read;
+    }
+
+    private static readonly Dictionary<string, Type> EventTypes = Domain.WorkflowEventNames.All.ToDictionary(e => e.Value, e => e.Key);
+
+    private readonly string readStatement =
+        $"select version, type, data from {schema.Name}.mt_events where stream_id = $1 and not is_archived order by seq_id";
 
     /// <summary>Marten creates (or updates) its event and summary tables on its first use; the batch may come first.</summary>
     private async Task EnsureStorageAsync(CancellationToken ct)

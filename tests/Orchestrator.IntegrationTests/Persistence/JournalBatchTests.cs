@@ -81,6 +81,21 @@ public sealed class JournalBatchTests(SchemaFixture db) : IClassFixture<SchemaFi
     }
 
     [Fact]
+    public async Task Given_streams_of_several_lengths_and_one_never_started_When_read_in_one_statement_Then_each_is_what_Marten_reads_with_its_version()
+    {
+        await batch.WriteAsync([Append(30, 0, null, new MergeRequested(1, "marge", T)), Append(31, 0, null, new MergeRequested(1, "marge", T))], CancellationToken.None);
+        await batch.WriteAsync([Append(30, 1, null, new AttemptCancelled(1, "api", "why", T), new MergeRequested(2, "marge", T.AddMinutes(1)))], CancellationToken.None);
+
+        var read = await batch.ReadAsync(["mr-7-30", "mr-7-32", "mr-7-31"], CancellationToken.None);
+
+        Assert.Equal([3, 0, 1], read.Select(r => r.Version));
+        Assert.Empty(read[1].Events);
+        await using var session = store.QuerySession();
+        Assert.Equal((await session.Events.FetchStreamAsync("mr-7-30")).Select(e => (IWorkflowEvent)e.Data), read[0].Events);
+        Assert.Equal((await session.Events.FetchStreamAsync("mr-7-31")).Select(e => (IWorkflowEvent)e.Data), read[2].Events);
+    }
+
+    [Fact]
     public async Task Given_two_appends_to_one_stream_in_one_batch_When_written_Then_the_batch_is_refused_whole_so_each_is_written_alone()
     {
         var both = new JournalWrite[] { Append(20, 0, "a-20", new MergeRequested(1, "a", T)), Append(20, 0, "b-20", new MergeRequested(1, "b", T)) };
