@@ -174,14 +174,17 @@ internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSo
 
         public void AddEvent(int write, int position, Domain.IWorkflowEvent e, string json)
         {
-            var type = e.GetType();
             eventWrites.Add(write);
             eventPositions.Add(position);
             eventIds.Add(Guid.CreateVersion7());
             eventData.Add(json);
             eventTypes.Add(Domain.WorkflowEventNames.NameOf(e));
-            eventDotNetTypes.Add($"{type.FullName}, {type.Assembly.GetName().Name}");
+            eventDotNetTypes.Add(DotNetTypes[e.GetType()]);
         }
+
+        // Marten's record of each event's .NET type: "full name, assembly".
+        private static readonly Dictionary<Type, string> DotNetTypes =
+            Domain.WorkflowEventNames.All.Keys.ToDictionary(t => t, t => $"{t.FullName}, {t.Assembly.GetName().Name}");
 
         public void Bind(NpgsqlParameterCollection parameters, string causation, string summaryType)
         {
