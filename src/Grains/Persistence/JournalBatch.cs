@@ -12,6 +12,7 @@ namespace Orchestrator.Persistence;
 /// one set-based insert, and the statement's implicit transaction commits before its answer is read to the end.
 /// A write whose guard fails writes nothing and reaches only its own caller; a write whose delivery is already known
 /// is told apart after the commit as our own earlier write (its events are in place) or a duplicate delivery.
+/// It also reads many streams in one round trip, for the grains that activate at once.
 /// </summary>
 /// <remarks>
 /// Events and summaries go into Marten's own tables as Marten's quick append and upsert write them (the same columns,
