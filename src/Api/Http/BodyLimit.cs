@@ -1,3 +1,4 @@
+using System.Buffers;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -27,17 +28,34 @@ public static class BodyLimit
 
     /// <summary>
     /// The whole body, or null once it passes <paramref name="maxBytes"/>: the same limit again, for hosts (tests, a
-    /// server without the size feature) where the middleware could not cap a chunked body.
+    /// server without the size feature) where the middleware could not cap a chunked body. A body of declared length
+    /// (as GitLab sends it) is read straight into an array of that size; a chunked one through a pooled buffer.
     /// </summary>
     public static async Task<byte[]?> ReadAllAsync(HttpRequest request, long maxBytes, CancellationToken ct)
     {
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+        if (request.ContentLength is { } declared)
         {
-            if (buffer.Length + read > maxBytes) return null;
-            buffer.Write(chunk, 0, read);
+            if (declared > maxBytes) return null;
+            // The server ends the body at its declared length and fails a read that comes short of it.
+            var body = new byte[declared];
+            var filled = 0;
+            while (filled < body.Length && await request.Body.ReadAsync(body.AsMemory(filled), ct) is var read and > 0) filled += read;
+            return filled == body.Length ? body : body[..filled];
+        }
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            {
+                if (buffer.Length + read > maxBytes) return null;
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
         return buffer.ToArray();
     }

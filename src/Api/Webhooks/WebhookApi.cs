@@ -73,6 +73,8 @@ public static class WebhookApi
         // Scoped to the signing project: one project's key can never mark another project's delivery as seen.
         var key = (request.Headers["Idempotency-Key"].FirstOrDefault() ?? request.Headers["X-Gitlab-Event-UUID"].FirstOrDefault()) is { Length: > 0 } given
             ? $"{project}:{given}" : null;
+        // A redelivery this process answered itself, fully checked like any delivery, is a duplicate without routing.
+        if (key is not null && deliveries.AnsweredHere(key)) return Duplicate(eventName);
         // The key travels with the grain's command into the commit of the events it causes, and that commit refuses a
         // key already applied to the stream: recording and remembering cannot be split by a crash. A delivery that
         // caused no event is remembered after (a crash before that only lets a redelivery look again, which is harmless).
@@ -81,13 +83,16 @@ public static class WebhookApi
         phase = Measure("route", phase);
         var fresh = !routed.Duplicate && (routed.Recorded || key is null || await deliveries.RememberAsync(key, routed.Stream));
         if (!routed.Recorded && key is not null) Measure("remember", phase);
-        if (!fresh)
-        {
-            Count(eventName, "duplicate");
-            return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
-        }
+        if (key is not null) deliveries.Answered(key);
+        if (!fresh) return Duplicate(eventName);
         Count(eventName, routed.Outcome.StartsWith("ignored", StringComparison.Ordinal) ? "ignored" : "applied");
         return TypedResults.Accepted((string?)null, new WebhookAnswer(true, false, routed.Outcome));
+    }
+
+    private static Ok<WebhookAnswer> Duplicate(string eventName)
+    {
+        Count(eventName, "duplicate");
+        return TypedResults.Ok(new WebhookAnswer(true, true, "already applied"));
     }
 
     /// <summary>

@@ -17,7 +17,7 @@ public sealed class WorkflowJournal : IAsyncDisposable
 {
     private readonly IDocumentStore store;
     private readonly BatchQueue<JournalWrite, WriteOutcome> commits;
-    private readonly BatchQueue<string, IReadOnlyList<IEvent>> reads;
+    private readonly BatchQueue<string, StoredStream> reads;
 
     public WorkflowJournal(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema, BatchOptions? options = null)
     {
@@ -29,7 +29,7 @@ public sealed class WorkflowJournal : IAsyncDisposable
             return await batch.WriteAsync(writes, ct);
         }, (write, ct) => WriteAloneAsync(batch, write, ct), options);
         // Every new merge request's grain reads its stream on activation: many at once share one round trip.
-        reads = new BatchQueue<string, IReadOnlyList<IEvent>>(ReadStreamsAsync, ReadStreamAsync, options);
+        reads = new BatchQueue<string, StoredStream>(batch.ReadAsync, async (stream, ct) => (await batch.ReadAsync([stream], ct))[0], options);
     }
 
     /// <summary>Transactions written so far and the writes in them.</summary>
@@ -38,17 +38,10 @@ public sealed class WorkflowJournal : IAsyncDisposable
     public async Task<(int Version, IReadOnlyList<IWorkflowEvent> Events)> ReadAsync(
         MergeRequestKey key, CancellationToken cancellationToken = default)
     {
-        var events = await reads.SubmitAsync(key.StreamKey);
-        return (events.Count == 0 ? 0 : checked((int)events[^1].Version), [.. events.Select(e => (IWorkflowEvent)e.Data)]);
-    }
-
-    private async Task<IReadOnlyList<IReadOnlyList<IEvent>>> ReadStreamsAsync(IReadOnlyList<string> streams, CancellationToken ct)
-    {
-        await using var session = store.QuerySession();
-        var batch = session.CreateBatchQuery();
-        var fetches = streams.Select(s => batch.Events.FetchStream(s)).ToList();
-        await batch.Execute(ct);
-        return [.. await Task.WhenAll(fetches)];
+        var start = Stopwatch.GetTimestamp();
+        var stream = await reads.SubmitAsync(key.StreamKey);
+        Telemetry.OrchestratorTelemetry.JournalReadWait.Record(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        return (stream.Version, stream.Events);
     }
 
     private async Task<IReadOnlyList<IEvent>> ReadStreamAsync(string stream, CancellationToken ct)

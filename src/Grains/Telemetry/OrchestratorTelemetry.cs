@@ -48,6 +48,9 @@ public static class OrchestratorTelemetry
     public static readonly Histogram<double> JournalCommitWait =
         Meter.CreateHistogram<double>("orchestrator.journal.commit.duration", "ms", "Time from handing a write to the group commit until its batch is durable");
 
+    public static readonly Histogram<double> JournalReadWait =
+        Meter.CreateHistogram<double>("orchestrator.journal.read.duration", "ms", "Time from asking for a stream (a grain's activation) until it is read, in a batch of such reads");
+
     public static readonly Histogram<int> JournalBatchSize =
         Meter.CreateHistogram<int>("orchestrator.journal.batch.size", "{write}", "Writes per group-commit transaction");
 

@@ -100,6 +100,33 @@ public sealed class WebhookIntakeTests(SchemaFixture db) : IClassFixture<SchemaF
     }
 
     [Fact]
+    public async Task Given_a_delivery_this_process_answered_When_it_comes_again_Then_it_is_a_duplicate_before_any_routing_or_commit()
+    {
+        var payload = JsonNode.Parse(Fixture("merge_request.open.json"))!;
+        payload["object_attributes"]!["iid"] = 3;
+        var key = Guid.NewGuid().ToString();
+        Assert.Equal(HttpStatusCode.Accepted, (await Deliver("Merge Request Hook", payload.ToJsonString(), idempotencyKey: key)).StatusCode);
+        var journal = factory.Services.GetRequiredService<WorkflowJournal>();
+        var before = journal.Commits.Writes;
+
+        var again = await Deliver("Merge Request Hook", payload.ToJsonString(), idempotencyKey: key);
+
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        Assert.True((await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("duplicate").GetBoolean());
+        Assert.Equal(before, journal.Commits.Writes);
+        // Checked like any delivery first: the same key under a wrong token is refused, not answered as a duplicate.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await Deliver("Merge Request Hook", payload.ToJsonString(), "wrong", key)).StatusCode);
+        // And scoped to its signer: another project's delivery with the same key is its own.
+        var other = JsonNode.Parse(Fixture("merge_request.open.json"))!;
+        other["object_attributes"]!["iid"] = 3;
+        other["project"]!["id"] = 5;
+        other["object_attributes"]!["target_project_id"] = 5;
+        other["object_attributes"]!["source_project_id"] = 5;
+        Assert.Equal(HttpStatusCode.Accepted,
+            (await Deliver("Merge Request Hook", other.ToJsonString(), OrchestratorApiFactory.Project5Secret, key)).StatusCode);
+    }
+
+    [Fact]
     public async Task Given_a_redelivery_When_it_carries_the_same_idempotency_key_Then_it_is_acknowledged_as_a_duplicate_and_applied_once()
     {
         var payload = JsonNode.Parse(Fixture("merge_request.open.json"))!;
