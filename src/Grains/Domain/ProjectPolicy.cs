@@ -96,9 +96,7 @@ public sealed record ProjectPolicy(
         if (Trailers.Any(t => t is null)) errors.Add("trailers[] must be names");
         if (UnverifiedJobs.Any(string.IsNullOrWhiteSpace)) errors.Add("unverifiedJobs[] must be job names");
         errors.AddRange(Train.Problems());
-        // A car's pipeline runs on the cars ahead: an image it builds would reach the project's registry before they land
-        // (image-aware cars are not built yet), and approvals given back in someone's name would cover others' commits.
-        if (Train.IsTrain && Images.Count > 0) errors.Add("train.strategy merge-train cannot be used with images yet: CI images are checked one merge request at a time");
+        // A car's branch holds the cars ahead: approvals given back in someone's name would cover others' commits.
         if (Train.IsTrain && ApprovalsResetOnPush == Domain.ApprovalsResetOnPush.Reapprove)
             errors.Add("train.strategy merge-train cannot be used with approvalsResetOnPush reapprove: a car's branch holds the cars ahead");
         if (Images.Count > 0 && string.IsNullOrWhiteSpace(UpstreamRepo)) errors.Add("upstreamRepo is required when images are listed");

@@ -102,7 +102,7 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
         ProjectPolicy policy;
         try
         {
-            policy = await policies.GetAsync(Key.ProjectId, ct);
+            policy = await policies.CurrentAsync(Key.ProjectId, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

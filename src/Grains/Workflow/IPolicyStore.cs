@@ -7,6 +7,13 @@ public interface IPolicyStore
 {
     Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default);
 
+    /// <summary>
+    /// The policy an attempt acts on: like <see cref="GetAsync"/>, but "nothing stored" is never taken from a cache, since
+    /// acting on the default (no images to check) for a project whose policy another silo stored a moment ago would let
+    /// its images through unchecked.
+    /// </summary>
+    Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default);
+
     /// <summary>Whether anyone stored or configured a policy for the project (the default applies otherwise).</summary>
     Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default);
 

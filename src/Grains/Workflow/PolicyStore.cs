@@ -31,9 +31,21 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
         return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
     }
 
+    public async Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default)
+    {
+        var stored = await StoredAsync(project, ct) ?? await StoredAsync(project, ct, fresh: true);
+        if (stored is not null) return stored;
+        return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
+    }
+
     /// <summary>Whether anyone stored or configured a policy for the project (the default applies otherwise).</summary>
+    /// <remarks>
+    /// "None" refuses a project whose images nothing would check, so it is never taken from the cache: a policy another
+    /// silo stored a moment ago must not be refused for.
+    /// </remarks>
     public async Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) =>
-        options.Value.Policies.ContainsKey(project.ToString()) || await StoredAsync(project, ct) is not null;
+        options.Value.Policies.ContainsKey(project.ToString()) || await StoredAsync(project, ct) is not null
+        || await StoredAsync(project, ct, fresh: true) is not null;
 
     public async Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default)
     {
@@ -43,10 +55,10 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
         cache[project] = (policy, clock.GetUtcNow());
     }
 
-    private async Task<ProjectPolicy?> StoredAsync(long project, CancellationToken ct)
+    private async Task<ProjectPolicy?> StoredAsync(long project, CancellationToken ct, bool fresh = false)
     {
         var now = clock.GetUtcNow();
-        if (cache.TryGetValue(project, out var known) && now - known.ReadAt < Freshness) return known.Stored;
+        if (!fresh && cache.TryGetValue(project, out var known) && now - known.ReadAt < Freshness) return known.Stored;
         await using var session = store.QuerySession();
         var stored = (await session.LoadAsync<ProjectPolicyDocument>(project, ct))?.Policy;
         cache[project] = (stored, now);

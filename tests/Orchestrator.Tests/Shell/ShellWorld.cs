@@ -91,6 +91,7 @@ internal sealed class ShellWorld
     private sealed class Policies(ShellWorld world) : IPolicyStore
     {
         public Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default) => Task.FromResult(world.Policy);
+        public Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default) => GetAsync(project, ct);
         public Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) => Task.FromResult(true);
         public Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default) => throw new NotSupportedException();
     }

@@ -145,6 +145,7 @@ public sealed class WebhookRouterTests
     private sealed class Policies(Func<ProjectPolicy> current) : IPolicyStore
     {
         public Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default) => Task.FromResult(current());
+        public Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default) => GetAsync(project, ct);
         public Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) => Task.FromResult(true);
         public Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default) => throw new NotSupportedException();
     }
