@@ -16,4 +16,7 @@ public static class Markers
     public static string Pipeline(MergeRequestKey key, int attempt, int rebases) => $"{key}#{attempt}.{rebases}";
 
     public static string Note(MergeRequestKey key, int attempt) => $"{NotePrefix}{key} attempt {attempt} -->";
+
+    /// <summary>The note announcing a merge request's car of a merge train.</summary>
+    public static string CarNote(MergeRequestKey key, int attempt, string carId) => $"{NotePrefix}{key} attempt {attempt} {carId} -->";
 }

@@ -181,6 +181,4 @@ public static class TrainCarRules
                 "this page's diff also shows their changes. Only its own commits land with it, once every car ahead has landed.";
         return text;
     }
-
-    public static string NoteMarker(MergeRequestKey key, int attempt, string carId) => $"{Markers.NotePrefix}{key} attempt {attempt} {carId} -->";
 }

@@ -36,10 +36,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         if (!state.IsOpen) await DecideAsync(new OpenTrain(Key.Branch, policy, at));
         // A merge request back for another attempt is a new passenger: the old verdict was about its old attempt.
         if (!state.Queue.Exists(m => m.Iid == iid) && !merged.ContainsKey(iid))
-        {
-            rejected.Remove(iid);
             await DecideAsync(new JoinTrain([QueuedMr.Plain(iid)], at));
-        }
         return SeatOf(iid);
     }
 
@@ -60,6 +57,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
 
     public async Task ReportMerged(long iid, string sha, DateTimeOffset at)
     {
+        // Only a passenger's merge is the train's to record.
+        if (CurrentCar(iid) is null && !state.Queue.Exists(m => m.Iid == iid)) return;
         if (!merged.ContainsKey(iid)) await AppendAsync([new MrMerged(iid, sha, at)]);
         // The car lands only now that GitLab has merged it: the plan never gets ahead of the branch.
         if (CurrentCar(iid) is { Status: CarStatus.Running } car && state.Car(car.Id) is not null) await DecideAsync(new FinishPipeline(car.Id, true, at));
@@ -95,7 +94,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         session.Events.Append(Stream, events.Count + decided.Count, [.. decided.Cast<object>()]);
         await session.SaveChangesAsync();
         foreach (var e in decided) Apply(e);
-        PokeEveryone();
+        PokeEveryone(decided.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid));
     }
 
     private void Apply(ITrainEvent e)
@@ -117,6 +116,10 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 break;
             case MrMerged m:
                 merged[m.Iid] = m.Sha;
+                break;
+            // Recorded, so a reload after a restart forgets the old attempt's verdict too (else the seat says rejected forever).
+            case MrsJoined j:
+                foreach (var m in j.Mrs) rejected.Remove(m.Iid);
                 break;
         }
         state = TrainEvolver.Evolve(state, e);
@@ -148,9 +151,10 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     }
 
     /// <summary>Everyone whose seat may have changed looks again now, rather than at their next poll. Never awaited.</summary>
-    private void PokeEveryone()
+    private void PokeEveryone(IEnumerable<long> justRejected)
     {
-        var iids = state.Queue.Select(m => m.Iid).Concat(rejected.Keys).Distinct().ToList();
+        // Those still riding or waiting, and those this append took out: not every merge request ever rejected.
+        var iids = state.Queue.Select(m => m.Iid).Concat(justRejected).Distinct().ToList();
         foreach (var iid in iids)
             _ = GrainFactory.GetGrain<IMergeRequestGrain>(new MergeRequestKey(Key.ProjectId, iid).ToString()).Poke()
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);

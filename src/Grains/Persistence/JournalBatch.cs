@@ -5,6 +5,12 @@ using NpgsqlTypes;
 
 namespace Orchestrator.Persistence;
 
+/// <summary>A stream as stored: its version (0 before its first event) and its events, oldest first.</summary>
+public sealed record StoredStream(int Version, IReadOnlyList<Domain.IWorkflowEvent> Events)
+{
+    public static readonly StoredStream None = new(0, []);
+}
+
 /// <summary>
 /// Writes a batch of journal writes in one statement, so one round trip and one commit serve them all: the writes
 /// whose delivery is new pass the stream's version guard (a new stream is inserted, an existing one moves on only from
@@ -19,12 +25,6 @@ namespace Orchestrator.Persistence;
 /// the same serializer, the type names mapped in <see cref="MartenSetup"/>), and Marten reads them back; its tables are
 /// created by Marten before the first write.
 /// </remarks>
-/// <summary>A stream as stored: its version (0 before its first event) and its events, oldest first.</summary>
-public sealed record StoredStream(int Version, IReadOnlyList<Domain.IWorkflowEvent> Events)
-{
-    public static readonly StoredStream None = new(0, []);
-}
-
 internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSource, PostgresSchema schema,
     Func<StreamAppend, CancellationToken, Task<bool>> alreadyAppended)
 {

@@ -24,19 +24,11 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
 
     private readonly ConcurrentDictionary<long, (ProjectPolicy? Stored, DateTimeOffset ReadAt)> cache = new();
 
-    public async Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default)
-    {
-        var stored = await StoredAsync(project, ct);
-        if (stored is not null) return stored;
-        return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
-    }
+    public async Task<ProjectPolicy> GetAsync(long project, CancellationToken ct = default) =>
+        await StoredAsync(project, ct) ?? Configured(project);
 
-    public async Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default)
-    {
-        var stored = await StoredAsync(project, ct) ?? await StoredAsync(project, ct, fresh: true);
-        if (stored is not null) return stored;
-        return options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
-    }
+    public async Task<ProjectPolicy> CurrentAsync(long project, CancellationToken ct = default) =>
+        await StoredAsync(project, ct, noneFromCache: false) ?? Configured(project);
 
     /// <summary>Whether anyone stored or configured a policy for the project (the default applies otherwise).</summary>
     /// <remarks>
@@ -44,8 +36,7 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
     /// silo stored a moment ago must not be refused for.
     /// </remarks>
     public async Task<bool> IsConfiguredAsync(long project, CancellationToken ct = default) =>
-        options.Value.Policies.ContainsKey(project.ToString()) || await StoredAsync(project, ct) is not null
-        || await StoredAsync(project, ct, fresh: true) is not null;
+        options.Value.Policies.ContainsKey(project.ToString()) || await StoredAsync(project, ct, noneFromCache: false) is not null;
 
     public async Task SaveAsync(long project, ProjectPolicy policy, CancellationToken ct = default)
     {
@@ -55,10 +46,15 @@ public sealed class PolicyStore(IDocumentStore store, IOptions<OrchestratorOptio
         cache[project] = (policy, clock.GetUtcNow());
     }
 
-    private async Task<ProjectPolicy?> StoredAsync(long project, CancellationToken ct, bool fresh = false)
+    private ProjectPolicy Configured(long project) =>
+        options.Value.Policies.TryGetValue(project.ToString(), out var configured) ? configured.ToPolicy() : ProjectPolicy.Default;
+
+    // noneFromCache false: a cached "nothing stored" is read again (one read, never two).
+    private async Task<ProjectPolicy?> StoredAsync(long project, CancellationToken ct, bool noneFromCache = true)
     {
         var now = clock.GetUtcNow();
-        if (!fresh && cache.TryGetValue(project, out var known) && now - known.ReadAt < Freshness) return known.Stored;
+        if (cache.TryGetValue(project, out var known) && now - known.ReadAt < Freshness && (known.Stored is not null || noneFromCache))
+            return known.Stored;
         await using var session = store.QuerySession();
         var stored = (await session.LoadAsync<ProjectPolicyDocument>(project, ct))?.Policy;
         cache[project] = (stored, now);

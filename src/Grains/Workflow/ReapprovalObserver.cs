@@ -30,7 +30,7 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
             var member = await gitlab.GetMemberAsync(targetProject, approver.UserId, ct);
             approvers.Add(member is null
                 ? new ApproverAccess(approver.UserId, 0)
-                : new ApproverAccess(approver.UserId, member.AccessLevel, member.State ?? "active", member.MembershipState, member.ExpiresAt));
+                : new ApproverAccess(approver.UserId, member.AccessLevel, member.State, member.MembershipState, member.ExpiresAt));
         }
         // Who approves right now, before the push: someone who withdrew since the plan is not approved again in their name.
         var still = await ApproversAsync(targetProject, mrIid, ct);

@@ -400,7 +400,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (s.State != WorkflowState.None && (s.Car is not null || policy.Train.IsTrain))
         {
             var train = Train(key, s, mr);
-            if (s.State == WorkflowState.Completed) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
+            if (s.State == WorkflowState.Completed && s.Car is not null) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
             else await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
         }
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
@@ -409,7 +409,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             policy.TriggerLabel is { } label && (mr.Labels ?? []).Contains(label), mr.TargetBranch, mr.TargetProjectId, mr.WebUrl), policy);
         // A note already posted (before a crash) means its actions were done too.
         var marker = Markers.Note(key, s.Attempt);
-        var existing = outcome.Note is null ? null : (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
+        var existing = outcome.Note is null ? null : await NoteMarkedAsync(key, marker, ct);
         if (existing is not null) return StepResult.Of(new RecordNote(existing.Id, now));
         // Each action is idempotent: a bot already unassigned, a label already gone change nothing.
         if (outcome.AssignTo is { } people) await gitlab.AssignAsync(key.ProjectId, key.Iid, people, ct);
@@ -459,11 +459,18 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     /// <summary>Says on the merge request which car it is, before its branch is rewritten to hold the cars ahead (once per car).</summary>
     private async Task<StepResult> AnnounceAsync(MergeRequestKey key, MergeRequestWorkflow s, TrainCar car, DateTimeOffset now, CancellationToken ct)
     {
-        var marker = TrainCarRules.NoteMarker(key, s.Attempt, car.CarId!);
-        var existing = (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => n.Body.Contains(marker));
-        var note = existing ?? await gitlab.PostNoteAsync(key.ProjectId, key.Iid, TrainCarRules.Announcement(car, car.Reason) + "\n\n" + marker, ct);
+        var marker = Markers.CarNote(key, s.Attempt, car.CarId!);
+        var note = await NoteMarkedAsync(key, marker, ct)
+            ?? await gitlab.PostNoteAsync(key.ProjectId, key.Iid, TrainCarRules.Announcement(car, car.Reason) + "\n\n" + marker, ct);
         return StepResult.Of(new RecordCarNote(car.CarId!, note.Id, now));
     }
+
+    /// <summary>
+    /// A note the bot posted before (found by its marker): a repeat after a crash posts nothing twice. Only the bot's own
+    /// notes count: anyone can paste a marker into a comment, and it would silence the bot's outcome and skip its actions.
+    /// </summary>
+    private async Task<GitLabNote?> NoteMarkedAsync(MergeRequestKey key, string marker, CancellationToken ct) =>
+        (await gitlab.ListNotesAsync(key.ProjectId, key.Iid, ct)).FirstOrDefault(n => IsBot(n.Author) && n.Body.Contains(marker));
 
     private ITrainGrain Train(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr) => grains.GetGrain<ITrainGrain>(QueueKey(key, s, mr));
 
@@ -496,7 +503,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
     private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, CancellationToken ct, bool withApprovals = true)
     {
         var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : null;
-        return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, mr.SourceProjectId != mr.TargetProjectId,
+        return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, IsFork(mr),
             mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired);
     }
 

@@ -44,6 +44,7 @@ public sealed class GitWorkerPreviewTests(SandboxFixture sandbox) : IClassFixtur
     {
         var (p, _, _) = await PreviewAfter("shift", sandbox, mainEdit: "new 1\nnew 2\n" + Lines(i => $"l{i}"));
 
+        Assert.NotNull(p.OldPatchId);
         Assert.Equal(p.OldPatchId, p.NewPatchId);
     }
 
@@ -54,6 +55,7 @@ public sealed class GitWorkerPreviewTests(SandboxFixture sandbox) : IClassFixtur
     {
         var (p, _, _) = await PreviewAfter(tag, sandbox, Lines(i => i == line ? text : $"l{i}"));
 
+        Assert.NotNull(p.OldPatchId);
         Assert.NotNull(p.NewPatchId);
         Assert.NotEqual(p.OldPatchId, p.NewPatchId);
     }

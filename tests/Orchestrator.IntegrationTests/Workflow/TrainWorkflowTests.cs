@@ -38,7 +38,7 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture 
         };
         await EnqueueInOrderAsync(h, mrs);
         // A train of four: every car started while the first still ran.
-        Assert.Equal(4, (await Train(h).GetTrain()).Cars.Count);
+        await Eventually.True(async () => (await Train(h).GetTrain()).Cars.Count == 4, "four cars in the train");
 
         var outcomes = new List<MergeRequestWorkflow>();
         foreach (var iid in mrs) outcomes.Add(await h.WaitForOutcome(iid, 1, TrainTime));

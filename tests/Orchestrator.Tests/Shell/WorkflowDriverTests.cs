@@ -106,6 +106,17 @@ public sealed class WorkflowDriverTests
     }
 
     [Fact]
+    public async Task Given_someone_pasted_the_outcome_marker_in_a_comment_When_finished_Then_the_bot_still_acts_and_posts_its_own_note()
+    {
+        world.GitLab.Notes.Add(new GitLabNote(99, $"not yours <!-- orchestrator {ShellWorld.Key} attempt 1 -->", new GitLabUser(FakeGitLab.Author, "author")));
+
+        var noted = Command<RecordNote>(await world.StepAsync(State(Failed), At(6)));
+
+        Assert.NotEqual(99, noted.NoteId);
+        Assert.Equal(["assign 100", "note"], world.GitLab.Calls);
+    }
+
+    [Fact]
     public async Task Given_a_project_with_trailers_When_rebasing_Then_the_rewrite_is_planned_before_git_runs_and_run_exactly_as_planned()
     {
         world.Policy = new ProjectPolicy(Trailers: ["part-of"]);
