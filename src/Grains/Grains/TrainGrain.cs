@@ -93,8 +93,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         await using var session = store.LightweightSession();
         session.Events.Append(Stream, events.Count + decided.Count, [.. decided.Cast<object>()]);
         await session.SaveChangesAsync();
+        var before = state.Queue.ToDictionary(m => m.Iid, m => Shown(SeatOf(m.Iid)));
         foreach (var e in decided) Apply(e);
-        PokeEveryone(decided.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid));
+        PokeChanged(before, decided.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid));
     }
 
     private void Apply(ITrainEvent e)
@@ -150,13 +151,19 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
             CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed);
     }
 
-    /// <summary>Everyone whose seat may have changed looks again now, rather than at their next poll. Never awaited.</summary>
-    private void PokeEveryone(IEnumerable<long> justRejected)
+    /// <summary>
+    /// Those whose seat changed look again now, rather than at their next poll; the others would only read the same seat
+    /// (a backlog of waiting merge requests would otherwise each run a step, GitLab calls and all, at every append).
+    /// Never awaited.
+    /// </summary>
+    private void PokeChanged(IReadOnlyDictionary<long, string> before, IEnumerable<long> justRejected)
     {
-        // Those still riding or waiting, and those this append took out: not every merge request ever rejected.
-        var iids = state.Queue.Select(m => m.Iid).Concat(justRejected).Distinct().ToList();
+        var iids = state.Queue.Select(m => m.Iid).Where(i => before.GetValueOrDefault(i) != Shown(SeatOf(i))).Concat(justRejected).Distinct().ToList();
         foreach (var iid in iids)
             _ = GrainFactory.GetGrain<IMergeRequestGrain>(new MergeRequestKey(Key.ProjectId, iid).ToString()).Poke()
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
+
+    /// <summary>A seat as its merge request reads it, lists included (a record compares them by reference).</summary>
+    private static string Shown(TrainSeat seat) => $"{seat with { Ahead = [] }}|{string.Join(',', seat.Ahead)}";
 }
