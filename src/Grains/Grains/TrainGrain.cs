@@ -21,6 +21,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, string> rejected = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
+    // How far GetTrain has audited the stream: up to which event, the state replay folded there, its verdict, its plans.
+    private (int Upto, TrainState State, bool Consistent, int Plans) audit = (0, TrainState.Initial, true, 0);
 
     private MergeQueueKey Key => MergeQueueKey.Parse(this.GetPrimaryKeyString());
     private string Stream => $"train-{Key.ProjectId}-{Key.Branch}";
@@ -71,14 +73,16 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
 
     public Task<TrainView> GetTrain()
     {
-        var replay = TrainReplay.Run(events);
+        // Each read audits only what was appended since the last one: the operations page reads every train every few seconds.
+        var report = TrainReplay.Continue(events, audit.Upto, audit.State);
+        audit = (events.Count, report.State, audit.Consistent && report.Consistent, audit.Plans + report.Plans.Count);
         var cars = state.Cars.Where(c => !c.ImageOnly)
             .Select(c => new TrainCarView(c.Id, c.Mrs[0], c.Base, heads.TryGetValue(c.Mrs[0], out var h) && h.CarId == c.Id ? h.Sha : null,
                 c.Status.ToString().ToLowerInvariant()))
             .ToList();
         var riding = cars.Select(c => c.Iid).ToHashSet();
         return Task.FromResult(new TrainView(Key.Branch, cars, [.. state.Queue.Select(m => m.Iid).Where(i => !riding.Contains(i))],
-            [.. merged.Keys], replay.Consistent, replay.Plans.Count,
+            [.. merged.Keys], audit.Consistent, audit.Plans,
             [.. events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Retires).Select(r => r.CarId)]));
     }
 
