@@ -63,7 +63,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
         }
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
-        return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
+        return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting((await queue.Get()).WaitReason(key.Iid));
     }
 
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
