@@ -128,10 +128,14 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         var result = Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
         if (result is Adapters.Git.GitRewriteResult.Previewed preview)
             return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, mr.Iid, now, ct));
-        // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and them approved).
-        if (s.Reapproval is { Allowed: true } allowed && result.LandedHead is { } head
-            && await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending)
-            return pending;
+        // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
+        // them approved); unless the decider ends the attempt on the head that landed.
+        if (s.Reapproval is { Allowed: true } allowed && result is { LandedHead: { } head, LandedOnto: { } landedOnto })
+        {
+            var landed = RecordRebase.Landed(head, landedOnto, now);
+            if (WorkflowDecider.Decide(landed, s).Events.OfType<AttemptFailed>().Any()) return StepResult.Of(landed);
+            if (await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending) return pending;
+        }
         return StepResult.Of(result switch
         {
             Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),
