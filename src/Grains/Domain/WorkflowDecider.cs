@@ -249,6 +249,8 @@ public static class WorkflowDecider
         // An image whose tag cannot be read cannot be checked: nothing runs on a guess.
         if (c.UnreadableTags is { Count: > 0 } unreadable)
             return Decision.Of(checkedEvent, Failed(state, $"cannot read {string.Join(", ", unreadable)} at {state.RebasedSha}", c.At));
+        if (TrainCarImages.FreshnessProblem(state, images) is { } train)
+            return Decision.Of(checkedEvent, Failed(state, train, c.At));
         var unbumped = images.Where(i => i.Verdict == FreshnessVerdict.Unbumped).Select(i => i.Name).ToList();
         if (unbumped.Count == 0 || c.AllowUnbumpedInputs)
             return Decision.Of(checkedEvent);
@@ -345,7 +347,8 @@ public static class WorkflowDecider
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
             .ToList();
         var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
-        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
+        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}"))
+            .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
         if (evidence.Bridges is { Count: > 0 } bridges)
             problems.Add($"pipeline {state.PipelineId} triggers downstream pipelines ({string.Join(", ", bridges)}), which run on after it and cannot be verified");

@@ -91,6 +91,14 @@ public static class WorkflowEvolver
                         ? same with { Ahead = e.Seat.Ahead, OntoSha = e.OntoSha, AtHead = false }
                         : new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, null, e.Reason)
                     : new TrainCar(e.Seat.Branch, null, [], null, Reason: e.Reason),
+                // Each car is held to what the train said of its images when it was given (streams from before: none).
+                CarImages = e.Seat.CarId is not null && e.Seat.Images is { } images ? new CarImageState(images, [], []) : null,
+            },
+            TrainCarImagesSeen e => state with
+            {
+                CarImages = state.CarImages is { } images
+                    ? images with { Pushed = [.. images.Pushed, .. e.Pushed], Failed = [.. images.Failed, .. e.Failed] }
+                    : state.CarImages,
             },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },

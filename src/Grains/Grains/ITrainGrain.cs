@@ -13,8 +13,9 @@ namespace Orchestrator.Grains;
 public interface ITrainGrain : IGrainWithStringKey
 {
     /// <summary>Joins the train if absent (opening it with <paramref name="policy"/>); the merge request's seat.</summary>
+    /// <remarks><paramref name="bumps"/>: the image tags (<c>name:tag</c>) its changes bump, for an image-aware train.</remarks>
     [Alias("Join")]
-    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at);
+    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null);
 
     [Alias("Seat")]
     Task<TrainSeat> Seat(long iid);
@@ -26,6 +27,14 @@ public interface ITrainGrain : IGrainWithStringKey
     /// <summary>The car's pipeline failed: a verdict on the merge request once every car ahead has landed.</summary>
     [Alias("ReportFailed")]
     Task<TrainSeat> ReportFailed(long iid, string carId, DateTimeOffset at);
+
+    /// <summary>The car's pipeline pushed a tag the train gave it to build (counted only from that car).</summary>
+    [Alias("ReportImage")]
+    Task<TrainSeat> ReportImage(long iid, string carId, string tag, string digest, DateTimeOffset at);
+
+    /// <summary>The car's pipeline failed to build a tag the train gave it to build.</summary>
+    [Alias("ReportImageFailed")]
+    Task<TrainSeat> ReportImageFailed(long iid, string carId, string tag, DateTimeOffset at);
 
     /// <summary>GitLab merged the merge request at <paramref name="sha"/>: its car lands.</summary>
     [Alias("ReportMerged")]

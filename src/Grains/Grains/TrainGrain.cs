@@ -19,6 +19,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, (string CarId, string Sha)> heads = [];
     private readonly Dictionary<long, string> merged = [];
     private readonly Dictionary<long, string> rejected = [];
+    // Rejected without a car: an image they need failed to build (TrainRules.NeedingFailedBuilds).
+    private readonly HashSet<long> rejectedUntested = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
 
@@ -31,12 +33,12 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         foreach (var e in await session.Events.FetchStreamAsync(Stream, token: ct)) Apply((ITrainEvent)e.Data);
     }
 
-    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at)
+    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null)
     {
         if (!state.IsOpen) await DecideAsync(new OpenTrain(Key.Branch, policy, at));
         // A merge request back for another attempt is a new passenger: the old verdict was about its old attempt.
         if (!state.Queue.Exists(m => m.Iid == iid) && !merged.ContainsKey(iid))
-            await DecideAsync(new JoinTrain([QueuedMr.Plain(iid)], at));
+            await DecideAsync(new JoinTrain([QueuedMr.Plain(iid) with { Bumps = bumps ?? [] }], at));
         return SeatOf(iid);
     }
 
@@ -52,6 +54,18 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     public async Task<TrainSeat> ReportFailed(long iid, string carId, DateTimeOffset at)
     {
         if (state.Car(carId) is { Status: CarStatus.Running } car && car.Mrs.Contains(iid)) await DecideAsync(new FinishPipeline(carId, false, at));
+        return SeatOf(iid);
+    }
+
+    public async Task<TrainSeat> ReportImage(long iid, string carId, string tag, string digest, DateTimeOffset at)
+    {
+        if (CurrentCar(iid)?.Id == carId) await DecideAsync(new PushImage(tag, digest, at, carId));
+        return SeatOf(iid);
+    }
+
+    public async Task<TrainSeat> ReportImageFailed(long iid, string carId, string tag, DateTimeOffset at)
+    {
+        if (CurrentCar(iid)?.Id == carId) await DecideAsync(new FailImage(tag, carId, at));
         return SeatOf(iid);
     }
 
@@ -105,7 +119,11 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
             case TrainPlanned p:
                 foreach (var start in p.Plan.Starts.Where(s => !s.Car.ImageOnly))
                     foreach (var iid in start.Car.Mrs) lastCar[iid] = start.Car;
-                foreach (var reject in p.Plan.Rejects) rejected[reject.Iid] = reject.Reason;
+                foreach (var reject in p.Plan.Rejects)
+                {
+                    rejected[reject.Iid] = reject.Reason;
+                    if (state.Car(reject.CarId) is null) rejectedUntested.Add(reject.Iid);
+                }
                 foreach (var retire in p.Plan.Retires)
                     if (state.Car(retire.CarId) is { } car)
                         foreach (var iid in car.Mrs) retiredBecause[iid] = $"{retire.CarId} was stopped: {retire.Reason}";
@@ -119,7 +137,11 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 break;
             // Recorded, so a reload after a restart forgets the old attempt's verdict too (else the seat says rejected forever).
             case MrsJoined j:
-                foreach (var m in j.Mrs) rejected.Remove(m.Iid);
+                foreach (var m in j.Mrs)
+                {
+                    rejected.Remove(m.Iid);
+                    rejectedUntested.Remove(m.Iid);
+                }
                 break;
         }
         state = TrainEvolver.Evolve(state, e);
@@ -132,7 +154,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private TrainSeat SeatOf(long iid)
     {
         var branch = Key.Branch;
-        if (rejected.TryGetValue(iid, out var verdict)) return new TrainSeat(branch, null, [], null, false, Rejected: verdict);
+        if (rejected.TryGetValue(iid, out var verdict))
+            return new TrainSeat(branch, null, [], null, false, Rejected: verdict,
+                Images: rejectedUntested.Contains(iid) ? CarImages.None with { FailedBuild = verdict } : null);
         if (CurrentCar(iid) is not { } car)
         {
             var held = holds.FirstOrDefault(h => h.Mrs.Contains(iid))?.Reason;
@@ -147,8 +171,13 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         var pushed = heads.TryGetValue(iid, out var mine) && mine.CarId == car.Id ? mine.Sha : null;
         var reason = retiredBecause.GetValueOrDefault(iid) ?? $"car {car.Base.Count + 1} of the merge train of `{branch}`";
         return new TrainSeat(branch, car.Id, car.Base, aheadHead, car.Base.All(merged.ContainsKey), Reason: reason,
-            CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed);
+            CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed, Images: ImagesOf(car));
     }
+
+    /// <summary>What a car builds and tests on, for an image-aware train (null otherwise: the car checks its images as any attempt).</summary>
+    private CarImages? ImagesOf(Car car) => state.Policy is { BuildsOnce: true }
+        ? new CarImages(car.Builds, car.TestsOn, [.. car.Builds.Where(state.Pushed.ContainsKey).Select(t => new ImageDigest(t, state.Pushed[t]))])
+        : null;
 
     /// <summary>Everyone whose seat may have changed looks again now, rather than at their next poll. Never awaited.</summary>
     private void PokeEveryone(IEnumerable<long> justRejected)

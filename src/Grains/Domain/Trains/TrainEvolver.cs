@@ -16,6 +16,12 @@ public static class TrainEvolver
         {
             Pushed = state.Pushed.SetItem(p.Tag, p.Digest),
             Building = state.Building.RemoveAll(b => b.Tag == p.Tag),
+            PushedFor = p.CarId is { } by && state.Car(by) is { Mrs.Count: > 0 } car ? state.PushedFor.SetItem(p.Tag, car.Mrs[0]) : state.PushedFor.Remove(p.Tag),
+        },
+        ImageBuildFailed f => state with
+        {
+            Building = state.Building.RemoveAll(b => b.Tag == f.Tag && b.CarId == f.CarId),
+            FailedBuilds = state.FailedBuilds.SetItem(f.Tag, f.CarId),
         },
         TrainPlanned p => Apply(state, p.Plan),
         _ => state,
@@ -44,17 +50,26 @@ public static class TrainEvolver
         return state with { Resolved = state.Resolved.RemoveRange(state.Resolved.Keys.Where(k => !referenced.Contains(k))) };
     }
 
-    private static TrainState Leave(TrainState state, long iid, bool landed) => state with
+    private static TrainState Leave(TrainState state, long iid, bool landed)
     {
-        Queue = state.Queue.RemoveAll(m => m.Iid == iid),
-        Resolved = state.Resolved.SetItem(iid, landed),
-        Caps = state.Caps.Remove(iid),
-    };
+        // On GitLab a merge request that leaves without landing deletes what its pipelines built: its pushes are void.
+        var void_ = landed || state.Policy?.ForgetsPushesOfLeavers != true ? [] : state.PushedFor.Where(p => p.Value == iid).Select(p => p.Key).ToList();
+        return state with
+        {
+            Queue = state.Queue.RemoveAll(m => m.Iid == iid),
+            Resolved = state.Resolved.SetItem(iid, landed),
+            Caps = state.Caps.Remove(iid),
+            Pushed = state.Pushed.RemoveRange(void_),
+            PushedFor = state.PushedFor.RemoveRange(void_),
+        };
+    }
 
-    // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them.
+    // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them. A failed build
+    // is remembered only while its car waits for its verdict.
     private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds) => state with
     {
         Cars = state.Cars.RemoveAll(c => c.Id == carId),
         Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
+        FailedBuilds = state.FailedBuilds.RemoveRange(state.FailedBuilds.Where(f => f.Value == carId).Select(f => f.Key)),
     };
 }

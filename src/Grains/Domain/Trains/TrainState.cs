@@ -20,6 +20,12 @@ public sealed record TrainState(
     public static readonly TrainState Initial = new("", null, [], [], ImmutableDictionary<long, bool>.Empty,
         ImmutableDictionary<string, string>.Empty, [], 0, ImmutableDictionary<long, int>.Empty, 1);
 
+    /// <summary>Which merge request's car pushed each tag (tags pushed by simulated builds are not here).</summary>
+    public ImmutableDictionary<string, long> PushedFor { get; init; } = ImmutableDictionary<string, long>.Empty;
+
+    /// <summary>Tags whose build failed, with the car it failed in, kept while that car is in the train (its verdict is still to come).</summary>
+    public ImmutableDictionary<string, string> FailedBuilds { get; init; } = ImmutableDictionary<string, string>.Empty;
+
     public bool IsOpen => Policy is not null;
 
     public Car? Car(string id) => Cars.Find(c => c.Id == id);
@@ -39,6 +45,8 @@ public sealed record TrainState(
             Building,
             Window,
             [.. Caps.OrderBy(c => c.Key).Select(c => new BatchCap(c.Key, c.Value))],
-            NextCar);
+            NextCar,
+            // Absent rather than empty, so snapshots recorded before failed builds were known read back the same.
+            FailedBuilds.IsEmpty ? null : [.. FailedBuilds.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => new ImageBuild(f.Key, f.Value))]);
     }
 }
