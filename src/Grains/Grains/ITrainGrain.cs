@@ -13,9 +13,12 @@ namespace Orchestrator.Grains;
 public interface ITrainGrain : IGrainWithStringKey
 {
     /// <summary>Joins the train if absent (opening it with <paramref name="policy"/>); the merge request's seat.</summary>
-    /// <remarks><paramref name="bumps"/>: the image tags (<c>name:tag</c>) its changes bump, for an image-aware train.</remarks>
+    /// <remarks>
+    /// <paramref name="bumps"/>: the image tags (<c>name:tag</c>) its changes bump, for an image-aware train.
+    /// <paramref name="attemptStartedAt"/>: a merge request the train took out untested since then is not joined again (its attempt reads the verdict).
+    /// </remarks>
     [Alias("Join")]
-    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null);
+    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null, DateTimeOffset? attemptStartedAt = null);
 
     [Alias("Seat")]
     Task<TrainSeat> Seat(long iid);

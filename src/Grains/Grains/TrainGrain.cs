@@ -20,7 +20,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, string> merged = [];
     private readonly Dictionary<long, string> rejected = [];
     // Rejected without a car: an image they need failed to build (TrainRules.NeedingFailedBuilds).
-    private readonly HashSet<long> rejectedUntested = [];
+    private readonly Dictionary<long, DateTimeOffset> rejectedUntested = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
 
@@ -33,9 +33,12 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         foreach (var e in await session.Events.FetchStreamAsync(Stream, token: ct)) Apply((ITrainEvent)e.Data);
     }
 
-    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null)
+    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null,
+        DateTimeOffset? attemptStartedAt = null)
     {
         if (!state.IsOpen) await DecideAsync(new OpenTrain(Key.Branch, policy, at));
+        // Taken out while still waiting (an image it needs failed to build): this attempt's verdict, not a reason to join again.
+        if (attemptStartedAt is { } since && rejectedUntested.TryGetValue(iid, out var when) && when >= since) return SeatOf(iid);
         // A merge request back for another attempt is a new passenger: the old verdict was about its old attempt.
         if (!state.Queue.Exists(m => m.Iid == iid) && !merged.ContainsKey(iid))
             await DecideAsync(new JoinTrain([QueuedMr.Plain(iid) with { Bumps = bumps ?? [] }], at));
@@ -122,7 +125,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 foreach (var reject in p.Plan.Rejects)
                 {
                     rejected[reject.Iid] = reject.Reason;
-                    if (state.Car(reject.CarId) is null) rejectedUntested.Add(reject.Iid);
+                    if (state.Car(reject.CarId) is null) rejectedUntested[reject.Iid] = p.At;
                 }
                 foreach (var retire in p.Plan.Retires)
                     if (state.Car(retire.CarId) is { } car)
@@ -156,7 +159,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         var branch = Key.Branch;
         if (rejected.TryGetValue(iid, out var verdict))
             return new TrainSeat(branch, null, [], null, false, Rejected: verdict,
-                Images: rejectedUntested.Contains(iid) ? CarImages.None with { FailedBuild = verdict } : null);
+                Images: rejectedUntested.ContainsKey(iid) ? CarImages.None with { FailedBuild = verdict } : null);
         if (CurrentCar(iid) is not { } car)
         {
             var held = holds.FirstOrDefault(h => h.Mrs.Contains(iid))?.Reason;

@@ -60,7 +60,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
         {
             var seat = await Train(key, s, mr).Join(key.Iid, policy.Train.ToPlanner(images: policy.Images.Count > 0), now,
-                await carImages.BumpsAsync(s, mr, policy, memo, ct));
+                await carImages.BumpsAsync(s, mr, policy, memo, ct), s.AttemptStartedAt);
             var observed = await ObserveTrainAsync(seat, mr, now, ct);
             return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
