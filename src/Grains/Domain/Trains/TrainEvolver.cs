@@ -31,8 +31,9 @@ public static class TrainEvolver
     {
         foreach (var land in plan.Lands)
             state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true);
+        // A rejected car's build on GitLab ended with its pipeline: pushed already, or never will be.
         foreach (var reject in plan.Rejects)
-            state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: true);
+            state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: state.Policy?.BuildsOnce != true);
         foreach (var split in plan.Splits)
             state = RemoveCar(state with { Caps = state.Caps.SetItems(split.Mrs.Select(m => KeyValuePair.Create(m, split.MaxGroup))) },
                 split.CarId, keepBuilds: true);

@@ -112,7 +112,26 @@ public static class TrainPlanner
         foreach (var m in caps.Keys.Where(m => !stillWaiting.Contains(m)).ToList()) caps.Remove(m);
 
         var view = new TrainView(policy, queue, cars, window, caps);
-        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved);
+        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved, PushedAfter(snapshot, resolved), BuildingAfter(snapshot, retires, rejects));
         return new TrainPlan(lands, rejects, splits, retires, starts, holds, window);
     }
+
+    /// <summary>The tags pushed once this plan's verdicts are in: a push by a merge request that left without landing is void.</summary>
+    private static Dictionary<string, string> PushedAfter(TrainSnapshot snapshot, IReadOnlyDictionary<long, bool> resolved)
+    {
+        var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
+        if (snapshot.Policy.ForgetsPushesOfLeavers)
+            foreach (var owner in snapshot.PushedFor ?? [])
+                if (resolved.TryGetValue(owner.Iid, out var landed) && !landed) pushed.Remove(owner.Tag);
+        return pushed;
+    }
+
+    /// <summary>The builds going on once this plan's cars are stopped (a stopped car's build stops with it, unless it outlives cars).</summary>
+    private static Dictionary<string, string> BuildingAfter(TrainSnapshot snapshot, IReadOnlyList<Retirement> retires, IReadOnlyList<Rejection> rejects)
+    {
+        var stopped = retires.Where(r => !r.KeepsBuilds).Select(r => r.CarId)
+            .Concat(snapshot.Policy.BuildsOnce ? rejects.Select(r => r.CarId) : []).ToHashSet();
+        return snapshot.Building.Where(b => !stopped.Contains(b.CarId)).GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
+    }
+
 }

@@ -8,6 +8,7 @@ namespace Orchestrator.Domain.Trains;
 // Resolved: How each merge request a car still assumes something about, and which left the queue, left it.
 // NextCar: The number the next started car is named after, so car ids are decided too.
 // FailedBuilds: Tags whose build failed in a car still in the train (null: none).
+// PushedFor: Of the pushed tags, which merge request's car pushed each (null: none known).
 [GenerateSerializer, Alias("trains.TrainSnapshot")]
 public sealed record TrainSnapshot(
     [property: Id(0)] string Branch,
@@ -21,4 +22,5 @@ public sealed record TrainSnapshot(
     [property: Id(8)] int Window,
     [property: Id(9)] IReadOnlyList<BatchCap> Caps,
     [property: Id(10)] int NextCar,
-    [property: Id(11)] IReadOnlyList<ImageBuild>? FailedBuilds = null);
+    [property: Id(11)] IReadOnlyList<ImageBuild>? FailedBuilds = null,
+    [property: Id(12)] IReadOnlyList<TagOwner>? PushedFor = null);

@@ -47,6 +47,8 @@ public sealed record TrainState(
             [.. Caps.OrderBy(c => c.Key).Select(c => new BatchCap(c.Key, c.Value))],
             NextCar,
             // Absent rather than empty, so snapshots recorded before failed builds were known read back the same.
-            FailedBuilds.IsEmpty ? null : [.. FailedBuilds.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => new ImageBuild(f.Key, f.Value))]);
+            FailedBuilds.IsEmpty ? null : [.. FailedBuilds.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => new ImageBuild(f.Key, f.Value))],
+            PushedFor.Where(p => tags.Contains(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new TagOwner(p.Key, p.Value)).ToList() is
+                { Count: > 0 } owners ? owners : null);
     }
 }
