@@ -83,7 +83,7 @@ public static class TrainCarImages
         : [.. images.Seat.Builds.Where(t => !images.Pushed.Any(p => p.Tag == t) && !images.Failed.Contains(t) && !images.Seat.Pushed.Any(p => p.Tag == t)
             && ReadyAtCheck(state, t) is null)];
 
-    /// <summary>A tag this car builds that the freshness check found already usable (upstream from the target's history, or fresh): ready at that digest, nothing to build.</summary>
+    /// <summary>A tag this car builds that the freshness check found already usable (upstream, from the target's history: see <see cref="ForBuilder"/>): ready at that digest, nothing to build.</summary>
     public static string? ReadyAtCheck(MergeRequestWorkflow state, string tag) =>
         state.Images.FirstOrDefault(i => Key(i) == tag) is { } image && !image.Verdict.NeedsRebuild() ? image.CheckedDigest : null;
 
@@ -113,6 +113,18 @@ public static class TrainCarImages
         return pushed.Count + failed.Count == 0 ? Decision.Nothing
             : Decision.Of(new TrainCarImagesSeen(state.Attempt, c.Seen, pushed, failed, c.At));
     }
+
+    /// <summary>
+    /// The car building a tag for the train reuses it only when it comes from the target's own history (upstream): the
+    /// cars behind test on it with this car's head as their base, and must find it there. An image merely fresh for this
+    /// car (built from its pre-rebase commit, say by its branch pipeline) is in no car's history once rebased, so it is
+    /// rebuilt here, forced as any stale image is: the train's one build is this car's.
+    /// </summary>
+    public static IReadOnlyList<ImageAssessment> ForBuilder(MergeRequestWorkflow state, IReadOnlyList<ImageAssessment> images) =>
+        state.CarImages is not { } car ? images
+        : [.. images.Select(i => i.Verdict == FreshnessVerdict.Fresh && car.Seat.Builds.Contains(Key(i))
+            ? i with { Verdict = FreshnessVerdict.Stale, Reason = $"{i.Reason}; but the merge train's cars behind this one need it built from its head, so it is rebuilt" }
+            : i)];
 
     /// <summary>
     /// A car testing on a tag the train built must find it usable as it is, at that digest: a rebuild here would replace

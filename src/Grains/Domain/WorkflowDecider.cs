@@ -244,7 +244,7 @@ public static class WorkflowDecider
 
     internal static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        var images = c.Observations is { } seen ? [.. seen.Select(rules.Freshness)] : c.AsRecorded ?? [];
+        var images = c.Observations is { } seen ? TrainCarImages.ForBuilder(state, [.. seen.Select(rules.Freshness)]) : c.AsRecorded ?? [];
         var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, images, c.AllowUnbumpedInputs, c.At, c.Observations, c.UnreadableTags);
         // An image whose tag cannot be read cannot be checked: nothing runs on a guess.
         if (c.UnreadableTags is { Count: > 0 } unreadable)

@@ -29,15 +29,22 @@ public sealed partial class TrainWorkflowTests
             new FileChange("update", ".gitlab-ci/image-tags.yml", IncidentFiles.ImageTags(tag)),
             new FileChange("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2)));
         var behind = await h.OpenMrAsync("img-behind", "Behind the bump", new FileChange("create", "behind.txt", "b\n"));
+        var maintainer = h.As("maintainer");
+        // The bump's branch pipeline has built the tag from the branch's own commit: fresh for it, but in no car's history
+        // once rebased, so the train builds it again, once, from the car's head.
+        var branchSha = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{bump}"))["sha"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(maintainer, h.Upstream, "img-bump", branchSha))["status"]!.GetValue<string>());
+        var branchBuilt = await h.UpstreamDigest(tag);
+        Assert.NotNull(branchBuilt);
         await EnqueueInOrderAsync(h, [bump, behind]);
 
         var outcomes = new[] { await h.WaitForOutcome(bump, 1, TrainTime), await h.WaitForOutcome(behind, 1, TrainTime) };
         await TellAsync(h, [bump, behind]);
         Assert.All(outcomes, s => Assert.Equal(WorkflowState.Completed, s.State));
 
-        var maintainer = h.As("maintainer");
         var digest = await h.UpstreamDigest(tag);
         Assert.NotNull(digest);
+        Assert.NotEqual(branchBuilt, digest);
         var pipelines = new List<long>();
         foreach (var iid in new[] { bump, behind }) pipelines.AddRange(await OurPipelinesAsync(h, iid));
         Assert.Equal(2, pipelines.Count);

@@ -72,12 +72,31 @@ public sealed class TrainCarImagesTests
     [Fact]
     public void Given_the_car_building_a_tag_When_its_check_found_the_tag_usable_Then_it_owes_the_train_that_digest_without_building()
     {
-        var s = Fold(Building(new CarImages([Key], [], []), Checked(FreshnessVerdict.Fresh, Built)));
+        var s = Fold(Building(new CarImages([Key], [], []), Checked(FreshnessVerdict.Upstream, Built)));
 
         Assert.Equal([new ImageDigest(Key, Built)], TrainCarImages.Pushes(s));
         Assert.Empty(TrainCarImages.Watched(s));
         // Before this rebase's check, an earlier verdict says nothing of the car's head.
         Assert.Empty(TrainCarImages.Pushes(Fold(Rebased(new CarImages([Key], [], [])))));
+    }
+
+    [Fact]
+    public void Given_the_car_building_a_tag_When_the_tag_is_only_fresh_for_its_pre_rebase_commit_Then_it_is_rebuilt_from_the_car_s_head_for_the_cars_behind()
+    {
+        // Built by the merge request's branch pipeline from its own commit, on top of the target: fresh for a serial attempt,
+        // but in no car's history once rebased.
+        var branchBuilt = new RegistryImage(Built, "5555555555555555555555555555555555555555", 40, 41);
+        var seen = new ImageObservation(Image, Tag, "20261101-base", false, null, false, branchBuilt, false, false, false,
+            new ImageHistory(AheadHead, null, AheadHead, new SourceJob("success", 40, branchBuilt.Commit)));
+        Assert.Equal(FreshnessVerdict.Fresh, Freshness.Assess(seen).Verdict);
+
+        var builder = DeciderSpec.Given(Rebased(new CarImages([Key], [], []))).When(new RecordFreshness([seen], false, At(4))).ThenEvents();
+        var testsOn = DeciderSpec.Given(Rebased(new CarImages([], [], []))).When(new RecordFreshness([seen], false, At(4))).ThenEvents();
+
+        Assert.Equal(FreshnessVerdict.Stale, Assert.IsType<FreshnessChecked>(Assert.Single(builder)).Images[0].Verdict);
+        Assert.Equal(FreshnessVerdict.Fresh, Assert.IsType<FreshnessChecked>(Assert.Single(testsOn)).Images[0].Verdict);
+        var policy = new ProjectPolicy([new ImagePolicy(Image, "tags.yml", "TAG", [])], "mesa/mesa", 0, 10, 3, false);
+        Assert.Equal(["FDO_FORCE_REBUILD"], ForceVariables.For(Fold([.. Rebased(new CarImages([Key], [], [])), .. builder]).Images, policy).Keys);
     }
 
     [Theory]
