@@ -147,6 +147,20 @@ public static class TrainCarImages
             : "The merge train's images cannot be used as built: " + string.Join("; ", problems) + ".";
     }
 
+    /// <summary>
+    /// The tags other cars of the train build (their pipelines run beside this one and push to the same registry): the
+    /// registry guard expects them to change. Not those this car tests on or built: those must hold what its jobs ran on.
+    /// </summary>
+    public static IEnumerable<(string Repository, string Tag)> BuiltByOtherCars(MergeRequestWorkflow state, VerificationEvidence evidence)
+    {
+        var ours = Expected(state).Select(e => e.Tag).Concat(state.CarImages?.Seat.Builds ?? []).ToHashSet();
+        foreach (var tag in (evidence.TrainBuilds ?? []).Where(t => !ours.Contains(t)))
+        {
+            var colon = tag.LastIndexOf(':');
+            if (colon > 0) yield return ($"{evidence.UpstreamRepository}/{tag[..colon]}", tag[(colon + 1)..]);
+        }
+    }
+
     /// <summary>Every image the train told the car about (and every push it reported) is the very digest its jobs ran on.</summary>
     public static IEnumerable<string> VerificationProblems(MergeRequestWorkflow state, IReadOnlyList<BuiltImage> verified)
     {

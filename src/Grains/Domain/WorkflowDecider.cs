@@ -345,6 +345,7 @@ public static class WorkflowDecider
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
         var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
+            .Concat(TrainCarImages.BuiltByOtherCars(state, evidence))
             .ToList();
         var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}"))

@@ -47,6 +47,10 @@ public interface ITrainGrain : IGrainWithStringKey
     [Alias("Leave")]
     Task Leave(long iid, string reason, DateTimeOffset at);
 
+    /// <summary>The tags (<c>name:tag</c>) the train's cars are building or have pushed.</summary>
+    [Alias("CarBuilds")]
+    Task<IReadOnlyList<string>> CarBuilds();
+
     [Alias("GetTrain")]
     Task<TrainView> GetTrain();
 }

@@ -86,6 +86,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         if (state.Queue.Exists(m => m.Iid == iid)) await DecideAsync(new WithdrawMr(iid, reason, at));
     }
 
+    public Task<IReadOnlyList<string>> CarBuilds() =>
+        Task.FromResult<IReadOnlyList<string>>([.. state.Building.Select(b => b.Tag).Concat(state.PushedFor.Keys).Distinct().Order(StringComparer.Ordinal)]);
+
     public Task<TrainView> GetTrain()
     {
         var replay = TrainReplay.Run(events);

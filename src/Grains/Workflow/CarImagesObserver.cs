@@ -59,6 +59,10 @@ internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry reg
         return WorkflowDecider.Decide(command, s).Events.Count > 0 ? command : null;
     }
 
+    /// <summary>A car's verification evidence, with what its train's other cars build beside it (for the registry guard).</summary>
+    public static async Task<VerificationEvidence?> WithTrainBuildsAsync(VerificationEvidence? evidence, MergeRequestWorkflow s, ITrainGrain train) =>
+        evidence is not null && s.CarImages is not null ? evidence with { TrainBuilds = await train.CarBuilds() } : evidence;
+
     /// <summary>
     /// Tells the train what the car owes it about its builds: each push (unless our pipeline already failed: the car is
     /// about to be judged, and no car behind should start on it), and each failed build. Repeats are ignored by the train.

@@ -311,8 +311,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
-        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now,
-            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null));
+        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await CarImagesObserver.WithTrainBuildsAsync(
+            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, s, Train(key, s, mr))));
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
