@@ -69,6 +69,25 @@ public class BuildsOnceTrainTests
     }
 
     [Fact]
+    public void Given_a_pushed_tag_When_the_car_that_pushed_it_is_rebuilt_Then_the_push_is_void_and_the_new_car_builds_it_from_its_own_head()
+    {
+        var train = MergeTrain().JoinAll(Mr(1), Mr(2, bumps: [T]), Mr(3));
+        train.PushBy("car-2", T, "sha256:t1").Then(started: ["3 on [1,2]"]);
+        // The image was built from the old head (on top of 1): once 1 is gone it is in no car's history.
+        train.Fail(train.CarOf("1 on []")).Then(rejected: [1], cancelled: ["2 on [1]", "3 on [1,2]"], started: ["2 on []"])
+            .ThenHeld($"it waits for {T}, being built by car-4");
+        Assert.Empty(train.State.Pushed);
+        Assert.Equal([T], train.State.Cars.Single(c => c.Mrs[0] == 2).Builds);
+        train.PushBy("car-4", T, "sha256:t2").Then(started: ["3 on [2]"]);
+        Assert.Equal([new ImageDigest(T, "sha256:t2")], train.Plan.Starts.Single().Car.TestsOn);
+        train.Pass(train.CarOf("2 on []")).Then(landed: [2]);
+        // A landed car's push is the branch's for good: no car owns it any more.
+        Assert.Equal("sha256:t2", train.State.Pushed[T]);
+        Assert.Empty(train.State.PushedFor);
+        train.ThenReplayConsistent();
+    }
+
+    [Fact]
     public void Given_the_car_building_a_tag_is_cancelled_When_its_merge_request_gets_a_new_car_Then_the_new_car_builds_it()
     {
         var train = MergeTrain().JoinAll(Mr(1), Mr(2, bumps: [T]), Mr(3));

@@ -16,7 +16,7 @@ public static class TrainEvolver
         {
             Pushed = state.Pushed.SetItem(p.Tag, p.Digest),
             Building = state.Building.RemoveAll(b => b.Tag == p.Tag),
-            PushedFor = p.CarId is { } by && state.Car(by) is { Mrs.Count: > 0 } car ? state.PushedFor.SetItem(p.Tag, car.Mrs[0]) : state.PushedFor.Remove(p.Tag),
+            PushedFor = p.CarId is { } by && state.Car(by) is not null ? state.PushedFor.SetItem(p.Tag, by) : state.PushedFor.Remove(p.Tag),
         },
         ImageBuildFailed f => state with
         {
@@ -30,7 +30,7 @@ public static class TrainEvolver
     private static TrainState Apply(TrainState state, TrainPlan plan)
     {
         foreach (var land in plan.Lands)
-            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true);
+            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true, landed: true);
         // A rejected car's build on GitLab ended with its pipeline: pushed already, or never will be.
         foreach (var reject in plan.Rejects)
             state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: state.Policy?.BuildsOnce != true);
@@ -51,26 +51,27 @@ public static class TrainEvolver
         return state with { Resolved = state.Resolved.RemoveRange(state.Resolved.Keys.Where(k => !referenced.Contains(k))) };
     }
 
-    private static TrainState Leave(TrainState state, long iid, bool landed)
+    private static TrainState Leave(TrainState state, long iid, bool landed) => state with
     {
-        // On GitLab a merge request that leaves without landing deletes what its pipelines built: its pushes are void.
-        var void_ = landed || state.Policy?.ForgetsPushesOfLeavers != true ? [] : state.PushedFor.Where(p => p.Value == iid).Select(p => p.Key).ToList();
-        return state with
-        {
-            Queue = state.Queue.RemoveAll(m => m.Iid == iid),
-            Resolved = state.Resolved.SetItem(iid, landed),
-            Caps = state.Caps.Remove(iid),
-            Pushed = state.Pushed.RemoveRange(void_),
-            PushedFor = state.PushedFor.RemoveRange(void_),
-        };
-    }
+        Queue = state.Queue.RemoveAll(m => m.Iid == iid),
+        Resolved = state.Resolved.SetItem(iid, landed),
+        Caps = state.Caps.Remove(iid),
+    };
 
     // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them. A failed build
-    // is remembered only while its car waits for its verdict.
-    private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds) => state with
+    // is remembered only while its car waits for its verdict. A landed car's pushes are the branch's for good; a car
+    // stopped without landing takes its pushes with it where pushes die with their car.
+    private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds, bool landed = false)
     {
-        Cars = state.Cars.RemoveAll(c => c.Id == carId),
-        Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
-        FailedBuilds = state.FailedBuilds.RemoveRange(state.FailedBuilds.Where(f => f.Value == carId).Select(f => f.Key)),
-    };
+        var owned = state.PushedFor.Where(p => p.Value == carId).Select(p => p.Key).ToList();
+        var void_ = landed || state.Policy?.PushesDieWithTheirCar != true ? [] : owned;
+        return state with
+        {
+            Cars = state.Cars.RemoveAll(c => c.Id == carId),
+            Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
+            FailedBuilds = state.FailedBuilds.RemoveRange(state.FailedBuilds.Where(f => f.Value == carId).Select(f => f.Key)),
+            Pushed = state.Pushed.RemoveRange(void_),
+            PushedFor = state.PushedFor.RemoveRange(owned),
+        };
+    }
 }

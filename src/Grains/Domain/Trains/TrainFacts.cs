@@ -25,9 +25,9 @@ public sealed record ImageDigest([property: Id(0)] string Tag, [property: Id(1)]
 [GenerateSerializer, Alias("trains.ImageBuild")]
 public sealed record ImageBuild([property: Id(0)] string Tag, [property: Id(1)] string CarId);
 
-/// <summary>The merge request whose car pushed a tag (its attempt deletes the tag if it leaves without landing).</summary>
+/// <summary>The car that pushed a tag and has not landed yet: the push is void if the car stops without landing.</summary>
 [GenerateSerializer, Alias("trains.TagOwner")]
-public sealed record TagOwner([property: Id(0)] string Tag, [property: Id(1)] long Iid);
+public sealed record TagOwner([property: Id(0)] string Tag, [property: Id(1)] string CarId);
 
 /// <summary>How a merge request a car still refers to left the queue.</summary>
 [GenerateSerializer, Alias("trains.Resolution")]

@@ -112,17 +112,18 @@ public static class TrainPlanner
         foreach (var m in caps.Keys.Where(m => !stillWaiting.Contains(m)).ToList()) caps.Remove(m);
 
         var view = new TrainView(policy, queue, cars, window, caps);
-        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved, PushedAfter(snapshot, resolved), BuildingAfter(snapshot, retires, rejects));
+        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved, PushedAfter(snapshot, retires, rejects), BuildingAfter(snapshot, retires, rejects));
         return new TrainPlan(lands, rejects, splits, retires, starts, holds, window);
     }
 
-    /// <summary>The tags pushed once this plan's verdicts are in: a push by a merge request that left without landing is void.</summary>
-    private static Dictionary<string, string> PushedAfter(TrainSnapshot snapshot, IReadOnlyDictionary<long, bool> resolved)
+    /// <summary>The tags pushed once this plan's stops are in: a push by a car stopped without landing is void where pushes die with their car.</summary>
+    private static Dictionary<string, string> PushedAfter(TrainSnapshot snapshot, IReadOnlyList<Retirement> retires, IReadOnlyList<Rejection> rejects)
     {
         var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
-        if (snapshot.Policy.ForgetsPushesOfLeavers)
-            foreach (var owner in snapshot.PushedFor ?? [])
-                if (resolved.TryGetValue(owner.Iid, out var landed) && !landed) pushed.Remove(owner.Tag);
+        var stopped = retires.Select(r => r.CarId).Concat(rejects.Select(r => r.CarId)).ToHashSet();
+        if (snapshot.Policy.PushesDieWithTheirCar)
+            foreach (var owner in (snapshot.PushedFor ?? []).Where(o => stopped.Contains(o.CarId)))
+                pushed.Remove(owner.Tag);
         return pushed;
     }
 

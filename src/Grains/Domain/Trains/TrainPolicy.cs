@@ -41,8 +41,12 @@ public sealed record TrainPolicy(
     /// </summary>
     public bool BuildsOutliveCars => Strategy == TrainStrategy.ImageAwareBestFirst;
 
-    /// <summary>Whether a tag pushed by the car of a merge request that leaves without landing is forgotten (its attempt deletes it).</summary>
-    public bool ForgetsPushesOfLeavers => BuildsOnce;
+    /// <summary>
+    /// Whether a tag pushed by a car that stops without landing (rejected, or rebuilt) is forgotten. On GitLab it is: the
+    /// image was built from that car's head, which is in no later car's history (the freshness rule would not let them
+    /// use it), and an attempt that fails deletes what it built.
+    /// </summary>
+    public bool PushesDieWithTheirCar => BuildsOnce;
 
     /// <summary>The depth a train starts with: serial tests one car, the others as many as the budget allows.</summary>
     /// <remarks>A merge train may be deeper than its budget: a car that passed waits for those ahead without a pipeline.</remarks>

@@ -8,7 +8,7 @@ namespace Orchestrator.Domain.Trains;
 // Resolved: How each merge request a car still assumes something about, and which left the queue, left it.
 // NextCar: The number the next started car is named after, so car ids are decided too.
 // FailedBuilds: Tags whose build failed in a car still in the train (null: none).
-// PushedFor: Of the pushed tags, which merge request's car pushed each (null: none known).
+// PushedFor: Of the pushed tags, which car still in the train pushed each (null: none).
 [GenerateSerializer, Alias("trains.TrainSnapshot")]
 public sealed record TrainSnapshot(
     [property: Id(0)] string Branch,

@@ -20,8 +20,11 @@ public sealed record TrainState(
     public static readonly TrainState Initial = new("", null, [], [], ImmutableDictionary<long, bool>.Empty,
         ImmutableDictionary<string, string>.Empty, [], 0, ImmutableDictionary<long, int>.Empty, 1);
 
-    /// <summary>Which merge request's car pushed each tag (tags pushed by simulated builds are not here).</summary>
-    public ImmutableDictionary<string, long> PushedFor { get; init; } = ImmutableDictionary<string, long>.Empty;
+    /// <summary>
+    /// Which car pushed each tag, while that car has not landed (tags pushed by simulated builds, or by cars that landed,
+    /// are not here): a push is only as good as its car, see <see cref="TrainPolicy.PushesDieWithTheirCar"/>.
+    /// </summary>
+    public ImmutableDictionary<string, string> PushedFor { get; init; } = ImmutableDictionary<string, string>.Empty;
 
     /// <summary>Tags whose build failed, with the car it failed in, kept while that car is in the train (its verdict is still to come).</summary>
     public ImmutableDictionary<string, string> FailedBuilds { get; init; } = ImmutableDictionary<string, string>.Empty;
