@@ -87,12 +87,16 @@ public static class TrainCarImages
     public static string? ReadyAtCheck(MergeRequestWorkflow state, string tag) =>
         state.Images.FirstOrDefault(i => Key(i) == tag) is { } image && !image.Verdict.NeedsRebuild() ? image.CheckedDigest : null;
 
-    /// <summary>What the car owes the train: each tag it builds, once pushed (or found usable), with its digest.</summary>
+    /// <summary>
+    /// What the car owes the train: each tag it builds, once pushed (or found usable), with its digest; a push the shell
+    /// did not catch while the pipeline ran is owed once verification established it from the runner's lines.
+    /// </summary>
     /// <remarks>Only once this rebase's images are checked (an earlier check's verdicts say nothing of this car's head).</remarks>
     public static IReadOnlyList<ImageDigest> Pushes(MergeRequestWorkflow state) => state.CarImages is not { } images || !state.IsActive
         || state.State < WorkflowState.Building ? []
         : [.. images.Seat.Builds.Select(t => images.Pushed.FirstOrDefault(p => p.Tag == t)
-                ?? (ReadyAtCheck(state, t) is { } digest ? new ImageDigest(t, digest) : null))
+                ?? (ReadyAtCheck(state, t) is { } digest ? new ImageDigest(t, digest) : null)
+                ?? (state.BuiltImages.FirstOrDefault(b => Key(b) == t) is { } verified ? new ImageDigest(t, verified.Digest) : null))
             .OfType<ImageDigest>()];
 
     /// <summary>Our pipeline pushed a tag the car builds (by a digest labelled with our pipeline and commit), or its build job failed.</summary>

@@ -59,6 +59,15 @@ public sealed class TrainCarImagesTests
     }
 
     [Fact]
+    public void Given_the_car_building_a_tag_When_its_push_was_not_seen_before_the_pipeline_ended_Then_verification_s_digest_is_owed()
+    {
+        var verified = Fold([.. Builder, new PipelineObserved(1, Pipeline, "success", At(20)),
+            new BuildVerified(1, AheadHead, [new BuiltImage(Image, Tag, Built, Ours, Pipeline)], At(21))]);
+
+        Assert.Equal([new ImageDigest(Key, Built)], TrainCarImages.Pushes(verified));
+    }
+
+    [Fact]
     public void Given_the_car_building_a_tag_When_its_container_job_failed_Then_the_failed_build_is_recorded_for_the_train()
     {
         var seen = Seen(null, null, null, "failed");
