@@ -86,6 +86,54 @@ public sealed partial class TrainWorkflowTests
     }
 
     [Fact]
+    public async Task Given_a_car_behind_a_failing_one_that_pushed_a_bumped_image_When_the_train_is_rebuilt_Then_the_tag_is_built_again_from_the_new_head_and_both_cars_test_and_land_that_digest()
+    {
+        await using var h = await StartTrainAsync("trainimgre", depth: 3, maxPipelines: 3);
+        const string tag = "20261130-rebuilt";
+        var before = await h.MainHead();
+        var failing = new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 20\necho 'FAIL: broken on purpose'\nexit 1\n" + IncidentFiles.RunTests);
+        var mrs = new[]
+        {
+            await h.OpenMrAsync("imgre-fails", "Fails its tests, slowly", failing),
+            await h.OpenMrAsync("imgre-bump", "Rebuild the image with libfoo 2",
+                new FileChange("update", ".gitlab-ci/image-tags.yml", IncidentFiles.ImageTags(tag)),
+                new FileChange("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2))),
+            await h.OpenMrAsync("imgre-behind", "Behind the bump", new FileChange("create", "behind.txt", "b\n")),
+        };
+        await EnqueueInOrderAsync(h, mrs);
+
+        var outcomes = new List<MergeRequestWorkflow>();
+        foreach (var iid in mrs) outcomes.Add(await h.WaitForOutcome(iid, 1, TrainTime));
+        await TellAsync(h, mrs);
+
+        Assert.Equal([WorkflowState.Failed, WorkflowState.Completed, WorkflowState.Completed], outcomes.Select(s => s.State));
+        var maintainer = h.As("maintainer");
+        var digest = await h.UpstreamDigest(tag);
+        Assert.NotNull(digest);
+        // The bump's first car pushed the tag on top of the failing car; the car behind started on that push.
+        var seen = (await h.Grain(mrs[1]).GetEvents()).Where(e => e.Type == "train_car_images_seen").ToList();
+        Assert.Equal(2, seen.Count);
+        var first = System.Text.Json.Nodes.JsonNode.Parse(seen[0].Data)!["pushed"]![0]!["digest"]!.GetValue<string>();
+        Assert.NotEqual(digest, first);
+        Assert.Contains(digest!, seen[1].Data);
+        var behindCars = (await h.Grain(mrs[2]).GetEvents()).Where(e => e.Type == "train_car_assigned").ToList();
+        Assert.Contains(first, behindCars[0].Data);
+        Assert.Contains(digest!, behindCars[^1].Data);
+        // Rebuilt without it, the bump's new car built the tag again from its new head, and the car behind tested on that.
+        var pipelines = new[] { (await OurPipelinesAsync(h, mrs[1]))[^1], (await OurPipelinesAsync(h, mrs[2]))[^1] };
+        Assert.Contains($"({digest})", await h.Trace(maintainer, h.Upstream, pipelines[0], ContainerJob));
+        Assert.Contains($"exists already ({digest})", await h.Trace(maintainer, h.Upstream, pipelines[1], ContainerJob));
+        foreach (var pipeline in pipelines)
+            Assert.Equal([digest], RunnerLog.ImageLines(await h.Trace(maintainer, h.Upstream, pipeline, "test")).Lines.Select(l => l.Digest).Distinct());
+        foreach (var s in outcomes.Skip(1)) Assert.Contains(s.BuiltImages, b => b.Tag == tag && b.Digest == digest);
+        Assert.Equal(outcomes.Skip(1).Select(s => s.RebasedSha!).Reverse(), await NewOnMainAsync(h, before));
+        foreach (var iid in mrs) Assert.True((await h.Grain(iid).Replay()).Consistent, $"!{iid}'s replay");
+        var train = await Train(h).GetTrain();
+        Assert.True(train.Consistent);
+        Assert.Equal([mrs[1], mrs[2]], train.Landed);
+    }
+
+    [Fact]
     public async Task Given_a_train_whose_image_build_fails_When_the_car_building_it_is_judged_Then_only_the_merge_requests_needing_the_image_leave()
     {
         await using var h = await StartTrainAsync("trainimgfail", depth: 4, maxPipelines: 4);
