@@ -83,14 +83,9 @@ public static class WorkflowEvolver
             },
             RewritePlanned e => state with { PlannedRewrite = e },
             ReapprovalChecked e => state with { Reapproval = e },
-            // The same car on a new base keeps its note and the reason it was given; a new car starts afresh.
             TrainCarAssigned e => state with
             {
-                Car = e.Seat.CarId is { } car
-                    ? state.Car is { } same && same.CarId == car
-                        ? same with { Ahead = e.Seat.Ahead, OntoSha = e.OntoSha, AtHead = false }
-                        : new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, null, e.Reason)
-                    : new TrainCar(e.Seat.Branch, null, [], null, Reason: e.Reason),
+                Car = TrainCar.After(state.Car, e),
                 // Each car is held to what the train said of its images when it was given (streams from before: none).
                 CarImages = e.Seat.CarId is not null && e.Seat.Images is { } images ? new CarImageState(images, [], []) : null,
             },
