@@ -43,6 +43,7 @@ public static class WorkflowEventNames
         [typeof(TrainCarAnnounced)] = "train_car_announced",
         [typeof(TrainCarAtHead)] = "train_car_at_head",
         [typeof(TrainCarRejected)] = "train_car_rejected",
+        [typeof(TrainCarImagesSeen)] = "train_car_images_seen",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

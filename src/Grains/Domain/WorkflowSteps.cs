@@ -51,6 +51,7 @@ public static class WorkflowSteps
             On<RecordPipeline>((c, s, _) => D.DecidePipeline(c, s)),
             On<ObservePipeline>(D.DecideObservation),
             On<TimeOut>((c, s, _) => D.DecideLegacyTimeOut(c, s)),
+            On<ObserveCarImages>((c, s, _) => TrainCarImages.DecideSeen(c, s)),
             Train),
         Step(Verifying, [Promoting, Merging, Rebasing, .. Ends],
             On<RecordVerification>(D.DecideVerification),

@@ -97,6 +97,8 @@ public static class WorkflowTimeline
         TrainCarAnnounced t => $"{t.CarId} announced on the merge request (note {t.NoteId})",
         TrainCarAtHead t => $"{t.Seat.CarId} reached the head of the merge train: every car ahead landed",
         TrainCarRejected t => $"the merge train took it out: {t.Seat.Rejected}",
+        TrainCarImagesSeen t => string.Join("; ", t.Pushed.Select(p => $"our pipeline pushed {p.Tag} as {p.Digest} for the merge train")
+            .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
