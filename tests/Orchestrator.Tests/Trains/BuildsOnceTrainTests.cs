@@ -96,4 +96,19 @@ public class BuildsOnceTrainTests
         Assert.Equal([new ImageBuild(T, "car-3")], train.State.Building);
         train.ThenReplayConsistent();
     }
+
+    [Fact]
+    public void Given_a_builder_merged_before_its_push_was_reported_When_it_lands_Then_its_build_is_no_longer_awaited_nor_claimed()
+    {
+        var train = MergeTrain().JoinAll(Mr(1, bumps: [T]), Mr(2)).Then(started: ["1 on []"]);
+        Assert.Contains(train.State.Building, b => b.Tag == T);
+
+        // A human merged it: GitLab's merge is reported as its pipeline passing, with no push ever seen.
+        train.Pass(train.CarOf("1 on []")).Then(started: ["2 on []"], landed: [1]);
+
+        // The next car runs on the target, which holds the bump now: it neither builds the tag again nor waits for it.
+        Assert.DoesNotContain(train.State.Building, b => b.Tag == T);
+        Assert.Empty(train.State.Cars.Single().Builds);
+        train.ThenReplayConsistent();
+    }
 }

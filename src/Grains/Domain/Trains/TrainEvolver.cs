@@ -29,8 +29,11 @@ public static class TrainEvolver
 
     private static TrainState Apply(TrainState state, TrainPlan plan)
     {
+        // A landed car's pipeline is over: a build of it never reported is not coming (a human merged it first), and must
+        // not keep the tag exempt from the other cars' guards, nor anyone waiting for it, for good.
         foreach (var land in plan.Lands)
-            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true, landed: true);
+            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId,
+                keepBuilds: state.Policy?.BuildsOnce != true, landed: true);
         // A rejected car's build on GitLab ended with its pipeline: pushed already, or never will be.
         foreach (var reject in plan.Rejects)
             state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: state.Policy?.BuildsOnce != true);
