@@ -399,7 +399,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, built, policy, ct);
+            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, mr.SourceBranch, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
