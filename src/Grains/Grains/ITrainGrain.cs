@@ -47,9 +47,12 @@ public interface ITrainGrain : IGrainWithStringKey
     [Alias("Leave")]
     Task Leave(long iid, string reason, DateTimeOffset at);
 
-    /// <summary>The tags (<c>name:tag</c>) the train's cars are building or have pushed.</summary>
+    /// <summary>
+    /// The tags (<c>name:tag</c>) the train's cars are building or have pushed, and those of cars that ended or pushed
+    /// since <paramref name="since"/> (the asking car's pipeline ran beside them).
+    /// </summary>
     [Alias("CarBuilds")]
-    Task<IReadOnlyList<string>> CarBuilds();
+    Task<IReadOnlyList<string>> CarBuilds(DateTimeOffset since);
 
     [Alias("GetTrain")]
     Task<TrainView> GetTrain();

@@ -88,8 +88,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         if (state.Queue.Exists(m => m.Iid == iid)) await DecideAsync(new WithdrawMr(iid, reason, at));
     }
 
-    public Task<IReadOnlyList<string>> CarBuilds() =>
-        Task.FromResult<IReadOnlyList<string>>([.. state.Building.Select(b => b.Tag).Concat(state.PushedFor.Keys).Distinct().Order(StringComparer.Ordinal)]);
+    public Task<IReadOnlyList<string>> CarBuilds(DateTimeOffset since) => Task.FromResult(TrainRules.BuildsBeside(events, state, since));
 
     public Task<TrainView> GetTrain()
     {

@@ -61,7 +61,7 @@ internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry reg
 
     /// <summary>A car's verification evidence, with what its train's other cars build beside it (for the registry guard).</summary>
     public static async Task<VerificationEvidence?> WithTrainBuildsAsync(VerificationEvidence? evidence, MergeRequestWorkflow s, ITrainGrain train) =>
-        evidence is not null && s.CarImages is not null ? evidence with { TrainBuilds = await train.CarBuilds() } : evidence;
+        evidence is not null && s.CarImages is not null ? evidence with { TrainBuilds = await train.CarBuilds(s.AttemptStartedAt ?? DateTimeOffset.MinValue) } : evidence;
 
     /// <summary>
     /// Tells the train what the car owes it about its builds: each push (unless our pipeline already failed: the car is

@@ -111,4 +111,17 @@ public class BuildsOnceTrainTests
         Assert.Empty(train.State.Cars.Single().Builds);
         train.ThenReplayConsistent();
     }
+
+    [Fact]
+    public void Given_a_push_by_a_car_the_train_then_stopped_When_a_car_running_since_before_asks_what_was_built_beside_it_Then_the_push_still_counts()
+    {
+        var train = MergeTrain().JoinAll(Mr(1, bumps: [T]), Mr(2));
+        train.PushBy("car-1", T, "sha256:t1").Then(started: ["2 on [1]"]);
+        train.Fail(train.CarOf("1 on []")).Then(rejected: [1], cancelled: ["2 on [1]"], started: ["2 on []"]);
+        // The train forgot the push (it dies with its car), but the registry changed while car 2's first pipeline ran.
+        Assert.Empty(train.State.PushedFor);
+
+        Assert.Equal([T], TrainRules.BuildsBeside(train.Events, train.State, DateTimeOffset.MinValue));
+        Assert.Empty(TrainRules.BuildsBeside(train.Events, train.State, DateTimeOffset.MaxValue));
+    }
 }

@@ -65,4 +65,21 @@ public static class TrainRules
 
     /// <summary>bors' bisection: a failed batch is tested again in halves.</summary>
     public static int Half(int size) => (size + 1) / 2;
+
+    /// <summary>
+    /// The tags (<c>name:tag</c>) whose builds ran beside a car whose attempt began at <paramref name="since"/>: those being
+    /// built or pushed now, those of cars that ended since (landed, rejected, stopped: their pushes may reach the registry
+    /// after the train forgot them), and every push reported since. A car's registry guard expects these to change.
+    /// </summary>
+    public static IReadOnlyList<string> BuildsBeside(IReadOnlyList<ITrainEvent> events, TrainState state, DateTimeOffset since)
+    {
+        var plans = events.OfType<TrainPlanned>().ToList();
+        var builds = plans.SelectMany(p => p.Plan.Starts).GroupBy(s => s.Car.Id).ToDictionary(g => g.Key, g => g.SelectMany(s => s.Car.Builds).ToList());
+        var ended = plans.Where(p => p.At >= since)
+            .SelectMany(p => p.Plan.Lands.Select(l => l.CarId).Concat(p.Plan.Rejects.Select(r => r.CarId)).Concat(p.Plan.Retires.Select(r => r.CarId)));
+        return [.. state.Building.Select(b => b.Tag).Concat(state.PushedFor.Keys)
+            .Concat(ended.SelectMany(car => builds.GetValueOrDefault(car) ?? []))
+            .Concat(events.OfType<ImagePushed>().Where(p => p.At >= since).Select(p => p.Tag))
+            .Distinct().Order(StringComparer.Ordinal)];
+    }
 }
