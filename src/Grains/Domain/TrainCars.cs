@@ -42,6 +42,10 @@ public sealed record TrainSeat(
 /// <param name="AtHead">Every car ahead has landed and the target is exactly the base it was tested on: it may merge.</param>
 /// <param name="NoteId">The note announcing this car (null until posted).</param>
 /// <param name="Reason">Why it got this car (for the note).</param>
+/// <param name="MergeCommits">A merge-commit project's car: its head is the target plus merge commits, on a train branch (<see cref="MergeCommitCars"/>).</param>
+/// <param name="AuthorHead">The merge request's own head before the train touched it: what a merge-commit car merges, and what a
+/// fast-forward car's branch is put back to if it leaves without landing (<see cref="TrainCarEnds"/>).</param>
+/// <param name="Ended">What was tidied after the attempt ended (<see cref="TrainCarEnds"/>).</param>
 [GenerateSerializer, Alias("TrainCar")]
 public sealed record TrainCar(
     [property: Id(0)] string Branch,
@@ -50,13 +54,17 @@ public sealed record TrainCar(
     [property: Id(3)] string? OntoSha,
     [property: Id(4)] bool AtHead = false,
     [property: Id(5)] long? NoteId = null,
-    [property: Id(6)] string? Reason = null)
+    [property: Id(6)] string? Reason = null,
+    [property: Id(7)] bool MergeCommits = false,
+    [property: Id(8)] string? AuthorHead = null,
+    [property: Id(9)] CarEnd? Ended = null)
 {
     public int Position => Ahead.Count + 1;
 }
 
 /// <summary>What the train says of this merge request, and the target's head GitLab shows, for the decider to act on.</summary>
-public sealed record ObserveTrain(TrainSeat Seat, string TargetHead, DateTimeOffset At) : WorkflowCommand(At);
+/// <remarks><c>MergeCommits</c>: the project makes merge commits, so a new car is built on a train branch (<see cref="MergeCommitCars"/>).</remarks>
+public sealed record ObserveTrain(TrainSeat Seat, string TargetHead, DateTimeOffset At, bool MergeCommits = false) : WorkflowCommand(At);
 
 /// <summary>The note announcing the car is on the merge request (found again by its marker after a crash).</summary>
 public sealed record RecordCarNote(string CarId, long NoteId, DateTimeOffset At) : WorkflowCommand(At);
@@ -74,7 +82,8 @@ public sealed record TrainCarAssigned(
     [property: Id(3)] string? OntoSha,
     [property: Id(4)] string Reason,
     [property: Id(5)] long? SupersededPipeline,
-    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(6)] DateTimeOffset At,
+    [property: Id(7)] bool MergeCommits = false) : IWorkflowEvent;
 
 /// <summary>The note announcing the car was posted.</summary>
 [GenerateSerializer, Alias("TrainCarAnnounced")]
@@ -107,11 +116,12 @@ public sealed record TrainCarRejected(
 public static class TrainCarRules
 {
     /// <summary>
-    /// Which merge requests ride a train: those of fast-forward projects, where the tested head is what lands. A fork's
-    /// branch stays out: a car's branch holds the unmerged commits of the cars ahead, which must not land in a namespace
-    /// its owner controls.
+    /// Which merge requests ride a train: same-project ones of fast-forward projects (the tested head is what lands),
+    /// merge-commit projects (a train branch, the tree checked before and after the merge: <see cref="MergeCommitCars"/>)
+    /// and semi-linear ones (one car at a time). A fork's branch stays out: a car's branch holds the unmerged commits of
+    /// the cars ahead, which must not land in a namespace its owner controls.
     /// </summary>
-    public static bool Rides(string? mergeMethod, bool isFork) => mergeMethod == "ff" && !isFork;
+    public static bool Rides(string? mergeMethod, bool isFork) => mergeMethod is "ff" or "merge" or "rebase_merge" && !isFork;
 
     public static Decision Decide(ObserveTrain c, MergeRequestWorkflow state)
     {
@@ -140,6 +150,8 @@ public static class TrainCarRules
         }
         if (car.CarId != carId)
             return Assign(state, c, onto, $"the train was rebuilt: {seat.Reason ?? "a car ahead changed"}");
+        // Once nothing ahead is left to land, a merge-commit car is held to the target by its tree, not its SHA.
+        if (car.MergeCommits && (seat.Ahead.Count == 0 || seat.AheadMerged)) return Decision.Nothing;
         if (onto is not null && onto != car.OntoSha)
             return Assign(state, c, onto, car.OntoSha is null ? "the car ahead pushed its head"
                 : seat.Ahead.Count == 0 || seat.AheadMerged ? "the target branch moved" : "the car ahead was rebuilt");
@@ -149,8 +161,8 @@ public static class TrainCarRules
     }
 
     /// <summary>A new base: rebased again (its pipeline, testing a head that will never land, is stopped).</summary>
-    private static Decision Assign(MergeRequestWorkflow state, ObserveTrain c, string? onto, string reason) => Decision.Of(
-        new TrainCarAssigned(state.Attempt, c.Seat, c.TargetHead, onto, reason, state.PipelineId, c.At),
+    internal static Decision Assign(MergeRequestWorkflow state, ObserveTrain c, string? onto, string reason) => Decision.Of(
+        new TrainCarAssigned(state.Attempt, c.Seat, c.TargetHead, onto, reason, state.PipelineId, c.At, state.Car?.MergeCommits ?? c.MergeCommits),
         new RebaseStarted(state.Attempt, state.Rebases + 1, $"car {c.Seat.Position} of the merge train of `{c.Seat.Branch}`: {reason}", c.At));
 
     public static Decision DecideNote(RecordCarNote c, MergeRequestWorkflow state) =>
@@ -176,7 +188,10 @@ public static class TrainCarRules
         var text = $"This merge request is car {car.Position} of the merge train of `{car.Branch}`, tested {ahead}.";
         if (reason is { Length: > 0 } why && why.StartsWith("the train was rebuilt", StringComparison.Ordinal))
             text = $"The merge train of `{car.Branch}` was rebuilt ({why[("the train was rebuilt: ".Length)..]}). " + text;
-        if (car.Ahead.Count > 0)
+        if (car.MergeCommits)
+            text += " Its branch is left as it is: the train tests it merged on top of the cars ahead, on a branch of the train's own, " +
+                "and it lands as GitLab's merge commit once every car ahead has landed and that merge's tree is the one tested.";
+        else if (car.Ahead.Count > 0)
             text += " Its branch now holds the cars ahead, rebased in order, with its own commits on top: until they land, " +
                 "this page's diff also shows their changes. Only its own commits land with it, once every car ahead has landed.";
         return text;

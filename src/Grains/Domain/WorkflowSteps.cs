@@ -63,6 +63,7 @@ public static class WorkflowSteps
             On<RecordMerge>((c, s, _) => Decision.Of(new Merged(s.Attempt, c.MergeCommitSha, c.At))),
             On<RecordMergeRefusal>(D.DecideMergeRefusal),
             On<ObserveMerged>((c, s, _) => D.DecideMergedWhileMerging(c, s)),
+            On<ObserveMergePreview>((c, s, _) => MergeCommitCars.DecidePreview(c, s)),
             Train),
     ];
 

@@ -97,6 +97,13 @@ public static class WorkflowTimeline
         TrainCarAnnounced t => $"{t.CarId} announced on the merge request (note {t.NoteId})",
         TrainCarAtHead t => $"{t.Seat.CarId} reached the head of the merge train: every car ahead landed",
         TrainCarRejected t => $"the merge train took it out: {t.Seat.Rejected}",
+        TrainMergePreviewed t => t.Equal
+            ? $"the merge GitLab will make onto {t.TargetHead} has the tested tree {t.TestedTree}: it may merge"
+            : $"the merge GitLab would make onto {t.TargetHead} is {t.MergedTree ?? "a conflict"}, not the tested tree {t.TestedTree}",
+        TrainCarLandingChecked t => t.Equal
+            ? $"merge commit {t.MergeCommit} has the tested tree {t.TestedTree}"
+            : $"merge commit {t.MergeCommit} has the tree {t.LandedTree}, not the tested {t.TestedTree}: the merge train stops",
+        TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
