@@ -8,7 +8,8 @@ public sealed record CarEnd(
     [property: Id(0)] bool LandingChecked = false,
     [property: Id(1)] bool TrainBranchRemoved = false,
     [property: Id(2)] bool BranchRestored = false,
-    [property: Id(3)] string? Note = null);
+    [property: Id(3)] string? Note = null,
+    [property: Id(4)] bool LandedUntested = false);
 
 /// <summary>
 /// What became of a branch the shell moved with a lease: <c>done</c> (moved now), <c>already</c> (it was there: a repeat

@@ -9,7 +9,8 @@ namespace Orchestrator.Domain;
 /// car (<paramref name="Waiting"/> says why). <paramref name="Ahead"/> are the merge requests its car is tested on top
 /// of, in order; <paramref name="AheadHead"/> the speculative head the car right ahead pushed (null until it has);
 /// <paramref name="AheadMerged"/> whether every one of them has really been merged by GitLab. <paramref name="Rejected"/>
-/// is the train's verdict when the merge request left it because its car failed on the branch as it is.
+/// is the train's verdict when the merge request left it because its car failed on the branch as it is, or, with
+/// <paramref name="Stopped"/>, why the whole train stopped (a car ahead landed a tree it had not tested).
 /// </summary>
 [GenerateSerializer, Alias("TrainSeat")]
 public sealed record TrainSeat(
@@ -22,7 +23,8 @@ public sealed record TrainSeat(
     [property: Id(6)] string? Rejected = null,
     [property: Id(7)] string? Reason = null,
     [property: Id(8)] string? CarStatus = null,
-    [property: Id(9)] string? PushedHead = null)
+    [property: Id(9)] string? PushedHead = null,
+    [property: Id(10)] bool Stopped = false)
 {
     /// <summary>Position in the train when the car started: 1 is tested on the target itself.</summary>
     public int Position => Ahead.Count + 1;
@@ -132,8 +134,9 @@ public static class TrainCarRules
             // Only a car this attempt rides in can be judged; a merge request still waiting for one was never tested.
             if (state.Car is null) return Decision.Nothing;
             return Decision.Of(new TrainCarRejected(state.Attempt, seat, c.TargetHead, c.At),
-                new AttemptFailed(state.Attempt, state.State,
-                    $"CI failed! (car {state.Car.Position} of the merge train of `{seat.Branch}`: {verdict})", c.At));
+                new AttemptFailed(state.Attempt, state.State, seat.Stopped
+                    ? $"The merge train of `{seat.Branch}` stopped (this was car {state.Car.Position}): {verdict}. Ask again once that is understood."
+                    : $"CI failed! (car {state.Car.Position} of the merge train of `{seat.Branch}`: {verdict})", c.At));
         }
         // Its car was stopped and no other started yet (the budget, a failure ahead): its pipeline is stopped, it waits.
         if (seat.CarId is null)

@@ -97,6 +97,12 @@ public static class MergeCommitCars
             : Decision.Nothing;
 
     /// <summary>Why the train stops after a landing whose tree was not the tested one (the note on the cars behind says it).</summary>
-    public static string Divergence(long iid, TrainCarLandingChecked c) =>
-        $"!{iid} landed as {c.MergeCommit}, whose tree {c.LandedTree} is not the tree {c.TestedTree} its pipeline tested";
+    public static string Divergence(long iid, string mergeCommit) =>
+        $"!{iid} landed as {mergeCommit}, whose tree is not the tree its pipeline tested";
+
+    /// <summary>What the landed merge request's own note adds when its merge commit is not what was tested.</summary>
+    public static string UntestedNote(TrainCarLandingChecked c) =>
+        $"GitLab's merge commit {c.MergeCommit} has the tree {c.LandedTree}, not the tree {c.TestedTree} our pipeline tested " +
+        "(the target branch moved between the check and the merge): what landed was not tested as it is. The merge train stopped; " +
+        "the merge requests riding it were taken out and must be asked for again.";
 }

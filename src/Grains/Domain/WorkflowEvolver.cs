@@ -97,7 +97,16 @@ public static class WorkflowEvolver
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,
             TrainMergePreviewed e => state with { Car = state.Car! with { AtHead = e.Equal } },
-            TrainCarLandingChecked => state with { Car = state.Car! with { Ended = (state.Car.Ended ?? new()) with { LandingChecked = true } } },
+            TrainCarLandingChecked e => state with
+            {
+                Car = state.Car! with
+                {
+                    Ended = (state.Car.Ended ?? new()) with
+                    {
+                        LandingChecked = true, LandedUntested = !e.Equal, Note = e.Equal ? state.Car.Ended?.Note : MergeCommitCars.UntestedNote(e),
+                    },
+                },
+            },
             TrainBranchUpdated e => state with { Car = state.Car! with { Ended = TrainCarEnds.Evolve(state.Car.Ended, e) } },
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },

@@ -35,6 +35,10 @@ public interface ITrainGrain : IGrainWithStringKey
     [Alias("Leave")]
     Task Leave(long iid, string reason, DateTimeOffset at);
 
+    /// <summary>What <paramref name="iid"/> landed is not what it tested: every car riding is taken out, once.</summary>
+    [Alias("Halt")]
+    Task Halt(long iid, string reason, DateTimeOffset at);
+
     [Alias("GetTrain")]
     Task<TrainView> GetTrain();
 }

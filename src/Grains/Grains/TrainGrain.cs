@@ -21,6 +21,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, string> rejected = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
+    private readonly Dictionary<long, string> stopped = [];
+    private readonly HashSet<long> haltedBy = [];
 
     private MergeQueueKey Key => MergeQueueKey.Parse(this.GetPrimaryKeyString());
     private string Stream => $"train-{Key.ProjectId}-{Key.Branch}";
@@ -67,6 +69,14 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     public async Task Leave(long iid, string reason, DateTimeOffset at)
     {
         if (state.Queue.Exists(m => m.Iid == iid)) await DecideAsync(new WithdrawMr(iid, reason, at));
+    }
+
+    public async Task Halt(long iid, string reason, DateTimeOffset at)
+    {
+        if (haltedBy.Contains(iid)) return;
+        var riding = state.Cars.Where(c => !c.ImageOnly).SelectMany(c => c.Mrs).Where(m => m != iid).Distinct().ToList();
+        await AppendAsync([new TrainHalted(iid, reason, riding, at)]);
+        foreach (var mr in riding) await DecideAsync(new WithdrawMr(mr, $"the merge train stopped: {reason}", at));
     }
 
     public Task<TrainView> GetTrain()
@@ -119,7 +129,15 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 break;
             // Recorded, so a reload after a restart forgets the old attempt's verdict too (else the seat says rejected forever).
             case MrsJoined j:
-                foreach (var m in j.Mrs) rejected.Remove(m.Iid);
+                foreach (var m in j.Mrs)
+                {
+                    rejected.Remove(m.Iid);
+                    stopped.Remove(m.Iid);
+                }
+                break;
+            case TrainHalted t:
+                haltedBy.Add(t.Iid);
+                foreach (var iid in t.Stopped) stopped[iid] = t.Reason;
                 break;
         }
         state = TrainEvolver.Evolve(state, e);
@@ -132,6 +150,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private TrainSeat SeatOf(long iid)
     {
         var branch = Key.Branch;
+        if (stopped.TryGetValue(iid, out var why)) return new TrainSeat(branch, null, [], null, false, Rejected: why, Stopped: true);
         if (rejected.TryGetValue(iid, out var verdict)) return new TrainSeat(branch, null, [], null, false, Rejected: verdict);
         if (CurrentCar(iid) is not { } car)
         {

@@ -404,6 +404,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         {
             var train = Train(key, s, mr);
             if (s.State == WorkflowState.Completed && s.Car is not null) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
+            // What landed is not what was tested: the cars riding on it stop.
+            if (s.Car?.Ended?.LandedUntested == true) await train.Halt(key.Iid, MergeCommitCars.Divergence(key.Iid, s.MergeCommitSha ?? ""), now);
             else await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
         }
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;

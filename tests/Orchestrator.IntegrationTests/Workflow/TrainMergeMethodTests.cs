@@ -87,6 +87,40 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
     }
 
     [Fact]
+    public async Task Given_a_merge_commit_train_of_two_When_main_moves_between_the_tree_check_and_the_merge_Then_the_landing_check_stops_the_car_behind_with_a_note()
+    {
+        await using var h = await StartTrainAsync(db, sandbox, "trainhalt", depth: 2, maxPipelines: 2, mergeMethod: "merge");
+        var maintainer = h.As("maintainer");
+        var mrs = new[]
+        {
+            await h.OpenMrAsync("halt-one", "One", new FileChange("create", "halt-one.txt", "1\n")),
+            await h.OpenMrAsync("halt-two", "Two", new FileChange("create", "halt-two.txt", "2\n")),
+        };
+        // One's merge is held a few seconds once asked for: main moves meanwhile, after its tree was checked.
+        await h.Faults(new { routes = new[] { new { method = "PUT", path = $"^/api/v4/projects/{h.Upstream}/merge_requests/{mrs[0]}/merge$", delay_ms = 6000, count = 1 } } });
+        await EnqueueInOrderAsync(h, mrs);
+        // Its merge call has reached GitLab (and is held there) only once its tree was checked: main moves now.
+        await Eventually.True(async () => await h.ArmedRoutes() == 0, "one's merge to be asked for", TrainTime);
+        await h.CommitAsync(maintainer, h.Upstream, "main", "Someone else's change", [new FileChange("create", "elsewhere.txt", "x\n")]);
+
+        var outcomes = new[] { await h.WaitForOutcome(mrs[0], 1, TrainTime), await h.WaitForOutcome(mrs[1], 1, TrainTime) };
+        await TellAsync(h, mrs, output);
+
+        Assert.Equal([WorkflowState.Completed, WorkflowState.Failed], outcomes.Select(s => s.State));
+        Assert.NotEmpty(await DiffAsync(h, outcomes[0].MergeCommitSha!, outcomes[0].RebasedSha!));
+        Assert.True(outcomes[0].Car!.Ended!.LandedUntested);
+        Assert.StartsWith("The merge train of `main` stopped", outcomes[1].Outcome);
+        Assert.Contains($"!{mrs[0]} landed as {outcomes[0].MergeCommitSha}", outcomes[1].Outcome);
+        var oneNotes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[0]}/notes")).AsArray();
+        Assert.Contains(oneNotes, n => n!["body"]!.GetValue<string>().Contains("not the tree") && n["body"]!.GetValue<string>().Contains("The merge train stopped"));
+        foreach (var iid in mrs)
+            Assert.Equal(HttpStatusCode.NotFound, (await maintainer.GetAsync(
+                $"projects/{h.Upstream}/repository/branches/{Uri.EscapeDataString(MergeCommitCars.TrainBranch("main", iid))}")).StatusCode);
+        Assert.True((await Train(h).GetTrain()).Consistent);
+        foreach (var iid in mrs) Assert.True((await h.Grain(iid).Replay()).Consistent, $"!{iid}'s replay");
+    }
+
+    [Fact]
     public async Task Given_a_semi_linear_project_with_a_deep_train_policy_When_three_merge_requests_ride_Then_never_two_cars_run_at_once_and_each_lands_its_tested_tree()
     {
         await using var h = await StartTrainAsync(db, sandbox, "trainsemi", depth: 4, maxPipelines: 4, mergeMethod: "rebase_merge");

@@ -134,6 +134,32 @@ public sealed class TrainMergeMethodDeciderTests
         Assert.Null(TrainCarEnds.Next(removed));
     }
 
+    [Fact]
+    public void Given_a_landed_car_whose_merge_commit_is_not_the_tested_tree_When_folded_Then_it_stops_the_train_and_its_note_says_why()
+    {
+        var s = Fold([.. MergeCarWaiting(), new TrainMergePreviewed(1, Seat([1], true), Landed, Own, TestedTree, TestedTree, true, At(30)),
+            new Merged(1, Landed, At(31)), new TrainCarLandingChecked(1, Landed, OtherTree, TestedTree, false, At(32))]);
+
+        Assert.True(s.Car!.Ended!.LandedUntested);
+        Assert.Contains($"has the tree {OtherTree}, not the tree {TestedTree} our pipeline tested", s.Car.Ended.Note);
+        Assert.Equal(RecordBranchUpdate.RemoveTrainBranch, TrainCarEnds.Next(s));
+    }
+
+    [Fact]
+    public void Given_a_riding_car_When_the_train_stopped_behind_an_untested_landing_Then_its_attempt_ends_saying_so_not_as_a_ci_failure()
+    {
+        var stop = new ObserveTrain(new TrainSeat(Main, null, [], null, false, Rejected: MergeCommitCars.Divergence(1, Landed), Stopped: true), Landed, At(40));
+
+        var events = DeciderSpec.Given(MergeCarWaiting()).When(stop).ThenEvents();
+
+        Assert.IsType<TrainCarRejected>(events[0]);
+        var failed = Assert.IsType<AttemptFailed>(events[1]);
+        Assert.StartsWith("The merge train of `main` stopped (this was car 2)", failed.Reason);
+        Assert.Contains($"!1 landed as {Landed}", failed.Reason);
+        // One still waiting for a car was never tested: it keeps its place.
+        DeciderSpec.Given(Queued).When(stop).ThenNothing();
+    }
+
     /// <summary>A fast-forward car behind !1: its branch was rewritten to hold !1's commits under its own.</summary>
     private static IWorkflowEvent[] FastForwardCarRewritten =>
     [
