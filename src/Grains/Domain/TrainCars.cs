@@ -48,6 +48,8 @@ public sealed record TrainSeat(
 /// <param name="AuthorHead">The merge request's own head before the train touched it: what a merge-commit car merges, and what a
 /// fast-forward car's branch is put back to if it leaves without landing (<see cref="TrainCarEnds"/>).</param>
 /// <param name="Ended">What was tidied after the attempt ended (<see cref="TrainCarEnds"/>).</param>
+/// <param name="AheadChecked">The checkpoint of this rebase for which every car ahead's requester was last found allowed (<see cref="TrainCarsAhead"/>).</param>
+/// <param name="AheadRefused">Why the car waits: a car ahead's requester may no longer merge.</param>
 [GenerateSerializer, Alias("TrainCar")]
 public sealed record TrainCar(
     [property: Id(0)] string Branch,
@@ -59,7 +61,9 @@ public sealed record TrainCar(
     [property: Id(6)] string? Reason = null,
     [property: Id(7)] bool MergeCommits = false,
     [property: Id(8)] string? AuthorHead = null,
-    [property: Id(9)] CarEnd? Ended = null)
+    [property: Id(9)] CarEnd? Ended = null,
+    [property: Id(10)] PermissionMark? AheadChecked = null,
+    [property: Id(11)] string? AheadRefused = null)
 {
     public int Position => Ahead.Count + 1;
 }
@@ -178,7 +182,7 @@ public static class TrainCarRules
     /// failed pipeline, for the cars ahead to land.
     /// </summary>
     public static bool WaitingBehind(MergeRequestWorkflow state) => state.Car is { } car
-        && (car.OntoSha is null
+        && (car.OntoSha is null || car.AheadRefused is not null
             || (state.State == WorkflowState.Building && state.PipelineStatus is { } status
                 && PipelineStatus.Classify(status) is PipelineOutcome.Failed)
             || (state.State == WorkflowState.Merging && !car.AtHead));

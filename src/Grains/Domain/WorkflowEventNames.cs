@@ -46,6 +46,7 @@ public static class WorkflowEventNames
         [typeof(TrainMergePreviewed)] = "train_merge_previewed",
         [typeof(TrainCarLandingChecked)] = "train_car_landing_checked",
         [typeof(TrainBranchUpdated)] = "train_branch_updated",
+        [typeof(TrainCarsAheadChecked)] = "train_cars_ahead_checked",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

@@ -97,6 +97,7 @@ public static class WorkflowEvolver
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,
             TrainMergePreviewed e => state with { Car = state.Car! with { AtHead = e.Equal } },
+            TrainCarsAheadChecked e => state with { Car = TrainCarsAhead.Evolve(state.Car!, e) },
             TrainCarLandingChecked e => state with
             {
                 Car = state.Car! with

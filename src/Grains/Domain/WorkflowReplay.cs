@@ -86,6 +86,7 @@ public static class WorkflowReplay
         TrainCarAssigned e => new ObserveTrain(e.Seat, e.TargetHead, e.At, e.MergeCommits),
         TrainMergePreviewed e => new ObserveMergePreview(e.Seat, e.TargetHead, e.SourceHead, e.MergedTree, e.TestedTree, e.At),
         TrainCarLandingChecked e => new ObserveLandedTree(e.MergeCommit, e.LandedTree, e.TestedTree, e.At),
+        TrainCarsAheadChecked e => new ObserveCarsAhead(e.Checkpoint, e.Ahead, e.AllowedCommanders, e.At),
         TrainBranchUpdated e => new RecordBranchUpdate(e.Branch, e.Purpose, e.To, e.From, e.Outcome, e.Actual, e.At),
         TrainCarAtHead e => new ObserveTrain(e.Seat, e.TargetHead, e.At),
         TrainCarRejected e => new ObserveTrain(e.Seat, e.TargetHead, e.At),

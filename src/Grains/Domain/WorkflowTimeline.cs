@@ -103,6 +103,9 @@ public static class WorkflowTimeline
         TrainCarLandingChecked t => t.Equal
             ? $"merge commit {t.MergeCommit} has the tested tree {t.TestedTree}"
             : $"merge commit {t.MergeCommit} has the tree {t.LandedTree}, not the tested {t.TestedTree}: the merge train stops",
+        TrainCarsAheadChecked t => t.Refused is { } why
+            ? $"waits before its {t.Checkpoint.ToString().ToLowerInvariant()}: {why}"
+            : $"every car ahead's requester may still merge, before its {t.Checkpoint.ToString().ToLowerInvariant()}",
         TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",

@@ -1,6 +1,7 @@
 using Orchestrator.Adapters;
 using Orchestrator.Adapters.Git;
 using Orchestrator.Domain;
+using Orchestrator.Grains;
 
 namespace Orchestrator.Workflow;
 
@@ -66,6 +67,27 @@ public sealed partial class WorkflowDriver
             _ => throw new InvalidOperationException($"unknown branch update {result}"),
         };
         return StepResult.Of(new RecordBranchUpdate(branch, TrainCarEnds.Next(s)!, to, s.RebasedSha, outcome, actual, now));
+    }
+
+    /// <summary>
+    /// Before a car's push or pipeline: each car ahead's requester (read from its merge request, never awaited the other
+    /// way) and what GitLab shows of them now, for the decider to judge by the same rule as the car's own; null once allowed.
+    /// </summary>
+    private async Task<StepResult?> CarsAheadAsync(PermissionCheckpoint checkpoint, MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr,
+        ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        if (TrainCarsAhead.Checked(s, checkpoint)) return null;
+        var ahead = new List<CarAheadRequester>();
+        foreach (var iid in s.Car!.Ahead)
+        {
+            var other = (await grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(key.ProjectId, iid).ToString()).GetSnapshot()).Workflow;
+            ahead.Add(other.State == WorkflowState.Completed
+                ? new CarAheadRequester(iid, other.Requester, null, Landed: true)
+                : new CarAheadRequester(iid, other.Requester, await permissions.ObserveAsync(other.Requester, key.ProjectId, s.TargetBranch ?? mr.TargetBranch, ct)));
+        }
+        var observed = new ObserveCarsAhead(checkpoint, ahead, policy.AllowedCommanders, now);
+        return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
+            : StepResult.Waiting(s.Car.AheadRefused ?? "the cars ahead's requesters are being checked");
     }
 
     private async Task<GitProject> GitProjectAsync(long id, CancellationToken ct) =>

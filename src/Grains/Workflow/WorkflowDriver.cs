@@ -75,6 +75,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             // Even the note that announces the car is said for the requester: their right to merge is checked first.
             if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } first) return first;
             if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
+            // The push puts the cars ahead on its branch with the bot's rights: each of their requesters must still be allowed.
+            if (await CarsAheadAsync(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
             return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null || car.MergeCommits ? null : s.TargetSha);
         }
@@ -209,6 +211,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 }
             }
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
+            if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
