@@ -74,9 +74,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (car.OntoSha is not { } onto) return StepResult.Waiting("the car ahead has not pushed its head yet");
             // Even the note that announces the car is said for the requester: their right to merge is checked first.
             if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } first) return first;
-            if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
-            // The push puts the cars ahead on its branch with the bot's rights: each of their requesters must still be allowed.
+            // The push puts the cars ahead on its branch with the bot's rights: each of their requesters must still be allowed
+            // (before the note too, which says the branch will hold them).
             if (await CarsAheadAsync(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } ahead) return ahead;
+            if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
             // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
             return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null || car.MergeCommits ? null : s.TargetSha);
         }

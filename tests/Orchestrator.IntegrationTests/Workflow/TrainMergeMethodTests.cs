@@ -1,6 +1,7 @@
 extern alias sandbox;
 
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Orchestrator.Domain;
 using Orchestrator.IntegrationTests.Infrastructure;
@@ -173,6 +174,39 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
         var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[1]}/notes")).AsArray();
         Assert.Contains(notes, n => n!["body"]!.GetValue<string>().Contains($"is back at {own}"));
         Assert.True((await h.Grain(mrs[1]).Replay()).Consistent);
+    }
+
+    [Fact]
+    public async Task Given_a_car_behind_one_whose_requester_lost_the_right_to_merge_When_it_would_push_Then_it_waits_and_lands_without_that_car()
+    {
+        await using var h = await StartTrainAsync(db, sandbox, "trainahead", depth: 2, maxPipelines: 2, mergeMethod: "ff");
+        var maintainer = h.As("maintainer");
+        var bob = h.Seed["users"]!["bob"]!;
+        var (bobId, bobName) = (bob["id"]!.GetValue<long>(), bob["username"]!.GetValue<string>());
+        (await maintainer.PutAsJsonAsync($"projects/{h.Upstream}/members/{bobId}", new { access_level = 40 })).EnsureSuccessStatusCode();
+        var one = await h.OpenMrAsync("ahead-one", "One", new FileChange("create", "ahead-one.txt", "1\n"));
+        var two = await h.OpenMrAsync("ahead-two", "Two", new FileChange("create", "ahead-two.txt", "2\n"));
+        await h.Grain(one).Enqueue(Requester.Person(TriggerKind.Assignment, bobName, bobId));
+        var running = await h.WaitForState(one, s => s.PipelineId is not null, "one's pipeline");
+        // Bob may no longer merge: one's code must not be pushed or run again in anyone's car.
+        (await maintainer.PutAsJsonAsync($"projects/{h.Upstream}/members/{bobId}", new { access_level = 20 })).EnsureSuccessStatusCode();
+        await EnqueueInOrderAsync(h, [two]);
+
+        var outcomes = new[] { await h.WaitForOutcome(one, 1, TrainTime), await h.WaitForOutcome(two, 1, TrainTime) };
+        await TellAsync(h, [one, two], output);
+
+        Assert.Equal((WorkflowState.Failed, WorkflowState.Completed), (outcomes[0].State, outcomes[1].State));
+        Assert.Contains("may no longer merge this", outcomes[0].Outcome);
+        var events = await h.Grain(two).GetEvents();
+        Assert.Contains(events, e => e.Type == "train_cars_ahead_checked" && e.Data.Contains($"may no longer merge !{one}, a car ahead"));
+        // Two never pushed a head on top of one's, and landed on main without it.
+        Assert.DoesNotContain(events.Where(e => e.Type == "rebased"), e => e.Data.Contains(running.RebasedSha!));
+        Assert.Empty(outcomes[1].Car!.Ahead);
+        Assert.Equal(outcomes[1].RebasedSha, await h.MainHead());
+        // Nor did it say its branch would hold one's commits.
+        var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{two}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>());
+        Assert.DoesNotContain(notes, n => n.Contains($"tested on top of !{one}"));
+        Assert.True((await h.Grain(two).Replay()).Consistent);
     }
 
     private static Task<JsonNode> CommitAsync(WorkflowHarness h, string sha) => h.Get(h.As("maintainer"), $"projects/{h.Upstream}/repository/commits/{sha}");
