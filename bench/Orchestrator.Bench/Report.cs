@@ -53,10 +53,12 @@ public static class Report
         if (r["trains"] is { } t)
         {
             Console.WriteLine($"\n7. Merge train (depth {t["depth"]}) vs serial: {t["mrs_per_side"]} MRs each, {F(t["failing_share"])} failing, " +
-                $"pipeline = sleep {t["pipeline_sleep_s"]} s (wall {F(t["pipeline_wall_s"])} s), overhead per landing {F(t["overhead_per_landing_s"])} s");
+                $"pipeline = sleep {t["pipeline_sleep_s"]} s (wall {F(t["pipeline_wall_s"])} s), overhead per car {F(t["overhead_per_car_s"]!["merge_train"])} / {F(t["overhead_per_car_s"]!["serial"])} s, " +
+                $"landing {F(t["landing_s"]!["merge"])} s alone, {F(t["landing_s"]!["chained"])} s behind a merge, hand-over {F(t["landing_s"]!["handover"])} s (both sides at once)");
             Row("", "merge train", "serial");
             Row("landed / failed", $"{t["merge_train"]!["landed"]} / {t["merge_train"]!["failed"]}", $"{t["serial"]!["landed"]} / {t["serial"]!["failed"]}");
             Row("landings per hour", F(t["merge_train"]!["landings_per_hour"], "0"), F(t["serial"]!["landings_per_hour"], "0"));
+            Row("  between first and last landing", F(t["merge_train"]!["steady_landings_per_hour"], "0"), F(t["serial"]!["steady_landings_per_hour"], "0"));
             Row("simulator's prediction (per hour)", F(t["merge_train"]!["simulator_landings_per_hour"], "0"), F(t["serial"]!["simulator_landings_per_hour"], "0"));
             Row("measured / simulated", F(t["merge_train"]!["measured_over_simulated"]), F(t["serial"]!["measured_over_simulated"]));
             Row("pipelines per landed MR (simulated)", $"{F(t["merge_train"]!["pipelines_per_landed"])} ({F(t["merge_train"]!["simulator_pipelines_per_landed"])})",
@@ -72,6 +74,8 @@ public static class Report
             Row("ideal: longest project serial (s)", F(s["ideal_s"]));
             Row("wall / ideal", F(s["wall_over_ideal"]) + "×");
             Row("serial floor: + 1 rebase per MR (s)", F(s["serial_floor_s"]), F(s["wall_over_serial_floor"]) + "×");
+            Row($"CPU floor: CPU used / {s["cores"]} cores (s)", F(s["cpu_floor_s"]));
+            Row("wall / the higher floor", F(s["wall_over_floor"]) + "×");
             Row("MRs landed per hour", F(s["mrs_per_hour"], "0"));
             Row("peak grain activations", F(s["peak_activations"], "0"));
             Row("silo memory RSS / peak (MiB)", $"{F(s["silo_rss_mib"], "0")} / {F(s["silo_peak_rss_mib"], "0")}");

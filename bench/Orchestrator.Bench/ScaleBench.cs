@@ -118,6 +118,9 @@ public static class ScaleBench
         // The best one MR after the other can do on this GitLab: each MR's pipelines and its rebase, which stays in
         // progress for the sandbox's rebase duration (1 s, GitLab-like) before git even runs.
         var floor = floors.Max();
+        // What the machine's cores allow at best: the CPU the silo, the sandbox (this process) and its git and job
+        // processes used, spread over every core (PostgreSQL's share left out, so it is a bound from below).
+        var cpuFloor = (siloCpu + sandboxCpu + sandboxChildCpu) / Environment.ProcessorCount;
         var bytesAfter = await ctx.SchemaBytesAsync(orchestrator.Schema);
         var events = await ctx.CountAsync($"select count(*) from {orchestrator.Schema}.mt_events");
         // The share of the events that are the requester's permission checks (one before queueing, rebasing, creating
@@ -130,6 +133,8 @@ public static class ScaleBench
             ["merged"] = outcomes.Count(o => o.State == "completed"), ["failed"] = outcomes.Count(o => o.State != "completed"),
             ["wall_s"] = Math.Round(wall, 1), ["ideal_s"] = Math.Round(ideal, 1), ["wall_over_ideal"] = Math.Round(wall / ideal, 2),
             ["serial_floor_s"] = Math.Round(floor, 1), ["wall_over_serial_floor"] = Math.Round(wall / floor, 2),
+            ["cpu_floor_s"] = Math.Round(cpuFloor, 1), ["cores"] = Environment.ProcessorCount,
+            ["wall_over_floor"] = Math.Round(wall / Math.Max(floor, cpuFloor), 2),
             ["mrs_per_hour"] = Math.Round(total / wall * 3600),
             ["peak_activations"] = peakGrains, ["silo_rss_mib"] = Math.Round(memory.Rss, 1), ["silo_peak_rss_mib"] = Math.Round(Math.Max(memory.Peak, peakRss), 1),
             ["held_branch_s"] = Stats.Of(held).ToJson(), ["handover_s"] = Stats.Of(handovers).ToJson(), ["steps_s"] = steps,

@@ -10,7 +10,8 @@ namespace Orchestrator.Bench;
 /// Figure 7: a merge train on the sandbox against serial in the same run, and the simulator's prediction for the same
 /// parameters. Two fast-forward projects, the same N MRs in each (every tenth breaks the tests of every pipeline that
 /// carries it), each pipeline a fixed sleep; one project serial, the other a merge train of the given depth. The
-/// simulator gets the pipeline's measured wall time and the serial run's measured overhead per landing (not fitted).
+/// simulator gets the pipeline's measured wall time and the serial run's measured overhead per car and per landing (not
+/// fitted: nothing of the train side goes into the prediction). Both sides run at the same time.
 /// </summary>
 public static class TrainBench
 {
@@ -27,19 +28,29 @@ public static class TrainBench
             basePolicy.images, basePolicy.ciTimeoutMinutes, basePolicy.maxRebases, basePolicy.stepTimeoutMinutes,
             train = new { strategy = "merge-train", depth },
         });
-        var sides = new JsonObject();
-        var outcomes = new Dictionary<string, List<OrchestratorOutcome>>();
-        foreach (var (name, project) in new[] { ("merge_train", train), ("serial", serial) })
+        // The two sides run at once, on projects of their own fork networks: the same machine, load and sandbox for both,
+        // and the figure takes the slower side's time rather than the sum.
+        var runs = await Task.WhenAll(new[] { ("merge_train", train), ("serial", serial) }.Select(async side =>
         {
+            var (name, project) = side;
             await orchestrator.AddHookAsync(team.Maintainer, project.Id);
             var iids = new List<long>();
             for (var i = 0; i < mrs; i++) iids.Add(await OpenAsync(team, project.Id, $"{name}-{i}", breaks: Breaks(i)));
             await BenchProjects.DrainPipelinesAsync(team.Maintainer, project.Id);
-            ctx.Progress($"trains: {name}, {mrs} MRs ({iids.Count(i => Breaks(iids.IndexOf(i)))} break the tests)");
+            ctx.Progress($"trains: {name}, {mrs} MRs ({Enumerable.Range(0, mrs).Count(Breaks)} break the tests)");
             foreach (var iid in iids) await OrchestratorWatch.EnqueueAsync(orchestrator.Requests, project.Id, iid);
             var ended = new List<OrchestratorOutcome>();
             foreach (var iid in iids) ended.Add(await OrchestratorWatch.WaitAsync(orchestrator.Api, project.Id, iid, TimeSpan.FromMinutes(20)));
-            outcomes[name] = ended;
+            if (Environment.GetEnvironmentVariable("BENCH_TRAIN_TRACE") is { Length: > 0 } trace)
+                foreach (var iid in iids)
+                    foreach (var e in (await orchestrator.Api.Get($"api/v1/projects/{project.Id}/merge-requests/{iid}/events")).AsArray())
+                        await File.AppendAllTextAsync(trace, $"{name} !{iid} {e!["at"]} {e["type"]}\n");
+            return (Name: name, Ended: ended);
+        }));
+        var outcomes = runs.ToDictionary(r => r.Name, r => r.Ended);
+        var sides = new JsonObject();
+        foreach (var (name, ended) in runs)
+        {
             var landed = ended.Count(o => o.State == "completed");
             var first = ended.Min(o => o.Requested);
             var last = ended.Max(o => o.Ended ?? o.Requested);
@@ -49,6 +60,8 @@ public static class TrainBench
             {
                 ["landed"] = landed, ["failed"] = ended.Count - landed, ["wall_s"] = Math.Round((last - first).TotalSeconds, 1),
                 ["landings_per_hour"] = Math.Round(landed / hours, 1),
+                // Between the first landing and the last: the rate once the train runs, as the simulator counts it after its warm-up.
+                ["steady_landings_per_hour"] = Math.Round(SteadyRate(ended), 1),
                 ["pipelines_per_landed"] = Math.Round(pipelines / (double)Math.Max(1, landed), 2),
                 // Landings are serial whatever the strategy (each waits for the one before, then for GitLab's checks): the gap bounds a train.
                 ["landing_gap_s"] = Stats.Of([.. ended.Where(o => o.State == "completed").Select(o => o.Ended!.Value).Order()
@@ -57,37 +70,60 @@ public static class TrainBench
             ctx.Progress($"trains: {name} landed {landed} in {(last - first).TotalSeconds:F0} s ({landed / hours:F0}/h), {pipelines} pipelines");
         }
 
-        // What the simulator is told: the pipeline's wall time as GitLab measured it, and the serial run's time per landing beyond it.
+        // What the simulator is told: the pipeline's wall time as GitLab measured it, and each side's components.
         var walls = new List<double>();
         foreach (var o in outcomes["serial"].Where(o => o.State == "completed"))
             foreach (var p in o.Pipelines) walls.Add(await BenchProjects.PipelineSecondsAsync(team.Maintainer, serial.Id, p));
         var wall = Stats.Of(walls).Median;
         var serialLanded = outcomes["serial"].Where(o => o.State == "completed").ToList();
-        var perLanding = Stats.Of([.. serialLanded.Select(o => ((o.Ended ?? o.Requested) - (o.FirstRebase ?? o.Requested)).TotalSeconds)]).Median;
-        var overhead = Math.Max(0, perLanding - wall);
-        var settings = new SimulationSettings(PipelineMinutes: wall / 60, FailureShare: Failing, Budget: depth, BumpShare: 0, BuildMinutes: 0,
-            OverheadSeconds: overhead, Backlog: 2 * depth + 4, Hours: 6, WarmupHours: 0.5, Seed: 19);
-        var predicted = new JsonObject();
+        // Each side's components, measured on its own run (service times, not rates: failures, rebuilds, the budget and
+        // the order of landings are the simulator's). A car's cycle runs from its last rebase's start to the last look at
+        // its pipeline: beyond the pipeline's wall time, that is its overhead (rebase, checks, pipeline creation, polls).
+        // Landings go one at a time: a car whose target did not move since it was tested merges the serial side's merge
+        // time after its pipeline; one that waited for the merge ahead merges a chained landing's time after it; a car on
+        // the target itself starts the serial hand-over after the merge before it; a car behind another starts once that
+        // car's rebase has pushed its head.
+        double Median(IEnumerable<double> values) => Stats.Of([.. values]).Median;
+        double Overhead(string side) => Math.Max(0, Median(outcomes[side].Select(o => o.CycleSeconds).OfType<double>()) - wall);
+        double Rebase(string side) => Median(outcomes[side].SelectMany(o => o.RebaseSeconds ?? []));
+        var merge = Median(serialLanded.Select(o => o.LandingSeconds ?? 0));
+        var handover = Median(outcomes["serial"].Where(o => o.Ended is not null).OrderBy(o => o.Ended).Pairwise()
+            .Where(p => p.Second.FirstRebase > p.First.Ended).Select(p => (p.Second.FirstRebase!.Value - p.First.Ended!.Value).TotalSeconds));
+        var chainedGaps = Stats.Of([.. outcomes["merge_train"].Where(o => o.State == "completed").OrderBy(o => o.Ended).Pairwise()
+            .Where(p => p.Second.LastPipelineSeen < p.First.Ended).Select(p => (p.Second.Ended!.Value - p.First.Ended!.Value).TotalSeconds)]);
+        var landing = new LandingCosts(merge, chainedGaps.Count > 0 ? chainedGaps.Median : merge + ctx.Sandbox.MergeCheckDuration.TotalSeconds, handover);
+        var measured = new Dictionary<string, SimulationSettings>();
+        foreach (var side in new[] { "merge_train", "serial" })
+            measured[side] = new SimulationSettings(PipelineMinutes: wall / 60, FailureShare: Failing, Budget: depth, BumpShare: 0, BuildMinutes: 0,
+                OverheadSeconds: Overhead(side), Backlog: 2 * depth + 4, Hours: 6, WarmupHours: 0.5, Seed: 19, Landing: landing, RebaseSeconds: Rebase(side));
         foreach (var (name, strategy) in new[] { ("merge_train", TrainStrategy.MergeTrain), ("serial", TrainStrategy.Serial) })
         {
-            var result = TrainSimulation.Run(settings, strategy, replay: false);
-            predicted[name] = Math.Round(result.LandingsPerHour, 1);
+            var result = TrainSimulation.Run(measured[name], strategy, replay: false);
             sides[name]!["simulator_landings_per_hour"] = Math.Round(result.LandingsPerHour, 1);
             sides[name]!["simulator_pipelines_per_landed"] = Math.Round(result.PipelinesPerLanded, 2);
-            sides[name]!["measured_over_simulated"] = Math.Round(sides[name]!["landings_per_hour"]!.GetValue<double>() / result.LandingsPerHour, 2);
+            sides[name]!["measured_over_simulated"] = Math.Round(sides[name]!["steady_landings_per_hour"]!.GetValue<double>() / result.LandingsPerHour, 2);
         }
         return new JsonObject
         {
             ["mrs_per_side"] = mrs, ["failing_share"] = Failing, ["depth"] = depth, ["pipeline_sleep_s"] = pipelineSeconds,
-            ["pipeline_wall_s"] = Math.Round(wall, 2), ["overhead_per_landing_s"] = Math.Round(overhead, 2),
+            ["pipeline_wall_s"] = Math.Round(wall, 2),
+            ["overhead_per_car_s"] = new JsonObject { ["merge_train"] = Math.Round(measured["merge_train"].OverheadSeconds, 2), ["serial"] = Math.Round(measured["serial"].OverheadSeconds, 2) },
+            ["landing_s"] = new JsonObject { ["merge"] = Math.Round(merge, 2), ["chained"] = Math.Round(landing.Chained, 2), ["chained_measured"] = chainedGaps.Count, ["handover"] = Math.Round(handover, 2) },
+            ["rebase_s"] = new JsonObject { ["merge_train"] = Math.Round(measured["merge_train"].RebaseSeconds, 2), ["serial"] = Math.Round(measured["serial"].RebaseSeconds, 2) },
             ["merge_train"] = sides["merge_train"]!.DeepClone(), ["serial"] = sides["serial"]!.DeepClone(),
             ["train_over_serial"] = Math.Round(sides["merge_train"]!["landings_per_hour"]!.GetValue<double>()
                 / sides["serial"]!["landings_per_hour"]!.GetValue<double>(), 2),
-            ["simulator"] = "TrainSimulation with the measured pipeline wall time and serial overhead, saturated arrivals, same failure share",
+            ["simulator"] = "TrainSimulation given the pipeline's wall time and each side's measured overhead per car, rebase, merge, chained landing and hand-over (merges one at a time; a car behind another starts once its head is pushed), saturated arrivals, same failure share; measured rate between the first and last landing",
         };
     }
 
     private const double Failing = 0.1;
+
+    private static double SteadyRate(IReadOnlyList<OrchestratorOutcome> ended)
+    {
+        var landings = ended.Where(o => o.State == "completed").Select(o => o.Ended!.Value).Order().ToList();
+        return landings.Count < 2 ? double.NaN : (landings.Count - 1) / (landings[^1] - landings[0]).TotalHours;
+    }
 
     private static IEnumerable<(T First, T Second)> Pairwise<T>(this IEnumerable<T> items) => items.Zip(items.Skip(1));
 

@@ -9,6 +9,8 @@ namespace Orchestrator.Bench.Simulation;
 /// <param name="BumpShare">Merge requests that bump an image tag (a new tag each); every pipeline testing one builds it unless pushed.</param>
 /// <param name="BuildMinutes">An image build, before the tests of the pipeline that builds it.</param>
 /// <param name="OverheadSeconds">GitLab's fixed cost per car (rebase, pipeline creation, mergeability, merge, webhook and poll delays).</param>
+/// <param name="RebaseSeconds">The part of the per-car overhead before the car's head is pushed: a car behind it starts only then (with <paramref name="Landing"/>).</param>
+/// <param name="Landing">GitLab's part of each landing, one merge at a time (null: folded into the per-car overhead).</param>
 /// <param name="Hours">Simulated time; the first <paramref name="WarmupHours"/> are not counted.</param>
 public sealed record SimulationSettings(
     double PipelineMinutes,
@@ -21,4 +23,15 @@ public sealed record SimulationSettings(
     double Hours,
     double WarmupHours,
     int Seed,
-    int BatchSize = 4);
+    int BatchSize = 4,
+    LandingCosts? Landing = null,
+    double RebaseSeconds = 0);
+
+/// <summary>
+/// What a landing costs on GitLab, in seconds, measured on the sandbox. Merges go one at a time: a car whose target did
+/// not move since it was tested merges <paramref name="Merge"/> after its pipeline passed; a car that waited for the
+/// merge ahead of it merges <paramref name="Chained"/> after that one (the word passing on, GitLab's mergeability check
+/// of the moved target, the merge); a car built on the target itself starts <paramref name="Handover"/> after the merge
+/// before it.
+/// </summary>
+public sealed record LandingCosts(double Merge, double Chained, double Handover);

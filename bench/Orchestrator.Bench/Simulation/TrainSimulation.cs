@@ -39,12 +39,19 @@ public sealed class TrainSimulation
     private readonly HashSet<string> tagsBuilt = [];
     private TrainState state = TrainState.Initial;
     private long order;
-    private double now, busyMinutes;
+    private double now, busyMinutes, lastMerge = double.NegativeInfinity;
+    // GitLab's side of landings (only with LandingCosts): when each car's head is pushed, which passed cars wait to
+    // merge and since when, and the one merge under way (GitLab merges one at a time).
+    private readonly Dictionary<string, double> headPushed = [];
+    private readonly Dictionary<string, double> passedAt = [];
+    private string? merging;
     private int landed, rejected, pipelines, builds, allBuilds, mostAtOnce;
 
     private abstract record Happening;
     private sealed record PipelineEnds(string CarId, bool Passes) : Happening;
     private sealed record BuildPushes(string Tag, string CarId) : Happening;
+    private sealed record PipelinePasses(string CarId) : Happening;
+    private sealed record MergeLands(string CarId) : Happening;
 
     private TrainSimulation(SimulationSettings settings, TrainStrategy strategy, bool record)
     {
@@ -73,6 +80,17 @@ public sealed class TrainSimulation
                     break;
                 case BuildPushes b when state.Building.Contains(new ImageBuild(b.Tag, b.CarId)):
                     Decide(new PushImage(b.Tag, $"sha256:{b.Tag.Replace(':', '-')}", At(now)));
+                    break;
+                case PipelinePasses p when state.Car(p.CarId) is { Status: CarStatus.Running }:
+                    passedAt[p.CarId] = now;
+                    MergeNext();
+                    break;
+                case MergeLands m:
+                    merging = null;
+                    lastMerge = now;
+                    // The merge is the landing: the train hears its car passed only now, as TrainGrain does.
+                    if (state.Car(m.CarId) is { Status: CarStatus.Running }) Decide(new FinishPipeline(m.CarId, true, At(now)));
+                    MergeNext();
                     break;
             }
         }
@@ -103,11 +121,7 @@ public sealed class TrainSimulation
         foreach (var iid in plan.Lands.SelectMany(l => l.Mrs))
         {
             Remember(mrs[iid].Author, landed: true);
-            if (Counting)
-            {
-                landed++;
-                if (joinedAt[iid] >= settings.WarmupHours * 60) hoursToLand.Add((now - joinedAt[iid]) / 60);
-            }
+            Landed(iid);
         }
         foreach (var reject in plan.Rejects)
         {
@@ -115,6 +129,21 @@ public sealed class TrainSimulation
             if (Counting) rejected++;
         }
         if (plan.Lands.Count + plan.Rejects.Count > 0) TopUp();
+        MergeNext();
+    }
+
+    /// <summary>
+    /// GitLab's merges, one at a time: the passed car at the head merges right away when nothing moved since it was
+    /// tested, else a chained landing's time after the merge before it.
+    /// </summary>
+    private void MergeNext()
+    {
+        if (settings.Landing is not { } costs || merging is not null) return;
+        var waiting = state.Queue.Select(m => m.Iid).ToHashSet();
+        var head = state.Cars.FirstOrDefault(c => c.Status == CarStatus.Running && passedAt.ContainsKey(c.Id) && TrainRules.AtHead(c, waiting, state.Resolved));
+        if (head is null) return;
+        merging = head.Id;
+        Schedule(Math.Max(now, Math.Max(passedAt[head.Id] + costs.Merge / 60, lastMerge + costs.Chained / 60)), new MergeLands(head.Id));
     }
 
     private void Start(Car car)
@@ -122,12 +151,32 @@ public sealed class TrainSimulation
         if (Counting) { pipelines++; builds += car.Builds.Count; }
         allBuilds += car.Builds.Count;
         tagsBuilt.UnionWith(car.Builds);
+        var start = now;
+        if (settings.Landing is { } costs)
+        {
+            // A car on the target itself is rebased onto what the last merge left, once the word has passed on; a car
+            // behind another is rebased onto that car's head, once it is pushed and the word has passed on.
+            var ahead = car.Base.Count == 0 ? null : state.Cars.FirstOrDefault(c => c.Id != car.Id && c.Status == CarStatus.Running && c.Mrs.Contains(car.Base[^1]));
+            start = ahead is null ? Math.Max(now, lastMerge + costs.Handover / 60) : Math.Max(now, headPushed.GetValueOrDefault(ahead.Id, now));
+            headPushed[car.Id] = start + (settings.RebaseSeconds + costs.Handover) / 60;
+        }
         var overhead = settings.OverheadSeconds / 60;
         var build = car.Builds.Count > 0 ? settings.BuildMinutes : 0;
-        foreach (var tag in car.Builds) Schedule(now + overhead + build, new BuildPushes(tag, car.Id));
+        foreach (var tag in car.Builds) Schedule(start + overhead + build, new BuildPushes(tag, car.Id));
         // A build-only pipeline runs the container jobs and nothing else; it ends when its tags are pushed.
         var tests = car.ImageOnly ? 0 : settings.PipelineMinutes;
-        Schedule(now + overhead + build + tests, new PipelineEnds(car.Id, car.ImageOnly || car.Contents.All(m => !mrs[m].Breaks)));
+        var passes = car.ImageOnly || car.Contents.All(m => !mrs[m].Breaks);
+        // With GitLab's landings modelled, a passed car is the train's only once merged (MergeNext).
+        Schedule(start + overhead + build + tests, passes && !car.ImageOnly && settings.Landing is not null
+            ? new PipelinePasses(car.Id) : new PipelineEnds(car.Id, passes));
+    }
+
+    /// <summary>A merge request is on the branch now: counted once past the warm-up, and only if it merged before the end.</summary>
+    private void Landed(long iid)
+    {
+        if (!Counting) return;
+        landed++;
+        if (joinedAt[iid] >= settings.WarmupHours * 60) hoursToLand.Add((now - joinedAt[iid]) / 60);
     }
 
     private void Remember(int author, bool landed)

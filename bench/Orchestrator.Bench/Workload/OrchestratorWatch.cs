@@ -4,8 +4,15 @@ namespace Orchestrator.Bench.Workload;
 
 /// <summary>What the orchestrator recorded for one MR: its outcome, its own times, the pipelines it created.</summary>
 public sealed record OrchestratorOutcome(long Project, long Iid, string State, string? Outcome, DateTimeOffset Requested, DateTimeOffset? Ended,
-    IReadOnlyList<long> Pipelines, string? MergeCommit, DateTimeOffset? FirstRebase)
+    IReadOnlyList<long> Pipelines, string? MergeCommit, DateTimeOffset? FirstRebase, DateTimeOffset? LastPipelineSeen = null,
+    IReadOnlyList<double>? RebaseSeconds = null, DateTimeOffset? LastRebase = null)
 {
+    /// <summary>From the last rebase's start to the last look at its pipeline: one car's whole cycle before its merge.</summary>
+    public double? CycleSeconds => State == "completed" && LastRebase is { } from && LastPipelineSeen is { } seen ? (seen - from).TotalSeconds : null;
+
+    /// <summary>From the last look at a pipeline to the merge: GitLab's part of a landing (checks, mergeability, the merge itself).</summary>
+    public double? LandingSeconds => State == "completed" && Ended is { } end && LastPipelineSeen is { } seen ? (end - seen).TotalSeconds : null;
+
     public double Seconds => ((Ended ?? Requested) - Requested).TotalSeconds;
 }
 
@@ -43,7 +50,18 @@ public static class OrchestratorWatch
         var ended = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() is "merged" or "attempt_failed" or "attempt_cancelled" or "request_refused");
         var pipelines = events.Where(e => e!["type"]!.GetValue<string>() == "pipeline_created").Select(e => e!["data"]!["pipelineId"]!.GetValue<long>()).ToList();
         var rebase = events.FirstOrDefault(e => e!["type"]!.GetValue<string>() == "rebase_started");
+        var lastPipeline = events.TakeWhile(e => e != ended).LastOrDefault(e => e!["type"]!.GetValue<string>() == "pipeline_observed");
+        // Each rebase, from its start to the head it pushed (GitLab's or our git's): what a car behind it waits for.
+        var rebases = new List<double>();
+        DateTimeOffset? started = null, lastRebase = null;
+        foreach (var e in events)
+            switch (e!["type"]!.GetValue<string>())
+            {
+                case "rebase_started": started = lastRebase = At(e); break;
+                case "rebased" when started is { } from: rebases.Add((At(e) - from).TotalSeconds); started = null; break;
+            }
         return new OrchestratorOutcome(project, iid, mr["state"]!.GetValue<string>(), mr["outcome"]?.GetValue<string>(), requested,
-            ended is null ? null : At(ended), pipelines, mr["mergeCommitSha"]?.GetValue<string>(), rebase is null ? null : At(rebase));
+            ended is null ? null : At(ended), pipelines, mr["mergeCommitSha"]?.GetValue<string>(), rebase is null ? null : At(rebase),
+            lastPipeline is null ? null : At(lastPipeline), rebases, lastRebase);
     }
 }

@@ -22,6 +22,9 @@ public sealed class SandboxHost : IAsyncDisposable
     /// <summary>How long a rebase stays in progress before git runs (GitLab's Sidekiq latency, as the sandbox models it).</summary>
     public TimeSpan RebaseDuration => sandbox.Store.Options.RebaseDuration;
 
+    /// <summary>GitLab's modelled mergeability check after a branch moves.</summary>
+    public TimeSpan MergeCheckDuration => sandbox.Store.Options.MergeCheckDuration;
+
     /// <summary>
     /// Every webhook delivery attempt the sandbox made so far, by answer: a refused one (4xx) means a hook was signed
     /// with a secret the orchestrator does not take for that project, and the figures then ride on the 10 s poll.

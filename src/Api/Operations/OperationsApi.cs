@@ -49,15 +49,19 @@ public static class OperationsApi
     }
 
     private static async Task<Ok<OverviewResponse>> Overview(HttpContext http, OperationsReadModel read, GitLabLinks links, PolicyStore policies,
-        TimeProvider clock, CancellationToken ct)
+        IGrainFactory grains, TimeProvider clock, CancellationToken ct)
     {
         var projects = http.Caller().Projects;
         var queues = await read.QueuesAsync(projects, ct);
         var recent = await read.RecentAsync(projects, 50, ct);
+        var trains = new List<TrainResponse>();
+        foreach (var branch in await read.ActiveBranchesAsync(projects, ct))
+            if ((await policies.GetAsync(branch.ProjectId, ct)).Train.IsTrain)
+                trains.Add(await TrainResponse.ReadAsync(grains, branch));
         var now = clock.GetUtcNow();
         var members = queues.SelectMany(q => q.Waiting.Concat(q.Holder is { } h ? [h] : [])).Concat(recent).ToList();
-        var (paths, titles) = await links.ForAsync(members.Select(m => m.ProjectId).Concat(queues.Select(q => q.ProjectId)),
-            members.Select(m => new MergeRequestKey(m.ProjectId, m.Iid)), ct);
+        var (paths, titles) = await links.ForAsync(members.Select(m => m.ProjectId).Concat(queues.Select(q => q.ProjectId)).Concat(trains.Select(t => t.ProjectId)),
+            members.Select(m => new MergeRequestKey(m.ProjectId, m.Iid)).Concat(trains.SelectMany(t => t.Cars.Select(c => new MergeRequestKey(t.ProjectId, c.Iid)))), ct);
         var embargoes = new Dictionary<long, DateTimeOffset?>();
         foreach (var project in queues.Select(q => q.ProjectId).Distinct())
             embargoes[project] = Embargoes.Until((await policies.GetAsync(project, ct)).Embargo, now);
@@ -71,7 +75,13 @@ public static class OperationsApi
                 q.Paused is { } p ? new QueuePauseResponse(p.Reason, p.By, p.Since) : null, embargoes[q.ProjectId]))],
             [.. recent.Select(s => new RecentMergeRequestResponse(s.ProjectId, s.Iid, s.State, s.Attempt, s.UpdatedAt,
                 paths.GetValueOrDefault(s.ProjectId)?.Path, paths.GetValueOrDefault(s.ProjectId)?.WebUrl, Title(s)?.Title, Title(s)?.WebUrl,
-                s.TargetBranch, s.Outcome, s.RequestedAt, InQueueSeconds(s, now)))]));
+                s.TargetBranch, s.Outcome, s.RequestedAt, InQueueSeconds(s, now)))],
+            [.. trains.Select(t => new TrainOverviewResponse(t.ProjectId, t.Branch, paths.GetValueOrDefault(t.ProjectId)?.Path,
+                paths.GetValueOrDefault(t.ProjectId)?.WebUrl, t with
+                {
+                    Cars = [.. t.Cars.Select(c => titles.GetValueOrDefault(new MergeRequestKey(t.ProjectId, c.Iid)) is { } link
+                        ? c with { Title = link.Title, WebUrl = link.WebUrl } : c)],
+                }))]));
     }
 
     /// <summary>From the request to the outcome, or to now while the attempt is under way (it has no outcome yet).</summary>

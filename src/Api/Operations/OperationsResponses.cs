@@ -20,4 +20,9 @@ public sealed record GrainCountResponse(string GrainType, int Activations);
 
 public sealed record ClusterResponse(int Silos, int Activations, IReadOnlyList<GrainCountResponse> Grains);
 
-public sealed record OverviewResponse(DateTimeOffset At, IReadOnlyList<QueueOverviewResponse> Queues, IReadOnlyList<RecentMergeRequestResponse> MergeRequests);
+/// <param name="Trains">The merge trains of branches where a workflow is under way, in projects whose policy runs trains.</param>
+public sealed record OverviewResponse(DateTimeOffset At, IReadOnlyList<QueueOverviewResponse> Queues, IReadOnlyList<RecentMergeRequestResponse> MergeRequests,
+    IReadOnlyList<TrainOverviewResponse> Trains);
+
+/// <summary>A train on the operations page: the API's train, with its project's path and each car's title and link.</summary>
+public sealed record TrainOverviewResponse(long ProjectId, string Branch, string? ProjectPath, string? ProjectWebUrl, TrainResponse Train);

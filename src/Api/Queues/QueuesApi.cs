@@ -32,9 +32,9 @@ public static class QueuesApi
         TimeProvider clock, CancellationToken ct) =>
         TypedResults.Ok(await ResponseAsync(Key(http, targetBranch), read, policies, clock, ct));
 
-    /// <summary>The branch's merge train: its cars in order (what each is tested on, its head, its status), who waits, who landed, and whether replay re-plans every plan alike.</summary>
-    private static async Task<Ok<TrainView>> Train(string targetBranch, HttpContext http, IGrainFactory grains) =>
-        TypedResults.Ok(await grains.GetGrain<ITrainGrain>(Key(http, targetBranch).ToString()).GetTrain());
+    /// <summary>The branch's merge train: its cars in order (what each is tested on, its head, its status, its pipeline, what it waits for), who waits, who landed, and whether replay re-plans every plan alike.</summary>
+    private static async Task<Ok<TrainResponse>> Train(string targetBranch, HttpContext http, IGrainFactory grains) =>
+        TypedResults.Ok(await TrainResponse.ReadAsync(grains, Key(http, targetBranch)));
 
     private static async Task<Results<Ok<QueueResponse>, ProblemHttpResult>> Pause(string targetBranch, HttpContext http, IGrainFactory grains,
         OperationsReadModel read, PolicyStore policies, TimeProvider clock, CancellationToken ct)

@@ -69,15 +69,19 @@ public static class Outcomes
         WorkflowState.Completed =>
             $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
-             : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : ""),
+             : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : "")
+            + Ride(s),
         WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
         // Before the branch was ours nothing was done for the request: the MR was merged before the bot could act on it.
         WorkflowState.MergedElsewhere when s.Rebases == 0 => $"This merge request was already {s.Outcome}, so there was nothing for me to do.",
         WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +
             (s.PipelineId is { } p ? $" (my pipeline {p} is cancelled if it was still running)." : "."),
-        _ => $"I couldn't merge this merge request: {s.Outcome}" + PipelineLink(s, mr) + "\n\n" +
+        _ => $"I couldn't merge this merge request: {s.Outcome}" + PipelineLink(s, mr) + Ride(s) + "\n\n" +
              "Fix what is said above, then ask again (assign me, or enqueue it through the orchestrator's API).",
     };
+
+    /// <summary>Which car of its branch's merge train the attempt rode, when it rode one.</summary>
+    private static string Ride(MergeRequestWorkflow s) => s.Car is { CarId: not null } car ? " " + car.Ride() : "";
 
     /// <summary>Where to read why our pipeline failed: its page, in the project it ran in (GitLab's URL scheme, from the MR's own URL).</summary>
     private static string PipelineLink(MergeRequestWorkflow s, OutcomeFacts mr) =>

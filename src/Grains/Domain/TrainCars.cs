@@ -44,6 +44,8 @@ public sealed record TrainSeat(
 /// <param name="AtHead">Every car ahead has landed and the target is exactly the base it was tested on: it may merge.</param>
 /// <param name="NoteId">The note announcing this car (null until posted).</param>
 /// <param name="Reason">Why it got this car (for the note).</param>
+/// <param name="Rebuilds">How often this attempt's car was built again on another base after it had one (for the outcome note).</param>
+/// <param name="LastRebuild">Why it was last built again.</param>
 /// <param name="MergeCommits">A merge-commit project's car: its head is the target plus merge commits, on a train branch (<see cref="MergeCommitCars"/>).</param>
 /// <param name="AuthorHead">The merge request's own head before the train touched it: what a merge-commit car merges, and what a
 /// fast-forward car's branch is put back to if it leaves without landing (<see cref="TrainCarEnds"/>).</param>
@@ -59,13 +61,50 @@ public sealed record TrainCar(
     [property: Id(4)] bool AtHead = false,
     [property: Id(5)] long? NoteId = null,
     [property: Id(6)] string? Reason = null,
-    [property: Id(7)] bool MergeCommits = false,
-    [property: Id(8)] string? AuthorHead = null,
-    [property: Id(9)] CarEnd? Ended = null,
-    [property: Id(10)] PermissionMark? AheadChecked = null,
-    [property: Id(11)] string? AheadRefused = null)
+    [property: Id(7)] int Rebuilds = 0,
+    [property: Id(8)] string? LastRebuild = null,
+    [property: Id(9)] bool MergeCommits = false,
+    [property: Id(10)] string? AuthorHead = null,
+    [property: Id(11)] CarEnd? Ended = null,
+    [property: Id(12)] PermissionMark? AheadChecked = null,
+    [property: Id(13)] string? AheadRefused = null)
 {
     public int Position => Ahead.Count + 1;
+
+    /// <summary>
+    /// The car after <paramref name="assigned"/>: the same car on a new base keeps its note and the reason it was given,
+    /// a new car starts afresh; either counts as a rebuild once the car had a base.
+    /// </summary>
+    public static TrainCar After(TrainCar? previous, TrainCarAssigned assigned)
+    {
+        var seat = assigned.Seat;
+        var rebuilt = previous is { OntoSha: not null };
+        var (rebuilds, why) = rebuilt ? (previous!.Rebuilds + 1, assigned.Reason) : (previous?.Rebuilds ?? 0, previous?.LastRebuild);
+        // How it is built (merge commits or not) and the merge request's own head stay with the attempt, whatever its car.
+        return seat.CarId is { } car
+            ? previous is { } same && same.CarId == car
+                ? same with { Ahead = seat.Ahead, OntoSha = assigned.OntoSha, AtHead = false, Rebuilds = rebuilds, LastRebuild = why, AheadRefused = null }
+                : new TrainCar(seat.Branch, car, seat.Ahead, assigned.OntoSha, false, null, assigned.Reason, rebuilds, why, assigned.MergeCommits,
+                    previous?.AuthorHead)
+            : new TrainCar(seat.Branch, null, [], null, Reason: assigned.Reason, Rebuilds: rebuilds, LastRebuild: why, MergeCommits: assigned.MergeCommits,
+                AuthorHead: previous?.AuthorHead);
+    }
+
+    /// <summary>What the outcome note says of the ride: which car, on top of what, and why it was rebuilt.</summary>
+    public string Ride()
+    {
+        var ahead = Ahead.Count == 0 ? "on the target branch itself" : "on top of " + string.Join(", ", Ahead.Select(i => $"!{i}"));
+        var text = $"It rode car {Position} of the merge train of `{Branch}`, tested {ahead}.";
+        if (Rebuilds > 0)
+            text += $" Its car was rebuilt {(Rebuilds == 1 ? "once" : $"{Rebuilds} times")}, last because {Rebuilt(LastRebuild) ?? LastRebuild}.";
+        return text;
+    }
+
+    /// <summary>Why the train was rebuilt, when <paramref name="reason"/> says it was (the reasons <see cref="TrainCarRules"/> gives).</summary>
+    public static string? Rebuilt(string? reason) =>
+        reason is { } why && why.StartsWith(RebuiltPrefix, StringComparison.Ordinal) ? why[RebuiltPrefix.Length..] : null;
+
+    public const string RebuiltPrefix = "the train was rebuilt: ";
 }
 
 /// <summary>What the train says of this merge request, and the target's head GitLab shows, for the decider to act on.</summary>
@@ -145,7 +184,7 @@ public static class TrainCarRules
         // Its car was stopped and no other started yet (the budget, a failure ahead): its pipeline is stopped, it waits.
         if (seat.CarId is null)
             return state.Car is { CarId: not null } && state.State != WorkflowState.Queued
-                ? Assign(state, c, null, $"the train was rebuilt: {seat.Reason ?? seat.Waiting ?? "its car was stopped"}; it waits: {seat.Waiting}")
+                ? Assign(state, c, null, $"{TrainCar.RebuiltPrefix}{seat.Reason ?? seat.Waiting ?? "its car was stopped"}; it waits: {seat.Waiting}")
                 : Decision.Nothing;
         var carId = seat.CarId;
         var onto = seat.OntoFor(c.TargetHead);
@@ -156,7 +195,7 @@ public static class TrainCarRules
             return Assign(state, c, onto, seat.Reason ?? $"car {seat.Position} of the merge train of `{seat.Branch}`");
         }
         if (car.CarId != carId)
-            return Assign(state, c, onto, $"the train was rebuilt: {seat.Reason ?? "a car ahead changed"}");
+            return Assign(state, c, onto, $"{TrainCar.RebuiltPrefix}{seat.Reason ?? "a car ahead changed"}");
         // Once nothing ahead is left to land, a merge-commit car is held to the target by its tree, not its SHA.
         if (car.MergeCommits && (seat.Ahead.Count == 0 || seat.AheadMerged)) return Decision.Nothing;
         if (onto is not null && onto != car.OntoSha)
@@ -193,8 +232,8 @@ public static class TrainCarRules
         var ahead = car.Ahead.Count == 0 ? "on the target branch itself"
             : "on top of " + string.Join(", ", car.Ahead.Select(i => $"!{i}"));
         var text = $"This merge request is car {car.Position} of the merge train of `{car.Branch}`, tested {ahead}.";
-        if (reason is { Length: > 0 } why && why.StartsWith("the train was rebuilt", StringComparison.Ordinal))
-            text = $"The merge train of `{car.Branch}` was rebuilt ({why[("the train was rebuilt: ".Length)..]}). " + text;
+        if (TrainCar.Rebuilt(reason) is { } why)
+            text = $"The merge train of `{car.Branch}` was rebuilt ({why}). " + text;
         if (car.MergeCommits)
             text += " Its branch is left as it is: the train tests it merged on top of the cars ahead, on a branch of the train's own, " +
                 "and it lands as GitLab's merge commit once every car ahead has landed and that merge's tree is the one tested.";

@@ -416,6 +416,9 @@ public static class WorkflowDecider
         return refusal switch
         {
             MergeRefusal.StillChecking => Decision.Of(refused),
+            // A car is rebuilt by its train, on the new target and with a new head for the cars behind; rebasing it
+            // here would rebase it onto the base it already has.
+            MergeRefusal.TargetMoved when state.Car is not null => Decision.Of(refused),
             MergeRefusal.TargetMoved => Rebase(state, refused, c.MaxRebases, c.At),
             MergeRefusal.SourceChanged => Decision.Of(refused,
                 Failed(state, SomeonePushed, c.At)),

@@ -84,15 +84,7 @@ public static class WorkflowEvolver
             // A car's first plan names the merge request's own head: what it merges, or what its branch goes back to.
             RewritePlanned e => state with { PlannedRewrite = e, Car = state.Car is { AuthorHead: null } car ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car },
             ReapprovalChecked e => state with { Reapproval = e },
-            // The same car on a new base keeps its note and the reason it was given; a new car starts afresh.
-            TrainCarAssigned e => state with
-            {
-                Car = e.Seat.CarId is { } car
-                    ? state.Car is { } same && same.CarId == car
-                        ? same with { Ahead = e.Seat.Ahead, OntoSha = e.OntoSha, AtHead = false }
-                        : new TrainCar(e.Seat.Branch, car, e.Seat.Ahead, e.OntoSha, false, null, e.Reason, e.MergeCommits, state.Car?.AuthorHead)
-                    : new TrainCar(e.Seat.Branch, null, [], null, Reason: e.Reason, MergeCommits: e.MergeCommits, AuthorHead: state.Car?.AuthorHead),
-            },
+            TrainCarAssigned e => state with { Car = TrainCar.After(state.Car, e) },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,

@@ -21,6 +21,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, string> rejected = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
+    // How far GetTrain has audited the stream: up to which event, the state replay folded there, its verdict, its plans.
+    private (int Upto, TrainState State, bool Consistent, int Plans) audit = (0, TrainState.Initial, true, 0);
     private readonly Dictionary<long, string> stopped = [];
     private readonly HashSet<long> haltedBy = [];
 
@@ -81,14 +83,16 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
 
     public Task<TrainView> GetTrain()
     {
-        var replay = TrainReplay.Run(events);
+        // Each read audits only what was appended since the last one: the operations page reads every train every few seconds.
+        var report = TrainReplay.Continue(events, audit.Upto, audit.State);
+        audit = (events.Count, report.State, audit.Consistent && report.Consistent, audit.Plans + report.Plans.Count);
         var cars = state.Cars.Where(c => !c.ImageOnly)
             .Select(c => new TrainCarView(c.Id, c.Mrs[0], c.Base, heads.TryGetValue(c.Mrs[0], out var h) && h.CarId == c.Id ? h.Sha : null,
                 c.Status.ToString().ToLowerInvariant()))
             .ToList();
         var riding = cars.Select(c => c.Iid).ToHashSet();
         return Task.FromResult(new TrainView(Key.Branch, cars, [.. state.Queue.Select(m => m.Iid).Where(i => !riding.Contains(i))],
-            [.. merged.Keys], replay.Consistent, replay.Plans.Count,
+            [.. merged.Keys], audit.Consistent, audit.Plans,
             [.. events.OfType<TrainPlanned>().SelectMany(p => p.Plan.Retires).Select(r => r.CarId)]));
     }
 
@@ -103,8 +107,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         await using var session = store.LightweightSession();
         session.Events.Append(Stream, events.Count + decided.Count, [.. decided.Cast<object>()]);
         await session.SaveChangesAsync();
+        var before = state.Queue.ToDictionary(m => m.Iid, m => Shown(SeatOf(m.Iid)));
         foreach (var e in decided) Apply(e);
-        PokeEveryone(decided.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid));
+        PokeChanged(before, decided.OfType<TrainPlanned>().SelectMany(p => p.Plan.Rejects).Select(r => r.Iid));
     }
 
     private void Apply(ITrainEvent e)
@@ -169,13 +174,19 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
             CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed);
     }
 
-    /// <summary>Everyone whose seat may have changed looks again now, rather than at their next poll. Never awaited.</summary>
-    private void PokeEveryone(IEnumerable<long> justRejected)
+    /// <summary>
+    /// Those whose seat changed look again now, rather than at their next poll; the others would only read the same seat
+    /// (a backlog of waiting merge requests would otherwise each run a step, GitLab calls and all, at every append).
+    /// Never awaited.
+    /// </summary>
+    private void PokeChanged(IReadOnlyDictionary<long, string> before, IEnumerable<long> justRejected)
     {
-        // Those still riding or waiting, and those this append took out: not every merge request ever rejected.
-        var iids = state.Queue.Select(m => m.Iid).Concat(justRejected).Distinct().ToList();
+        var iids = state.Queue.Select(m => m.Iid).Where(i => before.GetValueOrDefault(i) != Shown(SeatOf(i))).Concat(justRejected).Distinct().ToList();
         foreach (var iid in iids)
             _ = GrainFactory.GetGrain<IMergeRequestGrain>(new MergeRequestKey(Key.ProjectId, iid).ToString()).Poke()
                 .ContinueWith(t => _ = t.Exception, TaskContinuationOptions.OnlyOnFaulted);
     }
+
+    /// <summary>A seat as its merge request reads it, lists included (a record compares them by reference).</summary>
+    private static string Shown(TrainSeat seat) => $"{seat with { Ahead = [] }}|{string.Join(',', seat.Ahead)}";
 }

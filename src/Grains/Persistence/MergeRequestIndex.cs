@@ -44,7 +44,7 @@ public sealed class MergeRequestIndex(IDocumentStore store)
         return (items, total);
     }
 
-    private static readonly string[] ActiveStates = [.. Enum.GetValues<WorkflowState>().Where(s => s.IsActive()).Select(s => s.ToWireName())];
+    public static readonly string[] ActiveStates = [.. Enum.GetValues<WorkflowState>().Where(s => s.IsActive()).Select(s => s.ToWireName())];
 
     /// <summary>
     /// The merge requests whose workflow is under way, in every project, the longest unchanged first. Keys only, read

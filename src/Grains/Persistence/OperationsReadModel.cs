@@ -49,6 +49,21 @@ public sealed class OperationsReadModel(IDocumentStore store)
             q.Queue.Holder is { } h ? Summary(q.Key, h) : null, [.. q.Queue.Waiting.Select(w => Summary(q.Key, w))], q.Queue.Paused))];
     }
 
+    /// <summary>The target branches where a merge request's workflow is under way, per project: where a train may run.</summary>
+    public async Task<IReadOnlyList<MergeQueueKey>> ActiveBranchesAsync(IReadOnlySet<long> projects, CancellationToken ct = default)
+    {
+        await using var session = store.QuerySession();
+        var active = MergeRequestIndex.ActiveStates;
+        var query = session.Query<MergeRequestSummary>().Where(s => active.Contains(s.State) && s.TargetBranch != null);
+        if (projects.Count > 0)
+        {
+            var allowed = projects.ToArray();
+            query = query.Where(s => allowed.Contains(s.ProjectId));
+        }
+        var rows = await query.Select(s => new { s.ProjectId, s.TargetBranch }).ToListAsync(ct);
+        return [.. rows.Select(r => new MergeQueueKey(r.ProjectId, r.TargetBranch!)).Distinct().OrderBy(k => k.ProjectId).ThenBy(k => k.Branch, StringComparer.Ordinal)];
+    }
+
     /// <summary>The most recently changed merge requests, newest first.</summary>
     public async Task<IReadOnlyList<MergeRequestSummary>> RecentAsync(IReadOnlySet<long> projects, int take, CancellationToken ct = default)
     {

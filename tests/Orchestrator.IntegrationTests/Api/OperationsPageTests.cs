@@ -4,6 +4,8 @@ using System.Buffers.Binary;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Api.Operations;
+using Orchestrator.Api.Queues;
 using Orchestrator.Domain;
 using Orchestrator.IntegrationTests.Infrastructure;
 using sandbox::Sandbox.Seed;
@@ -333,4 +335,36 @@ public sealed class OperationsPageTests(SchemaFixture db, SandboxFixture sandbox
                 throw new InvalidOperationException($"!{iid} is {now} ({mr["outcome"]}), not {state}");
             return mr;
         }, mr => mr["state"]!.GetValue<string>() == state, $"!{iid} to be {state}", TimeSpan.FromSeconds(180), every: TimeSpan.FromMilliseconds(200));
+
+    [Fact]
+    public async Task Given_a_train_as_the_api_serialises_it_When_the_page_renders_it_Then_cars_show_in_order_with_their_waits_and_titles_stay_text()
+    {
+        // The API's own records, serialised as the API does: the page and the response agree on every name.
+        var train = new TrainResponse(Upstream, "main",
+        [
+            new TrainCarResponse("car-1", 11, 1, [], "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "passed", 401, "merging", "GitLab's merge", "<img src=x onerror=alert(1)>"),
+            new TrainCarResponse("car-2", 12, 2, [11], "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "running", 402, "building", "pipeline 402", "Two"),
+            new TrainCarResponse("car-4", 14, 3, [11, 12], null, "running", null, "rebasing", "the car ahead to push its head"),
+        ], [15, 16], [9], true, 7, ["car-3"]);
+        var json = System.Text.Json.JsonSerializer.Serialize(new[] { new TrainOverviewResponse(Upstream, "main", "mesa/mesa", null, train) },
+            new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web));
+        await using var browser = await HeadlessChromium.StartAsync();
+        await browser.NavigateAsync($"{baseUrl}/ops");
+        await browser.WaitForAsync("typeof renderTrains === 'function'");
+
+        await browser.EvaluateAsync($"renderTrains({json})");
+
+        var cars = $"[data-test=train][data-project=\"{Upstream}\"][data-branch=main] [data-test=car]";
+        Assert.Equal("11,12,14", await browser.EvaluateAsync<string>($"[...document.querySelectorAll('{cars}')].map(r => r.dataset.iid).join()"));
+        Assert.Equal("the branch itself|!11|!11, !12", await browser.EvaluateAsync<string>($"[...document.querySelectorAll('{cars} [data-test=ahead]')].map(c => c.textContent).join('|')"));
+        Assert.Equal("GitLab's merge|pipeline 402|the car ahead to push its head", await browser.EvaluateAsync<string>($"[...document.querySelectorAll('{cars} [data-test=waits-for]')].map(c => c.textContent).join('|')"));
+        Assert.Equal("aaaaaaaaaaaa|bbbbbbbbbbbb|—", await browser.EvaluateAsync<string>($"[...document.querySelectorAll('{cars} [data-test=head]')].map(c => c.textContent).join('|')"));
+        Assert.Contains("waiting for a car: !15, !16", await browser.EvaluateAsync<string>("document.querySelector('[data-test=train] h3').textContent"));
+        // A hostile title is text, never markup.
+        Assert.Equal("<img src=x onerror=alert(1)>", await browser.EvaluateAsync<string>($"document.querySelector('{cars}[data-iid=\"11\"] [data-test=title]').textContent"));
+        Assert.Equal(0, await browser.EvaluateAsync<int>("document.querySelectorAll('[data-test=trains] img').length"));
+        Assert.False(await browser.EvaluateAsync<bool>("document.getElementById('trains-section').hidden"));
+        await browser.EvaluateAsync("renderTrains([])");
+        Assert.True(await browser.EvaluateAsync<bool>("document.getElementById('trains-section').hidden"));
+    }
 }

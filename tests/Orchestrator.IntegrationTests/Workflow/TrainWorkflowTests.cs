@@ -2,6 +2,7 @@ extern alias sandbox;
 
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Orchestrator.Api.Queues;
 using Orchestrator.Domain;
 using Orchestrator.Grains;
 using Orchestrator.IntegrationTests.Infrastructure;
@@ -39,6 +40,14 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture 
         await EnqueueInOrderAsync(h, mrs);
         // A train of four: every car started while the first still ran.
         await Eventually.True(async () => (await Train(h).GetTrain()).Cars.Count == 4, "four cars in the train");
+        // What the API and the operations page show of it: the cars in order, each with its merge request's own word.
+        var shown = await Eventually.Get(() => TrainResponse.ReadAsync(h.Cluster.GrainFactory, new MergeQueueKey(h.Upstream, "main")),
+            t => t.Cars.Count == 4, "four cars shown");
+        Assert.Equal(mrs, shown.Cars.Select(c => c.Iid));
+        Assert.Equal([1, 2, 3, 4], shown.Cars.Select(c => c.Position));
+        Assert.Equal(mrs[..3], shown.Cars[3].Ahead);
+        Assert.All(shown.Cars, c => Assert.Matches("^(pipeline [0-9]+|its pipeline|its rebase|the car ahead to push|the train's verdict|the cars ahead to land|GitLab's merge)", c.WaitsFor));
+        Assert.Contains(shown.Cars, c => c.PipelineId is not null && c.WaitsFor == $"pipeline {c.PipelineId}");
 
         var outcomes = new List<MergeRequestWorkflow>();
         foreach (var iid in mrs) outcomes.Add(await h.WaitForOutcome(iid, 1, TrainTime));
@@ -70,6 +79,9 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture 
             var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray();
             Assert.Contains(notes, n => n!["body"]!.GetValue<string>().Contains("was rebuilt"));
         }
+        // The outcome notes say which car each rode and why it was rebuilt.
+        Assert.Contains(await NotesAsync(h, mrs[1]), n => n.StartsWith("I couldn't merge") && n.Contains("It rode car 2 of the merge train of `main`, tested on top of !" + mrs[0]));
+        Assert.Contains(await NotesAsync(h, mrs[3]), n => n.StartsWith("Merged as") && n.Contains($"It rode car 2 of the merge train of `main`, tested on top of !{mrs[2]}. Its car was rebuilt"));
         // The note announcing a car behind others says the merge request's page shows them meanwhile.
         var fourNotes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[3]}/notes")).AsArray();
         Assert.Contains(fourNotes, n => n!["body"]!.GetValue<string>().Contains("this page's diff also shows their changes"));
@@ -140,6 +152,9 @@ public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture 
                 output.WriteLine($"!{iid} note: {note!["body"]}");
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(await Train(h).GetTrain()));
     }
+
+    private static async Task<IReadOnlyList<string>> NotesAsync(WorkflowHarness h, long iid) =>
+        [.. (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>())];
 
     internal static ITrainGrain Train(WorkflowHarness h) => h.Cluster.GrainFactory.GetGrain<ITrainGrain>(new MergeQueueKey(h.Upstream, "main").ToString());
 

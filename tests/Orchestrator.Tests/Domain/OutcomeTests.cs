@@ -97,4 +97,40 @@ public sealed class OutcomeTests
     public void Given_an_mr_merged_by_someone_else_before_the_bot_acted_When_it_ends_Then_the_note_says_there_was_nothing_to_do() =>
         Assert.Equal("This merge request was already merged by @carol, so there was nothing for me to do.",
             Outcomes.For(State([.. Queued, new MergedElsewhere(1, null, "carol", At(2))]), Mr(), Policy).Note);
+
+    private static TrainCarAssigned Car(string car, long[] ahead, string? onto, string reason, int at) =>
+        new(1, new TrainSeat("main", car, ahead, onto, false), "t0", onto, reason, null, At(at));
+
+    [Fact]
+    public void Given_a_car_rebuilt_once_When_it_lands_Then_the_note_says_which_car_on_top_of_what_and_why_it_was_rebuilt()
+    {
+        IWorkflowEvent[] ride =
+        [
+            Car("car-3", [1, 2], "b2", "car 3 of the merge train of `main`", 1),
+            Car("car-5", [1], "b1", TrainCar.RebuiltPrefix + "!2 left the train: its pipeline failed", 2),
+        ];
+        var landed = State([.. Completed[..1], .. ride, .. Completed[1..]]);
+
+        var note = Outcomes.For(landed, Mr(), Policy with { NoteOnSuccess = true }).Note;
+
+        Assert.EndsWith("It rode car 2 of the merge train of `main`, tested on top of !1. Its car was rebuilt once, last because " +
+                        "!2 left the train: its pipeline failed.", note);
+    }
+
+    [Fact]
+    public void Given_a_car_whose_first_base_arrives_When_it_fails_Then_the_note_names_the_car_and_counts_no_rebuild()
+    {
+        // Waiting for the car ahead's head, then getting it, is the first base, not a rebuild.
+        IWorkflowEvent[] ride = [Car("car-2", [1], null, "car 2", 1), Car("car-2", [1], "b1", "the car ahead pushed its head", 2)];
+        var failed = State([.. Queued, .. ride, new AttemptFailed(1, WorkflowState.Building, "CI failed! (car 2 of the merge train of `main`: its pipeline failed)", At(9))]);
+
+        var note = Outcomes.For(failed, Mr(), Policy).Note!;
+
+        Assert.Contains("It rode car 2 of the merge train of `main`, tested on top of !1.\n", note);
+        Assert.DoesNotContain("rebuilt", note);
+    }
+
+    [Fact]
+    public void Given_no_train_When_an_attempt_ends_Then_the_note_says_nothing_of_cars() =>
+        Assert.DoesNotContain("car", Outcomes.For(State(Completed), Mr(), Policy with { NoteOnSuccess = true }).Note);
 }

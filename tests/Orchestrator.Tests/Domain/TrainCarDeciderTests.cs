@@ -113,6 +113,21 @@ public sealed class TrainCarDeciderTests
     }
 
     [Fact]
+    public void Given_a_car_at_the_head_When_GitLab_refuses_its_merge_because_the_target_moved_Then_the_train_rebuilds_it_rather_than_a_rebase_onto_the_same_base()
+    {
+        var landed = new ObserveTrain(Seat("car-2", [1], merged: true), AheadHead, At(40));
+        IWorkflowEvent[] atHead = [.. Riding(), new PipelineObserved(1, Pipeline, "success", At(20)), new BuildVerified(1, Target, [], At(21)),
+            new TrainCarAtHead(1, landed.Seat, AheadHead, At(40))];
+
+        var refused = DeciderSpec.Given(atHead).When(new RecordMergeRefusal(406, "Branch cannot be merged", new MergeRefusalFacts(Ours, Rebuilt, "can_be_merged"), 3, At(41)))
+            .ThenEvents();
+
+        Assert.Equal(MergeRefusal.TargetMoved, Assert.IsType<MergeRefused>(Assert.Single(refused)).Refusal);
+        var rebuilt = WorkflowDecider.Decide(new ObserveTrain(landed.Seat, Rebuilt, At(42)), Fold([.. atHead, .. refused])).Events;
+        Assert.Equal(Rebuilt, Assert.IsType<TrainCarAssigned>(rebuilt[0]).OntoSha);
+    }
+
+    [Fact]
     public void Given_a_recorded_train_history_When_replayed_Then_every_decision_is_the_same()
     {
         var stream = new List<IWorkflowEvent>(Queued);

@@ -24,6 +24,25 @@ public class TrainReplayTests
     }
 
     [Fact]
+    public void Given_a_history_audited_in_two_parts_when_continued_then_it_judges_and_folds_exactly_as_one_run()
+    {
+        var events = History().Events;
+        var whole = TrainReplay.Run(events);
+        foreach (var cut in Enumerable.Range(0, events.Count + 1))
+        {
+            var first = TrainReplay.Run(events.Take(cut).ToList());
+            var rest = TrainReplay.Continue(events, cut, first.State);
+            Assert.Equal(whole.Plans.Select(p => (p.Index, p.Same)), first.Plans.Concat(rest.Plans).Select(p => (p.Index, p.Same)));
+            Assert.Equal(System.Text.Json.JsonSerializer.Serialize(whole.State), System.Text.Json.JsonSerializer.Serialize(rest.State));
+        }
+        // A plan today's planner disagrees with after the cut is still caught.
+        var starting = events.Select((e, i) => (e, i)).Last(x => x.e is TrainPlanned { Plan.Starts.Count: > 0 }).i;
+        var before = TrainReplay.Run(events.Take(starting).ToList()).State;
+        Assert.True(TrainReplay.Continue(events, starting, before).Consistent);
+        Assert.False(TrainReplay.Continue(events, starting, before, s => TrainPlanner.Plan(s) with { Starts = [] }).Consistent);
+    }
+
+    [Fact]
     public void Given_a_planner_that_never_lands_when_replaying_then_it_disagrees_exactly_at_the_landing_plans()
     {
         var train = History();

@@ -122,6 +122,8 @@ function renderOverview(overview) {
       projectCell(q.projectPath, q.projectWebUrl, q.projectId), el("td", { class: "mono" }, q.targetBranch), queueStatus(q), holder, waiting));
   }
 
+  renderTrains(overview.trains || []);
+
   const list = $("merge-requests");
   list.replaceChildren();
   if (overview.mergeRequests.length === 0) list.append(el("tr", {}, el("td", { colSpan: 8, class: "muted" }, "no workflow yet")));
@@ -135,6 +137,34 @@ function renderOverview(overview) {
       el("td", {}, mr.attempt), el("td", { class: "when" }, when(mr.updatedAt)));
     row.addEventListener("click", () => select(key));
     list.append(row);
+  }
+}
+
+// One table per train: its cars in order, each with what it is tested on top of, its speculative head, its pipeline
+// and what it waits for; then who waits for a car and how many landed.
+function renderTrains(trains) {
+  $("trains-section").hidden = trains.length === 0;
+  const host = $("trains");
+  host.replaceChildren();
+  for (const t of trains) {
+    const body = el("tbody", {});
+    for (const car of t.train.cars) {
+      body.append(el("tr", { "data-test": "car", "data-iid": car.iid, "data-position": car.position },
+        el("td", {}, car.position),
+        el("td", {}, mrName(car)),
+        el("td", { class: "mono", "data-test": "ahead" }, car.ahead.length ? car.ahead.map((i) => `!${i}`).join(", ") : "the branch itself"),
+        el("td", { class: "mono", "data-test": "head" }, car.head ? car.head.slice(0, 12) : "—"),
+        el("td", { "data-test": "car-status" }, el("span", { class: `badge car-${car.status}` }, car.status)),
+        el("td", { class: "mono", "data-test": "pipeline" }, car.pipelineId ?? "—"),
+        el("td", { class: "reason", "data-test": "waits-for" }, car.waitsFor)));
+    }
+    if (t.train.cars.length === 0) body.append(el("tr", {}, el("td", { colSpan: 7, class: "muted" }, "no car is running")));
+    const waiting = t.train.waiting.length ? t.train.waiting.map((i) => `!${i}`).join(", ") : "nobody";
+    host.append(el("div", { class: "train", "data-test": "train", "data-project": t.projectId, "data-branch": t.branch },
+      el("h3", {}, link(t.projectWebUrl, t.projectPath || String(t.projectId)), " ", el("span", { class: "mono" }, t.branch),
+        el("span", { class: "muted" }, ` · ${t.train.landed.length} landed · waiting for a car: ${waiting}` +
+          (t.train.consistent ? "" : " · replay disagrees with a recorded plan"))),
+      el("table", {}, el("thead", {}, el("tr", {}, ...["Car", "Merge request", "Tested on top of", "Head", "Status", "Pipeline", "Waits for"].map((h) => el("th", {}, h)))), body)));
   }
 }
 

@@ -17,12 +17,20 @@ public sealed record TrainReplayReport(bool Consistent, TrainState State, IReadO
 /// </summary>
 public static class TrainReplay
 {
-    public static TrainReplayReport Run(IReadOnlyList<ITrainEvent> events, Func<TrainSnapshot, TrainPlan>? plan = null)
+    public static TrainReplayReport Run(IReadOnlyList<ITrainEvent> events, Func<TrainSnapshot, TrainPlan>? plan = null) =>
+        Continue(events, 0, TrainState.Initial, plan);
+
+    /// <summary>
+    /// The audit of <paramref name="events"/> from index <paramref name="from"/> on, the state before it being
+    /// <paramref name="before"/> (what an earlier report of the events up to there folded): a train read often audits
+    /// only what was appended since.
+    /// </summary>
+    public static TrainReplayReport Continue(IReadOnlyList<ITrainEvent> events, int from, TrainState before, Func<TrainSnapshot, TrainPlan>? plan = null)
     {
         plan ??= TrainPlanner.Plan;
-        var state = TrainState.Initial;
+        var state = before;
         var plans = new List<ReplayedPlan>();
-        for (var i = 0; i < events.Count; i++)
+        for (var i = from; i < events.Count; i++)
         {
             if (events[i] is TrainPlanned recorded)
             {
