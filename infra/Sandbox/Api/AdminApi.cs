@@ -30,9 +30,16 @@ public static class AdminApi
             {
                 if (route is not JsonObject o) throw GitLabError.Invalid("routes");
                 faults.Routes.Add(new RouteFault(o["method"]?.GetValue<string>() ?? "*", o["path"]?.GetValue<string>() ?? throw GitLabError.Missing("routes[path]"),
-                    o["status"]?.GetValue<int>() ?? (o["delay_ms"] is null && o["hold_ms"] is null ? 503 : 0), o["retry_after"]?.GetValue<int>(),
-                    o["count"]?.GetValue<int>() ?? 1, o["delay_ms"]?.GetValue<int>() ?? 0, o["hold_ms"]?.GetValue<int>() ?? 0));
+                    o["status"]?.GetValue<int>() ?? (o["delay_ms"] is null && o["hold_ms"] is null && o["held"] is null ? 503 : 0), o["retry_after"]?.GetValue<int>(),
+                    o["count"]?.GetValue<int>() ?? 1, o["delay_ms"]?.GetValue<int>() ?? 0, o["hold_ms"]?.GetValue<int>() ?? 0, o["held"]?.GetValue<bool>() ?? false));
             }
+            return Results.NoContent();
+        });
+
+        app.MapPost("/-/sandbox/faults/release", (HttpContext context, Model.SandboxStore store, Faults faults) =>
+        {
+            if (!Caller.Authenticate(context, store).IsAdmin) throw GitLabError.Forbidden();
+            faults.Release();
             return Results.NoContent();
         });
 
@@ -83,6 +90,8 @@ public static class AdminApi
         if (faults.Take(context.Request.Method, path) is { } fault)
         {
             if (fault.DelayMs > 0) await Task.Delay(fault.DelayMs, context.RequestAborted);
+            // A held call is let go by the test, or after a minute so a failed test never leaves a caller hanging.
+            if (fault.Held) await faults.Released.WaitAsync(TimeSpan.FromMinutes(1), context.RequestAborted).ContinueWith(_ => { });
             // Like GitLab, the work is done whether or not the caller is still there; only its answer waits.
             if (fault.HoldMs > 0) context.Response.OnStarting(() => Task.Delay(fault.HoldMs));
             if (fault.Status == 0) { await next(context); return; }

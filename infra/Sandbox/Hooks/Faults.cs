@@ -5,9 +5,11 @@ namespace Sandbox.Hooks;
 /// <summary>
 /// A route that misbehaves for the next <c>Count</c> matching calls: answers <c>Status</c> (5xx, or 429 with Retry-After),
 /// or, with <c>Status</c> 0, is only held for <c>DelayMs</c> before it runs (a slow GitLab, for races), or runs and then
-/// holds its answer for <c>HoldMs</c> (GitLab did the work; a caller that dies meanwhile never hears of it).
+/// holds its answer for <c>HoldMs</c> (GitLab did the work; a caller that dies meanwhile never hears of it), or, with
+/// <c>Held</c>, waits before it runs until the test releases it (a race staged in order, with no clock in it).
 /// </summary>
-public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count, int DelayMs = 0, int HoldMs = 0)
+public sealed record RouteFault(string Method, string PathPattern, int Status, int? RetryAfterSeconds, int Count, int DelayMs = 0, int HoldMs = 0,
+    bool Held = false)
 {
     public Regex Regex { get; } = new(PathPattern, RegexOptions.Compiled);
 }
@@ -27,6 +29,24 @@ public sealed class Faults
     public TimeSpan Stall { get; set; }
 
     public List<RouteFault> Routes { get; } = [];
+
+    private TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the test releases held calls (<c>POST /-/sandbox/faults/release</c>, or any new set of faults).</summary>
+    public Task Released
+    {
+        get { lock (gate) return released.Task; }
+    }
+
+    /// <summary>Lets every held call run; calls held later wait for the next release.</summary>
+    public void Release()
+    {
+        lock (gate)
+        {
+            released.TrySetResult();
+            released = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
 
     /// <summary>The next N webhook deliveries are silently lost.</summary>
     public int DropDeliveries { get; set; }
@@ -89,5 +109,6 @@ public sealed class Faults
             Routes.Clear();
             DropDeliveries = DuplicateDeliveries = ReorderBatch = 0;
         }
+        Release();
     }
 }

@@ -29,9 +29,11 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         {
             return await Get<GitLabProjectApprovals>($"projects/{project}/approvals", ct);
         }
-        catch (GitLabException e) when (e.Status == 404)
+        catch (GitLabException e) when (e.Status == 404 && e.GitLabMessage == "404 Not Found")
         {
-            // GitLab Free has no project approval settings: then nothing removes approvals on push.
+            // GitLab Free has no project approval settings (the route is unknown: Grape's bare 404), so nothing removes
+            // approvals on push. Any other 404 ("404 Project Not Found") is an error: read as "no", the bot would push
+            // and lose approvals it was never told about.
             return new GitLabProjectApprovals();
         }
     }

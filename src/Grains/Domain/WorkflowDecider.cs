@@ -235,9 +235,14 @@ public static class WorkflowDecider
         {
             var rebased = new Rebased(state.Attempt, f.Sha!, f.TargetHead, c.At, f);
             // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
-            return f.Sha == f.TargetHead
-                ? Decision.Of(rebased, Failed(state, $"these changes already exist in branch `{state.TargetBranch ?? "the target"}`", c.At))
-                : Decision.Of(rebased);
+            if (f.Sha == f.TargetHead)
+                return Decision.Of(rebased, Failed(state, $"these changes already exist in branch `{state.TargetBranch ?? "the target"}`", c.At));
+            // Approvals are given back only for the head whose changes were judged: the rewrite is deterministic, so
+            // another head means something else was pushed, which no one approved.
+            if (state.Reapproval is { Allowed: true } judged && judged.Rebase == state.Rebases && f.Sha != judged.Facts.NewHead)
+                return Decision.Of(rebased, Failed(state, $"my rewrite is at {f.Sha}, not at the {judged.Facts.NewHead} whose changes were checked, " +
+                    "so I do not approve it in anyone's name; ask the approvers to approve again", c.At));
+            return Decision.Of(rebased);
         }
         // An error GitLab kept from before this attempt asked is not this rebase's.
         if (f.Requested && !string.IsNullOrEmpty(f.MergeError))

@@ -42,4 +42,14 @@ public interface IMergeQueueGrain : IGrainWithStringKey
 public sealed record QueuePauseView([property: Id(0)] string Reason, [property: Id(1)] string By, [property: Id(2)] DateTimeOffset Since);
 
 [GenerateSerializer, Alias("MergeQueueView")]
-public sealed record MergeQueueView([property: Id(0)] long? Holder, [property: Id(1)] IReadOnlyList<long> Waiting, [property: Id(2)] QueuePauseView? Paused = null);
+public sealed record MergeQueueView([property: Id(0)] long? Holder, [property: Id(1)] IReadOnlyList<long> Waiting, [property: Id(2)] QueuePauseView? Paused = null)
+{
+    /// <summary>Why <paramref name="iid"/> does not hold the branch, as its step says it: a pause first, since it holds everyone.</summary>
+    public string WaitReason(long iid)
+    {
+        if (Paused is { } p) return $"the queue is paused by {p.By} since {p.Since:u}: {p.Reason}";
+        var ahead = Waiting.TakeWhile(w => w != iid).Select(w => $"!{w}").ToList();
+        var holder = Holder is { } h ? $"!{h} holds the target branch" : "the target branch is being handed over";
+        return ahead.Count == 0 ? holder : $"{holder}; ahead in the queue: {string.Join(", ", ahead)}";
+    }
+}

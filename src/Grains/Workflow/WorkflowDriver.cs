@@ -63,7 +63,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
         }
         var queue = grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr));
-        return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting("another merge request holds the target branch");
+        return await queue.TryAcquire(key.Iid, MergeOrder.PlaceOf(policy.MergeOrder, mr.CreatedAt, s.AttemptStartedAt, now)) ? StepResult.Of(new StartRebase(now)) : StepResult.Waiting((await queue.Get()).WaitReason(key.Iid));
     }
 
     private async Task<StepResult> RebasingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -132,10 +132,14 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             : Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
         if (result is Adapters.Git.GitRewriteResult.Previewed preview)
             return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, mr.Iid, now, ct));
-        // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and them approved).
-        if (s.Reapproval is { Allowed: true } allowed && result.LandedHead is { } head
-            && await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending)
-            return pending;
+        // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
+        // them approved); unless the decider ends the attempt on the head that landed.
+        if (s.Reapproval is { Allowed: true } allowed && result is { LandedHead: { } head, LandedOnto: { } landedOnto })
+        {
+            var landed = RecordRebase.Landed(head, landedOnto, now);
+            if (WorkflowDecider.Decide(landed, s).Events.OfType<AttemptFailed>().Any()) return StepResult.Of(landed);
+            if (await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending) return pending;
+        }
         return StepResult.Of(result switch
         {
             Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),

@@ -79,14 +79,15 @@ public sealed class RewriteLeaseTests(SchemaFixture db, SandboxFixture sandbox) 
         await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with { Trailers = ["part-of"] });
         var iid = await h.OpenMrAsync("leased", "Leased", new FileChange("create", "leased.txt", "1\n"));
         await h.CommitAsync(h.As("maintainer"), h.Upstream, "main", "main moves on", [new FileChange("create", "main.txt", "m\n")]);
-        // Our push reaches GitLab and waits there; meanwhile bob pushes to his branch.
-        await h.Faults(new { routes = new[] { new { method = "POST", path = "git-receive-pack$", delay_ms = 3000, count = 1 } } });
+        // Our push reaches GitLab and is held there until bob has pushed to his branch: the race, staged in order.
+        await h.Faults(new { routes = new[] { new { method = "POST", path = "git-receive-pack$", held = true, count = 1 } } });
         try
         {
             await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
             await Eventually.True(async () => await h.ArmedRoutes() == 0,
                 "our push to reach GitLab");
             var bobs = await h.CommitAsync(h.As("bob"), h.Upstream, "leased", "bob's late change", [new FileChange("create", "late.txt", "late\n")]);
+            await h.ReleaseHeldCalls();
 
             var s = await h.WaitForOutcome(iid, 1);
 

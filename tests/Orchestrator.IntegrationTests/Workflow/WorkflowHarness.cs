@@ -141,6 +141,13 @@ public static class WorkflowHarnessExtensions
         (await admin.PutAsJsonAsync("/-/sandbox/faults", faults)).EnsureSuccessStatusCode();
     }
 
+    /// <summary>Lets the calls a <c>held</c> route fault keeps waiting run now.</summary>
+    public static async Task ReleaseHeldCalls(this WorkflowHarness h)
+    {
+        using var admin = SandboxAdmin(h);
+        (await admin.PostAsync("/-/sandbox/faults/release", null)).EnsureSuccessStatusCode();
+    }
+
     /// <summary>How many route faults no call has spent yet: 0 once every call they wait for has reached GitLab.</summary>
     public static async Task<int> ArmedRoutes(this WorkflowHarness h)
     {

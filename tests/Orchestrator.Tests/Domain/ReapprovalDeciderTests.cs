@@ -171,4 +171,20 @@ public sealed class ReapprovalDeciderTests
         Assert.False(report.Consistent);
         Assert.Equal("CheckReapproval", Assert.Single(report.Decisions, d => !d.Same).Command);
     }
+
+    [Fact]
+    public void Given_an_allowed_reapproval_When_our_push_landed_another_head_than_the_one_judged_Then_the_attempt_fails_and_replay_agrees()
+    {
+        IWorkflowEvent[] allowed = [.. PlannedToReapprove, .. Given(PlannedToReapprove).When(new CheckReapproval(Facts(), At(3))).ThenEvents()];
+        Assert.True(Assert.IsType<ReapprovalChecked>(allowed[^1]).Allowed);
+        var other = "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5";
+
+        var events = Given(allowed).When(RecordRebase.Landed(other, Facts().NewBase, At(4))).ThenEvents();
+
+        Assert.IsType<Rebased>(events[0]);
+        Assert.StartsWith($"my rewrite is at {other}, not at the {Facts().NewHead}", Assert.IsType<AttemptFailed>(events[1]).Reason);
+        Assert.True(WorkflowReplay.Run([.. allowed, .. events]).Consistent);
+        // The head judged lands: nothing to say.
+        Assert.IsType<Rebased>(Assert.Single(Given(allowed).When(RecordRebase.Landed(Facts().NewHead, Facts().NewBase, At(4))).ThenEvents()));
+    }
 }

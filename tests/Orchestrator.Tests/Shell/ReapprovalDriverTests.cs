@@ -135,9 +135,11 @@ public sealed class ReapprovalDriverTests
         var plan = await PlannedAsync();
         world.GitLab.Approvals = new GitLabApprovals(2, 2, []);
 
-        var fail = Command<Fail>(await world.StepAsync(Fold([.. Checked, plan, Allowed(plan, head: "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5")]), At(6)));
+        var state = Fold([.. Checked, plan, Allowed(plan, head: "e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5")]);
+        var landed = Command<RecordRebase>(await world.StepAsync(state, At(6)));
 
-        Assert.Contains("whose changes were checked", fail.Reason);
+        // The push is recorded as it landed, and the decider ends the attempt on it: replay checks the head too.
+        Assert.Contains("whose changes were checked", Assert.IsType<AttemptFailed>(WorkflowDecider.Decide(landed, state).Events[^1]).Reason);
         Assert.Empty(world.Sudo.Approvals);
     }
 

@@ -42,7 +42,8 @@ internal sealed class ShellWorld
         public Task<MergeQueueView> Pause(string reason, string by, bool stopRunning, DateTimeOffset at) => throw new NotSupportedException();
         public Task<MergeQueueView> Resume(string by, DateTimeOffset at) => throw new NotSupportedException();
         public Task<bool> MoveToFront(long iid, string by, DateTimeOffset at) => throw new NotSupportedException();
-        public Task<MergeQueueView> Get() => throw new NotSupportedException();
+        public long? Holder { get; set; } = 3;
+        public Task<MergeQueueView> Get() => Task.FromResult(new MergeQueueView(Grants ? null : Holder, [], null));
     }
 
     public sealed class FakeGitWorker : IGitWorker

@@ -44,7 +44,7 @@ public sealed class WorkflowDriverTests
         var result = await world.StepAsync(checkedRequest, At(2));
 
         if (grants) Command<StartRebase>(result);
-        else Assert.IsType<StepResult.Wait>(result);
+        else Assert.Equal("!3 holds the target branch", Assert.IsType<StepResult.Wait>(result).Why);
     }
 
     [Fact]

@@ -32,6 +32,8 @@ public abstract record GitRewriteResult
     /// <summary>The source branch's head when it is now our rewrite (pushed now or before), else null.</summary>
     public string? LandedHead => this switch { Pushed p => p.Head, AlreadyPushed a => a.Head, _ => null };
 
+    public string? LandedOnto => this switch { Pushed p => p.Onto, AlreadyPushed a => a.Onto, _ => null };
+
     /// <summary>The source branch now points at <paramref name="Head"/>, our rewrite of the expected commits onto <paramref name="Onto"/>.</summary>
     public sealed record Pushed(string Head, string Onto, IReadOnlyList<string> Commits) : GitRewriteResult;
 
