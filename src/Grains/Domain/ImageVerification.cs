@@ -26,7 +26,8 @@ public sealed record ImageEvidence(
 
 /// <summary>
 /// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,
-/// the jobs' runner lines, the policy's accepted unverified jobs, and the target registry's tags afterwards.
+/// the jobs' runner lines, the policy's accepted unverified jobs, and the target registry's tags afterwards. For a car of an
+/// image-aware train, <see cref="TrainBuilds"/>: the tags (<c>name:tag</c>) the train's cars build or pushed, as the train said then.
 /// </summary>
 [GenerateSerializer, Alias("VerificationEvidence")]
 public sealed record VerificationEvidence(
@@ -35,7 +36,8 @@ public sealed record VerificationEvidence(
     [property: Id(2)] IReadOnlyList<JobEvidence> Jobs,
     [property: Id(3)] IReadOnlyList<string> UnverifiedJobsAllowed,
     [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter,
-    [property: Id(5)] IReadOnlyList<string>? Bridges = null);
+    [property: Id(5)] IReadOnlyList<string>? Bridges = null,
+    [property: Id(6)] IReadOnlyList<string>? TrainBuilds = null);
 
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(

@@ -134,6 +134,9 @@ public sealed record MergeTrainPolicy(
         if (MaxPipelines is < 1 or > MostCars) yield return $"train.maxPipelines must be between 1 and {MostCars}";
     }
 
-    /// <summary>The planner's policy: GitLab's merge train, <see cref="Depth"/> cars deep within <see cref="Pipelines"/> pipelines.</summary>
-    public Trains.TrainPolicy ToPlanner() => new(Trains.TrainStrategy.MergeTrain, Pipelines, Depth: Depth);
+    /// <summary>
+    /// The planner's policy: GitLab's merge train, <see cref="Depth"/> cars deep within <see cref="Pipelines"/> pipelines;
+    /// for a project with images, image-aware (one build per bumped tag, see <see cref="TrainCarImages"/>).
+    /// </summary>
+    public Trains.TrainPolicy ToPlanner(bool images = false) => new(Trains.TrainStrategy.MergeTrain, Pipelines, Depth: Depth, BuildsOnce: images);
 }

@@ -24,7 +24,8 @@ public sealed record TrainSeat(
     [property: Id(7)] string? Reason = null,
     [property: Id(8)] string? CarStatus = null,
     [property: Id(9)] string? PushedHead = null,
-    [property: Id(10)] bool Stopped = false)
+    [property: Id(10)] CarImages? Images = null,
+    [property: Id(11)] bool Stopped = false)
 {
     /// <summary>Position in the train when the car started: 1 is tested on the target itself.</summary>
     public int Position => Ahead.Count + 1;
@@ -174,12 +175,15 @@ public static class TrainCarRules
         if (!state.IsActive) return Decision.Nothing;
         if (seat.Rejected is { } verdict)
         {
-            // Only a car this attempt rides in can be judged; a merge request still waiting for one was never tested.
-            if (state.Car is null) return Decision.Nothing;
+            // Only a car this attempt rides in can be judged; a merge request still waiting for one was never tested,
+            // unless an image it needs failed to build (TrainCarImages).
+            if (state.Car is null && seat.Images?.FailedBuild is null) return Decision.Nothing;
             return Decision.Of(new TrainCarRejected(state.Attempt, seat, c.TargetHead, c.At),
-                new AttemptFailed(state.Attempt, state.State, seat.Stopped
-                    ? $"The merge train of `{seat.Branch}` stopped (this was car {state.Car.Position}): {verdict}. Ask again once that is understood."
-                    : $"CI failed! (car {state.Car.Position} of the merge train of `{seat.Branch}`: {verdict})", c.At));
+                new AttemptFailed(state.Attempt, state.State, seat.Stopped && state.Car is { } stopped
+                    ? $"The merge train of `{seat.Branch}` stopped (this was car {stopped.Position}): {verdict}. Ask again once that is understood."
+                    : state.Car is { } riding
+                    ? $"CI failed! (car {riding.Position} of the merge train of `{seat.Branch}`: {verdict})"
+                    : $"CI failed! (the merge train of `{seat.Branch}`: {verdict})", c.At));
         }
         // Its car was stopped and no other started yet (the budget, a failure ahead): its pipeline is stopped, it waits.
         if (seat.CarId is null)

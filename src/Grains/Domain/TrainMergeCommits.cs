@@ -69,8 +69,8 @@ public static class MergeCommitCars
     /// The planner's policy for a project's merge method. Semi-linear: one car at a time, since each landing is a merge
     /// commit the next car must be rebased onto (GitLab refuses it otherwise), so no car behind could land what it tested.
     /// </summary>
-    public static TrainPolicy PlannerPolicy(MergeTrainPolicy policy, string? mergeMethod) =>
-        mergeMethod == SemiLinear ? new(TrainStrategy.MergeTrain, 1, Depth: 1) : policy.ToPlanner();
+    public static TrainPolicy PlannerPolicy(MergeTrainPolicy policy, string? mergeMethod, bool images = false) =>
+        mergeMethod == SemiLinear ? new(TrainStrategy.MergeTrain, 1, Depth: 1, BuildsOnce: images) : policy.ToPlanner(images);
 
     /// <summary>
     /// Right before the merge, once nothing ahead is left to land: the merge GitLab will make must have the tested tree.

@@ -252,11 +252,13 @@ public static class WorkflowDecider
 
     internal static Decision DecideFreshness(RecordFreshness c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        var images = c.Observations is { } seen ? [.. seen.Select(rules.Freshness)] : c.AsRecorded ?? [];
+        var images = c.Observations is { } seen ? TrainCarImages.ForBuilder(state, [.. seen.Select(rules.Freshness)]) : c.AsRecorded ?? [];
         var checkedEvent = new FreshnessChecked(state.Attempt, state.RebasedSha!, images, c.AllowUnbumpedInputs, c.At, c.Observations, c.UnreadableTags);
         // An image whose tag cannot be read cannot be checked: nothing runs on a guess.
         if (c.UnreadableTags is { Count: > 0 } unreadable)
             return Decision.Of(checkedEvent, Failed(state, $"cannot read {string.Join(", ", unreadable)} at {state.RebasedSha}", c.At));
+        if (TrainCarImages.FreshnessProblem(state, images) is { } train)
+            return Decision.Of(checkedEvent, Failed(state, train, c.At));
         var unbumped = images.Where(i => i.Verdict == FreshnessVerdict.Unbumped).Select(i => i.Name).ToList();
         if (unbumped.Count == 0 || c.AllowUnbumpedInputs)
             return Decision.Of(checkedEvent);
@@ -351,9 +353,11 @@ public static class WorkflowDecider
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
         var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
+            .Concat(TrainCarImages.BuiltByOtherCars(state, evidence))
             .ToList();
         var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
-        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).ToList();
+        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}"))
+            .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
         if (evidence.Bridges is { Count: > 0 } bridges)
             problems.Add($"pipeline {state.PipelineId} triggers downstream pipelines ({string.Join(", ", bridges)}), which run on after it and cannot be verified");

@@ -47,6 +47,7 @@ public static class WorkflowEventNames
         [typeof(TrainCarLandingChecked)] = "train_car_landing_checked",
         [typeof(TrainBranchUpdated)] = "train_branch_updated",
         [typeof(TrainCarsAheadChecked)] = "train_cars_ahead_checked",
+        [typeof(TrainCarImagesSeen)] = "train_car_images_seen",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

@@ -84,7 +84,18 @@ public static class WorkflowEvolver
             // A car's first plan names the merge request's own head: what it merges, or what its branch goes back to.
             RewritePlanned e => state with { PlannedRewrite = e, Car = state.Car is { AuthorHead: null } car ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car },
             ReapprovalChecked e => state with { Reapproval = e },
-            TrainCarAssigned e => state with { Car = TrainCar.After(state.Car, e) },
+            TrainCarAssigned e => state with
+            {
+                Car = TrainCar.After(state.Car, e),
+                // Each car is held to what the train said of its images when it was given (streams from before: none).
+                CarImages = e.Seat.CarId is not null && e.Seat.Images is { } images ? new CarImageState(images, [], []) : null,
+            },
+            TrainCarImagesSeen e => state with
+            {
+                CarImages = state.CarImages is { } images
+                    ? images with { Pushed = [.. images.Pushed, .. e.Pushed], Failed = [.. images.Failed, .. e.Failed] }
+                    : state.CarImages,
+            },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,

@@ -53,6 +53,7 @@ public static class WorkflowSteps
             On<ObservePipeline>(D.DecideObservation),
             On<TimeOut>((c, s, _) => D.DecideLegacyTimeOut(c, s)),
             On<ObserveCarsAhead>(TrainCarsAhead.Decide),
+            On<ObserveCarImages>((c, s, _) => TrainCarImages.DecideSeen(c, s)),
             Train),
         Step(Verifying, [Promoting, Merging, Rebasing, .. Ends],
             On<RecordVerification>(D.DecideVerification),

@@ -107,6 +107,8 @@ public static class WorkflowTimeline
             ? $"waits before its {t.Checkpoint.ToString().ToLowerInvariant()}: {why}"
             : $"every car ahead's requester may still merge, before its {t.Checkpoint.ToString().ToLowerInvariant()}",
         TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
+        TrainCarImagesSeen t => string.Join("; ", t.Pushed.Select(p => $"our pipeline pushed {p.Tag} as {p.Digest} for the merge train")
+            .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",

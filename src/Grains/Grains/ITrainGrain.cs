@@ -13,8 +13,12 @@ namespace Orchestrator.Grains;
 public interface ITrainGrain : IGrainWithStringKey
 {
     /// <summary>Joins the train if absent (opening it with <paramref name="policy"/>); the merge request's seat.</summary>
+    /// <remarks>
+    /// <paramref name="bumps"/>: the image tags (<c>name:tag</c>) its changes bump, for an image-aware train.
+    /// <paramref name="attemptStartedAt"/>: a merge request the train took out untested since then is not joined again (its attempt reads the verdict).
+    /// </remarks>
     [Alias("Join")]
-    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at);
+    Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null, DateTimeOffset? attemptStartedAt = null);
 
     [Alias("Seat")]
     Task<TrainSeat> Seat(long iid);
@@ -27,6 +31,14 @@ public interface ITrainGrain : IGrainWithStringKey
     [Alias("ReportFailed")]
     Task<TrainSeat> ReportFailed(long iid, string carId, DateTimeOffset at);
 
+    /// <summary>The car's pipeline pushed a tag the train gave it to build (counted only from that car).</summary>
+    [Alias("ReportImage")]
+    Task<TrainSeat> ReportImage(long iid, string carId, string tag, string digest, DateTimeOffset at);
+
+    /// <summary>The car's pipeline failed to build a tag the train gave it to build.</summary>
+    [Alias("ReportImageFailed")]
+    Task<TrainSeat> ReportImageFailed(long iid, string carId, string tag, DateTimeOffset at);
+
     /// <summary>GitLab merged the merge request at <paramref name="sha"/>: its car lands.</summary>
     [Alias("ReportMerged")]
     Task ReportMerged(long iid, string sha, DateTimeOffset at);
@@ -38,6 +50,10 @@ public interface ITrainGrain : IGrainWithStringKey
     /// <summary>What <paramref name="iid"/> landed is not what it tested: every car riding is taken out, once.</summary>
     [Alias("Halt")]
     Task Halt(long iid, string reason, DateTimeOffset at);
+
+    /// <summary>The tags (<c>name:tag</c>) the train's cars are building or have pushed.</summary>
+    [Alias("CarBuilds")]
+    Task<IReadOnlyList<string>> CarBuilds();
 
     [Alias("GetTrain")]
     Task<TrainView> GetTrain();

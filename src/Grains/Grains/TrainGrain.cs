@@ -19,6 +19,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private readonly Dictionary<long, (string CarId, string Sha)> heads = [];
     private readonly Dictionary<long, string> merged = [];
     private readonly Dictionary<long, string> rejected = [];
+    // Rejected without a car: an image they need failed to build (TrainRules.NeedingFailedBuilds).
+    private readonly Dictionary<long, DateTimeOffset> rejectedUntested = [];
     private readonly Dictionary<long, string> retiredBecause = [];
     private IReadOnlyList<Hold> holds = [];
     // How far GetTrain has audited the stream: up to which event, the state replay folded there, its verdict, its plans.
@@ -35,12 +37,15 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         foreach (var e in await session.Events.FetchStreamAsync(Stream, token: ct)) Apply((ITrainEvent)e.Data);
     }
 
-    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at)
+    public async Task<TrainSeat> Join(long iid, TrainPolicy policy, DateTimeOffset at, IReadOnlyList<string>? bumps = null,
+        DateTimeOffset? attemptStartedAt = null)
     {
         if (!state.IsOpen) await DecideAsync(new OpenTrain(Key.Branch, policy, at));
+        // Taken out while still waiting (an image it needs failed to build): this attempt's verdict, not a reason to join again.
+        if (attemptStartedAt is { } since && rejectedUntested.TryGetValue(iid, out var when) && when >= since) return SeatOf(iid);
         // A merge request back for another attempt is a new passenger: the old verdict was about its old attempt.
         if (!state.Queue.Exists(m => m.Iid == iid) && !merged.ContainsKey(iid))
-            await DecideAsync(new JoinTrain([QueuedMr.Plain(iid)], at));
+            await DecideAsync(new JoinTrain([QueuedMr.Plain(iid) with { Bumps = bumps ?? [] }], at));
         return SeatOf(iid);
     }
 
@@ -56,6 +61,18 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     public async Task<TrainSeat> ReportFailed(long iid, string carId, DateTimeOffset at)
     {
         if (state.Car(carId) is { Status: CarStatus.Running } car && car.Mrs.Contains(iid)) await DecideAsync(new FinishPipeline(carId, false, at));
+        return SeatOf(iid);
+    }
+
+    public async Task<TrainSeat> ReportImage(long iid, string carId, string tag, string digest, DateTimeOffset at)
+    {
+        if (CurrentCar(iid)?.Id == carId) await DecideAsync(new PushImage(tag, digest, at, carId));
+        return SeatOf(iid);
+    }
+
+    public async Task<TrainSeat> ReportImageFailed(long iid, string carId, string tag, DateTimeOffset at)
+    {
+        if (CurrentCar(iid)?.Id == carId) await DecideAsync(new FailImage(tag, carId, at));
         return SeatOf(iid);
     }
 
@@ -80,6 +97,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         await AppendAsync([new TrainHalted(iid, reason, riding, at)]);
         foreach (var mr in riding) await DecideAsync(new WithdrawMr(mr, $"the merge train stopped: {reason}", at));
     }
+
+    public Task<IReadOnlyList<string>> CarBuilds() =>
+        Task.FromResult<IReadOnlyList<string>>([.. state.Building.Select(b => b.Tag).Concat(state.PushedFor.Keys).Distinct().Order(StringComparer.Ordinal)]);
 
     public Task<TrainView> GetTrain()
     {
@@ -120,7 +140,11 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
             case TrainPlanned p:
                 foreach (var start in p.Plan.Starts.Where(s => !s.Car.ImageOnly))
                     foreach (var iid in start.Car.Mrs) lastCar[iid] = start.Car;
-                foreach (var reject in p.Plan.Rejects) rejected[reject.Iid] = reject.Reason;
+                foreach (var reject in p.Plan.Rejects)
+                {
+                    rejected[reject.Iid] = reject.Reason;
+                    if (state.Car(reject.CarId) is null) rejectedUntested[reject.Iid] = p.At;
+                }
                 foreach (var retire in p.Plan.Retires)
                     if (state.Car(retire.CarId) is { } car)
                         foreach (var iid in car.Mrs) retiredBecause[iid] = $"{retire.CarId} was stopped: {retire.Reason}";
@@ -138,6 +162,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 {
                     rejected.Remove(m.Iid);
                     stopped.Remove(m.Iid);
+                    rejectedUntested.Remove(m.Iid);
                 }
                 break;
             case TrainHalted t:
@@ -156,7 +181,9 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     {
         var branch = Key.Branch;
         if (stopped.TryGetValue(iid, out var why)) return new TrainSeat(branch, null, [], null, false, Rejected: why, Stopped: true);
-        if (rejected.TryGetValue(iid, out var verdict)) return new TrainSeat(branch, null, [], null, false, Rejected: verdict);
+        if (rejected.TryGetValue(iid, out var verdict))
+            return new TrainSeat(branch, null, [], null, false, Rejected: verdict,
+                Images: rejectedUntested.ContainsKey(iid) ? CarImages.None with { FailedBuild = verdict } : null);
         if (CurrentCar(iid) is not { } car)
         {
             var held = holds.FirstOrDefault(h => h.Mrs.Contains(iid))?.Reason;
@@ -171,8 +198,13 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         var pushed = heads.TryGetValue(iid, out var mine) && mine.CarId == car.Id ? mine.Sha : null;
         var reason = retiredBecause.GetValueOrDefault(iid) ?? $"car {car.Base.Count + 1} of the merge train of `{branch}`";
         return new TrainSeat(branch, car.Id, car.Base, aheadHead, car.Base.All(merged.ContainsKey), Reason: reason,
-            CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed);
+            CarStatus: car.Status.ToString().ToLowerInvariant(), PushedHead: pushed, Images: ImagesOf(car));
     }
+
+    /// <summary>What a car builds and tests on, for an image-aware train (null otherwise: the car checks its images as any attempt).</summary>
+    private CarImages? ImagesOf(Car car) => state.Policy is { BuildsOnce: true }
+        ? new CarImages(car.Builds, car.TestsOn, [.. car.Builds.Where(state.Pushed.ContainsKey).Select(t => new ImageDigest(t, state.Pushed[t]))])
+        : null;
 
     /// <summary>
     /// Those whose seat changed look again now, rather than at their next poll; the others would only read the same seat
@@ -188,5 +220,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     }
 
     /// <summary>A seat as its merge request reads it, lists included (a record compares them by reference).</summary>
-    private static string Shown(TrainSeat seat) => $"{seat with { Ahead = [] }}|{string.Join(',', seat.Ahead)}";
+    private static string Shown(TrainSeat seat) => $"{seat with { Ahead = [], Images = null }}|{string.Join(',', seat.Ahead)}|{Shown(seat.Images)}";
+
+    private static string Shown(CarImages? images) => images is null ? "" : string.Join(',',
+        [.. images.Builds, .. images.TestsOn.Select(d => $"{d.Tag}@{d.Digest}"), "pushed", .. images.Pushed.Select(d => $"{d.Tag}@{d.Digest}"), images.FailedBuild]);
 }

@@ -19,6 +19,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
 {
     public const string AttemptVariable = Markers.PipelineVariable;
 
+    private readonly CarImagesObserver carImages = new(gitlab, registry);
+
     public bool Drives => true;
 
     public async Task<StepResult> StepAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, DateTimeOffset now,
@@ -27,7 +29,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
         // A car hears from its train before anything else: a new car or base stops what the old one was doing.
-        if (s.IsActive && s.State != WorkflowState.Queued && s.Car is not null && await TrainAsync(key, s, mr, now, ct) is { } train) return train;
+        if (s.IsActive && s.State != WorkflowState.Queued && s.Car is not null && await TrainAsync(key, s, mr, policy, now, ct) is { } train) return train;
         // The observer of each step the table declares (WorkflowSteps); an ended attempt is finished off.
         return WorkflowSteps.Of(s.State) is { } step
             ? await Observers[step.State](this, new Step(key, s, mr, policy, now, memo), ct)
@@ -57,7 +59,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             return check;
         if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
         {
-            var seat = await Train(key, s, mr).Join(key.Iid, MergeCommitCars.PlannerPolicy(policy.Train, memo.MergeMethod?.Method), now);
+            var seat = await Train(key, s, mr).Join(key.Iid, MergeCommitCars.PlannerPolicy(policy.Train, memo.MergeMethod?.Method, images: policy.Images.Count > 0), now,
+                await carImages.BumpsAsync(s, mr, policy, memo, ct), s.AttemptStartedAt);
             var observed = await ObserveTrainAsync(seat, mr, now, ct, MergeCommitCars.BuildsMergeCommits(memo.MergeMethod?.Method));
             return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
@@ -317,8 +320,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
-        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now,
-            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null));
+        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await CarImagesObserver.WithTrainBuildsAsync(
+            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, s, Train(key, s, mr))));
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -439,14 +442,18 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     /// The train's word on this car, with what the car owes it first (its head once pushed, its pipeline's failure),
     /// handed to the decider; null when nothing changes. A new car stops the old one's pipeline before it is recorded.
     /// </summary>
-    private async Task<StepResult?> TrainAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct)
+    private async Task<StepResult?> TrainAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
     {
+        // What its pipeline did to the tags it builds for the train, before its failure is reported: a failed build is the train's first.
+        if (await carImages.ObserveAsync(key, s, policy, now, ct) is { } images) return StepResult.Of(images);
         var train = Train(key, s, mr);
         var seat = await train.Seat(key.Iid);
         if (s.Car!.CarId is { } carId && seat.CarId == carId)
         {
             if (s.State > WorkflowState.Rebasing && s.RebasedSha is { } head && seat.PushedHead != head)
                 seat = await train.ReportHead(key.Iid, carId, head, now);
+            seat = await carImages.ReportAsync(train, key, s, seat, carId, now);
             if (s.State == WorkflowState.Building && s.PipelineStatus is { } status && PipelineStatus.Classify(status) == PipelineOutcome.Failed
                 && seat.CarStatus == "running")
                 seat = await train.ReportFailed(key.Iid, carId, now);

@@ -16,7 +16,7 @@ namespace Orchestrator.IntegrationTests.Workflow;
 /// Merge trains on a fast-forward project: car k is tested on the target plus cars 1..k (each pushed to its own branch
 /// by our git), lands only after every car ahead, and lands exactly the SHA its pipeline tested.
 /// </summary>
-public sealed class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture sandbox, Xunit.Abstractions.ITestOutputHelper output)
+public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandboxFixture sandbox, Xunit.Abstractions.ITestOutputHelper output)
     : IClassFixture<SchemaFixture>, IClassFixture<SlowJobsSandboxFixture>
 {
     private static readonly TimeSpan TrainTime = TimeSpan.FromMinutes(4);

@@ -18,6 +18,8 @@ internal sealed class TrainScript
 
     public static TrainScript Open(TrainStrategy strategy, int budget, int batchSize = 4) => new(new TrainPolicy(strategy, budget, batchSize));
 
+    public static TrainScript Open(TrainPolicy policy) => new(policy);
+
     public TrainState State { get; private set; } = TrainState.Initial;
     public IReadOnlyList<ITrainEvent> Events => events;
     public TrainPlan Plan { get; private set; } = new([], [], [], [], [], [], 0);
@@ -37,6 +39,9 @@ internal sealed class TrainScript
     public TrainScript Pass(string carId) => Apply(new FinishPipeline(carId, true, Next()));
     public TrainScript Fail(string carId) => Apply(new FinishPipeline(carId, false, Next()));
     public TrainScript Push(string tag, string digest) => Apply(new PushImage(tag, digest, Next()));
+    /// <summary>The car building a tag says it pushed it (on GitLab only that car's word counts).</summary>
+    public TrainScript PushBy(string carId, string tag, string digest) => Apply(new PushImage(tag, digest, Next(), carId));
+    public TrainScript BuildFailed(string carId, string tag) => Apply(new FailImage(tag, carId, Next()));
     public TrainScript Withdraw(long iid) => Apply(new WithdrawMr(iid, "unassigned", Next()));
 
     /// <summary>

@@ -12,4 +12,8 @@ public sealed record WithdrawMr(long Iid, string Reason, DateTimeOffset At) : Tr
 
 public sealed record FinishPipeline(string CarId, bool Passed, DateTimeOffset At) : TrainCommand(At);
 
-public sealed record PushImage(string Tag, string Digest, DateTimeOffset At) : TrainCommand(At);
+/// <summary>A tag was pushed; on GitLab only the car building it (<paramref name="CarId"/>) says so, and only then does it count.</summary>
+public sealed record PushImage(string Tag, string Digest, DateTimeOffset At, string? CarId = null) : TrainCommand(At);
+
+/// <summary>The car building a tag saw its build job fail: no car will test on that tag from this build.</summary>
+public sealed record FailImage(string Tag, string CarId, DateTimeOffset At) : TrainCommand(At);

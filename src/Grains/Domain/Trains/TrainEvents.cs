@@ -21,8 +21,14 @@ public sealed record MrWithdrawn([property: Id(0)] long Iid, [property: Id(1)] s
 [GenerateSerializer, Alias("trains.PipelineFinished")]
 public sealed record PipelineFinished([property: Id(0)] string CarId, [property: Id(1)] bool Passed, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
 
+/// <summary>A tag was pushed, by the car <paramref name="CarId"/> (null: a simulated build, or a stream from before cars said so).</summary>
 [GenerateSerializer, Alias("trains.ImagePushed")]
-public sealed record ImagePushed([property: Id(0)] string Tag, [property: Id(1)] string Digest, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
+public sealed record ImagePushed([property: Id(0)] string Tag, [property: Id(1)] string Digest, [property: Id(2)] DateTimeOffset At,
+    [property: Id(3)] string? CarId = null) : ITrainEvent;
+
+/// <summary>The build of a tag failed in the car building it: once that car's verdict is in, whoever needs the tag leaves.</summary>
+[GenerateSerializer, Alias("trains.ImageBuildFailed")]
+public sealed record ImageBuildFailed([property: Id(0)] string Tag, [property: Id(1)] string CarId, [property: Id(2)] DateTimeOffset At) : ITrainEvent;
 
 /// <summary>The planner's decision after a fact, with the snapshot it was decided from: replay decides it again.</summary>
 [GenerateSerializer, Alias("trains.TrainPlanned")]
@@ -50,6 +56,7 @@ public static class TrainEventNames
         [typeof(MrWithdrawn)] = "train_mr_withdrawn",
         [typeof(PipelineFinished)] = "train_pipeline_finished",
         [typeof(ImagePushed)] = "train_image_pushed",
+        [typeof(ImageBuildFailed)] = "train_image_build_failed",
         [typeof(TrainPlanned)] = "train_planned",
         [typeof(CarHeadPushed)] = "train_car_head_pushed",
         [typeof(MrMerged)] = "train_mr_merged",

@@ -16,6 +16,12 @@ public static class TrainEvolver
         {
             Pushed = state.Pushed.SetItem(p.Tag, p.Digest),
             Building = state.Building.RemoveAll(b => b.Tag == p.Tag),
+            PushedFor = p.CarId is { } by && state.Car(by) is not null ? state.PushedFor.SetItem(p.Tag, by) : state.PushedFor.Remove(p.Tag),
+        },
+        ImageBuildFailed f => state with
+        {
+            Building = state.Building.RemoveAll(b => b.Tag == f.Tag && b.CarId == f.CarId),
+            FailedBuilds = state.FailedBuilds.SetItem(f.Tag, f.CarId),
         },
         TrainPlanned p => Apply(state, p.Plan),
         _ => state,
@@ -24,9 +30,10 @@ public static class TrainEvolver
     private static TrainState Apply(TrainState state, TrainPlan plan)
     {
         foreach (var land in plan.Lands)
-            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true);
+            state = RemoveCar(land.Mrs.Aggregate(state, (s, iid) => Leave(s, iid, landed: true)), land.CarId, keepBuilds: true, landed: true);
+        // A rejected car's build on GitLab ended with its pipeline: pushed already, or never will be.
         foreach (var reject in plan.Rejects)
-            state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: true);
+            state = RemoveCar(Leave(state, reject.Iid, landed: false), reject.CarId, keepBuilds: state.Policy?.BuildsOnce != true);
         foreach (var split in plan.Splits)
             state = RemoveCar(state with { Caps = state.Caps.SetItems(split.Mrs.Select(m => KeyValuePair.Create(m, split.MaxGroup))) },
                 split.CarId, keepBuilds: true);
@@ -51,10 +58,20 @@ public static class TrainEvolver
         Caps = state.Caps.Remove(iid),
     };
 
-    // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them.
-    private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds) => state with
+    // A finished car's builds already pushed; a cancelled one's stop with it unless the plan kept them. A failed build
+    // is remembered only while its car waits for its verdict. A landed car's pushes are the branch's for good; a car
+    // stopped without landing takes its pushes with it where pushes die with their car.
+    private static TrainState RemoveCar(TrainState state, string carId, bool keepBuilds, bool landed = false)
     {
-        Cars = state.Cars.RemoveAll(c => c.Id == carId),
-        Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
-    };
+        var owned = state.PushedFor.Where(p => p.Value == carId).Select(p => p.Key).ToList();
+        var void_ = landed || state.Policy?.PushesDieWithTheirCar != true ? [] : owned;
+        return state with
+        {
+            Cars = state.Cars.RemoveAll(c => c.Id == carId),
+            Building = keepBuilds ? state.Building : state.Building.RemoveAll(b => b.CarId == carId),
+            FailedBuilds = state.FailedBuilds.RemoveRange(state.FailedBuilds.Where(f => f.Value == carId).Select(f => f.Key)),
+            Pushed = state.Pushed.RemoveRange(void_),
+            PushedFor = state.PushedFor.RemoveRange(owned),
+        };
+    }
 }

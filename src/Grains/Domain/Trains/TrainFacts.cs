@@ -25,6 +25,10 @@ public sealed record ImageDigest([property: Id(0)] string Tag, [property: Id(1)]
 [GenerateSerializer, Alias("trains.ImageBuild")]
 public sealed record ImageBuild([property: Id(0)] string Tag, [property: Id(1)] string CarId);
 
+/// <summary>The car that pushed a tag and has not landed yet: the push is void if the car stops without landing.</summary>
+[GenerateSerializer, Alias("trains.TagOwner")]
+public sealed record TagOwner([property: Id(0)] string Tag, [property: Id(1)] string CarId);
+
 /// <summary>How a merge request a car still refers to left the queue.</summary>
 [GenerateSerializer, Alias("trains.Resolution")]
 public sealed record Resolution([property: Id(0)] long Iid, [property: Id(1)] bool Landed);

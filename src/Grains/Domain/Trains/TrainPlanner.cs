@@ -25,7 +25,10 @@ public static class TrainPlanner
             ? new MrsJoined(news, c.At) : null,
         WithdrawMr c => state.Queue.Exists(m => m.Iid == c.Iid) ? new MrWithdrawn(c.Iid, c.Reason, c.At) : null,
         FinishPipeline c => state.Car(c.CarId) is { Status: CarStatus.Running } ? new PipelineFinished(c.CarId, c.Passed, c.At) : null,
+        // A car's word counts only for a tag the plan gave it to build, and only once.
+        PushImage { CarId: { } car } c => state.Building.Contains(new ImageBuild(c.Tag, car)) ? new ImagePushed(c.Tag, c.Digest, c.At, car) : null,
         PushImage c => state.Pushed.GetValueOrDefault(c.Tag) == c.Digest ? null : new ImagePushed(c.Tag, c.Digest, c.At),
+        FailImage c => state.Building.Contains(new ImageBuild(c.Tag, c.CarId)) ? new ImageBuildFailed(c.Tag, c.CarId, c.At) : null,
         _ => null,
     };
 
@@ -37,6 +40,7 @@ public static class TrainPlanner
         var cars = snapshot.Cars.ToList();
         var resolved = snapshot.Resolved.ToDictionary(r => r.Iid, r => r.Landed);
         var caps = snapshot.Caps.ToDictionary(c => c.Iid, c => c.MaxGroup);
+        var failedBuilds = snapshot.FailedBuilds ?? [];
         var window = snapshot.Window;
         var lands = new List<Landing>();
         var rejects = new List<Rejection>();
@@ -47,7 +51,7 @@ public static class TrainPlanner
         foreach (var car in cars.Where(c => c.Status == CarStatus.Running && !c.ImageOnly).ToList())
             if (cars.FirstOrDefault(f => f != car && TrainRules.Doomed(car.Contents, car.Excluded, f, resolved)) is { } failed)
             {
-                retires.Add(new Retirement(car.Id, true, $"it tests everything {failed.Id} tested, which failed", policy.ImageAware));
+                retires.Add(new Retirement(car.Id, true, $"it tests everything {failed.Id} tested, which failed", policy.BuildsOutliveCars));
                 cars.Remove(car);
             }
 
@@ -70,6 +74,13 @@ public static class TrainPlanner
                     rejects.Add(new Rejection(car.Mrs[0], car.Id, "its pipeline failed on the branch as it is"));
                     window = TrainRules.Adapt(window, landed: false, policy);
                     resolved[car.Mrs[0]] = false;
+                    foreach (var (iid, why) in TrainRules.NeedingFailedBuilds(car, failedBuilds, queue, resolved))
+                    {
+                        var theirs = cars.FirstOrDefault(c => c != car && c.Mrs.Contains(iid));
+                        rejects.Add(new Rejection(iid, theirs?.Id ?? "", why));
+                        resolved[iid] = false;
+                        if (theirs is not null) cars.Remove(theirs);
+                    }
                 }
                 else
                 {
@@ -95,13 +106,33 @@ public static class TrainPlanner
         foreach (var car in cars.ToList())
             if (TrainRules.Contradiction(car, stillWaiting, resolved) is { } why)
             {
-                retires.Add(new Retirement(car.Id, car.Status == CarStatus.Running, why, policy.ImageAware));
+                retires.Add(new Retirement(car.Id, car.Status == CarStatus.Running, why, policy.BuildsOutliveCars));
                 cars.Remove(car);
             }
         foreach (var m in caps.Keys.Where(m => !stillWaiting.Contains(m)).ToList()) caps.Remove(m);
 
         var view = new TrainView(policy, queue, cars, window, caps);
-        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved);
+        var (starts, holds) = TrainSelection.Select(snapshot, view, resolved, PushedAfter(snapshot, retires, rejects), BuildingAfter(snapshot, retires, rejects));
         return new TrainPlan(lands, rejects, splits, retires, starts, holds, window);
     }
+
+    /// <summary>The tags pushed once this plan's stops are in: a push by a car stopped without landing is void where pushes die with their car.</summary>
+    private static Dictionary<string, string> PushedAfter(TrainSnapshot snapshot, IReadOnlyList<Retirement> retires, IReadOnlyList<Rejection> rejects)
+    {
+        var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
+        var stopped = retires.Select(r => r.CarId).Concat(rejects.Select(r => r.CarId)).ToHashSet();
+        if (snapshot.Policy.PushesDieWithTheirCar)
+            foreach (var owner in (snapshot.PushedFor ?? []).Where(o => stopped.Contains(o.CarId)))
+                pushed.Remove(owner.Tag);
+        return pushed;
+    }
+
+    /// <summary>The builds going on once this plan's cars are stopped (a stopped car's build stops with it, unless it outlives cars).</summary>
+    private static Dictionary<string, string> BuildingAfter(TrainSnapshot snapshot, IReadOnlyList<Retirement> retires, IReadOnlyList<Rejection> rejects)
+    {
+        var stopped = retires.Where(r => !r.KeepsBuilds).Select(r => r.CarId)
+            .Concat(snapshot.Policy.BuildsOnce ? rejects.Select(r => r.CarId) : []).ToHashSet();
+        return snapshot.Building.Where(b => !stopped.Contains(b.CarId)).GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
+    }
+
 }

@@ -22,15 +22,31 @@ public enum TrainStrategy
 // BatchSize: Merge requests per car for TrainStrategy.Batch.
 // MinWindow: The depth TrainStrategy.AdaptiveDepth never shrinks below.
 // Depth: Cars a merge train proposes (default: the budget).
+// BuildsOnce: Image-aware cars for any strategy (GitLab trains of projects with images): a bumped tag is built by the
+//   first car testing its merge request, and cars needing it wait for its push (no build-only pipeline).
 [GenerateSerializer, Alias("trains.TrainPolicy")]
 public sealed record TrainPolicy(
     [property: Id(0)] TrainStrategy Strategy,
     [property: Id(1)] int Budget,
     [property: Id(2)] int BatchSize = 4,
     [property: Id(3)] int MinWindow = 1,
-    [property: Id(4)] int? Depth = null)
+    [property: Id(4)] int? Depth = null,
+    [property: Id(5)] bool BuildsOnce = false)
 {
-    public bool ImageAware => Strategy == TrainStrategy.ImageAwareBestFirst;
+    public bool ImageAware => Strategy == TrainStrategy.ImageAwareBestFirst || BuildsOnce;
+
+    /// <summary>
+    /// Whether a build goes on when its car is cancelled. Only the simulated build-only pipelines of image-aware
+    /// best-first do; on GitLab a cancelled pipeline stops its build job too, so its tag is built again by the next car.
+    /// </summary>
+    public bool BuildsOutliveCars => Strategy == TrainStrategy.ImageAwareBestFirst;
+
+    /// <summary>
+    /// Whether a tag pushed by a car that stops without landing (rejected, or rebuilt) is forgotten. On GitLab it is: the
+    /// image was built from that car's head, which is in no later car's history (the freshness rule would not let them
+    /// use it), and an attempt that fails deletes what it built.
+    /// </summary>
+    public bool PushesDieWithTheirCar => BuildsOnce;
 
     /// <summary>The depth a train starts with: serial tests one car, the others as many as the budget allows.</summary>
     /// <remarks>A merge train may be deeper than its budget: a car that passed waits for those ahead without a pipeline.</remarks>

@@ -44,6 +44,20 @@ public static class TrainRules
     public static IReadOnlyList<string> ImagesNeeded(IReadOnlyList<QueuedMr> contents, IReadOnlyList<QueuedMr> own) =>
         [.. contents.SelectMany(m => m.Bumps).Concat(own.SelectMany(m => m.Needs)).Distinct()];
 
+    /// <summary>
+    /// A failed image build takes down only those who need the tag: once the car it failed in is judged on the branch
+    /// as it is, every waiting merge request bumping or needing one of its failed tags leaves with it, untested (no other
+    /// car would build that tag differently); those merely behind it are rebuilt without it as after any failure.
+    /// </summary>
+    public static IEnumerable<(long Iid, string Why)> NeedingFailedBuilds(Car failed, IReadOnlyList<ImageBuild> failedBuilds,
+        IReadOnlyList<QueuedMr> waiting, IReadOnlyDictionary<long, bool> resolved)
+    {
+        var tags = failedBuilds.Where(f => f.CarId == failed.Id).Select(f => f.Tag).ToList();
+        foreach (var mr in waiting.Where(m => !resolved.ContainsKey(m.Iid) && !failed.Mrs.Contains(m.Iid)))
+            if (tags.FirstOrDefault(t => mr.Bumps.Contains(t) || mr.Needs.Contains(t)) is { } tag)
+                yield return (mr.Iid, $"it needs {tag}, whose build failed in {failed.Id} (!{string.Join(", !", failed.Mrs)})");
+    }
+
     /// <summary>Zuul's window: one deeper per landing, half as deep per failure on the real branch, within the budget.</summary>
     public static int Adapt(int window, bool landed, TrainPolicy policy) => policy.Strategy != TrainStrategy.AdaptiveDepth
         ? window

@@ -7,14 +7,17 @@ namespace Orchestrator.Domain.Trains;
 /// </summary>
 public static class TrainSelection
 {
-    public static (List<CarStart> Starts, List<Hold> Holds) Select(TrainSnapshot snapshot, TrainView view, IReadOnlyDictionary<long, bool> resolved)
+    /// <remarks>
+    /// <paramref name="pushed"/>: the tags pushed, and <paramref name="building"/>: those being built (by car), once the
+    /// plan's verdicts and stops are in.
+    /// </remarks>
+    public static (List<CarStart> Starts, List<Hold> Holds) Select(TrainSnapshot snapshot, TrainView view, IReadOnlyDictionary<long, bool> resolved,
+        Dictionary<string, string> pushed, Dictionary<string, string> building)
     {
         var policy = snapshot.Policy;
         var starts = new List<CarStart>();
         var holds = new List<Hold>();
         var byIid = view.Queue.ToDictionary(m => m.Iid);
-        var pushed = snapshot.Pushed.ToDictionary(p => p.Tag, p => p.Digest);
-        var building = snapshot.Building.GroupBy(b => b.Tag).ToDictionary(g => g.Key, g => g.First().CarId);
         var running = view.Cars.Count(c => c.Status == CarStatus.Running);
         var next = snapshot.NextCar;
         var examined = 0;

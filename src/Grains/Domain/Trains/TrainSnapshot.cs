@@ -7,6 +7,8 @@ namespace Orchestrator.Domain.Trains;
 /// </summary>
 // Resolved: How each merge request a car still assumes something about, and which left the queue, left it.
 // NextCar: The number the next started car is named after, so car ids are decided too.
+// FailedBuilds: Tags whose build failed in a car still in the train (null: none).
+// PushedFor: Of the pushed tags, which car still in the train pushed each (null: none).
 [GenerateSerializer, Alias("trains.TrainSnapshot")]
 public sealed record TrainSnapshot(
     [property: Id(0)] string Branch,
@@ -19,4 +21,6 @@ public sealed record TrainSnapshot(
     [property: Id(7)] IReadOnlyList<ImageBuild> Building,
     [property: Id(8)] int Window,
     [property: Id(9)] IReadOnlyList<BatchCap> Caps,
-    [property: Id(10)] int NextCar);
+    [property: Id(10)] int NextCar,
+    [property: Id(11)] IReadOnlyList<ImageBuild>? FailedBuilds = null,
+    [property: Id(12)] IReadOnlyList<TagOwner>? PushedFor = null);

@@ -20,6 +20,15 @@ public sealed record TrainState(
     public static readonly TrainState Initial = new("", null, [], [], ImmutableDictionary<long, bool>.Empty,
         ImmutableDictionary<string, string>.Empty, [], 0, ImmutableDictionary<long, int>.Empty, 1);
 
+    /// <summary>
+    /// Which car pushed each tag, while that car has not landed (tags pushed by simulated builds, or by cars that landed,
+    /// are not here): a push is only as good as its car, see <see cref="TrainPolicy.PushesDieWithTheirCar"/>.
+    /// </summary>
+    public ImmutableDictionary<string, string> PushedFor { get; init; } = ImmutableDictionary<string, string>.Empty;
+
+    /// <summary>Tags whose build failed, with the car it failed in, kept while that car is in the train (its verdict is still to come).</summary>
+    public ImmutableDictionary<string, string> FailedBuilds { get; init; } = ImmutableDictionary<string, string>.Empty;
+
     public bool IsOpen => Policy is not null;
 
     public Car? Car(string id) => Cars.Find(c => c.Id == id);
@@ -39,6 +48,10 @@ public sealed record TrainState(
             Building,
             Window,
             [.. Caps.OrderBy(c => c.Key).Select(c => new BatchCap(c.Key, c.Value))],
-            NextCar);
+            NextCar,
+            // Absent rather than empty, so snapshots recorded before failed builds were known read back the same.
+            FailedBuilds.IsEmpty ? null : [.. FailedBuilds.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => new ImageBuild(f.Key, f.Value))],
+            PushedFor.Where(p => tags.Contains(p.Key)).OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new TagOwner(p.Key, p.Value)).ToList() is
+                { Count: > 0 } owners ? owners : null);
     }
 }
