@@ -153,5 +153,30 @@ public sealed class GitHttpPushTests(SandboxHost host) : IClassFixture<SandboxHo
         Assert.Contains("greeting=hello, world", await w.Maintainer.Trace(id, job.Long("id")));
     }
 
+    [Fact]
+    public async Task Given_a_maintainer_When_they_push_to_refs_only_gitlab_writes_or_ask_for_a_pipeline_on_a_ref_that_is_no_branch_Then_gitlab_refuses_both()
+    {
+        var w = await World.CreateAsync(host, "gitpush6");
+        var id = w.Upstream.Long("id");
+        var who = GitRemote.As(w.Maintainer, w.MaintainerName);
+        var clone = await GitRemote.Clone(GitRemote.Url(host, w.Upstream), who);
+        var head = await GitRemote.Commit(clone, ".gitlab-ci.yml", "test:\n  script: [\"true\"]\n", "A train's head");
+
+        // Gitaly hides these from receive-pack: git itself refuses to update them, whoever pushes.
+        foreach (var hidden in new[] { "refs/merge-requests/1/train", "refs/pipelines/1", "refs/environments/1", "refs/keep-around/" + head })
+        {
+            var pushed = await GitRemote.Run(clone, who, "push", "origin", $"HEAD:{hidden}");
+            Assert.NotEqual(0, pushed.ExitCode);
+            Assert.Contains("deny updating a hidden ref", pushed.Stderr);
+        }
+        // An API pipeline runs only on a branch (or a tag, or a merge request ref GitLab made): anything else is no reference.
+        var refused = await w.Maintainer.Post($"projects/{id}/pipeline", new { @ref = "refs/merge-requests/1/train" }, HttpStatusCode.BadRequest);
+        Assert.Equal("Reference not found", refused["message"]!["base"]![0]!.GetValue<string>());
+        Assert.Equal(0, (await GitRemote.Run(clone, who, "push", "-o", "ci.skip", "origin", "HEAD:refs/heads/merge-train/main/1")).ExitCode);
+        Assert.Empty((await w.Maintainer.Get($"projects/{id}/pipelines?ref=merge-train/main/1")).AsArray());
+        var ours = await w.Maintainer.Post($"projects/{id}/pipeline", new { @ref = "merge-train/main/1" });
+        Assert.Equal((head, "merge-train/main/1"), (ours.Str("sha"), ours.Str("ref")));
+    }
+
     private static IReadOnlyList<string> Keys(JsonNode payload) => [.. payload.AsObject().Select(p => p.Key).Order()];
 }

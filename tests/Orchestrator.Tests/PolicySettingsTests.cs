@@ -55,10 +55,13 @@ public sealed class PolicySettingsTests
     [Theory]
     [InlineData("ff", false, true)]
     [InlineData("ff", true, false)]
-    [InlineData("merge", false, false)]
-    [InlineData("rebase_merge", false, false)]
-    public void Given_a_merge_request_When_asked_whether_it_rides_a_train_Then_only_a_same_project_mr_of_a_fast_forward_project_does(
-        string method, bool fork, bool rides) =>
+    [InlineData("merge", false, true)]
+    [InlineData("merge", true, false)]
+    [InlineData("rebase_merge", false, true)]
+    [InlineData("rebase_merge", true, false)]
+    [InlineData(null, false, false)]
+    public void Given_a_merge_request_When_asked_whether_it_rides_a_train_Then_only_a_same_project_mr_does_whatever_the_merge_method(
+        string? method, bool fork, bool rides) =>
         Assert.Equal(rides, TrainCarRules.Rides(method, fork));
 
     [Fact]

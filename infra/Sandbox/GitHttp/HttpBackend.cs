@@ -36,12 +36,14 @@ public static class HttpBackend
         if (request.Headers.ContentEncoding.FirstOrDefault() is { } encoding) psi.Environment["HTTP_CONTENT_ENCODING"] = encoding;
         if (request.Headers["Git-Protocol"].FirstOrDefault() is { } protocol) psi.Environment["HTTP_GIT_PROTOCOL"] = protocol;
         // Gitaly's receive-pack configuration: push options advertised, its hooks and no repository's own, and the
-        // merge request refs GitLab owns kept out of reach of pushes. Its upload-pack serves any object by SHA
+        // refs GitLab owns (merge requests', pipelines', environments', keep-around) kept out of reach of pushes, as Gitaly
+        // configures receive-pack. Its upload-pack serves any object by SHA
         // (uploadpack.allowAnySHA1InWant, set by Gitaly for partial clones): a commit replaced by a force push stays fetchable.
         var config = new[]
         {
             ("http.receivepack", "true"), ("receive.advertisePushOptions", "true"), ("core.hooksPath", hooksPath),
-            ("receive.hideRefs", "refs/merge-requests"), ("uploadpack.allowAnySHA1InWant", "true"),
+            ("receive.hideRefs", "refs/environments/"), ("receive.hideRefs", "refs/keep-around/"), ("receive.hideRefs", "refs/merge-requests/"),
+            ("receive.hideRefs", "refs/pipelines/"), ("uploadpack.allowAnySHA1InWant", "true"),
         };
         psi.Environment["GIT_CONFIG_COUNT"] = config.Length.ToString(System.Globalization.CultureInfo.InvariantCulture);
         for (var i = 0; i < config.Length; i++)

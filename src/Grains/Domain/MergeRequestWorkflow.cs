@@ -79,6 +79,12 @@ public sealed record MergeRequestWorkflow(
     public bool IsActive => State.IsActive();
 
     /// <summary>
+    /// The merge request's head the attempt stands for: the rebased head, which is what lands; for a merge-commit car, the
+    /// merge request's own head, which GitLab merges (the tested head is the train branch's merge of it).
+    /// </summary>
+    public string? SourceHead => Car is { MergeCommits: true, AuthorHead: { } own } ? own : RebasedSha;
+
+    /// <summary>
     /// Whether anything is left to do: an attempt under way, its outcome's note not yet posted, or, after an attempt that
     /// did not merge, promotions to take back and images to clean up.
     /// </summary>

@@ -9,7 +9,8 @@ namespace Orchestrator.Domain;
 /// car (<paramref name="Waiting"/> says why). <paramref name="Ahead"/> are the merge requests its car is tested on top
 /// of, in order; <paramref name="AheadHead"/> the speculative head the car right ahead pushed (null until it has);
 /// <paramref name="AheadMerged"/> whether every one of them has really been merged by GitLab. <paramref name="Rejected"/>
-/// is the train's verdict when the merge request left it because its car failed on the branch as it is.
+/// is the train's verdict when the merge request left it because its car failed on the branch as it is, or, with
+/// <paramref name="Stopped"/>, why the whole train stopped (a car ahead landed a tree it had not tested).
 /// </summary>
 [GenerateSerializer, Alias("TrainSeat")]
 public sealed record TrainSeat(
@@ -23,7 +24,8 @@ public sealed record TrainSeat(
     [property: Id(7)] string? Reason = null,
     [property: Id(8)] string? CarStatus = null,
     [property: Id(9)] string? PushedHead = null,
-    [property: Id(10)] CarImages? Images = null)
+    [property: Id(10)] CarImages? Images = null,
+    [property: Id(11)] bool Stopped = false)
 {
     /// <summary>Position in the train when the car started: 1 is tested on the target itself.</summary>
     public int Position => Ahead.Count + 1;
@@ -45,6 +47,12 @@ public sealed record TrainSeat(
 /// <param name="Reason">Why it got this car (for the note).</param>
 /// <param name="Rebuilds">How often this attempt's car was built again on another base after it had one (for the outcome note).</param>
 /// <param name="LastRebuild">Why it was last built again.</param>
+/// <param name="MergeCommits">A merge-commit project's car: its head is the target plus merge commits, on a train branch (<see cref="MergeCommitCars"/>).</param>
+/// <param name="AuthorHead">The merge request's own head before the train touched it: what a merge-commit car merges, and what a
+/// fast-forward car's branch is put back to if it leaves without landing (<see cref="TrainCarEnds"/>).</param>
+/// <param name="Ended">What was tidied after the attempt ended (<see cref="TrainCarEnds"/>).</param>
+/// <param name="AheadChecked">The checkpoint of this rebase for which every car ahead's requester was last found allowed (<see cref="TrainCarsAhead"/>).</param>
+/// <param name="AheadRefused">Why the car waits: a car ahead's requester may no longer merge.</param>
 [GenerateSerializer, Alias("TrainCar")]
 public sealed record TrainCar(
     [property: Id(0)] string Branch,
@@ -55,7 +63,12 @@ public sealed record TrainCar(
     [property: Id(5)] long? NoteId = null,
     [property: Id(6)] string? Reason = null,
     [property: Id(7)] int Rebuilds = 0,
-    [property: Id(8)] string? LastRebuild = null)
+    [property: Id(8)] string? LastRebuild = null,
+    [property: Id(9)] bool MergeCommits = false,
+    [property: Id(10)] string? AuthorHead = null,
+    [property: Id(11)] CarEnd? Ended = null,
+    [property: Id(12)] PermissionMark? AheadChecked = null,
+    [property: Id(13)] string? AheadRefused = null)
 {
     public int Position => Ahead.Count + 1;
 
@@ -68,11 +81,14 @@ public sealed record TrainCar(
         var seat = assigned.Seat;
         var rebuilt = previous is { OntoSha: not null };
         var (rebuilds, why) = rebuilt ? (previous!.Rebuilds + 1, assigned.Reason) : (previous?.Rebuilds ?? 0, previous?.LastRebuild);
+        // How it is built (merge commits or not) and the merge request's own head stay with the attempt, whatever its car.
         return seat.CarId is { } car
             ? previous is { } same && same.CarId == car
-                ? same with { Ahead = seat.Ahead, OntoSha = assigned.OntoSha, AtHead = false, Rebuilds = rebuilds, LastRebuild = why }
-                : new TrainCar(seat.Branch, car, seat.Ahead, assigned.OntoSha, false, null, assigned.Reason, rebuilds, why)
-            : new TrainCar(seat.Branch, null, [], null, Reason: assigned.Reason, Rebuilds: rebuilds, LastRebuild: why);
+                ? same with { Ahead = seat.Ahead, OntoSha = assigned.OntoSha, AtHead = false, Rebuilds = rebuilds, LastRebuild = why, AheadRefused = null }
+                : new TrainCar(seat.Branch, car, seat.Ahead, assigned.OntoSha, false, null, assigned.Reason, rebuilds, why, assigned.MergeCommits,
+                    previous?.AuthorHead)
+            : new TrainCar(seat.Branch, null, [], null, Reason: assigned.Reason, Rebuilds: rebuilds, LastRebuild: why, MergeCommits: assigned.MergeCommits,
+                AuthorHead: previous?.AuthorHead);
     }
 
     /// <summary>What the outcome note says of the ride: which car, on top of what, and why it was rebuilt.</summary>
@@ -93,7 +109,8 @@ public sealed record TrainCar(
 }
 
 /// <summary>What the train says of this merge request, and the target's head GitLab shows, for the decider to act on.</summary>
-public sealed record ObserveTrain(TrainSeat Seat, string TargetHead, DateTimeOffset At) : WorkflowCommand(At);
+/// <remarks><c>MergeCommits</c>: the project makes merge commits, so a new car is built on a train branch (<see cref="MergeCommitCars"/>).</remarks>
+public sealed record ObserveTrain(TrainSeat Seat, string TargetHead, DateTimeOffset At, bool MergeCommits = false) : WorkflowCommand(At);
 
 /// <summary>The note announcing the car is on the merge request (found again by its marker after a crash).</summary>
 public sealed record RecordCarNote(string CarId, long NoteId, DateTimeOffset At) : WorkflowCommand(At);
@@ -111,7 +128,8 @@ public sealed record TrainCarAssigned(
     [property: Id(3)] string? OntoSha,
     [property: Id(4)] string Reason,
     [property: Id(5)] long? SupersededPipeline,
-    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(6)] DateTimeOffset At,
+    [property: Id(7)] bool MergeCommits = false) : IWorkflowEvent;
 
 /// <summary>The note announcing the car was posted.</summary>
 [GenerateSerializer, Alias("TrainCarAnnounced")]
@@ -144,11 +162,12 @@ public sealed record TrainCarRejected(
 public static class TrainCarRules
 {
     /// <summary>
-    /// Which merge requests ride a train: those of fast-forward projects, where the tested head is what lands. A fork's
-    /// branch stays out: a car's branch holds the unmerged commits of the cars ahead, which must not land in a namespace
-    /// its owner controls.
+    /// Which merge requests ride a train: same-project ones of fast-forward projects (the tested head is what lands),
+    /// merge-commit projects (a train branch, the tree checked before and after the merge: <see cref="MergeCommitCars"/>)
+    /// and semi-linear ones (one car at a time). A fork's branch stays out: a car's branch holds the unmerged commits of
+    /// the cars ahead, which must not land in a namespace its owner controls.
     /// </summary>
-    public static bool Rides(string? mergeMethod, bool isFork) => mergeMethod == "ff" && !isFork;
+    public static bool Rides(string? mergeMethod, bool isFork) => mergeMethod is "ff" or "merge" or "rebase_merge" && !isFork;
 
     public static Decision Decide(ObserveTrain c, MergeRequestWorkflow state)
     {
@@ -160,7 +179,9 @@ public static class TrainCarRules
             // unless an image it needs failed to build (TrainCarImages).
             if (state.Car is null && seat.Images?.FailedBuild is null) return Decision.Nothing;
             return Decision.Of(new TrainCarRejected(state.Attempt, seat, c.TargetHead, c.At),
-                new AttemptFailed(state.Attempt, state.State, state.Car is { } riding
+                new AttemptFailed(state.Attempt, state.State, seat.Stopped && state.Car is { } stopped
+                    ? $"The merge train of `{seat.Branch}` stopped (this was car {stopped.Position}): {verdict}. Ask again once that is understood."
+                    : state.Car is { } riding
                     ? $"CI failed! (car {riding.Position} of the merge train of `{seat.Branch}`: {verdict})"
                     : $"CI failed! (the merge train of `{seat.Branch}`: {verdict})", c.At));
         }
@@ -179,6 +200,8 @@ public static class TrainCarRules
         }
         if (car.CarId != carId)
             return Assign(state, c, onto, $"{TrainCar.RebuiltPrefix}{seat.Reason ?? "a car ahead changed"}");
+        // Once nothing ahead is left to land, a merge-commit car is held to the target by its tree, not its SHA.
+        if (car.MergeCommits && (seat.Ahead.Count == 0 || seat.AheadMerged)) return Decision.Nothing;
         if (onto is not null && onto != car.OntoSha)
             return Assign(state, c, onto, car.OntoSha is null ? "the car ahead pushed its head"
                 : seat.Ahead.Count == 0 || seat.AheadMerged ? "the target branch moved" : "the car ahead was rebuilt");
@@ -188,8 +211,8 @@ public static class TrainCarRules
     }
 
     /// <summary>A new base: rebased again (its pipeline, testing a head that will never land, is stopped).</summary>
-    private static Decision Assign(MergeRequestWorkflow state, ObserveTrain c, string? onto, string reason) => Decision.Of(
-        new TrainCarAssigned(state.Attempt, c.Seat, c.TargetHead, onto, reason, state.PipelineId, c.At),
+    internal static Decision Assign(MergeRequestWorkflow state, ObserveTrain c, string? onto, string reason) => Decision.Of(
+        new TrainCarAssigned(state.Attempt, c.Seat, c.TargetHead, onto, reason, state.PipelineId, c.At, state.Car?.MergeCommits ?? c.MergeCommits),
         new RebaseStarted(state.Attempt, state.Rebases + 1, $"car {c.Seat.Position} of the merge train of `{c.Seat.Branch}`: {reason}", c.At));
 
     public static Decision DecideNote(RecordCarNote c, MergeRequestWorkflow state) =>
@@ -202,7 +225,7 @@ public static class TrainCarRules
     /// failed pipeline, for the cars ahead to land.
     /// </summary>
     public static bool WaitingBehind(MergeRequestWorkflow state) => state.Car is { } car
-        && (car.OntoSha is null
+        && (car.OntoSha is null || car.AheadRefused is not null
             || (state.State == WorkflowState.Building && state.PipelineStatus is { } status
                 && PipelineStatus.Classify(status) is PipelineOutcome.Failed)
             || (state.State == WorkflowState.Merging && !car.AtHead));
@@ -215,7 +238,10 @@ public static class TrainCarRules
         var text = $"This merge request is car {car.Position} of the merge train of `{car.Branch}`, tested {ahead}.";
         if (TrainCar.Rebuilt(reason) is { } why)
             text = $"The merge train of `{car.Branch}` was rebuilt ({why}). " + text;
-        if (car.Ahead.Count > 0)
+        if (car.MergeCommits)
+            text += " Its branch is left as it is: the train tests it merged on top of the cars ahead, on a branch of the train's own, " +
+                "and it lands as GitLab's merge commit once every car ahead has landed and that merge's tree is the one tested.";
+        else if (car.Ahead.Count > 0)
             text += " Its branch now holds the cars ahead, rebased in order, with its own commits on top: until they land, " +
                 "this page's diff also shows their changes. Only its own commits land with it, once every car ahead has landed.";
         return text;

@@ -47,6 +47,8 @@ public static class WorkflowDecider
         (RecordStepError, _) => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
+        (ObserveLandedTree c, _) when !state.IsActive => MergeCommitCars.DecideLanding(c, state),
+        (RecordBranchUpdate c, _) when !state.IsActive => TrainCarEnds.Decide(c, state),
         (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Ref() == c.Ref()) && !state.IsActive =>
             Decision.Of(new UpstreamImageCleaned(state.Attempt, c.Name, c.Tag, c.Deleted, c.At)),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
@@ -105,7 +107,7 @@ public static class WorkflowDecider
     /// </summary>
     internal static Decision DecideMergedWhileMerging(ObserveMerged c, MergeRequestWorkflow state) =>
         (c.MergedBy is null || string.Equals(c.MergedBy, c.BotUsername, StringComparison.OrdinalIgnoreCase))
-        && (c.MergedSha is null ? c.BotUsername is null : c.MergedSha == state.RebasedSha)
+        && (c.MergedSha is null ? c.BotUsername is null : c.MergedSha == state.SourceHead)
             ? Decision.Of(new Merged(state.Attempt, c.MergeCommitSha ?? state.RebasedSha!, c.At))
             : MergedBySomeoneElse(c, state);
 
@@ -124,9 +126,10 @@ public static class WorkflowDecider
         var planned = new RewritePlanned(state.Attempt, state.Rebases, c.ExpectedSourceSha, c.OntoSha, c.Trailers, c.CommitterName, c.CommitterEmail,
             c.At, c.ResetsApprovalsOnPush, c.ApprovalsGiven, c.OnApprovalReset, c.Approvers, c.ImpersonationConfigured, c.Upstream);
         // A car rebuilt onto a new base replays its own commits from the branch we pushed: a push by anyone since is not ours to move.
-        if (state.Car is not null && state.RebasedSha is { } ours && c.ExpectedSourceSha != ours)
+        if (state.Car is not null && state.SourceHead is { } ours && c.ExpectedSourceSha != ours)
             return Decision.Of(planned, Failed(state, $"{SomeonePushed}: the branch is at {c.ExpectedSourceSha}, not at the {ours} the train pushed", c.At));
-        if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0) return Decision.Of(planned);
+        // A merge-commit car pushes only to the train's own branch: the merge request's branch, and its approvals, stay as they are.
+        if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0 || state.Car is { MergeCommits: true }) return Decision.Of(planned);
         if (c.OnApprovalReset == ApprovalsResetOnPush.Reapprove)
             return Reapprovals.Unplannable(c) is { } missing ? Decision.Of(planned, Failed(state, missing, c.At)) : Decision.Of(planned);
         if (state.Car is not null)
@@ -210,7 +213,7 @@ public static class WorkflowDecider
             return "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
                 $"A maintainer can store this suggested policy (`PUT /api/v1/projects/<project>/policy`), then ask again:\n\n" +
                 "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n";
-        if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.RebasedSha) is { } reason)
+        if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.SourceHead) is { } reason)
             return reason;
         // The merge makes the tag's image main's: it must still be the one our jobs ran on.
         var moved = (c.ImagesNow ?? []).Select(now => (now, tested: state.BuiltImages.FirstOrDefault(b => state.IsTaggedAs(b, now))))
@@ -293,7 +296,7 @@ public static class WorkflowDecider
         if (state.State != Building || state.PipelineId != c.PipelineId) return Decision.Nothing;
         var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
         if (c.MergeRequest is { } mr
-            && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.RebasedSha) is { } pointless)
+            && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead) is { } pointless)
             return Decision.Of(observed, Failed(state, pointless, c.At));
         if (state.PipelineStatus == c.Status && !blocked) return Decision.Nothing;
         if (blocked && c.ManualJobsPolicy != "wait")
@@ -414,7 +417,10 @@ public static class WorkflowDecider
 
     internal static Decision DecideMergeRefusal(RecordMergeRefusal c, MergeRequestWorkflow state, WorkflowRules rules)
     {
-        var refusal = c.After is { } after ? rules.ClassifyRefusal(c.StatusCode, after, state.RebasedSha!, state.TargetSha!) : c.AsRecorded ?? MergeRefusal.NotMergeable;
+        // GitLab merges a merge-commit car onto whatever the target is: its tree was checked right before, so a moved target is no rebase.
+        var refusal = c.After is { } after
+            ? rules.ClassifyRefusal(c.StatusCode, after, state.SourceHead!, state.Car is { MergeCommits: true } ? after.TargetHead ?? state.TargetSha! : state.TargetSha!)
+            : c.AsRecorded ?? MergeRefusal.NotMergeable;
         var refused = new MergeRefused(state.Attempt, c.StatusCode, c.Message, refusal, c.At, c.MaxRebases, c.After);
         return refusal switch
         {

@@ -43,6 +43,10 @@ public static class WorkflowEventNames
         [typeof(TrainCarAnnounced)] = "train_car_announced",
         [typeof(TrainCarAtHead)] = "train_car_at_head",
         [typeof(TrainCarRejected)] = "train_car_rejected",
+        [typeof(TrainMergePreviewed)] = "train_merge_previewed",
+        [typeof(TrainCarLandingChecked)] = "train_car_landing_checked",
+        [typeof(TrainBranchUpdated)] = "train_branch_updated",
+        [typeof(TrainCarsAheadChecked)] = "train_cars_ahead_checked",
         [typeof(TrainCarImagesSeen)] = "train_car_images_seen",
     };
 

@@ -81,7 +81,8 @@ public static class WorkflowEvolver
                 EmbargoedUntil = e.Until,
                 LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
             },
-            RewritePlanned e => state with { PlannedRewrite = e },
+            // A car's first plan names the merge request's own head: what it merges, or what its branch goes back to.
+            RewritePlanned e => state with { PlannedRewrite = e, Car = state.Car is { AuthorHead: null } car ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car },
             ReapprovalChecked e => state with { Reapproval = e },
             TrainCarAssigned e => state with
             {
@@ -98,6 +99,19 @@ public static class WorkflowEvolver
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,
+            TrainMergePreviewed e => state with { Car = state.Car! with { AtHead = e.Equal } },
+            TrainCarsAheadChecked e => state with { Car = TrainCarsAhead.Evolve(state.Car!, e) },
+            TrainCarLandingChecked e => state with
+            {
+                Car = state.Car! with
+                {
+                    Ended = (state.Car.Ended ?? new()) with
+                    {
+                        LandingChecked = true, LandedUntested = !e.Equal, Note = e.Equal ? state.Car.Ended?.Note : MergeCommitCars.UntestedNote(e),
+                    },
+                },
+            },
+            TrainBranchUpdated e => state with { Car = state.Car! with { Ended = TrainCarEnds.Evolve(state.Car.Ended, e) } },
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
@@ -115,7 +129,7 @@ public static class WorkflowEvolver
         if (ReferenceEquals(next, state)) return state;
         // A step's deadline counts from when it began: a new state, or the same one again after a rebase.
         // Waiting behind the cars ahead was never the step's: its clock starts when the car reaches the head.
-        var newStep = next.State != state.State || next.Rebases != state.Rebases || @event is TrainCarAtHead;
+        var newStep = next.State != state.State || next.Rebases != state.Rebases || @event is TrainCarAtHead or TrainMergePreviewed { Equal: true };
         return next with
         {
             UpdatedAt = @event.At, StepStartedAt = newStep ? @event.At : state.StepStartedAt, ErrorsInStep = newStep ? 0 : next.ErrorsInStep,

@@ -42,6 +42,7 @@ public static class WorkflowSteps
             On<CheckReapproval>(D.DecideReapproval),
             On<RecordRewriteFailure>((c, s, _) => D.DecideRewriteFailure(c, s)),
             On<RecordCarNote>((c, s, _) => TrainCarRules.DecideNote(c, s)),
+            On<ObserveCarsAhead>(TrainCarsAhead.Decide),
             Train),
         Step(Checking, [Building, Rebasing, .. Ends],
             On<RecordFreshness>(D.DecideFreshness),
@@ -51,6 +52,7 @@ public static class WorkflowSteps
             On<RecordPipeline>((c, s, _) => D.DecidePipeline(c, s)),
             On<ObservePipeline>(D.DecideObservation),
             On<TimeOut>((c, s, _) => D.DecideLegacyTimeOut(c, s)),
+            On<ObserveCarsAhead>(TrainCarsAhead.Decide),
             On<ObserveCarImages>((c, s, _) => TrainCarImages.DecideSeen(c, s)),
             Train),
         Step(Verifying, [Promoting, Merging, Rebasing, .. Ends],
@@ -64,6 +66,7 @@ public static class WorkflowSteps
             On<RecordMerge>((c, s, _) => Decision.Of(new Merged(s.Attempt, c.MergeCommitSha, c.At))),
             On<RecordMergeRefusal>(D.DecideMergeRefusal),
             On<ObserveMerged>((c, s, _) => D.DecideMergedWhileMerging(c, s)),
+            On<ObserveMergePreview>((c, s, _) => MergeCommitCars.DecidePreview(c, s)),
             Train),
     ];
 

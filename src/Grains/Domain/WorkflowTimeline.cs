@@ -97,6 +97,16 @@ public static class WorkflowTimeline
         TrainCarAnnounced t => $"{t.CarId} announced on the merge request (note {t.NoteId})",
         TrainCarAtHead t => $"{t.Seat.CarId} reached the head of the merge train: every car ahead landed",
         TrainCarRejected t => $"the merge train took it out: {t.Seat.Rejected}",
+        TrainMergePreviewed t => t.Equal
+            ? $"the merge GitLab will make onto {t.TargetHead} has the tested tree {t.TestedTree}: it may merge"
+            : $"the merge GitLab would make onto {t.TargetHead} is {t.MergedTree ?? "a conflict"}, not the tested tree {t.TestedTree}",
+        TrainCarLandingChecked t => t.Equal
+            ? $"merge commit {t.MergeCommit} has the tested tree {t.TestedTree}"
+            : $"merge commit {t.MergeCommit} has the tree {t.LandedTree}, not the tested {t.TestedTree}: the merge train stops",
+        TrainCarsAheadChecked t => t.Refused is { } why
+            ? $"waits before its {t.Checkpoint.ToString().ToLowerInvariant()}: {why}"
+            : $"every car ahead's requester may still merge, before its {t.Checkpoint.ToString().ToLowerInvariant()}",
+        TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
         TrainCarImagesSeen t => string.Join("; ", t.Pushed.Select(p => $"our pipeline pushed {p.Tag} as {p.Digest} for the merge train")
             .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
         MergeEmbargoed m => $"embargoed until {m.Until:u}",

@@ -47,6 +47,10 @@ public interface ITrainGrain : IGrainWithStringKey
     [Alias("Leave")]
     Task Leave(long iid, string reason, DateTimeOffset at);
 
+    /// <summary>What <paramref name="iid"/> landed is not what it tested: every car riding is taken out, once.</summary>
+    [Alias("Halt")]
+    Task Halt(long iid, string reason, DateTimeOffset at);
+
     /// <summary>
     /// The tags (<c>name:tag</c>) the train's cars are building or have pushed, and those of cars that ended or pushed
     /// since <paramref name="since"/> (the asking car's pipeline ran beside them).

@@ -25,6 +25,8 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private IReadOnlyList<Hold> holds = [];
     // How far GetTrain has audited the stream: up to which event, the state replay folded there, its verdict, its plans.
     private (int Upto, TrainState State, bool Consistent, int Plans) audit = (0, TrainState.Initial, true, 0);
+    private readonly Dictionary<long, string> stopped = [];
+    private readonly HashSet<long> haltedBy = [];
 
     private MergeQueueKey Key => MergeQueueKey.Parse(this.GetPrimaryKeyString());
     private string Stream => $"train-{Key.ProjectId}-{Key.Branch}";
@@ -86,6 +88,14 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     public async Task Leave(long iid, string reason, DateTimeOffset at)
     {
         if (state.Queue.Exists(m => m.Iid == iid)) await DecideAsync(new WithdrawMr(iid, reason, at));
+    }
+
+    public async Task Halt(long iid, string reason, DateTimeOffset at)
+    {
+        if (haltedBy.Contains(iid)) return;
+        var riding = state.Cars.Where(c => !c.ImageOnly).SelectMany(c => c.Mrs).Where(m => m != iid).Distinct().ToList();
+        await AppendAsync([new TrainHalted(iid, reason, riding, at)]);
+        foreach (var mr in riding) await DecideAsync(new WithdrawMr(mr, $"the merge train stopped: {reason}", at));
     }
 
     public Task<IReadOnlyList<string>> CarBuilds(DateTimeOffset since) => Task.FromResult(TrainRules.BuildsBeside(events, state, since));
@@ -150,8 +160,13 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
                 foreach (var m in j.Mrs)
                 {
                     rejected.Remove(m.Iid);
+                    stopped.Remove(m.Iid);
                     rejectedUntested.Remove(m.Iid);
                 }
+                break;
+            case TrainHalted t:
+                haltedBy.Add(t.Iid);
+                foreach (var iid in t.Stopped) stopped[iid] = t.Reason;
                 break;
         }
         state = TrainEvolver.Evolve(state, e);
@@ -164,6 +179,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
     private TrainSeat SeatOf(long iid)
     {
         var branch = Key.Branch;
+        if (stopped.TryGetValue(iid, out var why)) return new TrainSeat(branch, null, [], null, false, Rejected: why, Stopped: true);
         if (rejected.TryGetValue(iid, out var verdict))
             return new TrainSeat(branch, null, [], null, false, Rejected: verdict,
                 Images: rejectedUntested.ContainsKey(iid) ? CarImages.None with { FailedBuild = verdict } : null);

@@ -12,7 +12,7 @@ namespace Orchestrator.Workflow;
 /// calls for (a GitLab or registry call), and returns the command that records what it saw. Every effect is
 /// idempotent or looked up before it is repeated, because the silo can die between doing and recording.
 /// </summary>
-public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
+public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry, IGrainFactory grains,
     Persistence.IPipelineWatches watches, PermissionObserver permissions, TargetPipeline target, IPolicyStore policies,
     PolicySuggester suggester, Adapters.Git.IGitWorker git, ReapprovalObserver reapprovals, IOptions<OrchestratorOptions> options,
     ILogger<WorkflowDriver> logger) : IWorkflowDriver
@@ -59,9 +59,9 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             return check;
         if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
         {
-            var seat = await Train(key, s, mr).Join(key.Iid, policy.Train.ToPlanner(images: policy.Images.Count > 0), now,
+            var seat = await Train(key, s, mr).Join(key.Iid, MergeCommitCars.PlannerPolicy(policy.Train, memo.MergeMethod?.Method, images: policy.Images.Count > 0), now,
                 await carImages.BumpsAsync(s, mr, policy, memo, ct), s.AttemptStartedAt);
-            var observed = await ObserveTrainAsync(seat, mr, now, ct);
+            var observed = await ObserveTrainAsync(seat, mr, now, ct, MergeCommitCars.BuildsMergeCommits(memo.MergeMethod?.Method));
             return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
         }
@@ -77,9 +77,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             if (car.OntoSha is not { } onto) return StepResult.Waiting("the car ahead has not pushed its head yet");
             // Even the note that announces the car is said for the requester: their right to merge is checked first.
             if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } first) return first;
+            // The push puts the cars ahead on its branch with the bot's rights: each of their requesters must still be allowed
+            // (before the note too, which says the branch will hold them).
+            if (await CarsAheadAsync(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             if (car.NoteId is null) return await AnnounceAsync(key, s, car, now, ct);
             // Replayed from the head the train pushed last (its base left out), or from the author's on the first car.
-            return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null ? null : s.TargetSha);
+            return await RewriteAsync(key, s, mr, policy, now, memo, ct, onto, s.RebasedSha is null || car.MergeCommits ? null : s.TargetSha);
         }
         if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, memo, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
@@ -128,7 +131,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             new(source.Id, source.PathWithNamespace), mr.SourceBranch, plan.ExpectedSourceSha, plan.OntoSha, plan.Trailers,
             new Adapters.Git.GitCommitter(plan.CommitterName, plan.CommitterEmail, plan.At), SkipCi: true, plan.Upstream);
         // A push that costs the approvals given, where the policy gives them back: whether it may is decided before anything is pushed.
-        var result = Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
+        var result = s.Car is { MergeCommits: true } ? await git.MergeCarAsync(MergeCar(key, s, mr, plan, request), ct)
+            : Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
         if (result is Adapters.Git.GitRewriteResult.Previewed preview)
             return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, mr.Iid, now, ct));
         // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
@@ -205,7 +209,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var marker = Markers.Pipeline(key, s.Attempt, s.Rebases);
             var force = ForceVariables.For(s.Images, policy);
             // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
-            foreach (var candidate in await gitlab.ListPipelinesAsync(source, mr.SourceBranch, s.RebasedSha!, ct))
+            foreach (var candidate in await gitlab.ListPipelinesAsync(source, PipelineRef(key, s, mr), s.RebasedSha!, ct))
             {
                 var variables = await gitlab.GetPipelineVariablesAsync(source, candidate.Id, ct);
                 if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker))
@@ -215,11 +219,12 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
                 }
             }
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
+            if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
             var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
-            var created = await gitlab.CreatePipelineAsync(source, mr.SourceBranch, vars, ct);
+            var created = await gitlab.CreatePipelineAsync(source, PipelineRef(key, s, mr), vars, ct);
             await watches.WatchAsync(source, created.Id, key, ct);
             return StepResult.Of(new RecordPipeline(created.Id, created.Sha, force.Count > 0, now));
         }
@@ -353,7 +358,7 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         {
             var embargo = new ObserveEmbargo(policy.Embargo, now);
             if (WorkflowDecider.Decide(embargo, s).Events.Count > 0) return StepResult.Of(embargo);
-            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.RebasedSha!, ct, await MergeCommitMessageAsync(s, mr, ct));
+            var merged = await gitlab.MergeAsync(key.ProjectId, key.Iid, s.SourceHead!, ct, await MergeCommitMessageAsync(s, mr, ct));
             // A project that squashes lands a squash commit (with the tested tree) rather than the tested commit itself.
             return StepResult.Of(new RecordMerge(merged.MergeCommitSha ?? merged.SquashCommitSha ?? merged.Sha ?? s.RebasedSha!, now));
         }
@@ -402,12 +407,16 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
             var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, mr.SourceBranch, built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
+        // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
+        if (await CarEndAsync(key, s, mr, now, ct) is { } tidied) return tidied;
         await grains.GetGrain<IMergeQueueGrain>(QueueKey(key, s, mr)).Release(key.Iid);
         // The train hears how the car ended: merged (it lands, the next may merge) or not (the cars behind are rebuilt without it).
         if (s.State != WorkflowState.None && (s.Car is not null || policy.Train.IsTrain))
         {
             var train = Train(key, s, mr);
             if (s.State == WorkflowState.Completed && s.Car is not null) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
+            // What landed is not what was tested: the cars riding on it stop.
+            if (s.Car?.Ended?.LandedUntested == true) await train.Halt(key.Iid, MergeCommitCars.Divergence(key.Iid, s.MergeCommitSha ?? ""), now);
             else await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
         }
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
@@ -424,7 +433,8 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         if (outcome.RemoveLabel is { } remove) await gitlab.RemoveLabelAsync(key.ProjectId, key.Iid, remove, ct);
         // No note, by policy: note 0 records "none".
         if (outcome.Note is null) return StepResult.Of(new RecordNote(0, now));
-        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, outcome.Note + "\n\n" + marker, ct);
+        var carNote = s.Car?.Ended?.Note is { } branch ? "\n\n" + branch : "";
+        var note = await gitlab.PostNoteAsync(key.ProjectId, key.Iid, outcome.Note + carNote + "\n\n" + marker, ct);
         return StepResult.Of(new RecordNote(note.Id, now));
     }
 
@@ -450,16 +460,17 @@ public sealed class WorkflowDriver(IGitLabClient gitlab, IImageRegistry registry
         }
         var observed = await ObserveTrainAsync(seat, mr, now, ct);
         var decision = WorkflowDecider.Decide(observed, s);
-        if (decision.Events.Count == 0) return null;
+        if (decision.Events.Count == 0) return await PreviewMergeAsync(key, s, mr, seat, observed.TargetHead, now, ct);
         if (decision.Events.OfType<TrainCarAssigned>().Any(e => e.SupersededPipeline is not null)) await StopOurPipelineAsync(s, mr, ct);
         return StepResult.Of(observed);
     }
 
-    private async Task<ObserveTrain> ObserveTrainAsync(TrainSeat seat, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct) =>
+    private async Task<ObserveTrain> ObserveTrainAsync(TrainSeat seat, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct,
+        bool mergeCommits = false) =>
         new(seat, await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone"), now);
+            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone"), now, mergeCommits);
 
-    /// <summary>Trains run where the tested head lands as it is: fast-forward projects (others stay serial, for now).</summary>
+    /// <summary>Which merge requests ride a train (<see cref="TrainCarRules.Rides"/>), by the target project's merge method.</summary>
     private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct)
     {
         if (memo.MergeMethod is not { } known || known.Project != mr.TargetProjectId)

@@ -113,10 +113,14 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
         Assert.True((await Train(h).GetTrain()).Consistent);
     }
 
-    private async Task<WorkflowHarness> StartTrainAsync(string suffix, int depth, int maxPipelines)
+    private Task<WorkflowHarness> StartTrainAsync(string suffix, int depth, int maxPipelines) => StartTrainAsync(db, sandbox, suffix, depth, maxPipelines, "ff");
+
+    /// <summary>A harness whose project merges by <paramref name="mergeMethod"/>, with a merge train policy.</summary>
+    internal static async Task<WorkflowHarness> StartTrainAsync(SchemaFixture db, SandboxFixture sandbox, string suffix, int depth, int maxPipelines,
+        string mergeMethod)
     {
         var h = await WorkflowHarness.StartAsync(db, sandbox, suffix);
-        (await h.As("maintainer").PutAsJsonAsync($"projects/{h.Upstream}", new { merge_method = "ff" })).EnsureSuccessStatusCode();
+        (await h.As("maintainer").PutAsJsonAsync($"projects/{h.Upstream}", new { merge_method = mergeMethod })).EnsureSuccessStatusCode();
         await h.Policies.SaveAsync(h.Upstream, WorkflowHarness.IncidentPolicy(h.UpstreamPath) with
         {
             Train = new MergeTrainPolicy(MergeTrainPolicy.MergeTrainStrategy, depth, maxPipelines),
@@ -125,7 +129,7 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
     }
 
     /// <summary>Each joins the train after the one before, so the cars are in the order given.</summary>
-    private static async Task EnqueueInOrderAsync(WorkflowHarness h, IEnumerable<long> mrs)
+    internal static async Task EnqueueInOrderAsync(WorkflowHarness h, IEnumerable<long> mrs)
     {
         foreach (var iid in mrs)
         {
@@ -136,7 +140,9 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
     }
 
     /// <summary>Each merge request's story and the train's, in the test's output: what to read when an assertion fails.</summary>
-    private async Task TellAsync(WorkflowHarness h, IEnumerable<long> mrs)
+    private Task TellAsync(WorkflowHarness h, IEnumerable<long> mrs) => TellAsync(h, mrs, output);
+
+    internal static async Task TellAsync(WorkflowHarness h, IEnumerable<long> mrs, Xunit.Abstractions.ITestOutputHelper output)
     {
         foreach (var iid in mrs)
             foreach (var e in await h.Grain(iid).GetEvents())
@@ -150,7 +156,7 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
     private static async Task<IReadOnlyList<string>> NotesAsync(WorkflowHarness h, long iid) =>
         [.. (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>())];
 
-    private static ITrainGrain Train(WorkflowHarness h) => h.Cluster.GrainFactory.GetGrain<ITrainGrain>(new MergeQueueKey(h.Upstream, "main").ToString());
+    internal static ITrainGrain Train(WorkflowHarness h) => h.Cluster.GrainFactory.GetGrain<ITrainGrain>(new MergeQueueKey(h.Upstream, "main").ToString());
 
     /// <summary>The commits main gained since <paramref name="before"/>, newest first.</summary>
     private static async Task<IReadOnlyList<string>> NewOnMainAsync(WorkflowHarness h, string before)
@@ -160,12 +166,12 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
     }
 
     /// <summary>Our pipelines for a merge request, oldest first, as its stream recorded them.</summary>
-    private static async Task<List<long>> OurPipelinesAsync(WorkflowHarness h, long iid) =>
+    internal static async Task<List<long>> OurPipelinesAsync(WorkflowHarness h, long iid) =>
         [.. (await h.Grain(iid).GetEvents()).Where(e => e.Type == "pipeline_created")
             .Select(e => JsonNode.Parse(e.Data)!["pipelineId"]!.GetValue<long>())];
 
     /// <summary>The most of our pipelines that ever ran at once, from GitLab's own times (created to finished).</summary>
-    private static async Task<int> MostAtOnceAsync(WorkflowHarness h, IEnumerable<long> mrs)
+    internal static async Task<int> MostAtOnceAsync(WorkflowHarness h, IEnumerable<long> mrs)
     {
         var spans = new List<(DateTimeOffset From, DateTimeOffset To)>();
         foreach (var iid in mrs)

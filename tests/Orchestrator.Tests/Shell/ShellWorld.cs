@@ -63,6 +63,18 @@ internal sealed class ShellWorld
             Previews.Add(request);
             return Task.FromResult(Preview ?? throw new InvalidOperationException("no preview arranged"));
         }
+
+        // The shell tests drive no merge train on git: asked anyway, they fail loudly.
+        public Task<GitRewriteResult> MergeCarAsync(GitTrainMerge request, CancellationToken ct = default) => throw new NotSupportedException();
+
+        public Task<GitMergePreview> PreviewMergeAsync(GitProject project, string targetHead, string sourceHead, string tested, CancellationToken ct = default) =>
+            throw new NotSupportedException();
+
+        public Task<IReadOnlyList<string>> TreesAsync(GitProject project, IReadOnlyList<string> commits, CancellationToken ct = default) =>
+            throw new NotSupportedException();
+
+        public Task<GitRefUpdate> ResetBranchAsync(GitProject project, string branch, string? to, string? expected, CancellationToken ct = default) =>
+            throw new NotSupportedException();
     }
 
     /// <summary>The administrator's client: records each approval made in someone's name, and may refuse one as GitLab would.</summary>

@@ -61,3 +61,30 @@ public abstract record GitRewriteResult
     /// <summary>GitLab refused the fetch or the push (permissions, protected branch, …): its own words.</summary>
     public sealed record Refused(string Message) : GitRewriteResult;
 }
+
+/// <summary>
+/// A merge-commit project's car: <paramref name="OntoSha"/> (the target, or the car ahead's head) merged with the merge
+/// request's head <paramref name="SourceSha"/>, committed by <paramref name="Committer"/> and pushed to
+/// <paramref name="TrainBranch"/> of <paramref name="Target"/>.
+/// </summary>
+public sealed record GitTrainMerge(GitProject Target, GitProject Source, string SourceBranch, string SourceSha, string OntoSha, string TrainBranch,
+    string Message, GitCommitter Committer);
+
+/// <summary>The tree GitLab's merge would have (null: it conflicts), beside the tested commit's tree.</summary>
+public sealed record GitMergePreview(string? MergedTree, string TestedTree);
+
+/// <summary>What became of a branch moved or deleted with a lease.</summary>
+public abstract record GitRefUpdate
+{
+    /// <summary>Moved now, from the expected head.</summary>
+    public sealed record Done : GitRefUpdate;
+
+    /// <summary>It already was where it should be (a repeat after a crash).</summary>
+    public sealed record AlreadyThere : GitRefUpdate;
+
+    /// <summary>Someone else's push holds it (<paramref name="Actual"/>): left as it is.</summary>
+    public sealed record Moved(string Actual) : GitRefUpdate;
+
+    /// <summary>GitLab refused the push: its words.</summary>
+    public sealed record Refused(string Message) : GitRefUpdate;
+}

@@ -12,7 +12,7 @@ public sealed record GitWorkerSettings(Uri GitLab, string Token, string MirrorRo
 /// One bare mirror per target project under <see cref="GitWorkerSettings.MirrorRoot"/>, fetched into refs of its own;
 /// the fork's branch is fetched into the same mirror, so its objects are shared.
 /// </summary>
-public sealed class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> logger) : IGitWorker
+public sealed partial class GitWorker(GitWorkerSettings settings, ILogger<GitWorker> logger) : IGitWorker
 {
     private static readonly ConcurrentDictionary<string, SemaphoreSlim> Locks = new();
     private readonly GitRunner git = new(settings.Executable, Path.Combine(settings.MirrorRoot, ".home"), settings.GitLab, settings.Token,

@@ -60,5 +60,6 @@ public static class TrainEventNames
         [typeof(TrainPlanned)] = "train_planned",
         [typeof(CarHeadPushed)] = "train_car_head_pushed",
         [typeof(MrMerged)] = "train_mr_merged",
+        [typeof(TrainHalted)] = "train_halted",
     };
 }
