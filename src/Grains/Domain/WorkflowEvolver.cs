@@ -81,8 +81,13 @@ public static class WorkflowEvolver
                 EmbargoedUntil = e.Until,
                 LastPermissionCheck = state.LastPermissionCheck?.Checkpoint == PermissionCheckpoint.Merge ? null : state.LastPermissionCheck,
             },
-            // A car's first plan names the merge request's own head: what it merges, or what its branch goes back to.
-            RewritePlanned e => state with { PlannedRewrite = e, Car = state.Car is { AuthorHead: null } car ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car },
+            // A car's plan before anything of it was pushed names the merge request's own head: what it merges, or what its
+            // branch goes back to. A plan never pushed (the car rebuilt first) does not pin it: the author may push meanwhile.
+            RewritePlanned e => state with
+            {
+                PlannedRewrite = e,
+                Car = state.Car is { } car && (car.AuthorHead is null || state.RebasedSha is null) ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car,
+            },
             ReapprovalChecked e => state with { Reapproval = e },
             TrainCarAssigned e => state with
             {

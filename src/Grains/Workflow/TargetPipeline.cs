@@ -85,9 +85,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
 
     /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
     // targetBranch: the branch the request was pinned to; a retargeted MR's images are judged by the branch it was built for.
-    // sourceBranch: the merge request's; an image a pipeline of another branch pushed under the tag since is not ours to take back.
-    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, string sourceBranch, ImageState image, ProjectPolicy policy,
-        CancellationToken ct)
+    // ourRefs: where this merge request's pipelines run (its branch, its train branch); an image a pipeline of another ref
+    // pushed under the tag since is not ours to take back.
+    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, IReadOnlyCollection<string> ourRefs, ImageState image,
+        ProjectPolicy policy, CancellationToken ct)
     {
         var head = await gitlab.BranchHeadAsync(key.ProjectId, targetBranch, ct);
         if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
@@ -95,17 +96,17 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         if (await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct) is not { } current) return false;
         // In a merge train another car may have built the same tag since, for its own test: only an image whose labels
         // name a pipeline of this merge request (its branch, or its merge request refs) is taken back.
-        if (current.PipelineId is { } built && !await BuiltForAsync(key, sourceBranch, built, ct)) return false;
+        if (current.PipelineId is { } built && !await BuiltForAsync(key, ourRefs, built, ct)) return false;
         await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
         return true;
     }
 
-    private async Task<bool> BuiltForAsync(MergeRequestKey key, string sourceBranch, long pipelineId, CancellationToken ct)
+    private async Task<bool> BuiltForAsync(MergeRequestKey key, IReadOnlyCollection<string> ourRefs, long pipelineId, CancellationToken ct)
     {
         try
         {
             var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, pipelineId, ct);
-            return pipeline.Ref == sourceBranch || pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
+            return ourRefs.Contains(pipeline.Ref) || pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
         }
         catch (GitLabException e) when (e.Status == 404)
         {

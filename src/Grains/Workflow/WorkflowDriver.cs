@@ -404,7 +404,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, mr.SourceBranch, built, policy, ct);
+            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
         // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
@@ -414,10 +414,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (s.State != WorkflowState.None && (s.Car is not null || policy.Train.IsTrain))
         {
             var train = Train(key, s, mr);
-            if (s.State == WorkflowState.Completed && s.Car is not null) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
-            // What landed is not what was tested: the cars riding on it stop.
+            // What landed is not what was tested: the cars riding on it stop, before anyone behind hears of the landing.
             if (s.Car?.Ended?.LandedUntested == true) await train.Halt(key.Iid, MergeCommitCars.Divergence(key.Iid, s.MergeCommitSha ?? ""), now);
-            else await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
+            if (s.State == WorkflowState.Completed && s.Car is not null) await train.ReportMerged(key.Iid, s.RebasedSha ?? s.MergeCommitSha ?? "", now);
+            else if (s.State != WorkflowState.Completed) await train.Leave(key.Iid, s.Outcome ?? s.State.ToWireName(), now);
         }
         if (s.OutcomeNoteId is not null || s.State == WorkflowState.None) return StepResult.Finished;
 

@@ -38,6 +38,25 @@ public sealed class TrainMergeMethodDeciderTests
     ];
 
     [Fact]
+    public void Given_a_car_whose_first_plan_was_never_pushed_When_it_is_rebuilt_after_the_author_pushed_Then_its_branch_would_go_back_to_the_newer_head()
+    {
+        const string Newer = "7777777777777777777777777777777777777777";
+        IWorkflowEvent[] firstPlan =
+        [
+            .. Queued,
+            new TrainCarAssigned(1, Seat([1]), Target, Target, "car 2", null, At(1)),
+            new RebaseStarted(1, 1, "car 2", At(1)),
+            new RewritePlanned(1, 1, Own, Target, [], "bot", "bot@x", At(3)),
+        ];
+        IWorkflowEvent[] rebuilt = [new TrainCarAssigned(1, Seat([]) with { CarId = "car-5" }, Target, Target, "the train was rebuilt: x", null, At(4)),
+            new RebaseStarted(1, 2, "rebuilt", At(4)), new RewritePlanned(1, 2, Newer, Target, [], "bot", "bot@x", At(5))];
+
+        Assert.Equal(Newer, Fold([.. firstPlan, .. rebuilt]).Car!.AuthorHead);
+        // Once the train pushed, the head it found first is the author's, whatever the train's later plans expect.
+        Assert.Equal(Own, Fold([.. firstPlan, new Rebased(1, TrainHead, Target, At(3)), .. rebuilt]).Car!.AuthorHead);
+    }
+
+    [Fact]
     public void Given_a_merge_commit_car_When_its_plan_is_recorded_Then_the_merge_requests_own_head_is_what_it_merges_and_its_pipeline_runs_the_train_head()
     {
         var s = Fold(MergeCarWaiting());
