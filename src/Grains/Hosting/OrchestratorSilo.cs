@@ -13,15 +13,12 @@ namespace Orchestrator;
 /// <summary>Everything a silo needs to host the orchestrator's grains; shared by the silo, the tests and the benchmarks.</summary>
 public static class OrchestratorSilo
 {
-    public const string LogConsistencyProvider = "MartenStreams";
-
     public static ISiloBuilder AddOrchestrator(this ISiloBuilder silo, IConfiguration configuration)
     {
         var services = silo.Services;
         services.AddOrchestratorOptions(configuration);
         services.AddOrchestratorPersistence();
         services.TryAddSingleton(TimeProvider.System);
-        silo.AddCustomStorageBasedLogConsistencyProvider(LogConsistencyProvider);
         silo.AddReminders();
         services.AddSingleton<IReminderTable, PostgresReminderTable>();
         // A wake-up period under Orleans' one-minute floor (tests, the sandbox) lowers the floor with it.
