@@ -20,7 +20,7 @@ fixture="$ORCH_ROOT/../shared/fixtures/gitlab/webhooks/merge_request.open.json"
 template="$ORCH_STATE/webhook-template.json"
 sed -E -e 's/"iid": 1,/"iid": __IID__,/' -e '/"project": \{/,/\}/ s/"id": 1,/"id": 14,/' "$fixture" >"$template"
 [ -n "${BENCH_BUILT:-}" ] || dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
-export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION" Orchestrator__Postgres__Schema="$schema"
+export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION${PROFILE_PG_OPTIONS:+;Options=$PROFILE_PG_OPTIONS}" Orchestrator__Postgres__Schema="$schema"
 export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__Projects__14__Secret="$secret"
 export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=$((ORCH_API_PORT + 6111)) Orchestrator__Cluster__GatewayPort=$((ORCH_API_PORT + 25011))
 export Logging__LogLevel__Default=Warning
@@ -48,9 +48,20 @@ switches() { cat /proc/"$silo"/task/*/status 2>/dev/null | awk '/ctxt_switches/ 
 echo "machine: $(nproc) cores, commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $connections connections, ${duration}s; load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in 3 4 5 6 7; do echo "warm-up $round: $(load "$round" 5)"; done
 hz=$(getconf CLK_TCK)
+by_process() { # CPU ticks of each of the cluster's processes, by its title
+  local pid
+  for pid in $(pgrep -P "$postmaster"); do
+    [ -r "/proc/$pid/stat" ] && echo "$pid $(awk '{print $14 + $15}' "/proc/$pid/stat") $(tr '\0' ' ' <"/proc/$pid/cmdline" | cut -c1-60)"
+  done
+}
+by_process >"$ORCH_STATE/profile-pg0.txt"
 read -r silo0 pg0 < <(ticks); cs0=$(switches)
 line=$(load 2 "$duration")
 read -r silo1 pg1 < <(ticks); cs1=$(switches)
+by_process >"$ORCH_STATE/profile-pg1.txt"
+echo "PostgreSQL's processes, CPU ticks in the measured run:"
+awk 'NR == FNR { before[$1] = $2; next } { d = $2 - before[$1]; $1 = ""; $2 = ""; print d "\t" $0 }' \
+  "$ORCH_STATE/profile-pg0.txt" "$ORCH_STATE/profile-pg1.txt" | sort -rn | head -8
 requests=$(sed -nE 's/^wrk: ([0-9]+) requests.*/\1/p' <<<"$line")
 echo "measured: $line; load $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v s=$((silo1 - silo0)) -v p=$((pg1 - pg0)) -v n="$requests" -v hz="$hz" -v c=$((cs1 - cs0)) 'BEGIN {
