@@ -4,7 +4,8 @@
 # PostgreSQL (every process of this checkout's cluster, from /proc) and the silo's context switches; (2) a run with
 # dotnet-counters attached reads the phase histograms (orchestrator.webhooks.phase.duration, journal.commit/read
 # .duration, journal.batch.size: p50/p99 averaged over its intervals); (3) with
-# PROFILE_PERF=1, a run under perf samples the silo's stacks and prints the top methods. The counters and the trace cost CPU, so (1) runs without them.
+# PROFILE_PERF=1, a run under perf samples the silo's stacks and prints the top methods; (4) with PROFILE_ALLOC=1, a run
+# under dotnet-trace samples its allocations. The counters and the trace cost CPU, so (1) runs without them.
 # Usage: bench/intake-profile.sh [seconds] [connections]. Needs dotnet-counters as a .NET tool (and perf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -98,5 +99,15 @@ if [ -n "${PROFILE_PERF:-}" ]; then
   echo "with perf: $(load 9 "$duration")"
   wait $sampling || true
   perf report -i "$samples" --no-children --sort dso,symbol -g none --percent-limit 0.4 --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -"${PROFILE_TOP:-45}"
+fi
+if [ -n "${PROFILE_ALLOC:-}" ]; then
+  # The runtime's allocation samples (one per ~100 KB, with its type) for a tool that sums them by type.
+  allocations="$ORCH_STATE/profile-alloc.nettrace"
+  rm -f "$allocations"
+  dotnet-trace collect -p "$silo" --profile gc-verbose -o "$allocations" --duration "00:00:00:$(printf %02d "$duration")" >/dev/null 2>&1 &
+  tracing=$!
+  sleep 2
+  echo "with allocation samples ($allocations): $(load 10 "$duration")"
+  wait $tracing || true
 fi
 sql "drop schema $schema cascade" >/dev/null 2>&1 || true
