@@ -21,7 +21,7 @@ fixture="$ORCH_ROOT/../shared/fixtures/gitlab/webhooks/merge_request.open.json"
 template="$ORCH_STATE/webhook-template.json"
 sed -E -e 's/"iid": 1,/"iid": __IID__,/' -e '/"project": \{/,/\}/ s/"id": 1,/"id": 14,/' "$fixture" >"$template"
 [ -n "${BENCH_BUILT:-}" ] || dotnet build src/Silo -c Release --nologo -v quiet -clp:"ErrorsOnly;NoSummary" >/dev/null
-export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION${PROFILE_PG_OPTIONS:+;Options=$PROFILE_PG_OPTIONS}" Orchestrator__Postgres__Schema="$schema"
+export Orchestrator__Postgres__ConnectionString="$ORCH_PG_CONNECTION${PROFILE_PG_OPTIONS:+;Options=$PROFILE_PG_OPTIONS}${PROFILE_PG_EXTRA:-}" Orchestrator__Postgres__Schema="$schema"
 export Orchestrator__Http__Urls="http://127.0.0.1:$port" Orchestrator__Webhooks__Projects__14__Secret="$secret"
 export Orchestrator__GitLab__BotUsername=user1 Orchestrator__Cluster__SiloPort=$((ORCH_API_PORT + 6111)) Orchestrator__Cluster__GatewayPort=$((ORCH_API_PORT + 25011))
 export Logging__LogLevel__Default=Warning
