@@ -39,8 +39,10 @@ public static class WebhookApi
                 "GitLab sends application/json"));
         var phase = Stopwatch.GetTimestamp();
         var limit = options.CurrentValue.Http.MaxRequestBodyBytes;
-        if (await BodyLimit.ReadAllAsync(request, limit, ct) is not { } body) return Refused(eventName, BodyLimit.TooLarge(limit));
-        using var document = Parse(body, out var malformed);
+        // Disposed after the document that reads it (declared in this order), once the delivery is answered.
+        using var body = await BodyLimit.ReadAllAsync(request, limit, ct);
+        if (body is null) return Refused(eventName, BodyLimit.TooLarge(limit));
+        using var document = Parse(body.Memory, out var malformed);
         if (document is null) return Refused(eventName, Problems.BadRequest("Malformed JSON", malformed!));
 
         phase = Measure("read", phase);
@@ -99,10 +101,10 @@ public static class WebhookApi
     /// The body as a JSON document, or why not. Invalid UTF-8 is refused up front: the parser would accept it inside
     /// strings and fail only when one is read. Nesting deeper than the parser's default (64) is malformed too.
     /// </summary>
-    private static JsonDocument? Parse(byte[] body, out string? problem)
+    private static JsonDocument? Parse(ReadOnlyMemory<byte> body, out string? problem)
     {
         problem = null;
-        if (!Utf8.IsValid(body))
+        if (!Utf8.IsValid(body.Span))
         {
             problem = "the body is not valid UTF-8";
             return null;

@@ -52,14 +52,16 @@ public interface IMergeRequestGrain : IGrainWithStringKey
 }
 
 /// <summary>A state and the version of the stream it reflects.</summary>
-[GenerateSerializer, Alias("WorkflowSnapshot")]
+// Immutable: the grain answers with its state, which it never changes but replaces (records folded by the evolver), so the
+// answer needs no deep copy on its way to a caller in the same process (the webhook intake's every delivery).
+[GenerateSerializer, Immutable, Alias("WorkflowSnapshot")]
 public sealed record WorkflowSnapshot([property: Id(0)] int Version, [property: Id(1)] MergeRequestWorkflow Workflow);
 
 /// <summary>
 /// What a command did: the state afterwards, whether it recorded anything, or why it was refused; <see cref="Duplicate"/>
 /// when its delivery had already been applied to this merge request (nothing was recorded).
 /// </summary>
-[GenerateSerializer, Alias("CommandOutcome")]
+[GenerateSerializer, Immutable, Alias("CommandOutcome")]
 public sealed record CommandOutcome(
     [property: Id(0)] WorkflowSnapshot Snapshot,
     [property: Id(1)] int EventsRecorded,

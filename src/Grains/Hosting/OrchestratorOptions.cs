@@ -68,6 +68,13 @@ public sealed class WorkflowSettings
     public TimeSpan ReconcileInterval { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
+    /// Whether a merge request's grain with nothing to do lets its activation go once a delivery or a poke is answered
+    /// (its state is one batched read away). Kept, an idle activation holds memory, copied by every collection, until
+    /// Orleans collects it 15 minutes later: a burst of deliveries (redeliveries after an outage) fills the silo.
+    /// </summary>
+    public bool ReleaseIdleGrains { get; set; } = true;
+
+    /// <summary>
     /// After a push that removes approvals, where the policy approves again as the approvers: how long to wait for GitLab
     /// to remove them (it does so in the background, about 10 s later) while it still lists them all. Past it, those still
     /// listed are taken as kept (recent GitLab keeps approvals whose changes' patch id the push did not change); the merge's

@@ -116,15 +116,30 @@ internal sealed class JournalBatch(IDocumentStore store, NpgsqlDataSource dataSo
     private readonly string readStatement =
         $"select version, type, data from {schema.Name}.mt_events where stream_id = $1 and not is_archived order by seq_id";
 
-    /// <summary>Marten creates (or updates) its event and summary tables on its first use; the batch may come first.</summary>
+    /// <summary>
+    /// Marten creates (or updates) its event and summary tables on its first use; the batch may come first. One caller at a
+    /// time: the first reads and writes after a start (a burst of deliveries) come together, and PostgreSQL refuses one of
+    /// two concurrent creations of a table (a duplicate type name), which failed the batches that ran it.
+    /// </summary>
     private async Task EnsureStorageAsync(CancellationToken ct)
     {
         if (Volatile.Read(ref storageReady) == 1) return;
-        await schema.EnsureAsync(dataSource, ct);
-        await store.Storage.Database.EnsureStorageExistsAsync(typeof(JasperFx.Events.StreamAction), ct);
-        await store.Storage.Database.EnsureStorageExistsAsync(typeof(MergeRequestSummary), ct);
-        Volatile.Write(ref storageReady, 1);
+        await storageGate.WaitAsync(ct);
+        try
+        {
+            if (Volatile.Read(ref storageReady) == 1) return;
+            await schema.EnsureAsync(dataSource, ct);
+            await store.Storage.Database.EnsureStorageExistsAsync(typeof(JasperFx.Events.StreamAction), ct);
+            await store.Storage.Database.EnsureStorageExistsAsync(typeof(MergeRequestSummary), ct);
+            Volatile.Write(ref storageReady, 1);
+        }
+        finally
+        {
+            storageGate.Release();
+        }
     }
+
+    private readonly SemaphoreSlim storageGate = new(1, 1);
 
     private readonly record struct Answer(bool Fresh, bool Applied, bool Remembered);
 

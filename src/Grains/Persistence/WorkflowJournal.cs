@@ -35,6 +35,9 @@ public sealed class WorkflowJournal : IAsyncDisposable
     /// <summary>Transactions written so far and the writes in them.</summary>
     public (long Batches, long Writes) Commits => (commits.Batches, commits.Items);
 
+    /// <summary>Round trips of stream reads so far and the streams read in them.</summary>
+    public (long Batches, long Streams) Reads => (reads.Batches, reads.Items);
+
     public async Task<(int Version, IReadOnlyList<IWorkflowEvent> Events)> ReadAsync(
         MergeRequestKey key, CancellationToken cancellationToken = default)
     {

@@ -125,8 +125,10 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
 
             var key = new MergeRequestKey(up, iid);
             var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
+            // The silo creates the event tables at its first write, perhaps at this very moment: PostgreSQL refuses one of two
+            // concurrent creations, and this read's is tried again.
             var events = await Eventually.Get(async () => (await journal.ReadAsync(key)).Events, e => e.OfType<OutcomeNoted>().Any(),
-                "the outcome to be noted", TimeSpan.FromMinutes(2));
+                "the outcome to be noted", TimeSpan.FromMinutes(2), retryOn: e => e is Marten.Exceptions.MartenSchemaException);
             var state = WorkflowEvolver.Fold(events);
             Assert.Equal(WorkflowState.Completed, state.State);
             Assert.Single(events.OfType<MergeRequested>());

@@ -45,11 +45,13 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
     public async Task Given_an_active_grain_When_another_writer_appends_first_Then_the_grain_decides_again_and_the_history_does_not_fork()
     {
         var key = new MergeRequestKey(278964, 1204);
-        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        // Kept active with nothing to do (no GitLab here), the grain holds the state it read before the outside append.
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId,
+            settings: new Dictionary<string, string?> { ["Orchestrator:Workflow:ReleaseIdleGrains"] = "false" });
         var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
         await grain.Enqueue(Requester.ApiToken("marge"));
 
-        var journal = cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
+        var journal = JournalOf(cluster);
         var outside = new AttemptCancelled(1, "operator", "cancelled in the database", DateTimeOffset.UtcNow);
         Assert.True(await journal.AppendAsync(key, 1, [outside]));
 
@@ -71,11 +73,65 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
     }
 
     [Fact]
+    public async Task Given_a_new_merge_request_When_its_first_delivery_arrives_Then_no_stream_is_read_and_a_redelivery_is_a_duplicate()
+    {
+        var key = new MergeRequestKey(278964, 1206);
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var journal = JournalOf(cluster);
+        var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
+        var readsBefore = journal.Reads.Streams;
+
+        var first = await grain.Enqueue(Requester.ApiToken("marge"), "14:first");
+
+        Assert.Equal((1, 1, WorkflowState.Queued), (first.EventsRecorded, first.Snapshot.Version, first.Snapshot.Workflow.State));
+        Assert.Equal(readsBefore, journal.Reads.Streams);
+        var again = await grain.Enqueue(Requester.ApiToken("marge"), "14:first");
+        Assert.Equal((true, 0, 1), (again.Duplicate, again.EventsRecorded, again.Snapshot.Version));
+        Assert.Equal(["merge_requested"], (await journal.ReadAsync(key)).Events.Select(WorkflowEventNames.NameOf));
+    }
+
+    [Fact]
+    public async Task Given_an_attempt_stored_by_another_silo_When_a_fresh_activation_is_told_to_cancel_Then_it_cancels_the_stored_attempt()
+    {
+        // On a stream not started a cancel decides nothing: a fresh activation must not answer that without reading.
+        var key = new MergeRequestKey(278964, 1207);
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var journal = JournalOf(cluster);
+        Assert.True(await journal.AppendAsync(key, 0, [new MergeRequested(1, "marge", DateTimeOffset.UtcNow)]));
+        var readsBefore = journal.Reads.Streams;
+
+        var outcome = await cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString()).Cancel("marge", "unassigned", "14:cancel");
+
+        Assert.Equal((1, 2, WorkflowState.Cancelled), (outcome.EventsRecorded, outcome.Snapshot.Version, outcome.Snapshot.Workflow.State));
+        Assert.True(journal.Reads.Streams > readsBefore);
+        Assert.Equal(["merge_requested", "attempt_cancelled"], (await journal.ReadAsync(key)).Events.Select(WorkflowEventNames.NameOf));
+    }
+
+    [Fact]
+    public async Task Given_an_ended_attempt_stored_by_another_silo_When_a_fresh_activation_is_enqueued_Then_the_next_attempt_follows_it_without_a_fork()
+    {
+        // Decided on a stream not started, the request is refused by the journal's version guard, read, and decided again.
+        var key = new MergeRequestKey(278964, 1208);
+        await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
+        var journal = JournalOf(cluster);
+        Assert.True(await journal.AppendAsync(key, 0, [new MergeRequested(1, "marge", DateTimeOffset.UtcNow), new AttemptCancelled(1, "marge", "unassigned", DateTimeOffset.UtcNow)]));
+        var grain = cluster.GrainFactory.GetGrain<IMergeRequestGrain>(key.ToString());
+
+        var outcome = await grain.Enqueue(Requester.ApiToken("marge"), "14:again");
+
+        Assert.Equal((1, 3, 2), (outcome.EventsRecorded, outcome.Snapshot.Version, outcome.Snapshot.Workflow.Attempt));
+        var (version, events) = await journal.ReadAsync(key);
+        Assert.Equal(3, version);
+        Assert.Equal(["merge_requested", "attempt_cancelled", "merge_requested"], events.Select(WorkflowEventNames.NameOf));
+        Assert.True((await grain.Enqueue(Requester.ApiToken("marge"), "14:again")).Duplicate);
+    }
+
+    [Fact]
     public async Task Given_a_merged_request_When_enqueued_through_the_grain_Then_it_is_refused_and_nothing_is_written()
     {
         var key = new MergeRequestKey(278964, 1205);
         await using var cluster = await OrchestratorCluster.DeployAsync(db.Schema, serviceId);
-        var journal = cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
+        var journal = JournalOf(cluster);
         var t = DateTimeOffset.UtcNow;
         IWorkflowEvent[] merged =
         [
@@ -117,6 +173,8 @@ public sealed class MergeRequestGrainTests(SchemaFixture db) : IClassFixture<Sch
         var view = await restored.Get();
         Assert.Equal((31L, new long[] { 32 }), (view.Holder!.Value, view.Waiting.ToArray()), new QueueComparer());
     }
+
+    private static WorkflowJournal JournalOf(Orleans.TestingHost.TestCluster cluster) => cluster.GetSiloServiceProvider().GetRequiredService<WorkflowJournal>();
 
     private sealed class QueueComparer : IEqualityComparer<(long Holder, long[] Waiting)>
     {
