@@ -208,11 +208,14 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         {
             var marker = Markers.Pipeline(key, s.Attempt, s.Rebases);
             var force = ForceVariables.For(s.Images, policy);
-            // Never two pipelines for one attempt: a pipeline created before a crash carries our marker.
+            // Never two pipelines for one attempt: a pipeline created before a crash carries our marker (which names the
+            // attempt and rebase). The marker is predictable, so only a pipeline the bot itself created is ours: anyone who
+            // may run pipelines could start one at our SHA with our marker and variables of their own (skip the tests, say).
             foreach (var candidate in await gitlab.ListPipelinesAsync(source, PipelineRef(key, s, mr), s.RebasedSha!, ct))
             {
                 var variables = await gitlab.GetPipelineVariablesAsync(source, candidate.Id, ct);
-                if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker))
+                if (variables.Any(v => v.Key == AttemptVariable && v.Value == marker)
+                    && (await gitlab.GetPipelineAsync(source, candidate.Id, ct)).User is { } creator && IsBot(creator))
                 {
                     await watches.WatchAsync(source, candidate.Id, key, ct);
                     return StepResult.Of(new RecordPipeline(candidate.Id, candidate.Sha, variables.Any(v => force.ContainsKey(v.Key)), now));

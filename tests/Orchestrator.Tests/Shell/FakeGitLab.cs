@@ -74,12 +74,21 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) => Unneeded<IReadOnlyList<string>>("compare");
     public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
     public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabBranch>>("branches");
-    public Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct) =>
-        Unneeded<GitLabPipeline>("create pipeline");
+    /// <summary>Each pipeline's variables, for the pipelines <see cref="ListPipelinesAsync"/> finds; created ones get theirs.</summary>
+    public Dictionary<long, IReadOnlyList<GitLabVariable>> PipelineVariables { get; } = [];
+
+    public Task<GitLabPipeline> CreatePipelineAsync(long project, string reference, IReadOnlyDictionary<string, string> variables, CancellationToken ct)
+    {
+        var id = Pipelines.Keys.DefaultIfEmpty(1000).Max() + 1;
+        Pipelines[id] = new GitLabPipeline(id, project, Mr.Sha!, reference, "created", "api", new GitLabUser(Bot, "marge-bot"));
+        PipelineVariables[id] = [.. variables.Select(v => new GitLabVariable(v.Key, v.Value))];
+        Calls.Add($"create pipeline {id} on {reference}");
+        return Task.FromResult(Pipelines[id]);
+    }
     public Task<IReadOnlyList<GitLabPipeline>> ListPipelinesAsync(long project, string reference, string sha, CancellationToken ct) =>
-        Unneeded<IReadOnlyList<GitLabPipeline>>("pipelines");
+        Task.FromResult<IReadOnlyList<GitLabPipeline>>([.. Pipelines.Values.Where(p => p.Ref == reference && p.Sha == sha)]);
     public Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct) =>
-        Unneeded<IReadOnlyList<GitLabVariable>>("variables");
+        Task.FromResult(PipelineVariables.GetValueOrDefault(pipeline) ?? []);
     public Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct) => Unneeded<GitLabPipeline>("MR pipeline");
     public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipeline>>("MR pipelines");

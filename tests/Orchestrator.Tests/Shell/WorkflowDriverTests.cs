@@ -20,6 +20,23 @@ public sealed class WorkflowDriverTests
     private static T Command<T>(StepResult result) where T : WorkflowCommand =>
         Assert.IsType<T>(Assert.IsType<StepResult.Decide>(result).Command);
 
+    [Theory]
+    [InlineData("marge-bot", true)]
+    [InlineData("mallory", false)]
+    public async Task Given_a_pipeline_at_our_sha_carrying_our_marker_When_building_Then_it_is_taken_as_ours_only_if_the_bot_created_it(string creator, bool ours)
+    {
+        // After a crash our pipeline is found again by its marker; the marker is predictable, so who created it decides.
+        var marker = Markers.Pipeline(new MergeRequestKey(FakeGitLab.Project, FakeGitLab.Iid), 1, 1);
+        world.GitLab.Pipelines[77] = new GitLabPipeline(77, FakeGitLab.Project, RebasedSha, "feature", "running", "api",
+            new GitLabUser(creator == "marge-bot" ? FakeGitLab.Bot : 66, creator), At(5));
+        world.GitLab.PipelineVariables[77] = [new GitLabVariable(WorkflowDriver.AttemptVariable, marker), new GitLabVariable("FDO_FORCE_REBUILD", "0")];
+
+        var result = await world.StepAsync(State(Building), At(6));
+
+        var adopted = result is StepResult.Decide { Command: RecordPipeline { PipelineId: 77 } };
+        Assert.Equal(ours, adopted);
+    }
+
     [Fact]
     public async Task Given_a_new_request_When_stepped_Then_the_checkpoint_carries_the_mrs_facts_and_gitlabs_approvals_for_the_decider()
     {
