@@ -85,8 +85,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
 
     /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
     // targetBranch: the branch the request was pinned to; a retargeted MR's images are judged by the branch it was built for.
-    // ourRefs: where this merge request's pipelines run (its branch, its train branch); an image a pipeline of another ref
-    // pushed under the tag since is not ours to take back.
+    // ourRefs: where this merge request's pipelines run (its branch, its train branch).
     public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, IReadOnlyCollection<string> ourRefs, ImageState image,
         ProjectPolicy policy, CancellationToken ct)
     {
@@ -94,23 +93,25 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
         // Our pipeline may never have pushed it (its build failed): then there is nothing to delete, and none is claimed.
         if (await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct) is not { } current) return false;
-        // In a merge train another car may have built the same tag since, for its own test: only an image whose labels
-        // name a pipeline of this merge request (its branch, or its merge request refs) is taken back.
-        if (current.PipelineId is { } built && !await BuiltForAsync(key, ourRefs, built, ct)) return false;
+        // In a merge train another car's pipeline (the bot's, on another ref) may have pushed the same tag since, for its
+        // own test: that image is not ours to take back. Anything else under the tag goes, ours or the stale one ours was
+        // to replace.
+        if (current.PipelineId is { } built && await AnotherCarsAsync(key, ourRefs, built, ct)) return false;
         await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
         return true;
     }
 
-    private async Task<bool> BuiltForAsync(MergeRequestKey key, IReadOnlyCollection<string> ourRefs, long pipelineId, CancellationToken ct)
+    private async Task<bool> AnotherCarsAsync(MergeRequestKey key, IReadOnlyCollection<string> ourRefs, long pipelineId, CancellationToken ct)
     {
         try
         {
             var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, pipelineId, ct);
-            return ourRefs.Contains(pipeline.Ref) || pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
+            return string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && !ourRefs.Contains(pipeline.Ref)
+                && !pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
         }
         catch (GitLabException e) when (e.Status == 404)
         {
-            // Not a pipeline of this project: not ours.
+            // Not a pipeline of this project: no car's.
             return false;
         }
     }
