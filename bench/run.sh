@@ -2,7 +2,7 @@
 # The benchmark, from a fresh clone: bench/run.sh [--quick]
 # Brings up PostgreSQL, installs wrk and the registry when missing, builds, then measures — each figure against
 # its baseline in the same run — and prints a table; the figures go to .state/bench/report-<time>.json with the
-# machine's cores, memory and the git commit. Default size ≈ 10–15 min on 2 cores; --quick ≈ 3 min.
+# machine's cores, memory and the git commit. Default size ≈ 9 min on 2 idle cores; --quick ≈ 3 min.
 #   1. overhead per MR vs a marge-bot-style baseline   2. scale (projects × MRs at once)
 #   3. rebuild economy vs never/always force           4. event store append/replay
 #   5. webhook intake vs a bare ASP.NET Core endpoint, at 16 and at 64 connections
