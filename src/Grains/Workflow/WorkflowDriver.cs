@@ -135,19 +135,17 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             : Reapprovals.Needed(plan) && s.Reapproval is null ? await git.PreviewAsync(request, ct) : await git.RewriteAsync(request, ct);
         if (result is Adapters.Git.GitRewriteResult.Previewed preview)
             return StepResult.Of(await reapprovals.ObserveAsync(plan, preview, mr.TargetProjectId, mr.Iid, now, ct));
+        var landed = result is { LandedHead: { } head, LandedOnto: { } landedOnto } ? RecordRebase.Landed(head, landedOnto, now) : null;
         // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
         // them approved); unless the decider ends the attempt on the head that landed.
-        if (s.Reapproval is { Allowed: true } allowed && result is { LandedHead: { } head, LandedOnto: { } landedOnto })
+        if (s.Reapproval is { Allowed: true } allowed && landed is not null)
         {
-            var landed = RecordRebase.Landed(head, landedOnto, now);
             if (WorkflowDecider.Decide(landed, s).Events.OfType<AttemptFailed>().Any()) return StepResult.Of(landed);
-            if (await reapprovals.RestoreAsync(mr, allowed, head, memo, now, ct) is { } pending) return pending;
+            if (await reapprovals.RestoreAsync(mr, allowed, landed.Facts.Sha!, memo, now, ct) is { } pending) return pending;
         }
-        return StepResult.Of(result switch
+        return StepResult.Of(landed ?? result switch
         {
-            Adapters.Git.GitRewriteResult.Pushed p => RecordRebase.Landed(p.Head, p.Onto, now),
-            Adapters.Git.GitRewriteResult.AlreadyPushed p => RecordRebase.Landed(p.Head, p.Onto, now),
-            Adapters.Git.GitRewriteResult.SourceMoved m => new RecordRewriteFailure("source_moved", m.Message, now),
+            Adapters.Git.GitRewriteResult.SourceMoved m => (WorkflowCommand)new RecordRewriteFailure("source_moved", m.Message, now),
             Adapters.Git.GitRewriteResult.Conflict c => new RecordRewriteFailure("conflict", $"{c.Commit} does not apply ({string.Join(", ", c.Paths)})", now),
             Adapters.Git.GitRewriteResult.Refused r => new RecordRewriteFailure("refused", r.Message, now),
             _ => throw new InvalidOperationException($"unknown rewrite result {result}"),

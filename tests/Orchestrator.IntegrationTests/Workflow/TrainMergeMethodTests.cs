@@ -112,8 +112,7 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
         Assert.True(outcomes[0].Car!.Ended!.LandedUntested);
         Assert.StartsWith("The merge train of `main` stopped", outcomes[1].Outcome);
         Assert.Contains($"!{mrs[0]} landed as {outcomes[0].MergeCommitSha}", outcomes[1].Outcome);
-        var oneNotes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[0]}/notes")).AsArray();
-        Assert.Contains(oneNotes, n => n!["body"]!.GetValue<string>().Contains("not the tree") && n["body"]!.GetValue<string>().Contains("The merge train stopped"));
+        Assert.Contains(await h.NotesAsync(mrs[0]), n => n.Contains("not the tree") && n.Contains("The merge train stopped"));
         foreach (var iid in mrs)
             Assert.Equal(HttpStatusCode.NotFound, (await maintainer.GetAsync(
                 $"projects/{h.Upstream}/repository/branches/{Uri.EscapeDataString(MergeCommitCars.TrainBranch("main", iid))}")).StatusCode);
@@ -171,8 +170,7 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
         var head = await Eventually.Get(async () => await h.Get(maintainer, $"projects/{h.Upstream}/repository/branches/leave-two"),
             b => b["commit"]!["id"]!.GetValue<string>() == own, "leave-two back at its author's head");
         Assert.Equal(own, head["commit"]!["id"]!.GetValue<string>());
-        var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[1]}/notes")).AsArray();
-        Assert.Contains(notes, n => n!["body"]!.GetValue<string>().Contains($"is back at {own}"));
+        Assert.Contains(await h.NotesAsync(mrs[1]), n => n.Contains($"is back at {own}"));
         Assert.True((await h.Grain(mrs[1]).Replay()).Consistent);
     }
 
@@ -204,8 +202,7 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
         Assert.Empty(outcomes[1].Car!.Ahead);
         Assert.Equal(outcomes[1].RebasedSha, await h.MainHead());
         // Nor did it say its branch would hold one's commits.
-        var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{two}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>());
-        Assert.DoesNotContain(notes, n => n.Contains($"tested on top of !{one}"));
+        Assert.DoesNotContain(await h.NotesAsync(two), n => n.Contains($"tested on top of !{one}"));
         Assert.True((await h.Grain(two).Replay()).Consistent);
     }
 

@@ -76,15 +76,13 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
             Assert.Equal("canceled", (await h.Get(maintainer, $"projects/{h.Upstream}/pipelines/{pipelines[0]}"))["status"]!.GetValue<string>());
             var events = (await h.Grain(iid).GetEvents()).Where(e => e.Type == "train_car_assigned").ToList();
             Assert.Contains(events, e => e.Data.Contains("the train was rebuilt"));
-            var notes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray();
-            Assert.Contains(notes, n => n!["body"]!.GetValue<string>().Contains("was rebuilt"));
+            Assert.Contains(await h.NotesAsync(iid), n => n.Contains("was rebuilt"));
         }
         // The outcome notes say which car each rode and why it was rebuilt.
-        Assert.Contains(await NotesAsync(h, mrs[1]), n => n.StartsWith("I couldn't merge") && n.Contains("It rode car 2 of the merge train of `main`, tested on top of !" + mrs[0]));
-        Assert.Contains(await NotesAsync(h, mrs[3]), n => n.StartsWith("Merged as") && n.Contains($"It rode car 2 of the merge train of `main`, tested on top of !{mrs[2]}. Its car was rebuilt"));
+        Assert.Contains(await h.NotesAsync(mrs[1]), n => n.StartsWith("I couldn't merge") && n.Contains("It rode car 2 of the merge train of `main`, tested on top of !" + mrs[0]));
+        Assert.Contains(await h.NotesAsync(mrs[3]), n => n.StartsWith("Merged as") && n.Contains($"It rode car 2 of the merge train of `main`, tested on top of !{mrs[2]}. Its car was rebuilt"));
         // The note announcing a car behind others says the merge request's page shows them meanwhile.
-        var fourNotes = (await h.Get(maintainer, $"projects/{h.Upstream}/merge_requests/{mrs[3]}/notes")).AsArray();
-        Assert.Contains(fourNotes, n => n!["body"]!.GetValue<string>().Contains("this page's diff also shows their changes"));
+        Assert.Contains(await h.NotesAsync(mrs[3]), n => n.Contains("this page's diff also shows their changes"));
         foreach (var iid in mrs) Assert.True((await h.Grain(iid).Replay()).Consistent, $"!{iid}'s replay");
         var train = await Train(h).GetTrain();
         Assert.True(train.Consistent);
@@ -148,13 +146,10 @@ public sealed partial class TrainWorkflowTests(SchemaFixture db, SlowJobsSandbox
             foreach (var e in await h.Grain(iid).GetEvents())
                 output.WriteLine($"!{iid} {e.At:HH:mm:ss.fff} {e.Type} {(e.Data.Length > 600 ? e.Data[..600] : e.Data)}");
         foreach (var iid in mrs)
-            foreach (var note in (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray())
-                output.WriteLine($"!{iid} note: {note!["body"]}");
+            foreach (var note in await h.NotesAsync(iid))
+                output.WriteLine($"!{iid} note: {note}");
         output.WriteLine(System.Text.Json.JsonSerializer.Serialize(await Train(h).GetTrain()));
     }
-
-    private static async Task<IReadOnlyList<string>> NotesAsync(WorkflowHarness h, long iid) =>
-        [.. (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>())];
 
     internal static ITrainGrain Train(WorkflowHarness h) => h.Cluster.GrainFactory.GetGrain<ITrainGrain>(new MergeQueueKey(h.Upstream, "main").ToString());
 

@@ -141,6 +141,10 @@ public static class WorkflowHarnessExtensions
         (await admin.PutAsJsonAsync("/-/sandbox/faults", faults)).EnsureSuccessStatusCode();
     }
 
+    /// <summary>The bodies of a merge request's notes, as its maintainer reads them on GitLab.</summary>
+    public static async Task<IReadOnlyList<string>> NotesAsync(this WorkflowHarness h, long iid) =>
+        [.. (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{iid}/notes")).AsArray().Select(n => n!["body"]!.GetValue<string>())];
+
     /// <summary>Lets the calls a <c>held</c> route fault keeps waiting run now.</summary>
     public static async Task ReleaseHeldCalls(this WorkflowHarness h)
     {
