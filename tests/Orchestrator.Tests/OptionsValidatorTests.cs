@@ -30,6 +30,20 @@ public sealed class OptionsValidatorTests
             Assert.Contains(errors, e => e.Contains("Orchestrator:" + key));
     }
 
+    [Theory]
+    [InlineData(0, 0, "Postgres:JournalWriters")]
+    [InlineData(17, 0, "Postgres:JournalWriters")]
+    [InlineData(2, 101, "Postgres:JournalLinger")]
+    [InlineData(2, -1, "Postgres:JournalLinger")]
+    public void Given_a_journal_batching_setting_out_of_range_When_validated_Then_it_is_named(int writers, int lingerMs, string key)
+    {
+        var o = Valid();
+        o.Postgres.JournalWriters = writers;
+        o.Postgres.JournalLinger = TimeSpan.FromMilliseconds(lingerMs);
+
+        Assert.Contains(Errors(o), e => e.Contains("Orchestrator:" + key));
+    }
+
     [Fact]
     public void Given_a_policy_that_reapproves_When_no_admin_token_is_set_Then_the_setting_it_needs_is_named()
     {

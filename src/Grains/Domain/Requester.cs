@@ -23,7 +23,8 @@ public enum TriggerKind
 /// <see cref="UserId"/> is null when GitLab named no one (fail closed) or, for <see cref="TriggerKind.Api"/>, when the
 /// token names no GitLab user; <see cref="Label"/> is free text for people (an API call's <c>requestedBy</c>).
 /// </summary>
-[GenerateSerializer, Alias("Requester")]
+// Immutable: a grain call hands it on as it is, uncopied (every webhook delivery carries one).
+[GenerateSerializer, Immutable, Alias("Requester")]
 public sealed record Requester(
     [property: Id(0)] TriggerKind Trigger,
     [property: Id(1)] string? Username,

@@ -204,6 +204,12 @@ public sealed class PostgresOptions
     public string ConnectionString { get; set; } = "";
     /// <summary>The schema holding the event store, reminders and the project's own tables.</summary>
     public string Schema { get; set; } = "orchestrator";
+
+    /// <summary>How many group commits of the journal may be under way at once (each on a connection of its own).</summary>
+    public int JournalWriters { get; set; } = 2;
+
+    /// <summary>How long a commit waits for company once its first write arrived (zero: only what already waits joins it).</summary>
+    public TimeSpan JournalLinger { get; set; } = TimeSpan.Zero;
 }
 
 public sealed class HttpOptions

@@ -18,6 +18,9 @@ public sealed class OrchestratorOptionsValidator : IValidateOptions<Orchestrator
 
         Check(!string.IsNullOrWhiteSpace(o.Postgres.ConnectionString), "Postgres:ConnectionString", "is required");
         Check(Persistence.PostgresSchema.IsValidName(o.Postgres.Schema), "Postgres:Schema", $"must be {Persistence.PostgresSchema.NameRule}");
+        Check(o.Postgres.JournalWriters is >= 1 and <= 16, "Postgres:JournalWriters", "must be between 1 and 16");
+        Check(o.Postgres.JournalLinger >= TimeSpan.Zero && o.Postgres.JournalLinger <= TimeSpan.FromMilliseconds(100), "Postgres:JournalLinger",
+            "must be between 0 and 100 ms: every delivery waits for it");
         if (!string.IsNullOrEmpty(o.GitLab.BaseUrl))
         {
             Check(IsHttpUrl(o.GitLab.BaseUrl), "GitLab:BaseUrl", "must be an absolute http(s) URL");

@@ -130,6 +130,8 @@ public static class OrchestratorSilo
         return builder.Build();
     }
 
+    private static Hosting.PostgresOptions Postgres(IServiceProvider sp) => sp.GetRequiredService<IOptions<Hosting.OrchestratorOptions>>().Value.Postgres;
+
     public static IServiceCollection AddOrchestratorPersistence(this IServiceCollection services)
     {
         services.TryAddSingleton(sp => DataSource(sp, maxPoolSize: null));
@@ -144,9 +146,10 @@ public static class OrchestratorSilo
         // The journal's group commit and batched reads on a pool of their own, as small as their loops (two writers, two
         // readers): the shared pool hands out its idle connections in turn, so each batch woke another of a dozen
         // PostgreSQL backends, cold; on a few, the intake cost PostgreSQL about a fifth less CPU per delivery.
-        services.TryAddKeyedSingleton(JournalConnections, (sp, _) => DataSource(sp, maxPoolSize: 4));
+        services.TryAddKeyedSingleton(JournalConnections, (sp, _) => DataSource(sp, maxPoolSize: 2 * Postgres(sp).JournalWriters));
         services.TryAddSingleton(sp => new WorkflowJournal(sp.GetRequiredService<IDocumentStore>(),
-            sp.GetRequiredKeyedService<NpgsqlDataSource>(JournalConnections), sp.GetRequiredService<PostgresSchema>()));
+            sp.GetRequiredKeyedService<NpgsqlDataSource>(JournalConnections), sp.GetRequiredService<PostgresSchema>(),
+            new BatchOptions(MaxDelay: Postgres(sp).JournalLinger, Writers: Postgres(sp).JournalWriters)));
         services.TryAddSingleton<MergeRequestIndex>();
         services.TryAddSingleton<OperationsReadModel>();
         services.TryAddSingleton<Statistics.StatisticsQuery>();
