@@ -1,9 +1,6 @@
 using System.Diagnostics;
-using Marten;
 using Orchestrator.Domain;
 using Orchestrator.IntegrationTests.Infrastructure;
-using Orchestrator.IntegrationTests.Workflow;
-using Orchestrator.Persistence;
 using Xunit;
 using static Orchestrator.IntegrationTests.Workflow.WorkflowHarnessExtensions;
 
@@ -25,36 +22,23 @@ public sealed partial class SiloKillTests
             ["Orchestrator__Workflow__ReminderPeriod"] = defaults.ReminderPeriod.ToString(),
             ["Orchestrator__Workflow__PollInterval"] = defaults.PollInterval.ToString(),
         };
-        var seed = await sandbox.SeedIncidentAsync("resume");
-        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{Ports.Free()}";
-        var first = StartSilo(seed, url, settings);
-        SiloProcess? second = null;
-        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
-        try
-        {
-            // Started before the request, so it overstates the time since the reminder was registered.
-            var requested = Stopwatch.StartNew();
-            var key = await RequestMergeAsync(first, harness, "waits", "sleep 60\ntrue\n");
-            await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the build to start");
-            await first.KillAsync();
-            // Any call about the project but the merge request list (reconciliation's, off here anyway) is the workflow's.
-            await harness.Faults(new { routes = new[] { new { method = "*", path = $"^/api/v4/projects/{harness.Upstream}/(?!merge_requests$)", delay_ms = 0, count = 1 } } });
+        await using var run = await BeginAsync("resume");
+        var harness = run.Harness;
+        var first = run.Start(settings: settings);
+        // Started before the request, so it overstates the time since the reminder was registered.
+        var requested = Stopwatch.StartNew();
+        var key = await RequestMergeAsync(first, harness, "waits", "sleep 60\ntrue\n");
+        await Eventually.True(async () => (await run.Journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the build to start");
+        await first.KillAsync();
+        // Any call about the project but the merge request list (reconciliation's, off here anyway) is the workflow's.
+        await harness.Faults(new { routes = new[] { new { method = "*", path = $"^/api/v4/projects/{harness.Upstream}/(?!merge_requests$)", delay_ms = 0, count = 1 } } });
 
-            var started = Stopwatch.StartNew();
-            second = StartSilo(seed, url, settings);
-            await Eventually.True(async () => await harness.ArmedRoutes() == 0, "the restarted silo to call GitLab for the active workflow", TimeSpan.FromSeconds(20));
+        var started = Stopwatch.StartNew();
+        run.Start(settings: settings);
+        await Eventually.True(async () => await harness.ArmedRoutes() == 0, "the restarted silo to call GitLab for the active workflow", TimeSpan.FromSeconds(20));
 
-            output.WriteLine($"process start → first GitLab call of the active workflow: {started.Elapsed.TotalSeconds:F1} s");
-            // Its reminder was registered after the request, so it cannot have fired yet: the wake-up at start made the call.
-            Assert.True(requested.Elapsed < defaults.ReminderPeriod, $"a reminder period passed since the request ({requested.Elapsed}): this run proves nothing");
-        }
-        finally
-        {
-            await harness.Faults(new { });
-            first.Kill();
-            second?.Kill();
-        }
+        output.WriteLine($"process start → first GitLab call of the active workflow: {started.Elapsed.TotalSeconds:F1} s");
+        // Its reminder was registered after the request, so it cannot have fired yet: the wake-up at start made the call.
+        Assert.True(requested.Elapsed < defaults.ReminderPeriod, $"a reminder period passed since the request ({requested.Elapsed}): this run proves nothing");
     }
 }

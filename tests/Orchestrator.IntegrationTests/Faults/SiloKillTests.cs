@@ -89,62 +89,52 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
     [Fact]
     public async Task Given_webhooks_dropped_duplicated_delayed_reordered_and_gitlab_storms_When_an_mr_is_assigned_Then_it_merges_once()
     {
-        var seed = await sandbox.SeedIncidentAsync("storm");
-        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{Ports.Free()}";
-        var silo = StartSilo(seed, url, new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
-        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        try
+        await using var run = await BeginAsync("storm");
+        var (harness, seed) = (run.Harness, run.Seed);
+        var url = run.Url;
+        var silo = run.Start(settings: new() { ["Orchestrator__Workflow__ReconcileInterval"] = "00:00:02" });
+        await silo.WaitHealthyAsync();
+        using var api = run.Api();
+        await PutPolicyAsync(api, harness);
+        var admin = sandbox.Api(SandboxFixture.AdminToken);
+        (await admin.PostAsJsonAsync($"projects/{harness.Upstream}/hooks", new
         {
-            await silo.WaitHealthyAsync();
-            using var api = new HttpClient { BaseAddress = new Uri(url) };
-            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            await PutPolicyAsync(api, harness);
-            var admin = sandbox.Api(SandboxFixture.AdminToken);
-            (await admin.PostAsJsonAsync($"projects/{harness.Upstream}/hooks", new
+            url = url + "/webhooks/gitlab", token = HookSecret, push_events = true, merge_requests_events = true, pipeline_events = true,
+            job_events = true, note_events = true,
+        })).EnsureSuccessStatusCode();
+        var iid = await harness.OpenMrAsync("storm", "Storm", new FileChange("update", "README.md", "# mesa\nstorm\n"));
+        var up = harness.Upstream;
+        // Deliveries: the first two lost, the next ten doubled, all late and reordered; GitLab: 5xx and 429 storms on the
+        // calls the workflow makes most, and every call slowed.
+        await harness.Faults(new
+        {
+            drop_deliveries = 2, duplicate_deliveries = 10, delivery_delay_ms = 150, reorder_batch = 3, latency_ms = 20,
+            routes = new object[]
             {
-                url = url + "/webhooks/gitlab", token = HookSecret, push_events = true, merge_requests_events = true, pipeline_events = true,
-                job_events = true, note_events = true,
-            })).EnsureSuccessStatusCode();
-            var iid = await harness.OpenMrAsync("storm", "Storm", new FileChange("update", "README.md", "# mesa\nstorm\n"));
-            var up = harness.Upstream;
-            // Deliveries: the first two lost, the next ten doubled, all late and reordered; GitLab: 5xx and 429 storms on the
-            // calls the workflow makes most, and every call slowed.
-            await harness.Faults(new
-            {
-                drop_deliveries = 2, duplicate_deliveries = 10, delivery_delay_ms = 150, reorder_batch = 3, latency_ms = 20,
-                routes = new object[]
-                {
-                    new { method = "GET", path = $"^/api/v4/projects/{up}/merge_requests/{iid}$", status = 503, count = 6 },
-                    new { method = "GET", path = $"^/api/v4/projects/{up}/pipelines/\\d+$", status = 429, retry_after = 1, count = 3 },
-                    new { method = "PUT", path = $"^/api/v4/projects/{up}/merge_requests/{iid}/rebase$", status = 502, count = 2 },
-                },
-            });
-            (await harness.As("maintainer").PutAsJsonAsync($"projects/{up}/merge_requests/{iid}",
-                new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
+                new { method = "GET", path = $"^/api/v4/projects/{up}/merge_requests/{iid}$", status = 503, count = 6 },
+                new { method = "GET", path = $"^/api/v4/projects/{up}/pipelines/\\d+$", status = 429, retry_after = 1, count = 3 },
+                new { method = "PUT", path = $"^/api/v4/projects/{up}/merge_requests/{iid}/rebase$", status = 502, count = 2 },
+            },
+        });
+        (await harness.As("maintainer").PutAsJsonAsync($"projects/{up}/merge_requests/{iid}",
+            new { assignee_ids = new[] { seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
 
-            var key = new MergeRequestKey(up, iid);
-            var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
-            // The silo creates the event tables at its first write, perhaps at this very moment: PostgreSQL refuses one of two
-            // concurrent creations, and this read's is tried again.
-            var events = await Eventually.Get(async () => (await journal.ReadAsync(key)).Events, e => e.OfType<OutcomeNoted>().Any(),
-                "the outcome to be noted", TimeSpan.FromMinutes(2), retryOn: e => e is Marten.Exceptions.MartenSchemaException);
-            var state = WorkflowEvolver.Fold(events);
-            Assert.Equal(WorkflowState.Completed, state.State);
-            Assert.Single(events.OfType<MergeRequested>());
-            Assert.Single(events.OfType<PipelineCreated>());
-            Assert.Single(events.OfType<Merged>());
-            Assert.Single(events.OfType<OutcomeNoted>());
-            Assert.True(WorkflowReplay.Run(events).Consistent);
-            var bob = harness.As("bob");
-            var notes = (await harness.Get(bob, $"projects/{up}/merge_requests/{iid}/notes")).AsArray();
-            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
-        }
-        finally
-        {
-            await harness.Faults(new { });
-            silo.Kill();
-        }
+        var key = new MergeRequestKey(up, iid);
+        var journal = run.Journal;
+        // The silo creates the event tables at its first write, perhaps at this very moment: PostgreSQL refuses one of two
+        // concurrent creations, and this read's is tried again.
+        var events = await Eventually.Get(async () => (await journal.ReadAsync(key)).Events, e => e.OfType<OutcomeNoted>().Any(),
+            "the outcome to be noted", TimeSpan.FromMinutes(2), retryOn: e => e is Marten.Exceptions.MartenSchemaException);
+        var state = WorkflowEvolver.Fold(events);
+        Assert.Equal(WorkflowState.Completed, state.State);
+        Assert.Single(events.OfType<MergeRequested>());
+        Assert.Single(events.OfType<PipelineCreated>());
+        Assert.Single(events.OfType<Merged>());
+        Assert.Single(events.OfType<OutcomeNoted>());
+        Assert.True(WorkflowReplay.Run(events).Consistent);
+        var bob = harness.As("bob");
+        var notes = (await harness.Get(bob, $"projects/{up}/merge_requests/{iid}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
     }
 
     /// <summary>A PostgreSQL cluster of this test's own (infra/postgres.sh on another port and folder), so restarting it disturbs no other test.</summary>
@@ -167,15 +157,12 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         var dir = $"/var/tmp/orchestrator-fault-pg-{Guid.NewGuid():N}";
         Assert.Equal(0, await PrivatePostgres("start", port, dir));
         var connection = $"Host=127.0.0.1;Port={port};Username=orchestrator;Password=orchestrator;Database=orchestrator";
-        var seed = await sandbox.SeedIncidentAsync("pgrestart");
-        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{Ports.Free()}";
-        var silo = StartSilo(seed, url, null, connection);
-        await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
-        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, dataSource, db.Schema));
-        var journal = new WorkflowJournal(store, dataSource, new PostgresSchema(db.Schema));
         try
         {
+            await using var dataSource = Npgsql.NpgsqlDataSource.Create(connection);
+            await using var run = await BeginAsync("pgrestart", dataSource);
+            var (harness, journal) = (run.Harness, run.Journal);
+            var silo = run.Start(connection: connection);
             var key = await RequestMergeAsync(silo, harness, "slow", "sleep 6\ntrue\n");
             await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the build to start");
 
@@ -194,7 +181,7 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
         }
         finally
         {
-            silo.Kill();
+            // The run's silo is killed first (its disposal, at the end of the try), then its database stops.
             await PrivatePostgres("stop", port, dir);
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
@@ -203,50 +190,36 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
     [Fact]
     public async Task Given_a_two_silo_cluster_When_enqueues_of_one_mr_race_on_both_silos_Then_there_is_one_attempt()
     {
-        var seed = await sandbox.SeedIncidentAsync("race2");
-        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
+        await using var run = await BeginAsync("race2");
+        var harness = run.Harness;
         var cluster = new Dictionary<string, string>
         {
             ["Orchestrator__Cluster__Membership"] = "postgres", ["Orchestrator__Cluster__ClusterId"] = "race-" + Guid.NewGuid().ToString("N")[..8],
             ["Orchestrator__Cluster__FastFailureDetection"] = "true",
         };
-        string[] urls = [$"http://127.0.0.1:{Ports.Free()}", $"http://127.0.0.1:{Ports.Free()}"];
-        var silos = urls.Select(u => StartSilo(seed, u, cluster)).ToList();
-        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        try
-        {
-            foreach (var silo in silos) await silo.WaitHealthyAsync();
-            var clients = urls.Select(u =>
-            {
-                var c = new HttpClient { BaseAddress = new Uri(u) };
-                c.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-                return c;
-            }).ToList();
-            var path = $"/api/v1/projects/{harness.Upstream}/merge-requests/{harness.MrA}/merge";
-            // A project that builds images is refused without a policy, which would end the attempt under the race.
-            await PutPolicyAsync(clients[0], harness);
+        string[] urls = [run.Url, $"http://127.0.0.1:{Ports.Free()}"];
+        var silos = urls.Select(u => run.Start(u, cluster)).ToList();
+        foreach (var silo in silos) await silo.WaitHealthyAsync();
+        var clients = urls.Select(u => run.Api(u)).ToList();
+        var path = $"/api/v1/projects/{harness.Upstream}/merge-requests/{harness.MrA}/merge";
+        // A project that builds images is refused without a policy, which would end the attempt under the race.
+        await PutPolicyAsync(clients[0], harness);
 
-            var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => clients[i % 2].PostAsync(path, null)));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => clients[i % 2].PostAsync(path, null)));
 
-            Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, a.StatusCode.ToString()));
-            Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Accepted);
-            var (_, events) = await new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema)).ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
-            Assert.Single(events.OfType<MergeRequested>());
-            foreach (var a in answers)
-                Assert.Equal(1, (await a.Content.ReadFromJsonAsync<JsonNode>())!["attempt"]!.GetValue<int>());
-        }
-        finally
-        {
-            foreach (var silo in silos) silo.Kill();
-        }
+        Assert.All(answers, a => Assert.True(a.StatusCode is HttpStatusCode.Accepted or HttpStatusCode.OK, a.StatusCode.ToString()));
+        Assert.Single(answers, a => a.StatusCode == HttpStatusCode.Accepted);
+        var (_, events) = await run.Journal.ReadAsync(new MergeRequestKey(harness.Upstream, harness.MrA));
+        Assert.Single(events.OfType<MergeRequested>());
+        foreach (var a in answers)
+            Assert.Equal(1, (await a.Content.ReadFromJsonAsync<JsonNode>())!["attempt"]!.GetValue<int>());
     }
 
     /// <param name="beforeRecorded">Killed after GitLab created our pipeline and before the workflow recorded it (GitLab holds its answer).</param>
     private async Task KillAndResume(string suffix, bool beforeRecorded, bool twoSilos = false)
     {
-        var seed = await sandbox.SeedIncidentAsync(suffix);
-        var harness = new WorkflowHarness { Cluster = null!, Seed = seed, Sandbox = sandbox };
-        var url = $"http://127.0.0.1:{Ports.Free()}";
+        await using var run = await BeginAsync(suffix);
+        var (harness, journal) = (run.Harness, run.Journal);
         var clusterId = "pair-" + Guid.NewGuid().ToString("N")[..8];
         Dictionary<string, string>? Cluster() => twoSilos
             ? new()
@@ -255,83 +228,68 @@ public sealed partial class SiloKillTests(SchemaFixture db, SandboxFixture sandb
                 ["Orchestrator__Cluster__FastFailureDetection"] = "true",
             }
             : null;
-        var first = StartSilo(seed, url, Cluster());
-        var otherUrl = $"http://127.0.0.1:{Ports.Free()}";
-        var other = twoSilos ? StartSilo(seed, otherUrl, Cluster()) : null;
-        SiloProcess? second = null;
-        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
-        var journal = new WorkflowJournal(store, db.DataSource, new PostgresSchema(db.Schema));
-        try
+        var first = run.Start(settings: Cluster());
+        var other = twoSilos ? run.Start($"http://127.0.0.1:{Ports.Free()}", Cluster()) : null;
+        await first.WaitHealthyAsync();
+        if (other is not null)
         {
-            await first.WaitHealthyAsync();
-            if (other is not null)
-            {
-                await other.WaitHealthyAsync();
-                await using var members = db.DataSource.CreateCommand(
-                    $"select count(*) from {db.Schema}.orleans_membership where cluster_id = '{clusterId}' and status = {(int)Orleans.Runtime.SiloStatus.Active}");
-                Assert.Equal(2L, (long)(await members.ExecuteScalarAsync())!);
-            }
-            using var api = new HttpClient { BaseAddress = new Uri(url) };
-            api.DefaultRequestHeaders.Authorization = new("Bearer", ApiToken);
-            await PutPolicyAsync(api, harness);
-            var iid = await harness.OpenMrAsync("slow", "Slow tests",
-                new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + "set -euo pipefail\ntrue\n"));
-            var key = new MergeRequestKey(harness.Upstream, iid);
-            if (beforeRecorded)
-                await harness.Faults(new { routes = new[] { new { method = "POST", path = $"^/api/v4/projects/{harness.Upstream}/pipeline$", hold_ms = 30_000, count = 1 } } });
-            (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
-
-            if (beforeRecorded)
-                // GitLab has made the pipeline and holds its answer: the process dies before it can record it.
-                await Eventually.True(async () => (await harness.Get(harness.As("bob"), $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray()
-                    .Any(p => p!["source"]?.GetValue<string>() == "api"), "GitLab to create our pipeline");
-            else
-                // Reading the database only: the build is under way.
-                await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the pipeline to be recorded");
-            await first.KillAsync();
-            var (beforeKill, died) = await journal.ReadAsync(key);
-            Assert.True(beforeKill > 0);
-            Assert.Equal(!beforeRecorded, died.OfType<PipelineCreated>().Any());
-
-            var restart = Stopwatch.StartNew();
-            // One silo: a new process takes over. Two silos: the survivor does, with no new process at all.
-            second = other ?? StartSilo(seed, url);
-            TimeSpan? moving = null;
-            var bob = harness.As("bob");
-            await Eventually.True(async () =>
-            {
-                var (version, events) = await journal.ReadAsync(key);
-                moving ??= version > beforeKill ? restart.Elapsed : null;
-                var mr = await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}");
-                return mr["state"]!.GetValue<string>() == "merged" && events.OfType<OutcomeNoted>().Any();
-            }, "the merge request merged and its outcome noted", TimeSpan.FromSeconds(90));
-            output.WriteLine($"restart to the workflow moving again: {moving?.TotalSeconds:F1} s");
-
-            var (_, stream) = await journal.ReadAsync(key);
-            var state = WorkflowEvolver.Fold(stream);
-            Assert.Equal(WorkflowState.Completed, state.State);
-            Assert.Single(stream.OfType<PipelineCreated>());
-            Assert.Single(stream.OfType<Merged>());
-            Assert.Single(stream.OfType<OutcomeNoted>());
-            Assert.True(WorkflowReplay.Run(stream).Consistent);
-            var marker = Markers.Pipeline(key, 1, 1);
-            var pipelines = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray();
-            var ours = 0;
-            foreach (var p in pipelines)
-            {
-                var variables = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines/{p!["id"]}/variables")).AsArray();
-                if (variables.Any(v => v!["key"]!.GetValue<string>() == Markers.PipelineVariable && v["value"]!.GetValue<string>() == marker)) ours++;
-            }
-            Assert.Equal(1, ours);
-            var notes = (await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}/notes")).AsArray();
-            Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
+            await other.WaitHealthyAsync();
+            await using var members = db.DataSource.CreateCommand(
+                $"select count(*) from {db.Schema}.orleans_membership where cluster_id = '{clusterId}' and status = {(int)Orleans.Runtime.SiloStatus.Active}");
+            Assert.Equal(2L, (long)(await members.ExecuteScalarAsync())!);
         }
-        finally
+        using var api = run.Api();
+        await PutPolicyAsync(api, harness);
+        var iid = await harness.OpenMrAsync("slow", "Slow tests",
+            new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 6\n" + "set -euo pipefail\ntrue\n"));
+        var key = new MergeRequestKey(harness.Upstream, iid);
+        if (beforeRecorded)
+            await harness.Faults(new { routes = new[] { new { method = "POST", path = $"^/api/v4/projects/{harness.Upstream}/pipeline$", hold_ms = 30_000, count = 1 } } });
+        (await api.PostAsync($"/api/v1/projects/{harness.Upstream}/merge-requests/{iid}/merge", null)).EnsureSuccessStatusCode();
+
+        if (beforeRecorded)
+            // GitLab has made the pipeline and holds its answer: the process dies before it can record it.
+            await Eventually.True(async () => (await harness.Get(harness.As("bob"), $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray()
+                .Any(p => p!["source"]?.GetValue<string>() == "api"), "GitLab to create our pipeline");
+        else
+            // Reading the database only: the build is under way.
+            await Eventually.True(async () => (await journal.ReadAsync(key)).Events.OfType<PipelineCreated>().Any(), "the pipeline to be recorded");
+        await first.KillAsync();
+        var (beforeKill, died) = await journal.ReadAsync(key);
+        Assert.True(beforeKill > 0);
+        Assert.Equal(!beforeRecorded, died.OfType<PipelineCreated>().Any());
+
+        var restart = Stopwatch.StartNew();
+        // One silo: a new process takes over. Two silos: the survivor does, with no new process at all.
+        var second = other ?? run.Start();
+        TimeSpan? moving = null;
+        var bob = harness.As("bob");
+        await Eventually.True(async () =>
         {
-            await harness.Faults(new { });
-            first.Kill();
-            second?.Kill();
-            other?.Kill();
+            var (version, events) = await journal.ReadAsync(key);
+            moving ??= version > beforeKill ? restart.Elapsed : null;
+            var mr = await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}");
+            return mr["state"]!.GetValue<string>() == "merged" && events.OfType<OutcomeNoted>().Any();
+        }, "the merge request merged and its outcome noted", TimeSpan.FromSeconds(90));
+        output.WriteLine($"restart to the workflow moving again: {moving?.TotalSeconds:F1} s");
+
+        var (_, stream) = await journal.ReadAsync(key);
+        var state = WorkflowEvolver.Fold(stream);
+        Assert.Equal(WorkflowState.Completed, state.State);
+        Assert.Single(stream.OfType<PipelineCreated>());
+        Assert.Single(stream.OfType<Merged>());
+        Assert.Single(stream.OfType<OutcomeNoted>());
+        Assert.True(WorkflowReplay.Run(stream).Consistent);
+        var marker = Markers.Pipeline(key, 1, 1);
+        var pipelines = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines?ref=slow")).AsArray();
+        var ours = 0;
+        foreach (var p in pipelines)
+        {
+            var variables = (await harness.Get(bob, $"projects/{harness.Upstream}/pipelines/{p!["id"]}/variables")).AsArray();
+            if (variables.Any(v => v!["key"]!.GetValue<string>() == Markers.PipelineVariable && v["value"]!.GetValue<string>() == marker)) ours++;
         }
+        Assert.Equal(1, ours);
+        var notes = (await harness.Get(bob, $"projects/{harness.Upstream}/merge_requests/{iid}/notes")).AsArray();
+        Assert.Single(notes, n => n!["body"]!.GetValue<string>().Contains(Markers.Note(key, 1)));
     }
 }
