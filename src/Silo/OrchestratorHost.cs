@@ -32,7 +32,7 @@ public static class OrchestratorHost
     /// <summary>Every error leaves as problem+json: unknown routes, oversized bodies, unexpected exceptions.</summary>
     public static WebApplication UseOrchestratorErrors(this WebApplication app)
     {
-        app.UseExceptionHandler(errors => errors.Run(async context =>
+        RequestDelegate errors = async context =>
         {
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
             var result = error is BadHttpRequestException bad
@@ -40,7 +40,14 @@ public static class OrchestratorHost
                 : Problems.Make(StatusCodes.Status500InternalServerError, "internal", "Internal error",
                     "the orchestrator failed to handle this request; nothing was recorded unless the events say so");
             await result.ExecuteAsync(context);
-        }));
+        };
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandler = errors,
+            // A client that sent a malformed or truncated request (one that hung up mid-body) is answered 4xx, not logged
+            // as the orchestrator's own failure.
+            SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException,
+        });
         app.UseStatusCodePages();
         app.UseRequestBodyLimit(app.Services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.Http.MaxRequestBodyBytes);
         return app;
