@@ -176,15 +176,18 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             var sourceImage = IsFork(mr) ? null : await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
             string? sourceBase = null;
             SourceJob? job = null;
-            var changedSince = true;
+            ChangedPaths? changedSince = null;
             if (sourceImage?.Commit is { } commit)
             {
                 sourceBase = await gitlab.MergeBaseAsync(source, target, commit, ct);
-                changedSince = Freshness.TouchesInputs(image, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
+                changedSince = ChangedPaths.Of(image.Inputs, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
                 job = await SourceJobAsync(source, sourceImage, ct);
             }
-            observations.Add(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
-                upstream, false, sourceImage, false, changedSince, false, new ImageHistory(target, upstreamBase, sourceBase, job)));
+            // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
+            // own answer, kept for readers of those fields.
+            var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
+                new ImageHistory(target, upstreamBase, sourceBase, job), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr), changedSince);
+            observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
     }
