@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 namespace Orchestrator.Domain;
 
 /// <summary>One image of the current attempt: what the check said, and what the build produced.</summary>
+/// <remarks><paramref name="Cleanup"/>: for an image awaiting cleanup, the decider's choice to delete it, once made.</remarks>
 [GenerateSerializer, Alias("ImageState")]
 public sealed record ImageState(
     [property: Id(0)] string Name,
@@ -10,7 +11,8 @@ public sealed record ImageState(
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? Digest,
     [property: Id(4)] string? FdoCommit = null,
-    [property: Id(5)] string? CheckedDigest = null) : IPinnedImage;
+    [property: Id(5)] string? CheckedDigest = null,
+    [property: Id(6)] CleanupChoice? Cleanup = null) : IPinnedImage;
 
 /// <summary>The last effect the requester's permission was checked for: which checkpoint, in which rebase.</summary>
 [GenerateSerializer, Alias("PermissionMark")]

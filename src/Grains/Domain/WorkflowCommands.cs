@@ -100,7 +100,11 @@ public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At,
     VerificationEvidence? Evidence = null) : WorkflowCommand(At);
 
-public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
+/// <remarks><paramref name="Found"/>: what the tag held when the shell looked, right before deleting what the decider chose.</remarks>
+public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At, string? Found = null) : WorkflowCommand(At), INamedImage;
+
+/// <summary>After an attempt that did not merge: what the shell saw of an image our pipelines built upstream, for the decider to choose whether it goes.</summary>
+public sealed record ObserveCleanup(string Name, string Tag, CleanupObservation Observation, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
 
 public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 

@@ -226,13 +226,28 @@ public sealed record RegistryTampered(
 /// After an attempt that did not merge, an image our pipeline built in the target's registry under a tag the target
 /// branch does not use was deleted (or kept, because the target branch uses that tag now), so no one reuses it.
 /// </summary>
+/// <remarks><paramref name="Found"/>: after a choice to delete, what the tag held right before (null: nothing, or a stream from before).</remarks>
 [GenerateSerializer, Alias("UpstreamImageCleaned")]
 public sealed record UpstreamImageCleaned(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string Name,
     [property: Id(2)] string Tag,
     [property: Id(3)] bool Deleted,
-    [property: Id(4)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] string? Found = null) : INamedImage, IWorkflowEvent;
+
+/// <summary>
+/// After an attempt that did not merge, before anything is deleted: what the shell saw of an image our pipelines built
+/// upstream, and whether the rule (<see cref="UpstreamCleanups"/>) deletes it, and at which digest.
+/// </summary>
+[GenerateSerializer, Alias("UpstreamCleanupChosen")]
+public sealed record UpstreamCleanupChosen(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] CleanupObservation Observation,
+    [property: Id(4)] CleanupChoice Choice,
+    [property: Id(5)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
 
 /// <remarks><paramref name="Clock"/> is null in streams recorded before the deadlines were decided from it.</remarks>
 [GenerateSerializer, Alias("CiTimedOut")]

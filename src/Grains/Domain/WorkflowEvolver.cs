@@ -12,7 +12,8 @@ public static class WorkflowEvolver
             MergeRequested e => MergeRequestWorkflow.Initial with
             {
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
-                AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds,
+                // A choice to delete was made on what the tag held then: the attempt's own end looks again.
+                AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds is { } built ? [.. built.Select(i => i with { Cleanup = null })] : null,
             },
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
@@ -120,6 +121,10 @@ public static class WorkflowEvolver
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
+            UpstreamCleanupChosen e => state with
+            {
+                UpstreamBuilds = [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = e.Choice } : i)],
+            },
             // Merged: what our pipeline built is what main now uses.
             Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged", UpstreamBuilds = [] },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },

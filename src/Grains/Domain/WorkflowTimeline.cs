@@ -82,6 +82,7 @@ public static class WorkflowTimeline
             ? $"registry snapshotted ({p.RegistryBefore.Count} tags); nothing stale to delete"
             : $"deleted the stale {string.Join(", ", p.DeletedTags)} so our pipeline rebuilds it; registry snapshotted ({p.RegistryBefore.Count} tags)",
         UpstreamImageCleaned u => u.Deleted ? $"{u.Name}:{u.Tag} built by our pipeline deleted: the merge did not happen" : $"{u.Name}:{u.Tag} left as it is: the target branch uses it, or our pipeline never pushed it",
+        UpstreamCleanupChosen u => $"{(u.Choice.Delete ? "to delete" : "to keep")}: {u.Choice.Reason}",
         PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
         BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
         BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",

@@ -407,9 +407,11 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         {
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
-            // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, ct);
-            return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
+            // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline. The
+            // decider chooses from what is seen; only what it chose is deleted.
+            return StepResult.Of(built.Cleanup is { Delete: true } chosen
+                ? await target.DeleteChosenAsync(key, built, chosen, policy, now, ct)
+                : await target.ObserveCleanupAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, now, ct));
         }
         // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
         if (await CarEndAsync(key, s, mr, now, ct) is { } tidied) return tidied;
