@@ -46,6 +46,12 @@ public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IRead
 /// </summary>
 public sealed record CheckReapproval(ReapprovalFacts Facts, DateTimeOffset At) : WorkflowCommand(At);
 
+/// <summary>
+/// After our push of <paramref name="Head"/>, where approvals are given again: whom GitLab lists as approving now, and how
+/// long the configured wait for GitLab's delayed removal of approvals is (<c>Workflow:ApprovalResetWait</c>).
+/// </summary>
+public sealed record ObserveApprovalReset(string Head, IReadOnlyList<long> Listed, int WaitSeconds, DateTimeOffset At) : WorkflowCommand(At);
+
 /// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
 public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);
 

@@ -40,6 +40,7 @@ public static class WorkflowEventNames
         [typeof(RewriteFailed)] = "rewrite_failed",
         [typeof(UpstreamTagTaken)] = "upstream_tag_taken",
         [typeof(ReapprovalChecked)] = "reapproval_checked",
+        [typeof(ApprovalResetObserved)] = "approval_reset_observed",
         [typeof(TrainCarAssigned)] = "train_car_assigned",
         [typeof(TrainCarAnnounced)] = "train_car_announced",
         [typeof(TrainCarAtHead)] = "train_car_at_head",

@@ -115,6 +115,23 @@ public sealed record ReapprovalChecked(
     [property: Id(5)] IReadOnlyList<long> Reapprove,
     [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
+/// <summary>
+/// After our push, where approvals are given again: whom GitLab listed (<paramref name="Listed"/>), the wait in force,
+/// since when every allowed approver has been seen listed, and what the bot made of it (<see cref="ApprovalResets"/>):
+/// still waiting, the approvals taken as kept, or <paramref name="Reapprove"/> dropped and to be approved for again.
+/// </summary>
+[GenerateSerializer, Alias("ApprovalResetObserved")]
+public sealed record ApprovalResetObserved(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int Rebase,
+    [property: Id(2)] string Head,
+    [property: Id(3)] IReadOnlyList<long> Listed,
+    [property: Id(4)] int WaitSeconds,
+    [property: Id(5)] DateTimeOffset Since,
+    [property: Id(6)] ApprovalResetOutcome Outcome,
+    [property: Id(7)] IReadOnlyList<long> Reapprove,
+    [property: Id(8)] DateTimeOffset At) : IWorkflowEvent;
+
 [GenerateSerializer, Alias("RewriteFailed")]
 public sealed record RewriteFailed(
     [property: Id(0)] int Attempt,

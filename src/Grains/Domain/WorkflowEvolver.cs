@@ -26,6 +26,7 @@ public static class WorkflowEvolver
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
                 ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null, Reapproval = null,
+                ApprovalReset = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -90,6 +91,7 @@ public static class WorkflowEvolver
                 Car = state.Car is { } car && (car.AuthorHead is null || state.RebasedSha is null) ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car,
             },
             ReapprovalChecked e => state with { Reapproval = e },
+            ApprovalResetObserved e => state with { ApprovalReset = e },
             TrainCarAssigned e => state with
             {
                 Car = TrainCar.After(state.Car, e),

@@ -83,6 +83,7 @@ public static class WorkflowReplay
         RewritePlanned e => new PlanRewrite(e.ExpectedSourceSha, e.OntoSha, e.Trailers, e.CommitterName, e.CommitterEmail, e.At,
             e.ResetsApprovalsOnPush, e.ApprovalsGiven, e.OnApprovalReset, e.Approvers, e.ImpersonationConfigured, e.Upstream),
         ReapprovalChecked e => new CheckReapproval(e.Facts, e.At),
+        ApprovalResetObserved e => new ObserveApprovalReset(e.Head, e.Listed, e.WaitSeconds, e.At),
         TrainCarAssigned e => new ObserveTrain(e.Seat, e.TargetHead, e.At, e.MergeCommits),
         TrainMergePreviewed e => new ObserveMergePreview(e.Seat, e.TargetHead, e.SourceHead, e.MergedTree, e.TestedTree, e.At),
         TrainCarLandingChecked e => new ObserveLandedTree(e.MergeCommit, e.LandedTree, e.TestedTree, e.At),

@@ -91,6 +91,12 @@ public static class WorkflowTimeline
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
         RewritePlanned r => $"rebase by our git onto {r.OntoSha[..Math.Min(12, r.OntoSha.Length)]} with {string.Join(", ", r.Trailers.Select(t => t.Key).Distinct())}",
         RewriteFailed r => $"our rebase was not pushed ({r.Kind}): {r.Message}",
+        ApprovalResetObserved a => a.Outcome switch
+        {
+            ApprovalResetOutcome.Waiting => $"after our push GitLab still lists every approver: waiting up to {a.WaitSeconds} s for it to remove the approvals",
+            ApprovalResetOutcome.Kept => $"GitLab still listed every approver {(a.At - a.Since).TotalSeconds:0} s after our push: the approvals are taken as kept",
+            _ => $"GitLab removed {a.Reapprove.Count} approval(s) after our push: approving again as {string.Join(", ", a.Reapprove)}",
+        },
         ReapprovalChecked r => r.Allowed ? $"may approve again as {r.Reapprove.Count} approver(s) after the push: {r.Reason}" : $"may not approve again as the approvers: {r.Reason}",
         TrainCarAssigned t => t.Seat.CarId is { } car
             ? $"{car}, car {t.Seat.Position} of the merge train of `{t.Seat.Branch}`" + (t.Seat.Ahead.Count > 0 ? $" on top of {string.Join(", ", t.Seat.Ahead.Select(i => $"!{i}"))}" : "") + $": {t.Reason}"

@@ -138,10 +138,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var landed = result is { LandedHead: { } head, LandedOnto: { } landedOnto } ? RecordRebase.Landed(head, landedOnto, now) : null;
         // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
         // them approved); unless the decider ends the attempt on the head that landed.
-        if (s.Reapproval is { Allowed: true } allowed && landed is not null)
+        if (s.Reapproval is { Allowed: true } && landed is not null)
         {
             if (WorkflowDecider.Decide(landed, s).Events.OfType<AttemptFailed>().Any()) return StepResult.Of(landed);
-            if (await reapprovals.RestoreAsync(mr, allowed, landed.Facts.Sha!, memo, now, ct) is { } pending) return pending;
+            if (await reapprovals.RestoreAsync(mr, s, landed.Facts.Sha!, now, ct) is { } pending) return pending;
         }
         return StepResult.Of(landed ?? result switch
         {
