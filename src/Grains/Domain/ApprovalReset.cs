@@ -23,7 +23,7 @@ public enum ApprovalResetOutcome
 public static class ApprovalResets
 {
     /// <summary>The observation after our push, judged against the re-approval allowed before it and what was seen since.</summary>
-    internal static Decision Decide(ObserveApprovalReset c, MergeRequestWorkflow state)
+    internal static Decision Decide(ObserveApprovalReset c, MergeRequestWorkflow state, WorkflowRules rules)
     {
         if (state.Reapproval is not { Allowed: true, Rebase: var rebase } allowed || rebase != state.Rebases)
             return Decision.Reject(RejectionKind.InvalidState, "no re-approval was allowed for this rebase, so there are no approvals to watch after the push");
@@ -32,7 +32,7 @@ public static class ApprovalResets
         var since = last?.Since ?? c.At;
         var dropped = allowed.Reapprove.Where(id => !c.Listed.Contains(id)).ToList();
         var outcome = dropped.Count > 0 ? ApprovalResetOutcome.Dropped
-            : c.At - since >= TimeSpan.FromSeconds(c.WaitSeconds) ? ApprovalResetOutcome.Kept
+            : rules.ApprovalsKept(c.At - since, c.WaitSeconds) ? ApprovalResetOutcome.Kept
             : ApprovalResetOutcome.Waiting;
         // Still waiting, and the wait is already on record from when it began.
         if (outcome == ApprovalResetOutcome.Waiting && last is not null) return Decision.Nothing;

@@ -17,7 +17,8 @@ public sealed record WorkflowRules(
     Func<string, int, bool> Unhealable,
     Func<IReadOnlyList<EmbargoWindow>?, DateTimeOffset, DateTimeOffset?> Embargo,
     Func<IReadOnlyList<PlannedApprover>, ReapprovalFacts, DateTimeOffset, ReapprovalVerdict> Reapproval,
-    Func<INamedImage, CleanupObservation, CleanupChoice> Cleanup)
+    Func<INamedImage, CleanupObservation, CleanupChoice> Cleanup,
+    Func<TimeSpan, int, bool> ApprovalsKept)
 {
     /// <summary>How many refusals that no retry heals a step takes (GitLab may be mid-change) before the attempt ends.</summary>
     public const int UnhealableLimit = 3;
@@ -47,5 +48,7 @@ public sealed record WorkflowRules(
         (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404,
         Embargoes.Until,
         Reapprovals.Judge,
-        UpstreamCleanups.Choose);
+        UpstreamCleanups.Choose,
+        // GitLab's delayed removal of approvals after a push: still listed once the wait (in seconds) has passed means kept.
+        (waited, seconds) => waited >= TimeSpan.FromSeconds(seconds));
 }
