@@ -128,7 +128,7 @@ public static class Freshness
     /// of the record (fail closed), or nothing was compared at all (null: no comparison shows them unchanged).
     /// </summary>
     public static bool Touches(IReadOnlyList<string> globs, ChangedPaths? changed) =>
-        changed is null || changed.Omitted > 0 || changed.Paths.Any(p => globs.Any(g => Matches(g, p)));
+        changed is null || changed.Omitted > 0 || changed.Incomplete || changed.Paths.Any(p => globs.Any(g => Matches(g, p)));
 
     /// <summary>What the rule saw, in words for the verdict's reason (nothing for a stream from before paths were recorded).</summary>
     private static string Evidence(IReadOnlyList<string>? globs, ChangedPaths? changed)
@@ -138,6 +138,7 @@ public static class Freshness
         var matching = changed.Paths.Where(p => globs.Any(g => Matches(g, p))).ToList();
         if (matching.Count > 0)
             return $" ({string.Join(", ", matching.Take(3))}{(matching.Count > 3 ? $" and {matching.Count - 3} more" : "")})";
+        if (changed.Incomplete) return " (GitLab did not finish comparing, so paths it did not list count as changed)";
         return $" ({changed.Omitted} changed path(s) that might be its inputs were more than the {ChangedPaths.Cap} recorded, so they count as changed)";
     }
 
@@ -152,23 +153,25 @@ public static class Freshness
 /// Changed paths of one comparison, as recorded for the freshness rule to match the input globs against: every path that
 /// could match one of the image's globs (it starts with a glob's <see cref="Freshness.LiteralPrefix"/>), sorted, at most
 /// <see cref="Cap"/> of them; <see cref="Omitted"/> counts those left out beyond the cap, which make the inputs count as
-/// changed (fail closed), and <see cref="Total"/> every path the comparison changed.
+/// changed (fail closed), and <see cref="Total"/> every path the comparison changed. <see cref="Incomplete"/>: GitLab said
+/// it did not finish the comparison (its <c>compare_timeout</c>), so the paths are not all of them: changed too.
 /// </summary>
 [GenerateSerializer, Alias("ChangedPaths")]
 public sealed record ChangedPaths(
     [property: Id(0)] IReadOnlyList<string> Paths,
     [property: Id(1)] int Omitted,
-    [property: Id(2)] int Total)
+    [property: Id(2)] int Total,
+    [property: Id(3)] bool Incomplete = false)
 {
     /// <summary>Enough for any real change to a CI image's inputs, small enough that an event stays a few kilobytes per image.</summary>
     public const int Cap = 200;
 
     /// <summary>The bounded record of <paramref name="changed"/> for an image built from <paramref name="globs"/>.</summary>
-    public static ChangedPaths Of(IReadOnlyList<string> globs, IEnumerable<string> changed)
+    public static ChangedPaths Of(IReadOnlyList<string> globs, IEnumerable<string> changed, bool complete = true)
     {
         var all = changed.Distinct().ToList();
         var prefixes = globs.Select(Freshness.LiteralPrefix).Distinct().ToList();
         var candidates = all.Where(p => prefixes.Any(prefix => p.StartsWith(prefix, StringComparison.Ordinal))).Order(StringComparer.Ordinal).ToList();
-        return new([.. candidates.Take(Cap)], Math.Max(0, candidates.Count - Cap), all.Count);
+        return new([.. candidates.Take(Cap)], Math.Max(0, candidates.Count - Cap), all.Count, !complete);
     }
 }

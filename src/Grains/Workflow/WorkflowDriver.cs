@@ -180,13 +180,14 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (sourceImage?.Commit is { } commit)
             {
                 sourceBase = await gitlab.MergeBaseAsync(source, target, commit, ct);
-                changedSince = ChangedPaths.Of(image.Inputs, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
+                var since = await gitlab.ChangedPathsAsync(source, commit, rebased, ct);
+                changedSince = ChangedPaths.Of(image.Inputs, since.Paths, since.Complete);
                 job = await SourceJobAsync(source, sourceImage, ct);
             }
             // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
             // own answer, kept for readers of those fields.
             var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
-                new ImageHistory(target, upstreamBase, sourceBase, job), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr), changedSince);
+                new ImageHistory(target, upstreamBase, sourceBase, job), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
             observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));

@@ -69,6 +69,17 @@ public sealed class InputPathsTests
         Assert.False(Freshness.Touches(globs, recorded with { Omitted = 0 }));
     }
 
+    [Fact]
+    public void Given_a_comparison_gitlab_did_not_finish_When_no_listed_path_matches_Then_the_inputs_count_as_changed_and_the_reason_says_why()
+    {
+        var recorded = ChangedPaths.Of(Globs, ["src/main.c"], complete: false);
+
+        Assert.True(recorded.Incomplete);
+        var assessed = Freshness.Assess(Seen([]) with { ChangedByMergeRequest = recorded });
+        Assert.Equal(FreshnessVerdict.Unbumped, assessed.Verdict);
+        Assert.Contains("GitLab did not finish comparing", assessed.Reason);
+    }
+
     [Theory]
     [InlineData(".gitlab-ci/container/**", ".gitlab-ci/container/")]
     [InlineData("bin/ci/*.sh", "bin/ci/")]

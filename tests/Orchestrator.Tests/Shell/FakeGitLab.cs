@@ -75,9 +75,9 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) =>
         Files.TryGetValue((path, reference), out var file) ? Task.FromResult<string?>(file) : Unneeded<string?>("raw file");
     /// <summary>Paths each comparison changes, by (from, to); any other comparison is unneeded.</summary>
-    public Dictionary<(string From, string To), IReadOnlyList<string>> Changes { get; } = [];
-    public Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) =>
-        Changes.TryGetValue((from, to), out var paths) ? Task.FromResult(paths) : Unneeded<IReadOnlyList<string>>("compare");
+    public Dictionary<(string From, string To), GitLabChanges> Changes { get; } = [];
+    public Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) =>
+        Changes.TryGetValue((from, to), out var changes) ? Task.FromResult(changes) : Unneeded<GitLabChanges>("compare");
     public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
     public List<GitLabBranch>? Branches { get; set; }
     public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>

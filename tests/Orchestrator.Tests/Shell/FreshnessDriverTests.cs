@@ -18,7 +18,7 @@ public sealed class FreshnessDriverTests
         world.Policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", TagFile, "TAG", globs)], "mesa/mesa");
         world.GitLab.Files[(TagFile, RebasedSha)] = "TAG: t0\n";
         world.GitLab.Files[(TagFile, TargetSha)] = "TAG: t0\n";
-        world.GitLab.Changes[(TargetSha, RebasedSha)] = ["src/main.c", ".gitlab-ci/container/build.sh"];
+        world.GitLab.Changes[(TargetSha, RebasedSha)] = new(["src/main.c", ".gitlab-ci/container/build.sh"]);
 
         var check = Assert.IsType<RecordFreshness>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Fold(Checking), At(3))).Command);
 
