@@ -53,11 +53,11 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return await response.Content.ReadAsStringAsync(ct);
     }
 
-    public async Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct)
+    public async Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct)
     {
-        if (from == to) return [];
+        if (from == to) return new([]);
         var compare = await Get<GitLabCompare>($"projects/{project}/repository/compare?from={E(from)}&to={E(to)}&straight=true", ct);
-        return [.. compare.Diffs.SelectMany(d => new[] { d.OldPath, d.NewPath }).Distinct()];
+        return new([.. compare.Diffs.SelectMany(d => new[] { d.OldPath, d.NewPath }).Distinct()], !compare.CompareTimeout);
     }
 
     public async Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct)

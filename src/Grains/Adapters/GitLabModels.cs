@@ -77,7 +77,11 @@ public sealed record GitLabCommitRef(string Id);
 
 public sealed record GitLabDiff(string OldPath, string NewPath);
 
-public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs);
+/// <remarks><paramref name="CompareTimeout"/>: GitLab could not finish the comparison, so <paramref name="Diffs"/> are not all of it.</remarks>
+public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs, bool CompareTimeout = false);
+
+/// <summary>The paths a comparison changed; <paramref name="Complete"/> false when GitLab says it did not finish it.</summary>
+public sealed record GitLabChanges(IReadOnlyList<string> Paths, bool Complete = true);
 
 public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null, string? WebUrl = null);
 

@@ -14,7 +14,7 @@ public interface IGitLabClient
     /// <remarks>A merge commit message replaces GitLab's own where the project makes merge commits.</remarks>
     Task<GitLabMergeRequest> MergeAsync(long project, long iid, string sha, CancellationToken ct = default, string? mergeCommitMessage = null);
     Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct = default);
-    Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct = default);
+    Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct = default);
     Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct = default);
     /// <summary>Every branch of the project (name, head, whether protected), all pages followed.</summary>
     Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct = default);

@@ -33,7 +33,10 @@ public sealed record ImageHistory(
 /// <remarks>
 /// With <see cref="History"/> the rule reads git's answers itself; streams recorded before it carry the shell's
 /// conclusions instead (<see cref="UpstreamCommitInTarget"/>, <see cref="TargetIsAncestorOfSourceCommit"/>,
-/// <see cref="ProvenanceConfirmed"/>), which are read only then.
+/// <see cref="ProvenanceConfirmed"/>), which are read only then. Likewise with <see cref="Inputs"/> the rule matches the
+/// input globs against the changed paths recorded (<see cref="ChangedByMergeRequest"/>, <see cref="ChangedSinceSourceCommit"/>)
+/// itself; streams recorded before carry only the shell's booleans (<see cref="InputsChangedByMergeRequest"/>,
+/// <see cref="InputsChangedSinceSourceCommit"/>), which are read only then.
 /// </remarks>
 [GenerateSerializer, Alias("ImageObservation")]
 public sealed record ImageObservation(
@@ -47,8 +50,20 @@ public sealed record ImageObservation(
     [property: Id(7)] bool TargetIsAncestorOfSourceCommit,
     [property: Id(8)] bool InputsChangedSinceSourceCommit,
     [property: Id(9)] bool ProvenanceConfirmed,
-    [property: Id(10)] ImageHistory? History = null)
+    [property: Id(10)] ImageHistory? History = null,
+    [property: Id(11)] IReadOnlyList<string>? Inputs = null,
+    [property: Id(12)] ChangedPaths? ChangedByMergeRequest = null,
+    [property: Id(13)] ChangedPaths? ChangedSinceSourceCommit = null)
 {
+    /// <summary>The merge request changes what the image is built from (from the recorded paths, or an older stream's boolean).</summary>
+    public bool MergeRequestTouchesInputs => Inputs is { } globs ? Freshness.Touches(globs, ChangedByMergeRequest) : InputsChangedByMergeRequest;
+
+    /// <summary>
+    /// The inputs changed between the commit the source image was built from and the rebased commit. Where paths are
+    /// recorded and none were compared (no source image, or one without a commit label), nothing shows them unchanged.
+    /// </summary>
+    public bool InputsChangedSinceSource => Inputs is { } globs ? Freshness.Touches(globs, ChangedSinceSourceCommit) : InputsChangedSinceSourceCommit;
+
     /// <summary>The upstream image was built from a commit of the target branch's history.</summary>
     public bool UpstreamInTarget => History is { } h ? Upstream?.Commit is { } c && h.UpstreamMergeBase == c : UpstreamCommitInTarget;
 
@@ -67,9 +82,9 @@ public static class Freshness
 {
     public static ImageAssessment Assess(ImageObservation o)
     {
-        if (o.Tag == o.TargetTag && o.InputsChangedByMergeRequest)
+        if (o.Tag == o.TargetTag && o.MergeRequestTouchesInputs)
             return new(o.Name, o.Tag, FreshnessVerdict.Unbumped, o.Source?.Commit,
-                $"the MR changes the inputs of {o.Name} but its tag {o.Tag} equals the target branch's");
+                $"the MR changes the inputs of {o.Name}{Evidence(o.Inputs, o.ChangedByMergeRequest)} but its tag {o.Tag} equals the target branch's");
         if (o.Upstream is { } up && o.UpstreamInTarget)
             return new(o.Name, o.Tag, FreshnessVerdict.Upstream, up.Commit,
                 $"{o.Name}:{o.Tag} exists upstream ({up.Digest}) built from {up.Commit}, which is in the target branch", up.Digest);
@@ -82,7 +97,8 @@ public static class Freshness
         {
             var failed = new List<string>();
             if (!o.SourceOnTarget) failed.Add("the target HEAD is not an ancestor of its fdo.commit");
-            if (o.InputsChangedSinceSourceCommit) failed.Add("its inputs changed between its fdo.commit and the rebased commit");
+            if (o.InputsChangedSinceSource)
+                failed.Add($"its inputs changed between its fdo.commit and the rebased commit{Evidence(o.Inputs, o.ChangedSinceSourceCommit)}");
             if (!o.Provenance) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
             return failed.Count == 0
                 ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
@@ -107,6 +123,55 @@ public static class Freshness
         return Regex.IsMatch(path, pattern);
     }
 
-    public static bool TouchesInputs(ImagePolicy image, IEnumerable<string> changedPaths) =>
-        changedPaths.Any(p => image.Inputs.Any(g => Matches(g, p)));
+    /// <summary>
+    /// Whether recorded changes touch the inputs: a recorded path matches a glob, or paths that might have were left out
+    /// of the record (fail closed), or nothing was compared at all (null: no comparison shows them unchanged).
+    /// </summary>
+    public static bool Touches(IReadOnlyList<string> globs, ChangedPaths? changed) =>
+        changed is null || changed.Omitted > 0 || changed.Incomplete || changed.Paths.Any(p => globs.Any(g => Matches(g, p)));
+
+    /// <summary>What the rule saw, in words for the verdict's reason (nothing for a stream from before paths were recorded).</summary>
+    private static string Evidence(IReadOnlyList<string>? globs, ChangedPaths? changed)
+    {
+        if (globs is null) return "";
+        if (changed is null) return " (no comparison could show them unchanged)";
+        var matching = changed.Paths.Where(p => globs.Any(g => Matches(g, p))).ToList();
+        if (matching.Count > 0)
+            return $" ({string.Join(", ", matching.Take(3))}{(matching.Count > 3 ? $" and {matching.Count - 3} more" : "")})";
+        if (changed.Incomplete) return " (GitLab did not finish comparing, so paths it did not list count as changed)";
+        return $" ({changed.Omitted} changed path(s) that might be its inputs were more than the {ChangedPaths.Cap} recorded, so they count as changed)";
+    }
+
+    /// <summary>
+    /// The literal start of a glob, before its first wildcard: every path <see cref="Matches"/> accepts begins with it,
+    /// so a path that does not can never match (a glob that starts with a wildcard has an empty prefix: every path may).
+    /// </summary>
+    public static string LiteralPrefix(string glob) => glob.IndexOfAny(['*', '?']) is var i and >= 0 ? glob[..i] : glob;
+}
+
+/// <summary>
+/// Changed paths of one comparison, as recorded for the freshness rule to match the input globs against: every path that
+/// could match one of the image's globs (it starts with a glob's <see cref="Freshness.LiteralPrefix"/>), sorted, at most
+/// <see cref="Cap"/> of them; <see cref="Omitted"/> counts those left out beyond the cap, which make the inputs count as
+/// changed (fail closed), and <see cref="Total"/> every path the comparison changed. <see cref="Incomplete"/>: GitLab said
+/// it did not finish the comparison (its <c>compare_timeout</c>), so the paths are not all of them: changed too.
+/// </summary>
+[GenerateSerializer, Alias("ChangedPaths")]
+public sealed record ChangedPaths(
+    [property: Id(0)] IReadOnlyList<string> Paths,
+    [property: Id(1)] int Omitted,
+    [property: Id(2)] int Total,
+    [property: Id(3)] bool Incomplete = false)
+{
+    /// <summary>Enough for any real change to a CI image's inputs, small enough that an event stays a few kilobytes per image.</summary>
+    public const int Cap = 200;
+
+    /// <summary>The bounded record of <paramref name="changed"/> for an image built from <paramref name="globs"/>.</summary>
+    public static ChangedPaths Of(IReadOnlyList<string> globs, IEnumerable<string> changed, bool complete = true)
+    {
+        var all = changed.Distinct().ToList();
+        var prefixes = globs.Select(Freshness.LiteralPrefix).Distinct().ToList();
+        var candidates = all.Where(p => prefixes.Any(prefix => p.StartsWith(prefix, StringComparison.Ordinal))).Order(StringComparer.Ordinal).ToList();
+        return new([.. candidates.Take(Cap)], Math.Max(0, candidates.Count - Cap), all.Count, !complete);
+    }
 }

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 namespace Orchestrator.Domain;
 
 /// <summary>One image of the current attempt: what the check said, and what the build produced.</summary>
+/// <remarks><paramref name="Cleanup"/>: for an image awaiting cleanup, the decider's choice to delete it, once made.</remarks>
 [GenerateSerializer, Alias("ImageState")]
 public sealed record ImageState(
     [property: Id(0)] string Name,
@@ -10,7 +11,8 @@ public sealed record ImageState(
     [property: Id(2)] FreshnessVerdict Verdict,
     [property: Id(3)] string? Digest,
     [property: Id(4)] string? FdoCommit = null,
-    [property: Id(5)] string? CheckedDigest = null) : IPinnedImage;
+    [property: Id(5)] string? CheckedDigest = null,
+    [property: Id(6)] CleanupChoice? Cleanup = null) : IPinnedImage;
 
 /// <summary>The last effect the requester's permission was checked for: which checkpoint, in which rebase.</summary>
 [GenerateSerializer, Alias("PermissionMark")]
@@ -70,7 +72,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(29)] string? VerifiedInRepository = null,
     [property: Id(30)] string? RefusalAdvice = null,
     [property: Id(31)] TrainCar? Car = null,
-    [property: Id(32)] CarImageState? CarImages = null)
+    [property: Id(32)] CarImageState? CarImages = null,
+    [property: Id(33)] ApprovalResetObserved? ApprovalReset = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -46,6 +46,12 @@ public sealed record PlanRewrite(string ExpectedSourceSha, string OntoSha, IRead
 /// </summary>
 public sealed record CheckReapproval(ReapprovalFacts Facts, DateTimeOffset At) : WorkflowCommand(At);
 
+/// <summary>
+/// After our push of <paramref name="Head"/>, where approvals are given again: whom GitLab lists as approving now, and how
+/// long the configured wait for GitLab's delayed removal of approvals is (<c>Workflow:ApprovalResetWait</c>).
+/// </summary>
+public sealed record ObserveApprovalReset(string Head, IReadOnlyList<long> Listed, int WaitSeconds, DateTimeOffset At) : WorkflowCommand(At);
+
 /// <summary>Our own rebase could not be pushed: <c>source_moved</c> (the lease refused it), <c>conflict</c>, or <c>refused</c> by GitLab.</summary>
 public sealed record RecordRewriteFailure(string Kind, string Message, DateTimeOffset At) : WorkflowCommand(At);
 
@@ -100,7 +106,11 @@ public sealed record TimeOut(DateTimeOffset At) : WorkflowCommand(At);
 public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltImage> Images, int MaxRebases, DateTimeOffset At,
     VerificationEvidence? Evidence = null) : WorkflowCommand(At);
 
-public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
+/// <remarks><paramref name="Found"/>: what the tag held when the shell looked, right before deleting what the decider chose.</remarks>
+public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At, string? Found = null) : WorkflowCommand(At), INamedImage;
+
+/// <summary>After an attempt that did not merge: what the shell saw of an image our pipelines built upstream, for the decider to choose whether it goes.</summary>
+public sealed record ObserveCleanup(string Name, string Tag, CleanupObservation Observation, DateTimeOffset At) : WorkflowCommand(At), INamedImage;
 
 public sealed record RecordPromotion(string Name, string Tag, string Digest, string Repository, DateTimeOffset At) : WorkflowCommand(At), IPinnedImage;
 

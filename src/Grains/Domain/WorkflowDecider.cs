@@ -49,8 +49,11 @@ public static class WorkflowDecider
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
         (ObserveLandedTree c, _) when !state.IsActive => MergeCommitCars.DecideLanding(c, state),
         (RecordBranchUpdate c, _) when !state.IsActive => TrainCarEnds.Decide(c, state),
-        (RecordUpstreamCleanup c, _) when state.PendingCleanup.Any(i => i.Ref() == c.Ref()) && !state.IsActive =>
-            Decision.Of(new UpstreamImageCleaned(state.Attempt, c.Name, c.Tag, c.Deleted, c.At)),
+        (ObserveCleanup c, _) when !state.IsActive && state.PendingCleanup.Any(i => i.Ref() == c.Ref() && i.Cleanup is null) =>
+            UpstreamCleanups.Decide(c, state, rules),
+        (ObserveCleanup, _) when !state.IsActive => Decision.Nothing,
+        (RecordUpstreamCleanup c, _) when !state.IsActive && state.PendingCleanup.FirstOrDefault(i => i.Ref() == c.Ref()) is { } pending =>
+            UpstreamCleanups.DecideDone(c, pending, state),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
 
         (ObserveMerged c, _) when state.IsActive => MergedBySomeoneElse(c, state),

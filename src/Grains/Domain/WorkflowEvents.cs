@@ -115,6 +115,23 @@ public sealed record ReapprovalChecked(
     [property: Id(5)] IReadOnlyList<long> Reapprove,
     [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
+/// <summary>
+/// After our push, where approvals are given again: whom GitLab listed (<paramref name="Listed"/>), the wait in force,
+/// since when every allowed approver has been seen listed, and what the bot made of it (<see cref="ApprovalResets"/>):
+/// still waiting, the approvals taken as kept, or <paramref name="Reapprove"/> dropped and to be approved for again.
+/// </summary>
+[GenerateSerializer, Alias("ApprovalResetObserved")]
+public sealed record ApprovalResetObserved(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] int Rebase,
+    [property: Id(2)] string Head,
+    [property: Id(3)] IReadOnlyList<long> Listed,
+    [property: Id(4)] int WaitSeconds,
+    [property: Id(5)] DateTimeOffset Since,
+    [property: Id(6)] ApprovalResetOutcome Outcome,
+    [property: Id(7)] IReadOnlyList<long> Reapprove,
+    [property: Id(8)] DateTimeOffset At) : IWorkflowEvent;
+
 [GenerateSerializer, Alias("RewriteFailed")]
 public sealed record RewriteFailed(
     [property: Id(0)] int Attempt,
@@ -226,13 +243,28 @@ public sealed record RegistryTampered(
 /// After an attempt that did not merge, an image our pipeline built in the target's registry under a tag the target
 /// branch does not use was deleted (or kept, because the target branch uses that tag now), so no one reuses it.
 /// </summary>
+/// <remarks><paramref name="Found"/>: after a choice to delete, what the tag held right before (null: nothing, or a stream from before).</remarks>
 [GenerateSerializer, Alias("UpstreamImageCleaned")]
 public sealed record UpstreamImageCleaned(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string Name,
     [property: Id(2)] string Tag,
     [property: Id(3)] bool Deleted,
-    [property: Id(4)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
+    [property: Id(4)] DateTimeOffset At,
+    [property: Id(5)] string? Found = null) : INamedImage, IWorkflowEvent;
+
+/// <summary>
+/// After an attempt that did not merge, before anything is deleted: what the shell saw of an image our pipelines built
+/// upstream, and whether the rule (<see cref="UpstreamCleanups"/>) deletes it, and at which digest.
+/// </summary>
+[GenerateSerializer, Alias("UpstreamCleanupChosen")]
+public sealed record UpstreamCleanupChosen(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] CleanupObservation Observation,
+    [property: Id(4)] CleanupChoice Choice,
+    [property: Id(5)] DateTimeOffset At) : INamedImage, IWorkflowEvent;
 
 /// <remarks><paramref name="Clock"/> is null in streams recorded before the deadlines were decided from it.</remarks>
 [GenerateSerializer, Alias("CiTimedOut")]

@@ -12,7 +12,8 @@ public static class WorkflowEvolver
             MergeRequested e => MergeRequestWorkflow.Initial with
             {
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
-                AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds,
+                // A choice to delete was made on what the tag held then: the attempt's own end looks again.
+                AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds is { } built ? [.. built.Select(i => i with { Cleanup = null })] : null,
             },
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
@@ -25,6 +26,7 @@ public static class WorkflowEvolver
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
                 ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null, Reapproval = null,
+                ApprovalReset = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -89,6 +91,7 @@ public static class WorkflowEvolver
                 Car = state.Car is { } car && (car.AuthorHead is null || state.RebasedSha is null) ? car with { AuthorHead = e.ExpectedSourceSha } : state.Car,
             },
             ReapprovalChecked e => state with { Reapproval = e },
+            ApprovalResetObserved e => state with { ApprovalReset = e },
             TrainCarAssigned e => state with
             {
                 Car = TrainCar.After(state.Car, e),
@@ -120,6 +123,10 @@ public static class WorkflowEvolver
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
             UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
+            UpstreamCleanupChosen e => state with
+            {
+                UpstreamBuilds = [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = e.Choice } : i)],
+            },
             // Merged: what our pipeline built is what main now uses.
             Merged e => state with { State = WorkflowState.Completed, MergeCommitSha = e.MergeCommitSha, Outcome = "merged", UpstreamBuilds = [] },
             AttemptFailed e => state with { State = WorkflowState.Failed, Outcome = e.Reason },

@@ -16,7 +16,9 @@ public sealed record WorkflowRules(
     Func<string, PipelineOutcome> PipelineOutcome,
     Func<string, int, bool> Unhealable,
     Func<IReadOnlyList<EmbargoWindow>?, DateTimeOffset, DateTimeOffset?> Embargo,
-    Func<IReadOnlyList<PlannedApprover>, ReapprovalFacts, DateTimeOffset, ReapprovalVerdict> Reapproval)
+    Func<IReadOnlyList<PlannedApprover>, ReapprovalFacts, DateTimeOffset, ReapprovalVerdict> Reapproval,
+    Func<INamedImage, CleanupObservation, CleanupChoice> Cleanup,
+    Func<TimeSpan, int, bool> ApprovalsKept)
 {
     /// <summary>How many refusals that no retry heals a step takes (GitLab may be mid-change) before the attempt ends.</summary>
     public const int UnhealableLimit = 3;
@@ -45,5 +47,8 @@ public sealed record WorkflowRules(
         // 5xx, timeouts, 429 (Retry-After) and a 409 race heal by retrying; these never do.
         (source, status) => source == "gitlab" ? status is 400 or 403 or 404 or 405 or 422 : status is 400 or 403 or 404,
         Embargoes.Until,
-        Reapprovals.Judge);
+        Reapprovals.Judge,
+        UpstreamCleanups.Choose,
+        // GitLab's delayed removal of approvals after a push: still listed once the wait (in seconds) has passed means kept.
+        (waited, seconds) => waited >= TimeSpan.FromSeconds(seconds));
 }

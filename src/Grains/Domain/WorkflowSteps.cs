@@ -40,6 +40,7 @@ public static class WorkflowSteps
             On<RecordRebase>((c, s, _) => D.DecideRebase(c, s)),
             On<PlanRewrite>((c, s, _) => s.PlannedRewrite is null ? D.DecideRewrite(c, s) : Decision.Nothing),
             On<CheckReapproval>(D.DecideReapproval),
+            On<ObserveApprovalReset>(ApprovalResets.Decide),
             On<RecordRewriteFailure>((c, s, _) => D.DecideRewriteFailure(c, s)),
             On<RecordCarNote>((c, s, _) => TrainCarRules.DecideNote(c, s)),
             On<ObserveCarsAhead>(TrainCarsAhead.Decide),

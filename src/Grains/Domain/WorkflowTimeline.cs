@@ -82,6 +82,7 @@ public static class WorkflowTimeline
             ? $"registry snapshotted ({p.RegistryBefore.Count} tags); nothing stale to delete"
             : $"deleted the stale {string.Join(", ", p.DeletedTags)} so our pipeline rebuilds it; registry snapshotted ({p.RegistryBefore.Count} tags)",
         UpstreamImageCleaned u => u.Deleted ? $"{u.Name}:{u.Tag} built by our pipeline deleted: the merge did not happen" : $"{u.Name}:{u.Tag} left as it is: the target branch uses it, or our pipeline never pushed it",
+        UpstreamCleanupChosen u => $"{(u.Choice.Delete ? "to delete" : "to keep")}: {u.Choice.Reason}",
         PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
         BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
         BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
@@ -90,6 +91,12 @@ public static class WorkflowTimeline
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",
         RewritePlanned r => $"rebase by our git onto {r.OntoSha[..Math.Min(12, r.OntoSha.Length)]} with {string.Join(", ", r.Trailers.Select(t => t.Key).Distinct())}",
         RewriteFailed r => $"our rebase was not pushed ({r.Kind}): {r.Message}",
+        ApprovalResetObserved a => a.Outcome switch
+        {
+            ApprovalResetOutcome.Waiting => $"after our push GitLab still lists every approver: waiting up to {a.WaitSeconds} s for it to remove the approvals",
+            ApprovalResetOutcome.Kept => $"GitLab still listed every approver {(a.At - a.Since).TotalSeconds:0} s after our push: the approvals are taken as kept",
+            _ => $"GitLab removed {a.Reapprove.Count} approval(s) after our push: approving again as {string.Join(", ", a.Reapprove)}",
+        },
         ReapprovalChecked r => r.Allowed ? $"may approve again as {r.Reapprove.Count} approver(s) after the push: {r.Reason}" : $"may not approve again as the approvers: {r.Reason}",
         TrainCarAssigned t => t.Seat.CarId is { } car
             ? $"{car}, car {t.Seat.Position} of the merge train of `{t.Seat.Branch}`" + (t.Seat.Ahead.Count > 0 ? $" on top of {string.Join(", ", t.Seat.Ahead.Select(i => $"!{i}"))}" : "") + $": {t.Reason}"

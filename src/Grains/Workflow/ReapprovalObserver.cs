@@ -39,28 +39,23 @@ public sealed class ReapprovalObserver(IGitLabClient gitlab, IGitLabImpersonatio
     }
 
     /// <summary>
-    /// After our push of <paramref name="head"/>: approves as each allowed approver whose approval GitLab no longer lists.
-    /// GitLab removes approvals after a push in the background (seconds later), and recent versions keep those whose patch
-    /// id the push did not change; so while every approver is still listed, this waits up to
-    /// <see cref="WorkflowSettings.ApprovalResetWait"/> for the removal before taking the approvals as kept.
-    /// Null when done; a wait; or a failure when GitLab will not let an approver approve.
+    /// After our push of <paramref name="head"/>: whom GitLab lists now goes to the decider, which says whether to wait for
+    /// GitLab's delayed removal of approvals (<see cref="WorkflowSettings.ApprovalResetWait"/>), take them as kept, or
+    /// approve again as those dropped (<see cref="ApprovalResets"/>); then approves as exactly those. Null when done; the
+    /// observation to record; a wait; or a failure when GitLab will not let an approver approve.
     /// </summary>
-    public async Task<StepResult?> RestoreAsync(GitLabMergeRequest mr, ReapprovalChecked allowed, string head, StepMemo memo, DateTimeOffset now,
-        CancellationToken ct)
+    public async Task<StepResult?> RestoreAsync(GitLabMergeRequest mr, MergeRequestWorkflow s, string head, DateTimeOffset now, CancellationToken ct)
     {
-        var listed = await ApproversAsync(mr, ct);
-        var missing = allowed.Reapprove.Where(id => !listed.Contains(id)).ToList();
-        if (missing.Count == 0)
+        var reset = s.ApprovalReset is { } seen && seen.Rebase == s.Rebases ? seen : null;
+        if (reset is null or { Outcome: ApprovalResetOutcome.Waiting })
         {
-            if (memo.ApprovalsWatched is not { } watched || (watched.Attempt, watched.Rebase) != (allowed.Attempt, allowed.Rebase))
-                memo.ApprovalsWatched = watched = (allowed.Attempt, allowed.Rebase, now);
-            var since = watched.Since;
-            var wait = options.Value.Workflow.ApprovalResetWait;
-            return now - since < wait
-                ? StepResult.Waiting($"waiting up to {wait.TotalSeconds:0} s for GitLab to remove the approvals our push resets, to give them again")
-                : null;
+            var wait = (int)Math.Ceiling(options.Value.Workflow.ApprovalResetWait.TotalSeconds);
+            var observed = new ObserveApprovalReset(head, [.. (await ApproversAsync(mr, ct)).Order()], wait, now);
+            return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
+                : StepResult.Waiting($"waiting up to {wait} s for GitLab to remove the approvals our push resets, to give them again");
         }
-        foreach (var id in missing)
+        // Approving again is looked up first: a repeat after a crash finds them approved (GitLab answers a second approval with 401).
+        foreach (var id in reset.Reapprove)
         {
             try
             {

@@ -33,7 +33,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     /// <summary>Deletes the stale tags this attempt must rebuild, unless the target branch uses them; returns what it deleted.</summary>
     public async Task<IReadOnlyList<string>> DeleteStaleAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
     {
-        var used = await TagsInUseAsync(key.ProjectId, s.TargetSha!, policy, ct);
+        var used = await TagsInUseAsync(key.ProjectId, s.TargetBranch ?? "target", s.TargetSha!, policy, ct);
         var deleted = new List<string>();
         foreach (var image in s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale && !used.Contains((i.Name, i.Tag))))
         {
@@ -83,51 +83,78 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct), bridges);
     }
 
-    /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
-    // targetBranch: the branch the request was pinned to; a retargeted MR's images are judged by the branch it was built for.
+    /// <summary>
+    /// What the cleanup rule (<see cref="UpstreamCleanups"/>) needs for one image our pipelines built upstream, after an
+    /// attempt that did not merge: the tags the target branch (the one the request was pinned to) and every protected
+    /// branch use, what the tag holds now, and the pipeline its labels name. Nothing is deleted here.
+    /// </summary>
     // ourRefs: where this merge request's pipelines run (its branch, its train branch).
-    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, IReadOnlyCollection<string> ourRefs, ImageState image,
-        ProjectPolicy policy, CancellationToken ct)
+    public async Task<ObserveCleanup> ObserveCleanupAsync(MergeRequestKey key, string targetBranch, IReadOnlyList<string> ourRefs, ImageState image,
+        ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
     {
+        var repository = Repository(policy, image.Name);
         var head = await gitlab.BranchHeadAsync(key.ProjectId, targetBranch, ct);
-        if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
-        // Our pipeline may never have pushed it (its build failed): then there is nothing to delete, and none is claimed.
-        if (await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct) is not { } current) return false;
-        // In a merge train another car's pipeline (the bot's, on another ref) may have pushed the same tag since, for its
-        // own test: that image is not ours to take back. Anything else under the tag goes, ours or the stale one ours was
-        // to replace.
-        if (current.PipelineId is { } built && await AnotherCarsAsync(key, ourRefs, built, ct)) return false;
-        await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
-        return true;
+        // An image the policy no longer lists has no tag file to read: no branch is seen using it.
+        var used = head is not null && policy.Images.FirstOrDefault(i => i.Name == image.Name) is { } inPolicy
+            ? await TagsOfAsync(key.ProjectId, await HeadsInUseAsync(key.ProjectId, targetBranch, head, ct), inPolicy, ct) : [];
+        var current = head is null ? null : await registry.InspectAsync(repository, image.Tag, ct);
+        var pipeline = current?.PipelineId is { } built ? await LabelledPipelineAsync(key, built, ct) : null;
+        return new ObserveCleanup(image.Name, image.Tag,
+            new CleanupObservation(repository, targetBranch, head, used, current, pipeline, Bot, ourRefs, key.Iid), now);
     }
 
-    private async Task<bool> AnotherCarsAsync(MergeRequestKey key, IReadOnlyCollection<string> ourRefs, long pipelineId, CancellationToken ct)
+    /// <summary>
+    /// Deletes the tag only while it holds the digest the decider chose, looked up first: a repeat after a crash finds it
+    /// gone, and an image pushed under the tag since stays. Returns what the tag held and whether it was deleted now.
+    /// </summary>
+    public async Task<RecordUpstreamCleanup> DeleteChosenAsync(MergeRequestKey key, ImageState image, CleanupChoice choice, ProjectPolicy policy,
+        DateTimeOffset now, CancellationToken ct)
+    {
+        var repository = Repository(policy, image.Name);
+        var found = await registry.DigestAsync(repository, image.Tag, ct);
+        var deleted = found is not null && found == choice.Digest && await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
+        return new RecordUpstreamCleanup(image.Name, image.Tag, deleted, now, found);
+    }
+
+    private async Task<LabelledPipeline> LabelledPipelineAsync(MergeRequestKey key, long pipelineId, CancellationToken ct)
     {
         try
         {
             var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, pipelineId, ct);
-            return string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && !ourRefs.Contains(pipeline.Ref)
-                && !pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
+            return new LabelledPipeline(pipelineId, true, pipeline.User?.Username, pipeline.Ref);
         }
         catch (GitLabException e) when (e.Status == 404)
         {
-            // Not a pipeline of this project: no car's.
-            return false;
+            // Not a pipeline of this project: recorded as such, and the rule takes it for no car's.
+            return new LabelledPipeline(pipelineId, false);
         }
     }
 
     /// <summary>
-    /// The tags the target branch (at <paramref name="targetSha"/>) and every protected branch name in their tag files:
-    /// a release branch's image is main's equal, and is never deleted for anyone's merge request.
+    /// The heads whose tag files count as in use: the target branch (at <paramref name="targetSha"/>) and every protected
+    /// branch, since a release branch's image is main's equal and is never deleted for anyone's merge request.
     /// </summary>
-    private async Task<HashSet<(string Name, string Tag)>> TagsInUseAsync(long project, string targetSha, ProjectPolicy policy, CancellationToken ct)
+    private async Task<IReadOnlyList<(string Branch, string Sha)>> HeadsInUseAsync(long project, string targetBranch, string targetSha, CancellationToken ct) =>
+        [.. (await gitlab.ListBranchesAsync(project, ct)).Where(b => b.Protected == true).Select(b => (b.Name, b.Commit.Id))
+            .Prepend((targetBranch, targetSha)).DistinctBy(h => h.Item2)];
+
+    /// <summary>What <paramref name="image"/>'s tag file names at each of <paramref name="heads"/>.</summary>
+    private async Task<IReadOnlyList<BranchTag>> TagsOfAsync(long project, IReadOnlyList<(string Branch, string Sha)> heads, ImagePolicy image, CancellationToken ct)
     {
-        var heads = (await gitlab.ListBranchesAsync(project, ct)).Where(b => b.Protected == true).Select(b => b.Commit.Id).Append(targetSha).Distinct();
+        var tags = new List<BranchTag>();
+        foreach (var (branch, sha) in heads)
+            tags.Add(new BranchTag(branch, sha, Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey)));
+        return tags;
+    }
+
+    /// <summary>The (image, tag) pairs the heads in use name, for every image of the policy.</summary>
+    private async Task<HashSet<(string Name, string Tag)>> TagsInUseAsync(long project, string targetBranch, string targetSha, ProjectPolicy policy, CancellationToken ct)
+    {
+        var heads = await HeadsInUseAsync(project, targetBranch, targetSha, ct);
         var used = new HashSet<(string, string)>();
-        foreach (var sha in heads)
-            foreach (var image in policy.Images)
-                if (Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey) is { } tag)
-                    used.Add((image.Name, tag));
+        foreach (var image in policy.Images)
+            foreach (var use in await TagsOfAsync(project, heads, image, ct))
+                if (use.Tag is { } tag) used.Add((image.Name, tag));
         return used;
     }
 

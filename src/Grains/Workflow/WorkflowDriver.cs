@@ -138,10 +138,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var landed = result is { LandedHead: { } head, LandedOnto: { } landedOnto } ? RecordRebase.Landed(head, landedOnto, now) : null;
         // Pushed: approve again as the approvers GitLab dropped, before the push is recorded (a repeat finds it pushed, and
         // them approved); unless the decider ends the attempt on the head that landed.
-        if (s.Reapproval is { Allowed: true } allowed && landed is not null)
+        if (s.Reapproval is { Allowed: true } && landed is not null)
         {
             if (WorkflowDecider.Decide(landed, s).Events.OfType<AttemptFailed>().Any()) return StepResult.Of(landed);
-            if (await reapprovals.RestoreAsync(mr, allowed, landed.Facts.Sha!, memo, now, ct) is { } pending) return pending;
+            if (await reapprovals.RestoreAsync(mr, s, landed.Facts.Sha!, now, ct) is { } pending) return pending;
         }
         return StepResult.Of(landed ?? result switch
         {
@@ -176,15 +176,19 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             var sourceImage = IsFork(mr) ? null : await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
             string? sourceBase = null;
             SourceJob? job = null;
-            var changedSince = true;
+            ChangedPaths? changedSince = null;
             if (sourceImage?.Commit is { } commit)
             {
                 sourceBase = await gitlab.MergeBaseAsync(source, target, commit, ct);
-                changedSince = Freshness.TouchesInputs(image, await gitlab.ChangedPathsAsync(source, commit, rebased, ct));
+                var since = await gitlab.ChangedPathsAsync(source, commit, rebased, ct);
+                changedSince = ChangedPaths.Of(image.Inputs, since.Paths, since.Complete);
                 job = await SourceJobAsync(source, sourceImage, ct);
             }
-            observations.Add(new ImageObservation(image.Name, tag, targetTag, Freshness.TouchesInputs(image, changedByMr),
-                upstream, false, sourceImage, false, changedSince, false, new ImageHistory(target, upstreamBase, sourceBase, job)));
+            // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
+            // own answer, kept for readers of those fields.
+            var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
+                new ImageHistory(target, upstreamBase, sourceBase, job), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
+            observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
     }
@@ -404,9 +408,11 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         {
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
-            // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, ct);
-            return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
+            // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline. The
+            // decider chooses from what is seen; only what it chose is deleted.
+            return StepResult.Of(built.Cleanup is { Delete: true } chosen
+                ? await target.DeleteChosenAsync(key, built, chosen, policy, now, ct)
+                : await target.ObserveCleanupAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, now, ct));
         }
         // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
         if (await CarEndAsync(key, s, mr, now, ct) is { } tidied) return tidied;

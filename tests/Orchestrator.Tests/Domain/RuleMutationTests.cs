@@ -145,6 +145,20 @@ public sealed class RuleMutationTests
         r.Do(new StartRebase(r.Now));
         BuildInTarget(r);
         r.Do(new RecordVerification(TargetSha, [], 3, r.Now, Evidence(MainTag with { Digest = "sha256:8888" }, new TagDigest(Repo, Tag, Digest))), "registry guard");
+        // What it built stays: main names that tag now.
+        r.Do(new ObserveCleanup(Image, Tag, new CleanupObservation(Repo, "main", TargetSha, [new BranchTag("main", TargetSha, Tag)],
+            new RegistryImage(Digest, RebasedSha, Pipeline, 5), new LabelledPipeline(Pipeline, true, "marge-bot", "feature"), "marge-bot", ["feature"], 3), r.Now), "cleanup");
+
+        // Our rewrite keeps the code approved: pushed, and GitLab still lists the approver once the wait has passed.
+        Request(r, Ready);
+        r.Do(new StartRebase(r.Now));
+        r.Do(new PlanRewrite(RebasedSha, TargetSha, [new("Reviewed-by", "Alice <alice@example.com>")], "marge-bot", "m@x", r.Now, true, 1,
+            ApprovalsResetOnPush.Reapprove, [new PlannedApprover(11, "alice")], true));
+        r.Do(new CheckReapproval(new ReapprovalFacts("d0d0", RebasedSha, TargetSha, "e5e5", "9a9a", "9a9a", [new ApproverAccess(11, 30)]), r.Now), "reapproval");
+        var pushed = r.Now;
+        r.Do(new ObserveApprovalReset("e5e5", [11], 30, pushed));
+        r.Do(new ObserveApprovalReset("e5e5", [11], 30, pushed.AddSeconds(30)), "approvals kept");
+        r.Do(new Cancel("api", "enough", r.Now));
 
         // Merge refusals of every class, and someone's push seen right before the merge.
         ToMerging(r);
@@ -180,7 +194,7 @@ public sealed class RuleMutationTests
         foreach (var p in Preconditions.All) data.Add("precondition:" + p.Name);
         foreach (var v in Enum.GetValues<FreshnessVerdict>()) data.Add("freshness:" + v);
         foreach (var c in Enum.GetValues<MergeRefusal>()) data.Add("refusal:" + c);
-        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable", "embargo", "reapproval" }) data.Add(name);
+        foreach (var name in new[] { "may merge", "step timeout", "ci timeout", "registry guard", "pipeline outcome", "unhealable", "embargo", "reapproval", "cleanup", "approvals kept" }) data.Add(name);
         return data;
     }
 
@@ -208,6 +222,8 @@ public sealed class RuleMutationTests
         ["unhealable"] => Today with { Unhealable = (_, _) => false },
         ["embargo"] => Today with { Embargo = (_, _) => null },
         ["reapproval"] => Today with { Reapproval = (planned, _, _) => new ReapprovalVerdict(true, "anyone, whatever changed", [.. planned.Select(p => p.UserId)]) },
+        ["cleanup"] => Today with { Cleanup = (_, o) => new CleanupChoice(true, o.Current?.Digest, "whatever it is") },
+        ["approvals kept"] => Today with { ApprovalsKept = (_, _) => false },
         ["pipeline outcome"] => Today with { PipelineOutcome = status => status == "failed" ? PipelineOutcome.Succeeded : Today.PipelineOutcome(status) },
         _ => throw new ArgumentException(rule),
     };

@@ -70,10 +70,18 @@ internal sealed class FakeGitLab : IGitLabClient
 
     private static Task<T> Unneeded<T>(string what) => throw new NotSupportedException($"{what}: no shell test here needs it");
     public Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct) => Unneeded<GitLabCiLint>("ci lint");
-    public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) => Unneeded<string?>("raw file");
-    public Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) => Unneeded<IReadOnlyList<string>>("compare");
+    /// <summary>Files by (path, commit); a read of any other is unneeded.</summary>
+    public Dictionary<(string Path, string Sha), string> Files { get; } = [];
+    public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) =>
+        Files.TryGetValue((path, reference), out var file) ? Task.FromResult<string?>(file) : Unneeded<string?>("raw file");
+    /// <summary>Paths each comparison changes, by (from, to); any other comparison is unneeded.</summary>
+    public Dictionary<(string From, string To), GitLabChanges> Changes { get; } = [];
+    public Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) =>
+        Changes.TryGetValue((from, to), out var changes) ? Task.FromResult(changes) : Unneeded<GitLabChanges>("compare");
     public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
-    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabBranch>>("branches");
+    public List<GitLabBranch>? Branches { get; set; }
+    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>
+        Branches is { } branches ? Task.FromResult<IReadOnlyList<GitLabBranch>>([.. branches]) : Unneeded<IReadOnlyList<GitLabBranch>>("branches");
     /// <summary>Each pipeline's variables, for the pipelines <see cref="ListPipelinesAsync"/> finds; created ones get theirs.</summary>
     public Dictionary<long, IReadOnlyList<GitLabVariable>> PipelineVariables { get; } = [];
 
@@ -95,7 +103,13 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipelineJob>>("bridges");
     public Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct) => Unneeded<string>("trace");
-    public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct) => Unneeded<bool>("tag deletion");
+    /// <summary>Called back on each tag deletion (the registry's side of it); null: no test expects one.</summary>
+    public Func<string, string, bool>? OnDeleteTag { get; set; }
+    public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct)
+    {
+        Calls.Add($"delete {repositoryPath}:{tag}");
+        return OnDeleteTag is { } delete ? Task.FromResult(delete(repositoryPath, tag)) : Unneeded<bool>("tag deletion");
+    }
     public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) => Unneeded<GitLabJob?>("job");
     public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabLabelEvent>>("label events");
     public Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct) =>

@@ -35,6 +35,17 @@ public sealed class ReapprovalDriverTests
 
     private async Task<RewritePlanned> PlannedAsync() => Plan(Command<PlanRewrite>(await world.StepAsync(Fold(Checked), At(3))));
 
+    /// <summary>
+    /// Steps after the push: what GitLab lists goes to the decider first (recorded here as the grain would), then the
+    /// step acts on what it decided.
+    /// </summary>
+    private async Task<StepResult> AfterPushAsync(MergeRequestWorkflow state, DateTimeOffset at)
+    {
+        var seen = Command<ObserveApprovalReset>(await world.StepAsync(state, at));
+        Assert.Equal(Pushed, seen.Head);
+        return await world.StepAsync(WorkflowDecider.Decide(seen, state).Events.Aggregate(state, WorkflowEvolver.Evolve), at);
+    }
+
     private static ReapprovalChecked Allowed(RewritePlanned plan, string head = Pushed) => new(1, 1,
         new ReapprovalFacts("d0d0", plan.ExpectedSourceSha, TargetSha, head, "9a9a", "9a9a", [new(11, 30), new(12, 40)]), true, "ok", [11, 12], At(5));
 
@@ -99,7 +110,7 @@ public sealed class ReapprovalDriverTests
         var plan = await PlannedAsync();
         world.GitLab.Approvals = new GitLabApprovals(2, 2, []);
 
-        var landed = Command<RecordRebase>(await world.StepAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
+        var landed = Command<RecordRebase>(await AfterPushAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
 
         Assert.Equal(Pushed, landed.Facts.Sha);
         Assert.Equal([(FakeGitLab.Project, FakeGitLab.Iid, Pushed, 11L), (FakeGitLab.Project, FakeGitLab.Iid, Pushed, 12L)], world.Sudo.Approvals);
@@ -107,14 +118,22 @@ public sealed class ReapprovalDriverTests
     }
 
     [Fact]
-    public async Task Given_an_allowed_reapproval_When_gitlab_still_lists_every_approver_Then_it_waits_for_the_reset_and_then_takes_them_as_kept()
+    public async Task Given_an_allowed_reapproval_When_gitlab_still_lists_every_approver_Then_the_decider_waits_for_the_reset_and_then_takes_them_as_kept()
     {
         var plan = await PlannedAsync();
         var state = Fold([.. Checked, plan, Allowed(plan)]);
 
-        Assert.IsType<StepResult.Wait>(await world.StepAsync(state, At(6)));
+        // The wait begins on record, so it outlives the activation that saw it begin.
+        var first = Command<ObserveApprovalReset>(await world.StepAsync(state, At(6)));
+        Assert.Equal([11L, 12L], first.Listed);
+        Assert.Equal(30, first.WaitSeconds);
+        state = WorkflowDecider.Decide(first, state).Events.Aggregate(state, WorkflowEvolver.Evolve);
+        Assert.Equal((ApprovalResetOutcome.Waiting, At(6)), (state.ApprovalReset!.Outcome, state.ApprovalReset.Since));
         Assert.IsType<StepResult.Wait>(await world.StepAsync(state, At(6).AddSeconds(20)));
-        Assert.Equal(Pushed, Command<RecordRebase>(await world.StepAsync(state, At(6).AddSeconds(31))).Facts.Sha);
+        var kept = Command<ObserveApprovalReset>(await world.StepAsync(state, At(6).AddSeconds(31)));
+        state = WorkflowDecider.Decide(kept, state).Events.Aggregate(state, WorkflowEvolver.Evolve);
+        Assert.Equal(ApprovalResetOutcome.Kept, state.ApprovalReset!.Outcome);
+        Assert.Equal(Pushed, Command<RecordRebase>(await world.StepAsync(state, At(6).AddSeconds(32))).Facts.Sha);
         Assert.Empty(world.Sudo.Approvals);
     }
 
@@ -124,7 +143,7 @@ public sealed class ReapprovalDriverTests
         var plan = await PlannedAsync();
         world.GitLab.Approvals = new GitLabApprovals(2, 1, [new GitLabApproval(new GitLabUser(11, "alice"))]);
 
-        Command<RecordRebase>(await world.StepAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
+        Command<RecordRebase>(await AfterPushAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
 
         Assert.Equal(12L, Assert.Single(world.Sudo.Approvals).User);
     }
@@ -155,7 +174,7 @@ public sealed class ReapprovalDriverTests
             return new GitLabException(401, "401 Unauthorized", "/approve");
         };
 
-        var fail = Command<Fail>(await world.StepAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
+        var fail = Command<Fail>(await AfterPushAsync(Fold([.. Checked, plan, Allowed(plan)]), At(6)));
 
         Assert.StartsWith("GitLab did not let user 12 approve again", fail.Reason);
     }

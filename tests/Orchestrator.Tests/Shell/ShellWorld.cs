@@ -21,6 +21,8 @@ internal sealed class ShellWorld
     public FakeImpersonation Sudo { get; } = new();
     public StepMemo Memo { get; } = new();
     public WorkflowSettings Workflow { get; } = new();
+    /// <summary>The target's registry: images by repository and tag.</summary>
+    public Dictionary<(string Repository, string Tag), RegistryImage> Registry { get; } = [];
     public static readonly MergeRequestKey Key = new(FakeGitLab.Project, FakeGitLab.Iid);
 
     public Task<StepResult> StepAsync(MergeRequestWorkflow state, DateTimeOffset now) => Driver().StepAsync(Key, state, Policy, now, Memo);
@@ -28,7 +30,7 @@ internal sealed class ShellWorld
     private WorkflowDriver Driver()
     {
         var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" }, Workflow = Workflow });
-        var registry = new NoRegistry();
+        var registry = new FakeRegistry(Registry);
         return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
             new Policies(this), new PolicySuggester(GitLab), Git, new ReapprovalObserver(GitLab, Sudo, options), options, NullLogger<WorkflowDriver>.Instance);
     }
@@ -115,11 +117,13 @@ internal sealed class ShellWorld
         public Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default) => Task.FromResult<MergeRequestKey?>(null);
     }
 
-    private sealed class NoRegistry : IImageRegistry
+    private sealed class FakeRegistry(Dictionary<(string Repository, string Tag), RegistryImage> images) : IImageRegistry
     {
-        public Task<RegistryImage?> InspectAsync(string repository, string reference, CancellationToken ct = default) => Task.FromResult<RegistryImage?>(null);
+        public Task<RegistryImage?> InspectAsync(string repository, string reference, CancellationToken ct = default) =>
+            Task.FromResult(images.GetValueOrDefault((repository, reference)));
         public Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default) => throw new NotSupportedException();
-        public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) => Task.FromResult<string?>(null);
+        public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) =>
+            Task.FromResult(images.GetValueOrDefault((repository, reference))?.Digest);
         public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) => Task.FromResult<IReadOnlyList<string>>([]);
         public Task DeleteAsync(string repository, string digest, CancellationToken ct = default) => throw new NotSupportedException();
     }

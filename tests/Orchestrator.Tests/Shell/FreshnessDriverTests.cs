@@ -1,0 +1,35 @@
+using Orchestrator.Domain;
+using Orchestrator.Workflow;
+using Xunit;
+using static Orchestrator.Tests.Domain.Histories;
+
+namespace Orchestrator.Tests.Shell;
+
+/// <summary>The freshness check's shell records what the glob match uses (the globs, the changed paths), not a verdict of its own.</summary>
+public sealed class FreshnessDriverTests
+{
+    private const string TagFile = ".gitlab-ci/image-tags.yml";
+    private readonly ShellWorld world = new();
+
+    [Fact]
+    public async Task Given_an_mr_that_changes_paths_When_its_images_are_checked_Then_the_observation_carries_the_globs_and_the_paths_that_could_match()
+    {
+        string[] globs = [".gitlab-ci/container/**"];
+        world.Policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", TagFile, "TAG", globs)], "mesa/mesa");
+        world.GitLab.Files[(TagFile, RebasedSha)] = "TAG: t0\n";
+        world.GitLab.Files[(TagFile, TargetSha)] = "TAG: t0\n";
+        world.GitLab.Changes[(TargetSha, RebasedSha)] = new(["src/main.c", ".gitlab-ci/container/build.sh"]);
+
+        var check = Assert.IsType<RecordFreshness>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Fold(Checking), At(3))).Command);
+
+        var seen = Assert.Single(check.Observations!);
+        Assert.Equal(globs, seen.Inputs);
+        Assert.Equal([".gitlab-ci/container/build.sh"], seen.ChangedByMergeRequest!.Paths);
+        Assert.Equal((0, 2), (seen.ChangedByMergeRequest.Omitted, seen.ChangedByMergeRequest.Total));
+        // No image of its own was read, so nothing was compared since one: recorded as no comparison, not as "unchanged".
+        Assert.Null(seen.ChangedSinceSourceCommit);
+        // The older booleans are the rule's own answer, for readers of those fields.
+        Assert.True(seen.InputsChangedByMergeRequest);
+        Assert.Equal(FreshnessVerdict.Unbumped, Freshness.Assess(seen).Verdict);
+    }
+}
