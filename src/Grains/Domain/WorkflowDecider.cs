@@ -353,10 +353,11 @@ public static class WorkflowDecider
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
         var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
-            .Concat(TrainCarImages.BuiltByOtherCars(state, evidence))
             .ToList();
-        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
-        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}"))
+        // Another car's build beside ours is expected only at a digest the train vouches for.
+        var (beside, unvouched) = TrainVouching.Judge(state, evidence);
+        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside]);
+        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).Concat(unvouched)
             .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
         if (evidence.Bridges is { Count: > 0 } bridges)

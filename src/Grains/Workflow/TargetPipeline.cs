@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orchestrator.Adapters;
 using Orchestrator.Domain;
+using Orchestrator.Domain.Trains;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Workflow;
@@ -13,7 +14,8 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options)
 {
-    private string Bot => options.Value.GitLab.BotUsername;
+    /// <summary>The bot's username: the user GitLab names as every pipeline of ours' creator.</summary>
+    public string Bot => options.Value.GitLab.BotUsername;
 
     /// <summary>The pipeline of this attempt, found again after a crash: the bot's merge request pipeline at the rebased SHA.</summary>
     public async Task<GitLabPipeline?> FindAsync(MergeRequestKey key, MergeRequestWorkflow s, CancellationToken ct)
@@ -85,34 +87,42 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
 
     /// <summary>Takes back one image our pipelines built upstream for an attempt that did not merge; returns whether it deleted it.</summary>
     // targetBranch: the branch the request was pinned to; a retargeted MR's images are judged by the branch it was built for.
-    // ourRefs: where this merge request's pipelines run (its branch, its train branch).
-    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, IReadOnlyCollection<string> ourRefs, ImageState image,
-        ProjectPolicy policy, CancellationToken ct)
+    // beside: in a merge train, what the train says its cars built beside this attempt (null: the project has no train).
+    public async Task<bool> CleanUpAsync(MergeRequestKey key, string targetBranch, ImageState image, ProjectPolicy policy,
+        TrainBuildsBeside? beside, CancellationToken ct)
     {
         var head = await gitlab.BranchHeadAsync(key.ProjectId, targetBranch, ct);
         if (head is null || (await TagsInUseAsync(key.ProjectId, head, policy, ct)).Contains((image.Name, image.Tag))) return false;
+        var repository = Repository(policy, image.Name);
         // Our pipeline may never have pushed it (its build failed): then there is nothing to delete, and none is claimed.
-        if (await registry.InspectAsync(Repository(policy, image.Name), image.Tag, ct) is not { } current) return false;
-        // In a merge train another car's pipeline (the bot's, on another ref) may have pushed the same tag since, for its
-        // own test: that image is not ours to take back. Anything else under the tag goes, ours or the stale one ours was
-        // to replace.
-        if (current.PipelineId is { } built && await AnotherCarsAsync(key, ourRefs, built, ct)) return false;
-        await gitlab.DeleteRegistryTagAsync(key.ProjectId, Repository(policy, image.Name), image.Tag, ct);
+        if (await registry.DigestAsync(repository, image.Tag, ct) is not { } current) return false;
+        // In a merge train another car's pipeline may have pushed the same tag since, for its own test: an image the train
+        // vouches for as the registry guard would (TrainVouching) is not ours to take back. Anything else under the tag goes,
+        // ours (any car of this merge request's) or the stale one ours was to replace.
+        if (beside is not null && TrainVouching.Unvouched(TrainCarImages.Key(image), repository, image.Tag, current,
+                new TrainBesideEvidence(beside, [await TagChangeAsync(key.ProjectId, repository, image.Tag, current, ct)], Bot), h => h.Iid == key.Iid) is null)
+            return false;
+        await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
         return true;
     }
 
-    private async Task<bool> AnotherCarsAsync(MergeRequestKey key, IReadOnlyCollection<string> ourRefs, long pipelineId, CancellationToken ct)
+    /// <summary>What a tag holds, read by its digest: the labels, and GitLab's pipeline they name (null when this project has none by that id).</summary>
+    public async Task<TrainTagChange> TagChangeAsync(long project, string repository, string tag, string digest, CancellationToken ct)
+    {
+        var labels = await registry.InspectAsync(repository, digest, ct);
+        return new TrainTagChange(repository, tag, digest, labels, labels?.PipelineId is { } id ? await PipelineAsync(project, id, ct) : null);
+    }
+
+    private async Task<LabelledPipeline?> PipelineAsync(long project, long id, CancellationToken ct)
     {
         try
         {
-            var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, pipelineId, ct);
-            return string.Equals(pipeline.User?.Username, Bot, StringComparison.OrdinalIgnoreCase) && !ourRefs.Contains(pipeline.Ref)
-                && !pipeline.Ref.StartsWith($"refs/merge-requests/{key.Iid}/", StringComparison.Ordinal);
+            var pipeline = await gitlab.GetPipelineAsync(project, id, ct);
+            return new LabelledPipeline(pipeline.Id, pipeline.Sha, pipeline.Ref, pipeline.User?.Username);
         }
         catch (GitLabException e) when (e.Status == 404)
         {
-            // Not a pipeline of this project: no car's.
-            return false;
+            return null;
         }
     }
 

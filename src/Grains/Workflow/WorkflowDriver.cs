@@ -19,7 +19,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
 {
     public const string AttemptVariable = Markers.PipelineVariable;
 
-    private readonly CarImagesObserver carImages = new(gitlab, registry);
+    private readonly CarImagesObserver carImages = new(gitlab, registry, target);
 
     public bool Drives => true;
 
@@ -321,8 +321,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
-        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await CarImagesObserver.WithTrainBuildsAsync(
-            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, s, Train(key, s, mr))));
+        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await carImages.WithTrainBesideAsync(
+            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, key, s, Train(key, s, mr), ct)));
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -405,7 +405,9 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline.
-            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, ct);
+            // In a train, another car may have pushed the same tag for its own test since: the train says whose builds ran beside ours.
+            var beside = policy.Train.IsTrain ? await Train(key, s, mr).BuildsBeside(s.AttemptStartedAt ?? DateTimeOffset.MinValue) : null;
+            var deleted = await target.CleanUpAsync(key, s.TargetBranch ?? mr.TargetBranch, built, policy, beside, ct);
             return StepResult.Of(new RecordUpstreamCleanup(built.Name, built.Tag, deleted, now));
         }
         // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
