@@ -70,9 +70,9 @@ public static class TrainCarImages
 {
     public static string Key(INamedImage image) => image.Ref().ToString();
 
-    /// <summary>Whether the tag bumped by a merge request: its tag file names another tag than the target's (read at the merge request's head and the target's).</summary>
-    public static IReadOnlyList<string> Bumps(IEnumerable<(string Name, string? SourceTag, string? TargetTag)> images) =>
-        [.. images.Where(i => i.SourceTag is not null && i.SourceTag != i.TargetTag).Select(i => new ImageRef(i.Name, i.SourceTag!).ToString())];
+    /// <summary>The tags a merge request bumps: those its tag file names other than the target's (read at the merge request's head and the target's).</summary>
+    public static IReadOnlyList<string> Bumps(IEnumerable<TagFileRead> images) =>
+        [.. images.Where(i => i.HeadTag is not null && i.HeadTag != i.TargetTag).Select(i => new ImageRef(i.Name, i.HeadTag!).ToString())];
 
     /// <summary>The digests this car's jobs must run on: built ahead, or pushed by this merge request's earlier car, or by its own pipeline.</summary>
     public static IReadOnlyList<ImageDigest> Expected(MergeRequestWorkflow state) => state.CarImages is not { } images ? []

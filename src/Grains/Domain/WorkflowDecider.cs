@@ -40,7 +40,7 @@ public static class WorkflowDecider
         (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin()) => Decision.Nothing,
         (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
         // Webhooks and polls arrive late and twice: news for a step the workflow is not in changes nothing.
-        (ObservePipeline or ObserveEmbargo or TimeOut or ObserveUpstreamTag, _) => Decision.Nothing,
+        (ObservePipeline or ObserveEmbargo or TimeOut or ObserveUpstreamTag or ObserveTagFiles, _) => Decision.Nothing,
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),

@@ -101,6 +101,7 @@ public static class WorkflowEvolver
                     ? images with { Pushed = [.. images.Pushed, .. e.Pushed], Failed = [.. images.Failed, .. e.Failed] }
                     : state.CarImages,
             },
+            TrainBumpsObserved e => state with { TrainBumps = e },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,

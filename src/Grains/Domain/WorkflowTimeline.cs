@@ -109,6 +109,8 @@ public static class WorkflowTimeline
         TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
         TrainCarImagesSeen t => string.Join("; ", t.Pushed.Select(p => $"our pipeline pushed {p.Tag} as {p.Digest} for the merge train")
             .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
+        TrainBumpsObserved b => b.Bumps.Count == 0 ? $"its head {Short(b.HeadSha)} bumps no image tag of the target's {Short(b.TargetSha)}"
+            : $"its head {Short(b.HeadSha)} bumps {string.Join(", ", b.Bumps)} (the target {Short(b.TargetSha)} names {string.Join(", ", b.Reads.Select(r => $"{r.Name}:{r.TargetTag ?? "none"}"))})",
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",

@@ -17,22 +17,22 @@ namespace Orchestrator.Workflow;
 /// </remarks>
 internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry registry, TargetPipeline target)
 {
-    /// <summary>The tags the merge request's head names that the target's head does not (once per attempt and activation).</summary>
-    public async Task<IReadOnlyList<string>> BumpsAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, StepMemo memo,
+    /// <summary>
+    /// The tag files at the merge request's head and the target's head, for the decider to record which tags it bumps (once
+    /// per attempt and head); null once recorded, or when the policy has no images.
+    /// </summary>
+    public async Task<ObserveTagFiles?> TagFilesAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now,
         CancellationToken ct)
     {
-        if (policy.Images.Count == 0 || mr.Sha is not { } head) return [];
-        if (memo.TrainBumps is { } known && known.Attempt == s.Attempt && known.Sha == head) return known.Bumps;
+        if (policy.Images.Count == 0 || mr.Sha is not { } head || TrainBumps.Recorded(s, head) is not null) return null;
         var target = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
-        var tags = new List<(string, string?, string?)>();
+        var reads = new List<TagFileRead>();
         foreach (var image in policy.Images)
-            tags.Add((image.Name,
+            reads.Add(new TagFileRead(image.Name,
                 Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.SourceProjectId, image.TagFile, head, ct), image.TagKey),
                 Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey)));
-        var bumps = TrainCarImages.Bumps(tags);
-        memo.TrainBumps = (s.Attempt, head, bumps);
-        return bumps;
+        return new ObserveTagFiles(head, target, reads, now);
     }
 
     /// <summary>

@@ -27,6 +27,4 @@ public sealed class StepMemo
     public string? LastProblem { get; set; }
     /// <summary>Since when, after our push, every approver GitLab should drop is still listed (approving again waits for the drop).</summary>
     public (int Attempt, int Rebase, DateTimeOffset Since)? ApprovalsWatched { get; set; }
-    /// <summary>The image tags the merge request's head bumps, read once while it waits to join an image-aware train.</summary>
-    public (int Attempt, string Sha, IReadOnlyList<string> Bumps)? TrainBumps { get; set; }
 }

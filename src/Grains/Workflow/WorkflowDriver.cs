@@ -59,8 +59,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             return check;
         if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
         {
+            // Which tags it bumps is recorded first, and the train is told exactly what was recorded.
+            if (await carImages.TagFilesAsync(s, mr, policy, now, ct) is { } tagFiles) return StepResult.Of(tagFiles);
             var seat = await Train(key, s, mr).Join(key.Iid, MergeCommitCars.PlannerPolicy(policy.Train, memo.MergeMethod?.Method, images: policy.Images.Count > 0), now,
-                await carImages.BumpsAsync(s, mr, policy, memo, ct), s.AttemptStartedAt);
+                TrainBumps.Recorded(s, mr.Sha) ?? [], s.AttemptStartedAt);
             var observed = await ObserveTrainAsync(seat, mr, now, ct, MergeCommitCars.BuildsMergeCommits(memo.MergeMethod?.Method));
             return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");

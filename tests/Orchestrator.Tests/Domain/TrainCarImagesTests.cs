@@ -169,7 +169,7 @@ public sealed class TrainCarImagesTests
 
     [Fact]
     public void Given_tag_files_read_at_a_merge_request_s_head_and_the_target_s_When_compared_Then_only_a_different_tag_is_a_bump() =>
-        Assert.Equal(["a:T2", "d:new"], TrainCarImages.Bumps([("a", "T2", "T1"), ("b", "T", "T"), ("c", null, "x"), ("d", "new", null)]));
+        Assert.Equal(["a:T2", "d:new"], TrainCarImages.Bumps([new("a", "T2", "T1"), new("b", "T", "T"), new("c", null, "x"), new("d", "new", null)]));
 
     [Fact]
     public void Given_a_recorded_builder_history_When_replayed_Then_every_decision_is_the_same()
