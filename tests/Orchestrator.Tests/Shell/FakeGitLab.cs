@@ -41,7 +41,8 @@ internal sealed class FakeGitLab : IGitLabClient
         return Task.FromResult(OnMerge?.Invoke() ?? Mr with { State = "merged", MergeCommitSha = "m3m3" });
     }
 
-    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) => Task.FromResult(Pipelines[pipeline]);
+    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) =>
+        Pipelines.TryGetValue(pipeline, out var found) ? Task.FromResult(found) : throw new GitLabException(404, "404 Not found", $"/projects/{project}/pipelines/{pipeline}");
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<GitLabPipelineJob>>([]);
 
@@ -70,10 +71,16 @@ internal sealed class FakeGitLab : IGitLabClient
 
     private static Task<T> Unneeded<T>(string what) => throw new NotSupportedException($"{what}: no shell test here needs it");
     public Task<GitLabCiLint> LintCiAsync(long project, string contentRef, CancellationToken ct) => Unneeded<GitLabCiLint>("ci lint");
-    public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) => Unneeded<string?>("raw file");
+    /// <summary>Files by <c>path@ref</c>, for the tests that read tag files (null: none does).</summary>
+    public Dictionary<string, string>? Files { get; set; }
+    public Task<string?> GetRawFileAsync(long project, string path, string reference, CancellationToken ct) =>
+        Files is { } files ? Task.FromResult(files.GetValueOrDefault($"{path}@{reference}")) : Unneeded<string?>("raw file");
     public Task<IReadOnlyList<string>> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) => Unneeded<IReadOnlyList<string>>("compare");
     public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
-    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabBranch>>("branches");
+    /// <summary>The project's branches, for the tests that list them (null: none does).</summary>
+    public List<GitLabBranch>? Branches { get; set; }
+    public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>
+        Branches is { } branches ? Task.FromResult<IReadOnlyList<GitLabBranch>>([.. branches]) : Unneeded<IReadOnlyList<GitLabBranch>>("branches");
     /// <summary>Each pipeline's variables, for the pipelines <see cref="ListPipelinesAsync"/> finds; created ones get theirs.</summary>
     public Dictionary<long, IReadOnlyList<GitLabVariable>> PipelineVariables { get; } = [];
 
@@ -95,7 +102,11 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipelineJob>>("bridges");
     public Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct) => Unneeded<string>("trace");
-    public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct) => Unneeded<bool>("tag deletion");
+    public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct)
+    {
+        Calls.Add($"delete tag {repositoryPath}:{tag}");
+        return Task.FromResult(true);
+    }
     public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) => Unneeded<GitLabJob?>("job");
     public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabLabelEvent>>("label events");
     public Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct) =>
