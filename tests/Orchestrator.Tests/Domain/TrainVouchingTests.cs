@@ -135,6 +135,20 @@ public sealed class TrainVouchingTests
     }
 
     [Fact]
+    public void Given_a_push_by_a_car_that_ran_before_the_asker_s_attempt_When_the_train_says_what_ran_beside_Then_that_car_s_head_comes_with_it()
+    {
+        // Car 1 pushed the tag and still holds it; car 2 ran long before and pushed nothing: only car 1's head says whose push it is.
+        var state = TrainState.Initial with { PushedFor = TrainState.Initial.PushedFor.Add(OtherKey, "car-1") };
+        ITrainEvent[] events = [new CarHeadPushed(5, "car-1", OtherCarHead, At(1)), new CarHeadPushed(6, "car-2", Target, At(1)), new ImagePushed(OtherKey, OtherBuild, At(2), "car-1")];
+
+        var beside = TrainRules.Beside(events, state, At(10));
+
+        Assert.Equal([OtherKey], beside.Tags);
+        Assert.Equal([new CarPush(OtherKey, OtherBuild, "car-1")], beside.Pushes);
+        Assert.Equal([new CarHead(5, "car-1", OtherCarHead)], beside.Heads);
+    }
+
+    [Fact]
     public void Given_a_stream_recorded_when_the_guard_trusted_the_tag_alone_When_replayed_Then_the_change_is_refused_and_replay_says_the_rules_changed()
     {
         var legacy = Verification(OtherBuild, null, legacyTags: [OtherKey, Key]);

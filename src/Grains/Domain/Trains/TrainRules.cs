@@ -86,13 +86,15 @@ public static class TrainRules
     /// build (<see cref="BuildsBeside"/>), every push it recorded of those tags (by digest, each checked by the car that
     /// made it against its own pipeline and commit), and the heads of the cars whose pipelines ran meanwhile (running now,
     /// ended since, or pushed since): an image labelled with one of those commits and a bot's pipeline there is a car's build.
+    /// The head of every car that made one of those pushes is there too, so the asker can tell its own merge request's pushes.
     /// </summary>
     public static TrainBuildsBeside Beside(IReadOnlyList<ITrainEvent> events, TrainState state, DateTimeOffset since)
     {
         var tags = BuildsBeside(events, state, since);
-        var cars = state.Cars.Select(c => c.Id).Concat(EndedSince([.. events.OfType<TrainPlanned>()], since)).ToHashSet();
-        return new TrainBuildsBeside(tags,
-            [.. events.OfType<ImagePushed>().Where(p => tags.Contains(p.Tag) && p.CarId is not null).Select(p => new CarPush(p.Tag, p.Digest, p.CarId!)).Distinct()],
+        List<CarPush> pushes = [.. events.OfType<ImagePushed>().Where(p => tags.Contains(p.Tag) && p.CarId is not null)
+            .Select(p => new CarPush(p.Tag, p.Digest, p.CarId!)).Distinct()];
+        var cars = state.Cars.Select(c => c.Id).Concat(EndedSince([.. events.OfType<TrainPlanned>()], since)).Concat(pushes.Select(p => p.CarId)).ToHashSet();
+        return new TrainBuildsBeside(tags, pushes,
             [.. events.OfType<CarHeadPushed>().Where(h => h.At >= since || cars.Contains(h.CarId)).Select(h => new CarHead(h.Iid, h.CarId, h.Sha)).Distinct()]);
     }
 
