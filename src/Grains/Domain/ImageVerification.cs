@@ -27,7 +27,9 @@ public sealed record ImageEvidence(
 /// <summary>
 /// Everything verification read after our pipeline in the target project: the images by the digest each job ran on,
 /// the jobs' runner lines, the policy's accepted unverified jobs, and the target registry's tags afterwards. For a car of an
-/// image-aware train, <see cref="TrainBuilds"/>: the tags (<c>name:tag</c>) the train's cars build or pushed, as the train said then.
+/// image-aware train, <see cref="Beside"/>: what the train said its other cars build and pushed, with what was read of each
+/// tag of theirs that changed (<see cref="TrainVouching"/>). <see cref="TrainBuilds"/>: the tags alone, as streams recorded
+/// before rule book 5 hold them (no digest vouched for: replay refuses them, "rules_changed").
 /// </summary>
 [GenerateSerializer, Alias("VerificationEvidence")]
 public sealed record VerificationEvidence(
@@ -37,7 +39,8 @@ public sealed record VerificationEvidence(
     [property: Id(3)] IReadOnlyList<string> UnverifiedJobsAllowed,
     [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter,
     [property: Id(5)] IReadOnlyList<string>? Bridges = null,
-    [property: Id(6)] IReadOnlyList<string>? TrainBuilds = null);
+    [property: Id(6)] IReadOnlyList<string>? TrainBuilds = null,
+    [property: Id(7)] TrainBesideEvidence? Beside = null);
 
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(

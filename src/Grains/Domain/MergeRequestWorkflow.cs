@@ -73,7 +73,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(30)] string? RefusalAdvice = null,
     [property: Id(31)] TrainCar? Car = null,
     [property: Id(32)] CarImageState? CarImages = null,
-    [property: Id(33)] ApprovalResetObserved? ApprovalReset = null)
+    [property: Id(33)] ApprovalResetObserved? ApprovalReset = null,
+    [property: Id(34)] TrainBumpsObserved? TrainBumps = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

@@ -70,9 +70,9 @@ public static class TrainCarImages
 {
     public static string Key(INamedImage image) => image.Ref().ToString();
 
-    /// <summary>Whether the tag bumped by a merge request: its tag file names another tag than the target's (read at the merge request's head and the target's).</summary>
-    public static IReadOnlyList<string> Bumps(IEnumerable<(string Name, string? SourceTag, string? TargetTag)> images) =>
-        [.. images.Where(i => i.SourceTag is not null && i.SourceTag != i.TargetTag).Select(i => new ImageRef(i.Name, i.SourceTag!).ToString())];
+    /// <summary>The tags a merge request bumps: those its tag file names other than the target's (read at the merge request's head and the target's).</summary>
+    public static IReadOnlyList<string> Bumps(IEnumerable<TagFileRead> images) =>
+        [.. images.Where(i => i.HeadTag is not null && i.HeadTag != i.TargetTag).Select(i => new ImageRef(i.Name, i.HeadTag!).ToString())];
 
     /// <summary>The digests this car's jobs must run on: built ahead, or pushed by this merge request's earlier car, or by its own pipeline.</summary>
     public static IReadOnlyList<ImageDigest> Expected(MergeRequestWorkflow state) => state.CarImages is not { } images ? []
@@ -152,16 +152,17 @@ public static class TrainCarImages
     }
 
     /// <summary>
-    /// The tags other cars of the train build (their pipelines run beside this one and push to the same registry): the
-    /// registry guard expects them to change. Not those this car tests on or built: those must hold what its jobs ran on.
+    /// The tags (<c>name:tag</c>, with their repository) other cars of the train build: their pipelines run beside this one
+    /// and push to the same registry. Not those this car tests on or built: those must hold what its jobs ran on. Whether a
+    /// change of one is expected is <see cref="TrainVouching"/>'s to say, by the digest it holds now.
     /// </summary>
-    public static IEnumerable<(string Repository, string Tag)> BuiltByOtherCars(MergeRequestWorkflow state, VerificationEvidence evidence)
+    public static IEnumerable<(string Key, string Repository, string Tag)> BuiltByOtherCars(MergeRequestWorkflow state, VerificationEvidence evidence)
     {
         var ours = Expected(state).Select(e => e.Tag).Concat(state.CarImages?.Seat.Builds ?? []).ToHashSet();
-        foreach (var tag in (evidence.TrainBuilds ?? []).Where(t => !ours.Contains(t)))
+        foreach (var tag in (evidence.Beside?.Train.Tags ?? evidence.TrainBuilds ?? []).Where(t => !ours.Contains(t)))
         {
             var colon = tag.LastIndexOf(':');
-            if (colon > 0) yield return ($"{evidence.UpstreamRepository}/{tag[..colon]}", tag[(colon + 1)..]);
+            if (colon > 0) yield return (tag, $"{evidence.UpstreamRepository}/{tag[..colon]}", tag[(colon + 1)..]);
         }
     }
 

@@ -40,7 +40,7 @@ public static class WorkflowDecider
         (RecordPromotion c, _) when state.Promotions.Any(p => p.Pin() == c.Pin()) => Decision.Nothing,
         (RecordMerge c, Completed) when c.MergeCommitSha == state.MergeCommitSha => Decision.Nothing,
         // Webhooks and polls arrive late and twice: news for a step the workflow is not in changes nothing.
-        (ObservePipeline or ObserveEmbargo or TimeOut or ObserveUpstreamTag, _) => Decision.Nothing,
+        (ObservePipeline or ObserveEmbargo or TimeOut or ObserveUpstreamTag or ObserveTagFiles, _) => Decision.Nothing,
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
@@ -356,10 +356,11 @@ public static class WorkflowDecider
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
         var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
             .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
-            .Concat(TrainCarImages.BuiltByOtherCars(state, evidence))
             .ToList();
-        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, expected);
-        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}"))
+        // Another car's build beside ours is expected only at a digest the train vouches for.
+        var (beside, unvouched) = TrainVouching.Judge(state, evidence);
+        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside]);
+        var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).Concat(unvouched)
             .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
         if (evidence.Bridges is { Count: > 0 } bridges)

@@ -50,6 +50,7 @@ public static class WorkflowEventNames
         [typeof(TrainBranchUpdated)] = "train_branch_updated",
         [typeof(TrainCarsAheadChecked)] = "train_cars_ahead_checked",
         [typeof(TrainCarImagesSeen)] = "train_car_images_seen",
+        [typeof(TrainBumpsObserved)] = "train_bumps_observed",
     };
 
     /// <summary>The stored name: the one <c>/events</c>, the timeline and replay all show.</summary>

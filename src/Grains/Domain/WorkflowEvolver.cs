@@ -104,6 +104,7 @@ public static class WorkflowEvolver
                     ? images with { Pushed = [.. images.Pushed, .. e.Pushed], Failed = [.. images.Failed, .. e.Failed] }
                     : state.CarImages,
             },
+            TrainBumpsObserved e => state with { TrainBumps = e },
             TrainCarAnnounced e => state with { Car = state.Car is { } c && c.CarId == e.CarId ? c with { NoteId = e.NoteId } : state.Car },
             TrainCarAtHead => state with { Car = state.Car! with { AtHead = true } },
             TrainCarRejected => state,
@@ -122,7 +123,12 @@ public static class WorkflowEvolver
             TrainBranchUpdated e => state with { Car = state.Car! with { Ended = TrainCarEnds.Evolve(state.Car.Ended, e) } },
             RewriteFailed => state,
             OutcomeNoted e => state with { OutcomeNoteId = e.NoteId },
-            UpstreamImageCleaned e => state with { UpstreamBuilds = state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()) },
+            UpstreamImageCleaned e => state with
+            {
+                UpstreamBuilds = state.PendingCleanup.FirstOrDefault(i => i.Ref() == e.Ref()) is { } pending && UpstreamCleanups.Reopens(e, pending)
+                    ? [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = null } : i)]
+                    : state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()),
+            },
             UpstreamCleanupChosen e => state with
             {
                 UpstreamBuilds = [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = e.Choice } : i)],

@@ -93,6 +93,7 @@ public static class WorkflowReplay
         TrainCarRejected e => new ObserveTrain(e.Seat, e.TargetHead, e.At),
         TrainCarAnnounced e => new RecordCarNote(e.CarId, e.NoteId, e.At),
         TrainCarImagesSeen e => new ObserveCarImages(e.Seen, e.At),
+        TrainBumpsObserved e => new ObserveTagFiles(e.HeadSha, e.TargetSha, e.Reads, e.At),
         RewriteFailed e => new RecordRewriteFailure(e.Kind, e.Message, e.At),
         MergeEmbargoed e => new ObserveEmbargo(e.Windows, e.At),
         FreshnessChecked e => new RecordFreshness(e.Observations, e.AllowUnbumpedInputs, e.At, e.Observations is null ? e.Images : null, e.UnreadableTags),

@@ -34,6 +34,7 @@ public static class WorkflowSteps
     [
         Step(Queued, [Rebasing, Refused, .. Ends],
             On<StartRebase>((c, s, _) => Decision.Of(new RebaseStarted(s.Attempt, 1, "queue granted the target branch", c.At))),
+            On<ObserveTagFiles>((c, s, _) => TrainBumps.Decide(c, s)),
             Train),
         Step(Rebasing, [Checking, .. Ends],
             On<StartRebase>((_, _, _) => Decision.Nothing),

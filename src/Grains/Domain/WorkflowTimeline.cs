@@ -81,7 +81,12 @@ public static class WorkflowTimeline
         PipelinePrepared p => p.DeletedTags.Count == 0
             ? $"registry snapshotted ({p.RegistryBefore.Count} tags); nothing stale to delete"
             : $"deleted the stale {string.Join(", ", p.DeletedTags)} so our pipeline rebuilds it; registry snapshotted ({p.RegistryBefore.Count} tags)",
-        UpstreamImageCleaned u => u.Deleted ? $"{u.Name}:{u.Tag} built by our pipeline deleted: the merge did not happen" : $"{u.Name}:{u.Tag} left as it is: the target branch uses it, or our pipeline never pushed it",
+        UpstreamImageCleaned u => (u.Deleted, u.Found) switch
+        {
+            (true, _) => $"{u.Name}:{u.Tag} built by our pipeline deleted: the merge did not happen",
+            (false, { } other) => $"{u.Name}:{u.Tag} held {other} when it was to be deleted: looked at again",
+            _ => $"{u.Name}:{u.Tag} left as it is (see the choice above), or found gone",
+        },
         UpstreamCleanupChosen u => $"{(u.Choice.Delete ? "to delete" : "to keep")}: {u.Choice.Reason}",
         PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
         BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
@@ -116,6 +121,8 @@ public static class WorkflowTimeline
         TrainBranchUpdated t => $"{t.Purpose.Replace('_', ' ')} `{t.Branch}`: {t.Outcome}" + (t.Actual is { } a ? $" (it is at {a})" : ""),
         TrainCarImagesSeen t => string.Join("; ", t.Pushed.Select(p => $"our pipeline pushed {p.Tag} as {p.Digest} for the merge train")
             .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
+        TrainBumpsObserved b => b.Bumps.Count == 0 ? $"its head {Short(b.HeadSha)} bumps no image tag of the target's {Short(b.TargetSha)}"
+            : $"its head {Short(b.HeadSha)} bumps {string.Join(", ", b.Bumps)} (the target {Short(b.TargetSha)} names {string.Join(", ", b.Reads.Select(r => $"{r.Name}:{r.TargetTag ?? "none"}"))})",
         MergeEmbargoed m => $"embargoed until {m.Until:u}",
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",

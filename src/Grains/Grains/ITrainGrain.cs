@@ -52,11 +52,11 @@ public interface ITrainGrain : IGrainWithStringKey
     Task Halt(long iid, string reason, DateTimeOffset at);
 
     /// <summary>
-    /// The tags (<c>name:tag</c>) the train's cars are building or have pushed, and those of cars that ended or pushed
-    /// since <paramref name="since"/> (the asking car's pipeline ran beside them).
+    /// What ran beside a car's pipeline that began at <paramref name="since"/> (<see cref="TrainRules.Beside"/>): the tags
+    /// (<c>name:tag</c>) the train's other cars build or pushed, the pushes recorded by digest, and the cars' heads.
     /// </summary>
-    [Alias("CarBuilds")]
-    Task<IReadOnlyList<string>> CarBuilds(DateTimeOffset since);
+    [Alias("BuildsBeside")]
+    Task<TrainBuildsBeside> BuildsBeside(DateTimeOffset since);
 
     [Alias("GetTrain")]
     Task<TrainView> GetTrain();

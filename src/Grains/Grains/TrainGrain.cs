@@ -98,7 +98,7 @@ public sealed class TrainGrain(IDocumentStore store) : Grain, ITrainGrain
         foreach (var mr in riding) await DecideAsync(new WithdrawMr(mr, $"the merge train stopped: {reason}", at));
     }
 
-    public Task<IReadOnlyList<string>> CarBuilds(DateTimeOffset since) => Task.FromResult(TrainRules.BuildsBeside(events, state, since));
+    public Task<TrainBuildsBeside> BuildsBeside(DateTimeOffset since) => Task.FromResult(TrainRules.Beside(events, state, since));
 
     public Task<TrainView> GetTrain()
     {

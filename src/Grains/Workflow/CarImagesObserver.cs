@@ -15,24 +15,24 @@ namespace Orchestrator.Workflow;
 /// <c>FDO_FORCE_REBUILD</c>, a missing one not at all, since ci-templates builds it anyway). Cars testing on it are
 /// never forced for it: their container job finds the tag in the project's registry and reuses it.
 /// </remarks>
-internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry registry)
+internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry registry, TargetPipeline target)
 {
-    /// <summary>The tags the merge request's head names that the target's head does not (once per attempt and activation).</summary>
-    public async Task<IReadOnlyList<string>> BumpsAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, StepMemo memo,
+    /// <summary>
+    /// The tag files at the merge request's head and the target's head, for the decider to record which tags it bumps (once
+    /// per attempt and head); null once recorded, or when the policy has no images.
+    /// </summary>
+    public async Task<ObserveTagFiles?> TagFilesAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy, DateTimeOffset now,
         CancellationToken ct)
     {
-        if (policy.Images.Count == 0 || mr.Sha is not { } head) return [];
-        if (memo.TrainBumps is { } known && known.Attempt == s.Attempt && known.Sha == head) return known.Bumps;
+        if (policy.Images.Count == 0 || mr.Sha is not { } head || TrainBumps.Recorded(s, head) is not null) return null;
         var target = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
             ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
-        var tags = new List<(string, string?, string?)>();
+        var reads = new List<TagFileRead>();
         foreach (var image in policy.Images)
-            tags.Add((image.Name,
+            reads.Add(new TagFileRead(image.Name,
                 Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.SourceProjectId, image.TagFile, head, ct), image.TagKey),
                 Freshness.ReadTag(await gitlab.GetRawFileAsync(mr.TargetProjectId, image.TagFile, target, ct), image.TagKey)));
-        var bumps = TrainCarImages.Bumps(tags);
-        memo.TrainBumps = (s.Attempt, head, bumps);
-        return bumps;
+        return new ObserveTagFiles(head, target, reads, now);
     }
 
     /// <summary>
@@ -59,9 +59,28 @@ internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry reg
         return WorkflowDecider.Decide(command, s).Events.Count > 0 ? command : null;
     }
 
-    /// <summary>A car's verification evidence, with what its train's other cars build beside it (for the registry guard).</summary>
-    public static async Task<VerificationEvidence?> WithTrainBuildsAsync(VerificationEvidence? evidence, MergeRequestWorkflow s, ITrainGrain train) =>
-        evidence is not null && s.CarImages is not null ? evidence with { TrainBuilds = await train.CarBuilds(s.AttemptStartedAt ?? DateTimeOffset.MinValue) } : evidence;
+    /// <summary>
+    /// A car's verification evidence, with what its train's other cars build beside it, and for each of their tags that
+    /// changed meanwhile (to a digest the train did not record a push of) the labels read by that digest and the pipeline
+    /// they name: the decider's registry guard expects only a change the train can vouch for (<see cref="TrainVouching"/>).
+    /// </summary>
+    public async Task<VerificationEvidence?> WithTrainBesideAsync(VerificationEvidence? evidence, MergeRequestKey key, MergeRequestWorkflow s,
+        ITrainGrain train, CancellationToken ct)
+    {
+        if (evidence is null || s.CarImages is null) return evidence;
+        var beside = await train.BuildsBeside(s.AttemptStartedAt ?? DateTimeOffset.MinValue);
+        var told = evidence with { Beside = new TrainBesideEvidence(beside, [], target.Bot) };
+        var changes = new List<TrainTagChange>();
+        foreach (var (name, repository, tag) in TrainCarImages.BuiltByOtherCars(s, told))
+        {
+            var before = s.Guard?.Before.FirstOrDefault(t => t.Repository == repository && t.Tag == tag)?.Digest;
+            if (evidence.RegistryAfter.FirstOrDefault(t => t.Repository == repository && t.Tag == tag)?.Digest is not { } after
+                || after == before || beside.Pushes.Any(p => p.Tag == name && p.Digest == after))
+                continue;
+            changes.Add(await target.TagChangeAsync(key.ProjectId, repository, tag, after, ct));
+        }
+        return told with { Beside = told.Beside! with { Changes = changes } };
+    }
 
     /// <summary>
     /// Tells the train what the car owes it about its builds: each push (unless our pipeline already failed: the car is

@@ -25,6 +25,4 @@ public sealed class StepMemo
     public (long Project, string? Method)? MergeMethod { get; set; }
     /// <summary>What the step last waited on or stumbled over since it last made progress, for a deadline's note.</summary>
     public string? LastProblem { get; set; }
-    /// <summary>The image tags the merge request's head bumps, read once while it waits to join an image-aware train.</summary>
-    public (int Attempt, string Sha, IReadOnlyList<string> Bumps)? TrainBumps { get; set; }
 }

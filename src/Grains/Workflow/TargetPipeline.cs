@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Options;
 using Orchestrator.Adapters;
 using Orchestrator.Domain;
+using Orchestrator.Domain.Trains;
 using Orchestrator.Hosting;
 
 namespace Orchestrator.Workflow;
@@ -13,7 +14,8 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options)
 {
-    private string Bot => options.Value.GitLab.BotUsername;
+    /// <summary>The bot's username: the user GitLab names as every pipeline of ours' creator.</summary>
+    public string Bot => options.Value.GitLab.BotUsername;
 
     /// <summary>The pipeline of this attempt, found again after a crash: the bot's merge request pipeline at the rebased SHA.</summary>
     public async Task<GitLabPipeline?> FindAsync(MergeRequestKey key, MergeRequestWorkflow s, CancellationToken ct)
@@ -85,48 +87,57 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
 
     /// <summary>
     /// What the cleanup rule (<see cref="UpstreamCleanups"/>) needs for one image our pipelines built upstream, after an
-    /// attempt that did not merge: the tags the target branch (the one the request was pinned to) and every protected
-    /// branch use, what the tag holds now, and the pipeline its labels name. Nothing is deleted here.
+    /// attempt that did not merge: the tags the target branch (the one the request was pinned to, if it still exists) and
+    /// every protected branch use, what the tag holds now, and in a merge train the pushes the train recorded of it by
+    /// other cars (<paramref name="beside"/>; null: the project has no train). Nothing is deleted here.
     /// </summary>
-    // ourRefs: where this merge request's pipelines run (its branch, its train branch).
-    public async Task<ObserveCleanup> ObserveCleanupAsync(MergeRequestKey key, string targetBranch, IReadOnlyList<string> ourRefs, ImageState image,
-        ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    public async Task<ObserveCleanup> ObserveCleanupAsync(MergeRequestKey key, string targetBranch, ImageState image, ProjectPolicy policy,
+        TrainBuildsBeside? beside, DateTimeOffset now, CancellationToken ct)
     {
         var repository = Repository(policy, image.Name);
         var head = await gitlab.BranchHeadAsync(key.ProjectId, targetBranch, ct);
         // An image the policy no longer lists has no tag file to read: no branch is seen using it.
-        var used = head is not null && policy.Images.FirstOrDefault(i => i.Name == image.Name) is { } inPolicy
+        var used = policy.Images.FirstOrDefault(i => i.Name == image.Name) is { } inPolicy
             ? await TagsOfAsync(key.ProjectId, await HeadsInUseAsync(key.ProjectId, targetBranch, head, ct), inPolicy, ct) : [];
-        var current = head is null ? null : await registry.InspectAsync(repository, image.Tag, ct);
-        var pipeline = current?.PipelineId is { } built ? await LabelledPipelineAsync(key, built, ct) : null;
+        var current = await registry.InspectAsync(repository, image.Tag, ct);
+        var tag = TrainCarImages.Key(image);
         return new ObserveCleanup(image.Name, image.Tag,
-            new CleanupObservation(repository, targetBranch, head, used, current, pipeline, Bot, ourRefs, key.Iid), now);
+            new CleanupObservation(repository, targetBranch, head, used, current, key.Iid,
+                beside is null ? null : [.. beside.Pushes.Where(p => p.Tag == tag)], beside is null ? null : [.. beside.Heads]), now);
     }
 
     /// <summary>
     /// Deletes the tag only while it holds the digest the decider chose, looked up first: a repeat after a crash finds it
-    /// gone, and an image pushed under the tag since stays. Returns what the tag held and whether it was deleted now.
+    /// gone. What the tag holds afterwards is read again and recorded, so the decider sees a delete that did not take.
     /// </summary>
     public async Task<RecordUpstreamCleanup> DeleteChosenAsync(MergeRequestKey key, ImageState image, CleanupChoice choice, ProjectPolicy policy,
         DateTimeOffset now, CancellationToken ct)
     {
         var repository = Repository(policy, image.Name);
         var found = await registry.DigestAsync(repository, image.Tag, ct);
-        var deleted = found is not null && found == choice.Digest && await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
-        return new RecordUpstreamCleanup(image.Name, image.Tag, deleted, now, found);
+        if (found is null || found != choice.Digest) return new RecordUpstreamCleanup(image.Name, image.Tag, false, now, found);
+        await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct);
+        var after = await registry.DigestAsync(repository, image.Tag, ct);
+        return new RecordUpstreamCleanup(image.Name, image.Tag, after != found, now, found);
     }
 
-    private async Task<LabelledPipeline> LabelledPipelineAsync(MergeRequestKey key, long pipelineId, CancellationToken ct)
+    /// <summary>What a tag holds, read by its digest: the labels, and GitLab's pipeline they name (null when this project has none by that id).</summary>
+    public async Task<TrainTagChange> TagChangeAsync(long project, string repository, string tag, string digest, CancellationToken ct)
+    {
+        var labels = await registry.InspectAsync(repository, digest, ct);
+        return new TrainTagChange(repository, tag, digest, labels, labels?.PipelineId is { } id ? await PipelineAsync(project, id, ct) : null);
+    }
+
+    private async Task<LabelledPipeline?> PipelineAsync(long project, long id, CancellationToken ct)
     {
         try
         {
-            var pipeline = await gitlab.GetPipelineAsync(key.ProjectId, pipelineId, ct);
-            return new LabelledPipeline(pipelineId, true, pipeline.User?.Username, pipeline.Ref);
+            var pipeline = await gitlab.GetPipelineAsync(project, id, ct);
+            return new LabelledPipeline(pipeline.Id, pipeline.Sha, pipeline.Ref, pipeline.User?.Username);
         }
         catch (GitLabException e) when (e.Status == 404)
         {
-            // Not a pipeline of this project: recorded as such, and the rule takes it for no car's.
-            return new LabelledPipeline(pipelineId, false);
+            return null;
         }
     }
 
@@ -134,9 +145,12 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     /// The heads whose tag files count as in use: the target branch (at <paramref name="targetSha"/>) and every protected
     /// branch, since a release branch's image is main's equal and is never deleted for anyone's merge request.
     /// </summary>
-    private async Task<IReadOnlyList<(string Branch, string Sha)>> HeadsInUseAsync(long project, string targetBranch, string targetSha, CancellationToken ct) =>
-        [.. (await gitlab.ListBranchesAsync(project, ct)).Where(b => b.Protected == true).Select(b => (b.Name, b.Commit.Id))
-            .Prepend((targetBranch, targetSha)).DistinctBy(h => h.Item2)];
+    // targetSha null: the target branch is gone, and only the protected branches count.
+    private async Task<IReadOnlyList<(string Branch, string Sha)>> HeadsInUseAsync(long project, string targetBranch, string? targetSha, CancellationToken ct)
+    {
+        var heads = (await gitlab.ListBranchesAsync(project, ct)).Where(b => b.Protected == true).Select(b => (b.Name, b.Commit.Id));
+        return [.. (targetSha is null ? heads : heads.Prepend((targetBranch, targetSha))).DistinctBy(h => h.Item2)];
+    }
 
     /// <summary>What <paramref name="image"/>'s tag file names at each of <paramref name="heads"/>.</summary>
     private async Task<IReadOnlyList<BranchTag>> TagsOfAsync(long project, IReadOnlyList<(string Branch, string Sha)> heads, ImagePolicy image, CancellationToken ct)

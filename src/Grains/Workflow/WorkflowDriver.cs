@@ -19,7 +19,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
 {
     public const string AttemptVariable = Markers.PipelineVariable;
 
-    private readonly CarImagesObserver carImages = new(gitlab, registry);
+    private readonly CarImagesObserver carImages = new(gitlab, registry, target);
 
     public bool Drives => true;
 
@@ -59,8 +59,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             return check;
         if (policy.Train.IsTrain && await RidesTrainAsync(mr, memo, ct))
         {
+            // Which tags it bumps is recorded first, and the train is told exactly what was recorded.
+            if (await carImages.TagFilesAsync(s, mr, policy, now, ct) is { } tagFiles) return StepResult.Of(tagFiles);
             var seat = await Train(key, s, mr).Join(key.Iid, MergeCommitCars.PlannerPolicy(policy.Train, memo.MergeMethod?.Method, images: policy.Images.Count > 0), now,
-                await carImages.BumpsAsync(s, mr, policy, memo, ct), s.AttemptStartedAt);
+                TrainBumps.Recorded(s, mr.Sha) ?? [], s.AttemptStartedAt);
             var observed = await ObserveTrainAsync(seat, mr, now, ct, MergeCommitCars.BuildsMergeCommits(memo.MergeMethod?.Method));
             return WorkflowDecider.Decide(observed, s).Events.Count > 0 ? StepResult.Of(observed)
                 : StepResult.Waiting(seat.Waiting ?? "the car ahead has not pushed its head yet");
@@ -325,8 +327,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
-        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await CarImagesObserver.WithTrainBuildsAsync(
-            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, s, Train(key, s, mr))));
+        return StepResult.Of(new RecordVerification(targetHead, [], policy.MaxRebases, now, await carImages.WithTrainBesideAsync(
+            policy.Images.Count > 0 ? await target.EvidenceAsync(key, s, policy, ct) : null, key, s, Train(key, s, mr), ct)));
     }
 
     private async Task<StepResult> PromotingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
@@ -409,10 +411,11 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
             if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before its images are cleaned up");
             // The merge did not happen: an image our pipeline built upstream must not be reused by anyone's pipeline. The
-            // decider chooses from what is seen; only what it chose is deleted.
-            return StepResult.Of(built.Cleanup is { Delete: true } chosen
-                ? await target.DeleteChosenAsync(key, built, chosen, policy, now, ct)
-                : await target.ObserveCleanupAsync(key, s.TargetBranch ?? mr.TargetBranch, [mr.SourceBranch, PipelineRef(key, s, mr)], built, policy, now, ct));
+            // decider chooses from what is seen (in a train, what the train recorded of other cars' pushes too); only what
+            // it chose is deleted.
+            if (built.Cleanup is { Delete: true } chosen) return StepResult.Of(await target.DeleteChosenAsync(key, built, chosen, policy, now, ct));
+            var beside = policy.Train.IsTrain ? await Train(key, s, mr).BuildsBeside(s.AttemptStartedAt ?? DateTimeOffset.MinValue) : null;
+            return StepResult.Of(await target.ObserveCleanupAsync(key, s.TargetBranch ?? mr.TargetBranch, built, policy, beside, now, ct));
         }
         // A car leaves nothing behind: its train branch, or the cars ahead on its own branch (its merge commit's tree checked first).
         if (await CarEndAsync(key, s, mr, now, ct) is { } tidied) return tidied;

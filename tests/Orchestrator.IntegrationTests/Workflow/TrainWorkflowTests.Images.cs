@@ -79,6 +79,13 @@ public sealed partial class TrainWorkflowTests
         var labels = await h.Cluster.GetSiloServiceProvider().GetRequiredService<Adapters.IImageRegistry>()
             .InspectAsync($"{h.UpstreamPath.ToLowerInvariant()}/{ContainerJob}", digest!);
         Assert.Equal((outcomes[0].RebasedSha, pipelines[0]), (labels!.Commit, labels.PipelineId!.Value));
+        // Which tags each bumps was read at its head and recorded in its own stream before it joined: replay derives it again.
+        var bumped = (await h.Grain(bump).GetEvents()).Single(e => e.Type == "train_bumps_observed");
+        Assert.Equal([$"{ContainerJob}:{tag}"], System.Text.Json.Nodes.JsonNode.Parse(bumped.Data)!["bumps"]!.AsArray().Select(b => b!.GetValue<string>()));
+        Assert.Contains(branchSha, bumped.Data);
+        Assert.True(bumped.At < (await h.Grain(bump).GetEvents()).First(e => e.Type == "train_car_assigned").At);
+        var notBumped = (await h.Grain(behind).GetEvents()).Single(e => e.Type == "train_bumps_observed");
+        Assert.Empty(System.Text.Json.Nodes.JsonNode.Parse(notBumped.Data)!["bumps"]!.AsArray());
         foreach (var iid in new[] { bump, behind }) Assert.True((await h.Grain(iid).Replay()).Consistent, $"!{iid}'s replay");
         var train = await Train(h).GetTrain();
         Assert.True(train.Consistent);

@@ -147,7 +147,7 @@ public sealed class RuleMutationTests
         r.Do(new RecordVerification(TargetSha, [], 3, r.Now, Evidence(MainTag with { Digest = "sha256:8888" }, new TagDigest(Repo, Tag, Digest))), "registry guard");
         // What it built stays: main names that tag now.
         r.Do(new ObserveCleanup(Image, Tag, new CleanupObservation(Repo, "main", TargetSha, [new BranchTag("main", TargetSha, Tag)],
-            new RegistryImage(Digest, RebasedSha, Pipeline, 5), new LabelledPipeline(Pipeline, true, "marge-bot", "feature"), "marge-bot", ["feature"], 3), r.Now), "cleanup");
+            new RegistryImage(Digest, RebasedSha, Pipeline, 5), 3), r.Now), "cleanup");
 
         // Our rewrite keeps the code approved: pushed, and GitLab still lists the approver once the wait has passed.
         Request(r, Ready);

@@ -24,22 +24,27 @@ public sealed class UpstreamCleanupTests
         new AttemptFailed(1, WorkflowState.Building, "CI failed!", At(30)),
     ];
 
-    /// <summary>Main names another tag; the tag holds our build, labelled with our pipeline, which the bot created for our MR.</summary>
+    /// <summary>Main names another tag; the tag holds our build, labelled with our pipeline; no train.</summary>
     private static CleanupObservation Seen(
-        string? head = TargetSha, IReadOnlyList<BranchTag>? used = null, RegistryImage? current = null, LabelledPipeline? pipeline = null) =>
+        string? head = TargetSha, IReadOnlyList<BranchTag>? used = null, RegistryImage? current = null) =>
         new(Repo, "main", head, used ?? [new BranchTag("main", TargetSha, "20261101-base"), new BranchTag("release/26.0", "c3c3", "20261001-rel")],
-            current ?? new RegistryImage(Digest, RebasedSha, Pipeline, 5),
-            pipeline ?? new LabelledPipeline(Pipeline, true, "marge-bot", $"refs/merge-requests/{Iid}/head"), "marge-bot", ["feature"], Iid);
+            current ?? new RegistryImage(Digest, RebasedSha, Pipeline, 5), Iid);
+
+    private const string Key = Name + ":" + Tag;
+    private static readonly Orchestrator.Domain.Trains.CarHead TheirCar = new(7, "car-7", "7777"), OurCar = new(Iid, "car-3", RebasedSha);
+
+    /// <summary>In a merge train, the push of <paramref name="digest"/> the train recorded from <paramref name="car"/>.</summary>
+    private static CleanupObservation InTrain(string digest, Orchestrator.Domain.Trains.CarHead car) =>
+        Seen() with { TrainPushes = [new Orchestrator.Domain.Trains.CarPush(Key, digest, car.CarId)], TrainHeads = [TheirCar, OurCar] };
 
     private static ObserveCleanup Observe(CleanupObservation seen, int minute = 31) => new(Name, Tag, seen, At(minute));
 
     public static TheoryData<string, CleanupObservation> Kept() => new()
     {
-        { "is gone", Seen(head: null) },
         { "release/26.0 (at c3c3) uses", Seen(used: [new BranchTag("main", TargetSha, "20261101-base"), new BranchTag("release/26.0", "c3c3", Tag)]) },
         { "main (at ", Seen(used: [new BranchTag("main", TargetSha, Tag)]) },
-        { "never pushed it", Seen() with { Current = null, Pipeline = null } },
-        { "another car's", Seen(pipeline: new LabelledPipeline(Pipeline, true, "Marge-Bot", "orchestrator/train/main/7")) },
+        { "never pushed it", Seen() with { Current = null } },
+        { "the push the merge train recorded of car car-7", InTrain(Digest, TheirCar) },
     };
 
     [Theory]
@@ -59,15 +64,16 @@ public sealed class UpstreamCleanupTests
     public static TheoryData<CleanupObservation> Deleted() => new()
     {
         Seen(),
-        // Another ref, but not the bot's pipeline: anyone who may run pipelines could have pushed it.
-        Seen(pipeline: new LabelledPipeline(Pipeline, true, "mallory", "orchestrator/train/main/7")),
-        // The bot's pipeline for this merge request's own branch.
-        Seen(pipeline: new LabelledPipeline(Pipeline, true, "marge-bot", "feature")),
-        // Labels naming no pipeline of the project, or none at all: nothing shows it is another car's (fail closed).
-        Seen(pipeline: new LabelledPipeline(Pipeline, false)),
-        Seen(current: new RegistryImage(Other, "c0ffee", null, null)) with { Pipeline = null },
-        // The labels name another pipeline than the one looked up: it says nothing of this image.
-        Seen(pipeline: new LabelledPipeline(Pipeline + 1, true, "marge-bot", "orchestrator/train/main/7")),
+        // The target branch is gone: only the protected branches' tags count, and none names this one.
+        Seen(head: null),
+        Seen(current: new RegistryImage(Other, "c0ffee", null, null)),
+        // Labels are the pushing job's to write (a fork's code, in a fork's merge request): they never keep an image.
+        Seen(current: new RegistryImage(Other, "7777", 7777, 9)),
+        // In a train: a push our own car reported is ours to take back; another car's push of another digest says nothing
+        // of this one; a push by a car no head names is no one's known (fail closed).
+        InTrain(Digest, OurCar),
+        InTrain(Other, TheirCar),
+        InTrain(Digest, new Orchestrator.Domain.Trains.CarHead(9, "car-9", "9999")) with { TrainHeads = [OurCar] },
     };
 
     [Theory]
@@ -82,20 +88,41 @@ public sealed class UpstreamCleanupTests
         Assert.Equal((true, seen.Current!.Digest), (pending.Cleanup!.Delete, pending.Cleanup.Digest));
         Assert.True(state.NeedsWork);
         // Seen again (a retry before the deletion is recorded): the choice stands.
-        Given([.. Failed, new UpstreamCleanupChosen(1, Name, Tag, seen, pending.Cleanup, At(31))]).When(Observe(Seen(head: null), 32)).ThenNothing();
+        Given([.. Failed, new UpstreamCleanupChosen(1, Name, Tag, seen, pending.Cleanup, At(31))]).When(Observe(Seen(used: [new BranchTag("main", TargetSha, Tag)]), 32)).ThenNothing();
     }
 
     private static IWorkflowEvent[] Chosen => [.. Failed, new UpstreamCleanupChosen(1, Name, Tag, Seen(), new CleanupChoice(true, Digest, "ours"), At(31))];
 
     [Fact]
-    public void Given_a_choice_to_delete_When_the_shell_deleted_that_digest_or_found_the_tag_gone_or_moved_Then_it_is_recorded_and_done_with()
+    public void Given_a_choice_to_delete_When_the_shell_deleted_that_digest_or_found_the_tag_gone_Then_it_is_recorded_and_done_with()
     {
         var done = Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, true, At(32), Digest))
             .Then(new UpstreamImageCleaned(1, Name, Tag, true, At(32), Digest));
         Assert.Empty(done.PendingCleanup);
-        // After a crash the tag is found gone; or someone pushed another image since, which stays.
-        Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, false, At(32))).Then(new UpstreamImageCleaned(1, Name, Tag, false, At(32)));
-        Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, false, At(32), Other)).Then(new UpstreamImageCleaned(1, Name, Tag, false, At(32), Other));
+        // After a crash the tag is found gone.
+        Assert.Empty(Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, false, At(32))).Then(new UpstreamImageCleaned(1, Name, Tag, false, At(32))).PendingCleanup);
+    }
+
+    [Fact]
+    public void Given_a_choice_to_delete_When_another_image_was_pushed_under_the_tag_since_Then_it_is_recorded_and_the_choice_is_made_again()
+    {
+        var state = Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, false, At(32), Other)).Then(new UpstreamImageCleaned(1, Name, Tag, false, At(32), Other));
+
+        // Nothing judged the new image yet: it stays pending, with no choice, and is observed again.
+        Assert.Null(Assert.Single(state.PendingCleanup).Cleanup);
+        Assert.True(state.NeedsWork);
+        var again = Seen(current: new RegistryImage(Other, "c0ffee", 99, 9));
+        var chosen = Assert.IsType<UpstreamCleanupChosen>(Assert.Single(WorkflowDecider.Decide(Observe(again, 33), state).Events));
+        Assert.Equal((true, Other), (chosen.Choice.Delete, chosen.Choice.Digest));
+    }
+
+    [Fact]
+    public void Given_a_choice_to_delete_When_the_tag_still_holds_that_digest_after_the_delete_Then_it_is_refused_and_stays_pending()
+    {
+        var refused = Given(Chosen).When(new RecordUpstreamCleanup(Name, Tag, false, At(32), Digest)).ThenRejected(RejectionKind.InvalidInput);
+
+        Assert.Contains($"still holds {Digest}", refused.Reason);
+        Assert.Equal(Digest, Assert.Single(Fold(Chosen).PendingCleanup).Cleanup!.Digest);
     }
 
     [Fact]

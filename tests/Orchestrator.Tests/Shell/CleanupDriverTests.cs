@@ -45,11 +45,11 @@ public sealed class CleanupDriverTests
 
         Assert.Equal((Name, Tag), (seen.Name, seen.Tag));
         var o = seen.Observation;
-        Assert.Equal((Repo, "main", TargetSha, "marge-bot", 3L), (o.Repository, o.TargetBranch, o.TargetHead, o.Bot, o.MergeRequestIid));
+        Assert.Equal((Repo, "main", TargetSha, 3L), (o.Repository, o.TargetBranch, o.TargetHead, o.MergeRequestIid));
         Assert.Equal([new BranchTag("main", TargetSha, "20261101-base"), new BranchTag("release", "c3c3", "20261001-rel")], o.TagsInUse);
         Assert.Equal(new RegistryImage(Digest, RebasedSha, Pipeline, 5), o.Current);
-        Assert.Equal(new LabelledPipeline(Pipeline, true, "marge-bot", "refs/merge-requests/3/head"), o.Pipeline);
-        Assert.Contains("feature", o.OurRefs);
+        // No train: nothing of other cars.
+        Assert.Null(o.TrainPushes);
         Assert.DoesNotContain(world.GitLab.Calls, c => c.StartsWith("delete", StringComparison.Ordinal));
     }
 
@@ -67,6 +67,33 @@ public sealed class CleanupDriverTests
         Assert.Equal((false, (string?)null), (again.Deleted, again.Found));
         Assert.Single(world.GitLab.Calls, $"delete {Repo}:{Tag}");
         Assert.Single(WorkflowDecider.Decide(deleted, state).Events);
+    }
+
+    [Fact]
+    public async Task Given_the_target_branch_deleted_When_finished_Then_the_protected_branches_still_count_and_the_tag_is_observed()
+    {
+        world.GitLab.Branches = [new GitLabBranch("release", new GitLabBranchCommit("c3c3"), true)];
+        world.GitLab.Heads.Remove("main");
+
+        var o = Command<ObserveCleanup>(await world.StepAsync(Fold(Failed), At(31))).Observation;
+
+        Assert.Null(o.TargetHead);
+        Assert.Equal([new BranchTag("release", "c3c3", "20261001-rel")], o.TagsInUse);
+        Assert.Equal(Digest, o.Current?.Digest);
+        Assert.True(UpstreamCleanups.Choose(new ImageState(Name, Tag, FreshnessVerdict.Stale, null), o).Delete);
+    }
+
+    [Fact]
+    public async Task Given_the_decider_chose_to_delete_When_gitlab_answers_but_the_tag_still_holds_it_Then_that_is_recorded_as_not_deleted()
+    {
+        var state = Fold(Failed);
+        state = WorkflowDecider.Decide(Command<ObserveCleanup>(await world.StepAsync(state, At(31))), state).Events.Aggregate(state, WorkflowEvolver.Evolve);
+        world.GitLab.OnDeleteTag = (_, _) => false;
+
+        var done = Command<RecordUpstreamCleanup>(await world.StepAsync(state, At(32)));
+
+        Assert.Equal((false, Digest), (done.Deleted, done.Found));
+        Assert.True(WorkflowDecider.Decide(done, state).IsRejected);
     }
 
     [Fact]

@@ -41,7 +41,8 @@ internal sealed class FakeGitLab : IGitLabClient
         return Task.FromResult(OnMerge?.Invoke() ?? Mr with { State = "merged", MergeCommitSha = "m3m3" });
     }
 
-    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) => Task.FromResult(Pipelines[pipeline]);
+    public Task<GitLabPipeline> GetPipelineAsync(long project, long pipeline, CancellationToken ct) =>
+        Pipelines.TryGetValue(pipeline, out var found) ? Task.FromResult(found) : throw new GitLabException(404, "404 Not found", $"/projects/{project}/pipelines/{pipeline}");
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct) =>
         Task.FromResult<IReadOnlyList<GitLabPipelineJob>>([]);
 
@@ -79,6 +80,7 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) =>
         Changes.TryGetValue((from, to), out var changes) ? Task.FromResult(changes) : Unneeded<GitLabChanges>("compare");
     public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
+    /// <summary>The project's branches, for the tests that list them (null: none does).</summary>
     public List<GitLabBranch>? Branches { get; set; }
     public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>
         Branches is { } branches ? Task.FromResult<IReadOnlyList<GitLabBranch>>([.. branches]) : Unneeded<IReadOnlyList<GitLabBranch>>("branches");

@@ -123,5 +123,8 @@ public class BuildsOnceTrainTests
 
         Assert.Equal([T], TrainRules.BuildsBeside(train.Events, train.State, DateTimeOffset.MinValue));
         Assert.Empty(TrainRules.BuildsBeside(train.Events, train.State, DateTimeOffset.MaxValue));
+        // And the train vouches for that digest by the car that reported it (a registry guard judges the digest, not the tag).
+        Assert.Equal([new CarPush(T, "sha256:t1", "car-1")], TrainRules.Beside(train.Events, train.State, DateTimeOffset.MinValue).Pushes);
+        Assert.Empty(TrainRules.Beside(train.Events, train.State, DateTimeOffset.MaxValue).Pushes);
     }
 }

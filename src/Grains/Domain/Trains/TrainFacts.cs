@@ -21,6 +21,24 @@ public sealed record QueuedMr(
 [GenerateSerializer, Alias("trains.ImageDigest")]
 public sealed record ImageDigest([property: Id(0)] string Tag, [property: Id(1)] string Digest);
 
+/// <summary>A car's speculative head as its merge request reported it pushed (<see cref="CarHeadPushed"/>).</summary>
+[GenerateSerializer, Alias("trains.CarHead")]
+public sealed record CarHead([property: Id(0)] long Iid, [property: Id(1)] string CarId, [property: Id(2)] string Sha);
+
+/// <summary>A push the train recorded (<see cref="ImagePushed"/>), with the car that reported it.</summary>
+[GenerateSerializer, Alias("trains.CarPush")]
+public sealed record CarPush([property: Id(0)] string Tag, [property: Id(1)] string Digest, [property: Id(2)] string CarId);
+
+/// <summary>
+/// What the train says ran beside a car's pipeline (<see cref="TrainRules.Beside"/>): the tags (<c>name:tag</c>) its other
+/// cars build or pushed, the pushes it recorded of them by digest, and the heads of the cars whose pipelines ran meanwhile.
+/// </summary>
+[GenerateSerializer, Alias("trains.TrainBuildsBeside")]
+public sealed record TrainBuildsBeside(
+    [property: Id(0)] IReadOnlyList<string> Tags,
+    [property: Id(1)] IReadOnlyList<CarPush> Pushes,
+    [property: Id(2)] IReadOnlyList<CarHead> Heads);
+
 /// <summary>A build of a bumped tag that has started and not pushed yet.</summary>
 [GenerateSerializer, Alias("trains.ImageBuild")]
 public sealed record ImageBuild([property: Id(0)] string Tag, [property: Id(1)] string CarId);

@@ -75,11 +75,29 @@ public static class TrainRules
     {
         var plans = events.OfType<TrainPlanned>().ToList();
         var builds = plans.SelectMany(p => p.Plan.Starts).GroupBy(s => s.Car.Id).ToDictionary(g => g.Key, g => g.SelectMany(s => s.Car.Builds).ToList());
-        var ended = plans.Where(p => p.At >= since)
-            .SelectMany(p => p.Plan.Lands.Select(l => l.CarId).Concat(p.Plan.Rejects.Select(r => r.CarId)).Concat(p.Plan.Retires.Select(r => r.CarId)));
         return [.. state.Building.Select(b => b.Tag).Concat(state.PushedFor.Keys)
-            .Concat(ended.SelectMany(car => builds.GetValueOrDefault(car) ?? []))
+            .Concat(EndedSince(plans, since).SelectMany(car => builds.GetValueOrDefault(car) ?? []))
             .Concat(events.OfType<ImagePushed>().Where(p => p.At >= since).Select(p => p.Tag))
             .Distinct().Order(StringComparer.Ordinal)];
     }
+
+    /// <summary>
+    /// What the train can vouch for beside a car whose attempt began at <paramref name="since"/>: the tags its other cars
+    /// build (<see cref="BuildsBeside"/>), every push it recorded of those tags (by digest, each checked by the car that
+    /// made it against its own pipeline and commit), and the heads of the cars whose pipelines ran meanwhile (running now,
+    /// ended since, or pushed since): an image labelled with one of those commits and a bot's pipeline there is a car's build.
+    /// The head of every car that made one of those pushes is there too, so the asker can tell its own merge request's pushes.
+    /// </summary>
+    public static TrainBuildsBeside Beside(IReadOnlyList<ITrainEvent> events, TrainState state, DateTimeOffset since)
+    {
+        var tags = BuildsBeside(events, state, since);
+        List<CarPush> pushes = [.. events.OfType<ImagePushed>().Where(p => tags.Contains(p.Tag) && p.CarId is not null)
+            .Select(p => new CarPush(p.Tag, p.Digest, p.CarId!)).Distinct()];
+        var cars = state.Cars.Select(c => c.Id).Concat(EndedSince([.. events.OfType<TrainPlanned>()], since)).Concat(pushes.Select(p => p.CarId)).ToHashSet();
+        return new TrainBuildsBeside(tags, pushes,
+            [.. events.OfType<CarHeadPushed>().Where(h => h.At >= since || cars.Contains(h.CarId)).Select(h => new CarHead(h.Iid, h.CarId, h.Sha)).Distinct()]);
+    }
+
+    private static IEnumerable<string> EndedSince(IReadOnlyList<TrainPlanned> plans, DateTimeOffset since) => plans.Where(p => p.At >= since)
+        .SelectMany(p => p.Plan.Lands.Select(l => l.CarId).Concat(p.Plan.Rejects.Select(r => r.CarId)).Concat(p.Plan.Retires.Select(r => r.CarId)));
 }
