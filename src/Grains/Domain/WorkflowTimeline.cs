@@ -100,6 +100,8 @@ public static class WorkflowTimeline
         {
             ApprovalResetOutcome.Waiting => $"after our push GitLab still lists every approver: waiting up to {a.WaitSeconds} s for it to remove the approvals",
             ApprovalResetOutcome.Kept => $"GitLab still listed every approver {(a.At - a.Since).TotalSeconds:0} s after our push: the approvals are taken as kept",
+            ApprovalResetOutcome.Lapsed => $"approvals were first seen gone {(a.At - a.Since).TotalSeconds:0} s after our push, past the {a.WaitSeconds} s wait: " +
+                "nobody is approved for again (an approver may have withdrawn)",
             _ => $"GitLab removed {a.Reapprove.Count} approval(s) after our push: approving again as {string.Join(", ", a.Reapprove)}",
         },
         ReapprovalChecked r => r.Allowed ? $"may approve again as {r.Reapprove.Count} approver(s) after the push: {r.Reason}" : $"may not approve again as the approvers: {r.Reason}",

@@ -70,6 +70,25 @@ public sealed class ApprovalResetWaitTests
     }
 
     [Fact]
+    public void Given_the_wait_begun_When_an_approver_is_first_seen_gone_only_after_it_ran_out_Then_nobody_is_approved_for()
+    {
+        // The orchestrator was down past the wait: alice may have withdrawn meanwhile, and GitLab's list does not say so.
+        var state = Given([.. Allowed, Waiting]).When(Listed(3600, 12))
+            .Then(new ApprovalResetObserved(1, 1, Head, [12], 30, Pushed, ApprovalResetOutcome.Lapsed, [], Pushed.AddSeconds(3600)));
+
+        Assert.Empty(state.ApprovalReset!.Reapprove);
+        Given([.. Allowed, Waiting, state.ApprovalReset]).When(Listed(3700)).ThenNothing();
+    }
+
+    [Fact]
+    public void Given_approvals_watched_after_our_push_When_an_observation_names_another_head_Then_it_is_refused()
+    {
+        var refused = Given([.. Allowed, Waiting]).When(Listed(12, 11) with { Head = "f00d" }).ThenRejected(RejectionKind.InvalidInput);
+
+        Assert.Contains(Head, refused.Reason);
+    }
+
+    [Fact]
     public void Given_no_reapproval_allowed_When_approvals_are_observed_after_a_push_Then_it_is_refused()
     {
         Given([.. Allowed[..^1]]).When(Listed(0, 11, 12)).ThenRejected(RejectionKind.InvalidState);
