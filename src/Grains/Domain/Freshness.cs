@@ -116,12 +116,29 @@ public static class Freshness
         return m.Success ? m.Groups[1].Value : null;
     }
 
-    /// <summary>Glob match on repository paths: <c>**</c> spans folders, <c>*</c> and <c>?</c> stay within one.</summary>
+    /// <summary>
+    /// Glob match on repository paths: <c>**</c> spans folders, <c>*</c> and <c>?</c> stay within one; everything else is
+    /// literal (<see cref="GlobProblem"/> keeps other dialects out of policies). A path may hold any character git allows,
+    /// a newline included, so <c>.</c> spans it and the match ends at the path's very end.
+    /// </summary>
     public static bool Matches(string glob, string path)
     {
-        var pattern = "^" + Regex.Escape(glob).Replace(@"\*\*/", "(?:.*/)?").Replace(@"\*\*", ".*").Replace(@"\*", "[^/]*").Replace(@"\?", "[^/]") + "$";
-        return Regex.IsMatch(path, pattern);
+        var pattern = @"\A" + Regex.Escape(glob).Replace(@"\*\*/", "(?:.*/)?").Replace(@"\*\*", ".*").Replace(@"\*", "[^/]*").Replace(@"\?", "[^/]") + @"\z";
+        return Regex.IsMatch(path, pattern, RegexOptions.Singleline | RegexOptions.CultureInvariant);
     }
+
+    /// <summary>
+    /// Why an input glob would not mean what its author meant (null: it is fine): character classes, braces and escapes
+    /// are other dialects' and would match only themselves, and paths are relative to the repository's root, with no
+    /// leading <c>./</c> or <c>/</c>, so such a glob would never match and the image's inputs would always read unchanged.
+    /// </summary>
+    public static string? GlobProblem(string glob) => glob switch
+    {
+        "" => "is empty",
+        _ when glob.IndexOfAny(['[', ']', '{', '}', '\\']) >= 0 => "uses [ ] { } or \\, which these globs do not support (only *, ** and ?)",
+        _ when glob.StartsWith("./", StringComparison.Ordinal) || glob.StartsWith('/') => "must be relative to the repository's root, with no leading ./ or /",
+        _ => null,
+    };
 
     /// <summary>
     /// Whether recorded changes touch the inputs: a recorded path matches a glob, or paths that might have were left out

@@ -77,6 +77,8 @@ public sealed record ProjectPolicy(
             if (string.IsNullOrWhiteSpace(image.TagFile)) errors.Add($"images[{image.Name}].tagFile is required");
             if (string.IsNullOrWhiteSpace(image.TagKey)) errors.Add($"images[{image.Name}].tagKey is required");
             if (image.Inputs is null) errors.Add($"images[{image.Name}].inputs is required (a list of path globs)");
+            foreach (var glob in image.Inputs ?? [])
+                if (glob is not null && Freshness.GlobProblem(glob) is { } problem) errors.Add($"images[{image.Name}].inputs: {glob} {problem}");
             if (image.ForceVariable is { } force && !System.Text.RegularExpressions.Regex.IsMatch(force, "^[A-Za-z_][A-Za-z0-9_]{0,254}$"))
                 errors.Add($"images[{image.Name}].forceVariable must be a CI variable name");
         }

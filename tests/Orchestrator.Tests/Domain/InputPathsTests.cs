@@ -89,6 +89,44 @@ public sealed class InputPathsTests
         Assert.Equal(prefix, Freshness.LiteralPrefix(glob));
 
     [Fact]
+    public void Given_random_globs_and_paths_When_a_path_matches_Then_it_starts_with_the_glob_s_literal_prefix()
+    {
+        // What ChangedPaths.Of relies on to leave paths out of the record: a path dropped for its prefix never matches.
+        var random = new Random(20261130);
+        const string alphabet = "ab/*?.\n -_";
+        string Word(int most) => new([.. Enumerable.Range(0, random.Next(most + 1)).Select(_ => alphabet[random.Next(alphabet.Length)])]);
+        var matched = 0;
+        for (var i = 0; i < 100_000; i++)
+        {
+            var (glob, path) = (Word(8), Word(10).Replace("*", "").Replace("?", ""));
+            if (!Freshness.Matches(glob, path)) continue;
+            matched++;
+            Assert.StartsWith(Freshness.LiteralPrefix(glob), path, StringComparison.Ordinal);
+        }
+        Assert.True(matched > 2000, $"only {matched} matches: the property was hardly tried");
+    }
+
+    [Theory]
+    [InlineData(".gitlab-ci/container/**", ".gitlab-ci/container/a\nb.sh", true)]
+    [InlineData(".gitlab-ci/container/*.sh", ".gitlab-ci/container/a.sh\n", false)]
+    [InlineData("**", "x\ny/z", true)]
+    public void Given_a_path_with_a_newline_When_matched_Then_the_glob_spans_it_and_ends_at_the_path_s_end(string glob, string path, bool matches) =>
+        Assert.Equal(matches, Freshness.Matches(glob, path.Replace("\\n", "\n")));
+
+    [Theory]
+    [InlineData("src/[ab].c")]
+    [InlineData("src/{a,b}/**")]
+    [InlineData("./.gitlab-ci/container/**")]
+    [InlineData("/bin/ci/**")]
+    [InlineData("")]
+    public void Given_a_glob_of_another_dialect_or_not_relative_When_a_policy_lists_it_Then_the_policy_is_refused(string glob)
+    {
+        var policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", "t.yml", "TAG", [glob])], "mesa/mesa");
+
+        Assert.Contains(policy.Validate(), e => e.Contains("inputs") && e.Contains(glob));
+    }
+
+    [Fact]
     public void Given_paths_outside_every_glob_s_prefix_When_recorded_Then_only_the_ones_that_could_match_are_kept_and_all_are_counted()
     {
         var recorded = ChangedPaths.Of(Globs, ["src/main.c", "bin/ci/run.sh", ".gitlab-ci/container/x.sh", "bin/ci/run.sh"]);

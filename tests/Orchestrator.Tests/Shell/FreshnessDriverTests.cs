@@ -32,4 +32,21 @@ public sealed class FreshnessDriverTests
         Assert.True(seen.InputsChangedByMergeRequest);
         Assert.Equal(FreshnessVerdict.Unbumped, Freshness.Assess(seen).Verdict);
     }
+
+    [Fact]
+    public async Task Given_a_comparison_gitlab_did_not_finish_When_the_images_are_checked_Then_it_is_recorded_incomplete_and_the_inputs_count_as_changed()
+    {
+        world.Policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", TagFile, "TAG", [".gitlab-ci/container/**"])], "mesa/mesa");
+        world.GitLab.Files[(TagFile, RebasedSha)] = "TAG: t0\n";
+        world.GitLab.Files[(TagFile, TargetSha)] = "TAG: t0\n";
+        // compare_timeout: GitLab lists what it had compared when it gave up, here nothing of the inputs.
+        world.GitLab.Changes[(TargetSha, RebasedSha)] = new(["src/main.c"], Complete: false);
+
+        var check = Assert.IsType<RecordFreshness>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Fold(Checking), At(3))).Command);
+
+        var seen = Assert.Single(check.Observations!);
+        Assert.True(seen.ChangedByMergeRequest!.Incomplete);
+        Assert.Empty(seen.ChangedByMergeRequest.Paths);
+        Assert.Equal(FreshnessVerdict.Unbumped, Freshness.Assess(seen).Verdict);
+    }
 }

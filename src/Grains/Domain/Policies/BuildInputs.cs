@@ -35,7 +35,8 @@ public static class BuildInputs
             var glob = folder + "/**";
             if (!globs.Contains(glob)) globs.Add(glob);
         }
-        return globs;
+        // A word built from ${VAR} or a shell pattern is no repository path a glob of ours can name.
+        return [.. globs.Where(g => Freshness.GlobProblem(g) is null)];
     }
 
     // Absolute paths are the image's own, $-words are expanded at run time, options are not files; a bare word is a
