@@ -74,7 +74,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(31)] TrainCar? Car = null,
     [property: Id(32)] CarImageState? CarImages = null,
     [property: Id(33)] ApprovalResetObserved? ApprovalReset = null,
-    [property: Id(34)] TrainBumpsObserved? TrainBumps = null)
+    [property: Id(34)] TrainBumpsObserved? TrainBumps = null,
+    [property: Id(35)] StaleTagsChosen? StaleTags = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,

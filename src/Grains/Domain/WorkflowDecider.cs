@@ -91,6 +91,8 @@ public static class WorkflowDecider
     /// <summary>The registry is snapshotted once per pipeline, before it is created: a second snapshot changes nothing.</summary>
     internal static Decision DecidePipelinePrepared(RecordPipelinePrepared c, MergeRequestWorkflow state) =>
         state.Guard is not null ? Decision.Nothing
+        : StaleTags.Unchosen(state, c.DeletedTags) is { } unchosen
+            ? Decision.Reject(RejectionKind.InvalidInput, $"{unchosen} was deleted, but the stale tags chosen for deletion were {string.Join(", ", state.StaleTags!.Delete)}")
         : state.PipelineId is null ? Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At))
         : DoesNotApply(c, state);
 

@@ -29,6 +29,7 @@ public static class WorkflowEventNames
         [typeof(RequestRefused)] = "request_refused",
         [typeof(UpstreamImageCleaned)] = "upstream_image_cleaned",
         [typeof(UpstreamCleanupChosen)] = "upstream_cleanup_chosen",
+        [typeof(StaleTagsChosen)] = "stale_tags_chosen",
         [typeof(PipelinePrepared)] = "pipeline_prepared",
         [typeof(RegistryTampered)] = "registry_tampered",
         [typeof(MergedElsewhere)] = "merged_elsewhere",

@@ -26,7 +26,7 @@ public static class WorkflowEvolver
             {
                 State = WorkflowState.Rebasing, Rebases = e.Rebase, PipelineId = null, PipelineStatus = null, PipelineProjectId = null, Guard = null,
                 ForcedRebuild = false, BuiltImages = [], VerifiedInRepository = null, PlannedRewrite = null, EmbargoedUntil = null, Reapproval = null,
-                ApprovalReset = null,
+                ApprovalReset = null, StaleTags = null,
             },
             Rebased e => state with { State = WorkflowState.Checking, RebasedSha = e.RebasedSha, TargetSha = e.TargetSha },
             FreshnessChecked e => state with
@@ -39,6 +39,7 @@ public static class WorkflowEvolver
                 PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild, PipelineCreatedAt = e.At,
                 PipelineProjectId = e.ProjectId,
             },
+            StaleTagsChosen e => state with { StaleTags = e },
             PipelinePrepared e => state with
             {
                 Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),

@@ -50,6 +50,7 @@ public static class WorkflowSteps
             On<RecordFreshness>(D.DecideFreshness),
             Train),
         Step(Building, [Verifying, Rebasing, .. Ends],
+            On<ObserveStaleTags>((c, s, _) => StaleTags.Decide(c, s)),
             On<RecordPipelinePrepared>((c, s, _) => D.DecidePipelinePrepared(c, s)),
             On<RecordPipeline>((c, s, _) => D.DecidePipeline(c, s)),
             On<ObservePipeline>(D.DecideObservation),

@@ -78,6 +78,8 @@ public static class WorkflowTimeline
             : string.Join(", ", f.Images.Select(i => $"{i.Name}:{i.Tag} {i.Verdict.ToString().ToLowerInvariant()}")),
         PipelineCreated p => $"pipeline {p.PipelineId} created on {Short(p.Sha)}" +
             (p.ProjectId is { } project ? $" in the target project {project}" : p.ForcedRebuild ? " with FDO_FORCE_REBUILD=1" : ""),
+        StaleTagsChosen t => t.Delete.Count == 0 ? "no stale tag to delete before our pipeline: each is named by the target or a protected branch"
+            : $"to delete before our pipeline, so it rebuilds them: {string.Join(", ", t.Delete)}",
         PipelinePrepared p => p.DeletedTags.Count == 0
             ? $"registry snapshotted ({p.RegistryBefore.Count} tags); nothing stale to delete"
             : $"deleted the stale {string.Join(", ", p.DeletedTags)} so our pipeline rebuilds it; registry snapshotted ({p.RegistryBefore.Count} tags)",

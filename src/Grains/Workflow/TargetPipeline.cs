@@ -32,15 +32,24 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return null;
     }
 
-    /// <summary>Deletes the stale tags this attempt must rebuild, unless the target branch uses them; returns what it deleted.</summary>
-    public async Task<IReadOnlyList<string>> DeleteStaleAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
+    /// <summary>For the decider's choice of stale tags to delete (<see cref="StaleTags"/>): what the heads in use name for each stale image.</summary>
+    public async Task<ObserveStaleTags> ObserveStaleTagsAsync(MergeRequestWorkflow s, ProjectPolicy policy, long project, DateTimeOffset now, CancellationToken ct)
     {
-        var used = await TagsInUseAsync(key.ProjectId, s.TargetBranch ?? "target", s.TargetSha!, policy, ct);
+        var heads = await HeadsInUseAsync(project, s.TargetBranch ?? "target", s.TargetSha!, ct);
+        var inUse = new List<ImageTagInUse>();
+        foreach (var image in policy.Images.Where(p => s.Images.Any(i => i.Name == p.Name && i.Verdict == FreshnessVerdict.Stale)))
+            inUse.AddRange((await TagsOfAsync(project, heads, image, ct)).Select(t => new ImageTagInUse(image.Name, t.Branch, t.Sha, t.Tag)));
+        return new ObserveStaleTags(policy.UpstreamRepo!.ToLowerInvariant(), inUse, now);
+    }
+
+    /// <summary>Deletes the stale tags the decider chose (<c>repository:tag</c>); returns those it deleted now (a repeat finds them gone).</summary>
+    public async Task<IReadOnlyList<string>> DeleteChosenStaleAsync(MergeRequestKey key, IReadOnlyList<string> chosen, CancellationToken ct)
+    {
         var deleted = new List<string>();
-        foreach (var image in s.Images.Where(i => i.Verdict == FreshnessVerdict.Stale && !used.Contains((i.Name, i.Tag))))
+        foreach (var tag in chosen)
         {
-            var repository = Repository(policy, image.Name);
-            if (await gitlab.DeleteRegistryTagAsync(key.ProjectId, repository, image.Tag, ct)) deleted.Add($"{repository}:{image.Tag}");
+            var colon = tag.LastIndexOf(':');
+            if (await gitlab.DeleteRegistryTagAsync(key.ProjectId, tag[..colon], tag[(colon + 1)..], ct)) deleted.Add(tag);
         }
         return deleted;
     }
@@ -159,17 +168,6 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         foreach (var (branch, sha) in heads)
             tags.Add(new BranchTag(branch, sha, Freshness.ReadTag(await gitlab.GetRawFileAsync(project, image.TagFile, sha, ct), image.TagKey)));
         return tags;
-    }
-
-    /// <summary>The (image, tag) pairs the heads in use name, for every image of the policy.</summary>
-    private async Task<HashSet<(string Name, string Tag)>> TagsInUseAsync(long project, string targetBranch, string targetSha, ProjectPolicy policy, CancellationToken ct)
-    {
-        var heads = await HeadsInUseAsync(project, targetBranch, targetSha, ct);
-        var used = new HashSet<(string, string)>();
-        foreach (var image in policy.Images)
-            foreach (var use in await TagsOfAsync(project, heads, image, ct))
-                if (use.Tag is { } tag) used.Add((image.Name, tag));
-        return used;
     }
 
     /// <summary>What each tested image's tag holds now, by image name (the decider compares it with what our jobs ran on).</summary>

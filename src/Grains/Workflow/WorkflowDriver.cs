@@ -263,7 +263,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
         if (s.Guard is null)
         {
-            var deleted = await target.DeleteStaleAsync(key, s, policy, ct);
+            // Which stale tags go is the decider's, on the tags the heads in use name; then only those are deleted.
+            if (s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
+                return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct));
+            var deleted = await target.DeleteChosenStaleAsync(key, s.StaleTags?.Delete ?? [], ct);
             return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
         }
         var created = await gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
