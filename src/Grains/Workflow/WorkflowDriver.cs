@@ -409,6 +409,12 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         }
         // The attempt ended without our merge: our pipeline tests something that no longer matters, so it is stopped.
         var stopping = s.State != WorkflowState.Completed && s.OutcomeNoteId is null && await StopOurPipelineAsync(s, mr, ct);
+        if (s.PendingRestores.FirstOrDefault() is { } tampered)
+        {
+            // A stopping pipeline may still push: the tags it tampered with are taken back once it has stopped.
+            if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before the tags it tampered with are taken back");
+            return StepResult.Of(await target.RestoreAsync(key, tampered, now, ct));
+        }
         if (s.State != WorkflowState.Completed && s.PendingCleanup.FirstOrDefault() is { } built)
         {
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.
