@@ -106,6 +106,16 @@ public sealed class RegistryRestoreTests
     }
 
     [Fact]
+    public void Given_a_tampering_recorded_by_rule_book_5_without_restores_When_replayed_Then_rules_changed_and_nothing_is_pending()
+    {
+        var old = Tampered().Select(e => e is RegistryTampered t ? t with { Restores = null } : e).ToList();
+        var report = WorkflowReplay.Run([.. old.Select(e => (e, (int?)5))]);
+        Assert.Equal("rules_changed", report.Decisions.Single(d => d.Command == nameof(RecordVerification)).Verdict);
+        Assert.False(report.Unexplained);
+        Assert.Empty(report.State.PendingRestores);
+    }
+
+    [Fact]
     public void Given_a_tampering_recorded_When_replayed_with_other_restores_Then_it_differs()
     {
         var stream = Tampered().Select(e => e is RegistryTampered t ? t with { Restores = [t.Restores![1]] } : e).ToList();
