@@ -242,8 +242,7 @@ public sealed record RegistryTampered(
 
 /// <summary>
 /// A tag our pipeline tampered with, taken back after the attempt: <paramref name="Found"/> is what it held when looked up,
-/// <paramref name="After"/> what it held afterwards. <paramref name="Restored"/>: it holds what it held before our pipeline
-/// again (or is gone, if it was absent); otherwise it had moved on to a digest neither ours nor the tampered one, and is left.
+/// <paramref name="After"/> what it held afterwards, and how it ended (<see cref="TagRestoreOutcome"/>).
 /// </summary>
 [GenerateSerializer, Alias("RegistryTagRestored")]
 public sealed record RegistryTagRestored(
@@ -252,7 +251,7 @@ public sealed record RegistryTagRestored(
     [property: Id(2)] string Tag,
     [property: Id(3)] string? Found,
     [property: Id(4)] string? After,
-    [property: Id(5)] bool Restored,
+    [property: Id(5)] TagRestoreOutcome Outcome,
     [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
 /// <summary>

@@ -71,9 +71,12 @@ public static class WorkflowTimeline
         PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
         RequestRefused r => $"refused: {r.Reason}",
         RegistryTampered t => $"ALERT: pipeline {t.PipelineId} changed {string.Join("; ", t.Changes)}",
-        RegistryTagRestored r => r.Restored
-            ? $"{r.Repository}:{r.Tag} taken back to " + (r.After ?? "absent, as before our pipeline")
-            : $"{r.Repository}:{r.Tag} left: it held {r.Found ?? "nothing"}, pushed since by someone else",
+        RegistryTagRestored r => r.Outcome switch
+        {
+            TagRestoreOutcome.Restored => $"{r.Repository}:{r.Tag} taken back to " + (r.After ?? "absent, as before our pipeline"),
+            TagRestoreOutcome.Deleted => $"{r.Repository}:{r.Tag} deleted: the digest it held before our pipeline is gone from the registry",
+            _ => $"{r.Repository}:{r.Tag} left: it held {r.Found ?? "nothing"}, pushed since by someone else",
+        },
         RebaseStarted r => $"rebase {r.Rebase}: {r.Reason}",
         Rebased r => $"rebased to {Short(r.RebasedSha)} on target {Short(r.TargetSha)}",
         FreshnessChecked f => f.Images.Count == 0

@@ -59,7 +59,7 @@ public sealed class RegistryRestoreTests
     {
         var state = Given(Tampered())
             .When(new RecordTagRestore(Repo, "20261101-base", Planted, MainDigest, At(40)))
-            .Then(new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, true, At(40)));
+            .Then(new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, TagRestoreOutcome.Restored, At(40)));
         Assert.Equal(new TagRestore(Repo, "20261215-next", null, Planted), Assert.Single(state.PendingRestores));
     }
 
@@ -67,10 +67,19 @@ public sealed class RegistryRestoreTests
     public void Given_a_planted_tag_When_the_shell_reports_it_gone_Then_it_is_deleted_and_nothing_is_left_to_restore()
     {
         var history = Tampered();
-        var state = Given([.. history, new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, true, At(40))])
+        var state = Given([.. history, new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, TagRestoreOutcome.Restored, At(40))])
             .When(new RecordTagRestore(Repo, "20261215-next", Planted, null, At(41)))
-            .Then(new RegistryTagRestored(1, Repo, "20261215-next", Planted, null, true, At(41)));
+            .Then(new RegistryTagRestored(1, Repo, "20261215-next", Planted, null, TagRestoreOutcome.Restored, At(41)));
         Assert.Empty(state.PendingRestores);
+    }
+
+    [Fact]
+    public void Given_main_s_tag_overwritten_When_its_digest_from_before_is_gone_and_the_tag_deleted_Then_it_ends_deleted_not_planted()
+    {
+        var state = Given(Tampered())
+            .When(new RecordTagRestore(Repo, "20261101-base", Planted, null, At(40)))
+            .Then(new RegistryTagRestored(1, Repo, "20261101-base", Planted, null, TagRestoreOutcome.Deleted, At(40)));
+        Assert.Single(state.PendingRestores);
     }
 
     [Fact]
@@ -81,7 +90,7 @@ public sealed class RegistryRestoreTests
     public void Given_a_planted_tag_pushed_over_since_by_someone_else_When_the_shell_leaves_it_Then_recorded_as_left() =>
         Given(Tampered())
             .When(new RecordTagRestore(Repo, "20261215-next", Later, Later, At(40)))
-            .Then(new RegistryTagRestored(1, Repo, "20261215-next", Later, Later, false, At(40)));
+            .Then(new RegistryTagRestored(1, Repo, "20261215-next", Later, Later, TagRestoreOutcome.Left, At(40)));
 
     [Fact]
     public void Given_a_tag_held_by_someone_else_When_the_shell_reports_it_changed_it_all_the_same_Then_refused() =>
@@ -98,8 +107,8 @@ public sealed class RegistryRestoreTests
     public void Given_the_tampering_and_its_undoing_recorded_When_replayed_Then_every_decision_is_the_same()
     {
         IWorkflowEvent[] stream = [.. Tampered(),
-            new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, true, At(40)),
-            new RegistryTagRestored(1, Repo, "20261215-next", Planted, null, true, At(41))];
+            new RegistryTagRestored(1, Repo, "20261101-base", Planted, MainDigest, TagRestoreOutcome.Restored, At(40)),
+            new RegistryTagRestored(1, Repo, "20261215-next", Planted, null, TagRestoreOutcome.Restored, At(41))];
         var report = WorkflowReplay.Run(stream, WorkflowRules.Current);
         Assert.All(report.Decisions.Where(d => d.Command is nameof(RecordVerification) or nameof(RecordTagRestore)), d => Assert.True(d.Same, d.Command));
         Assert.Empty(report.State.PendingRestores);

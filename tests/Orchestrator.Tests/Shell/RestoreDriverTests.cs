@@ -71,7 +71,19 @@ public sealed class RestoreDriverTests
 
         Assert.Equal(new RecordTagRestore(Repo, MainTag, MainDigest, MainDigest, At(33)), again);
         Assert.Single(world.Copies);
-        Assert.True(Assert.Single(WorkflowDecider.Decide(again, Tampered).Events) is RegistryTagRestored { Restored: true });
+        Assert.True(Assert.Single(WorkflowDecider.Decide(again, Tampered).Events) is RegistryTagRestored { Outcome: TagRestoreOutcome.Restored });
+    }
+
+    [Fact]
+    public async Task Given_main_s_digest_from_before_gone_from_the_registry_When_finished_Then_the_tag_is_deleted_rather_than_left_planted()
+    {
+        world.Untagged.Clear();
+
+        var (deleted, _) = await StepAsync(Tampered, 32);
+
+        Assert.Equal(new RecordTagRestore(Repo, MainTag, Planted, null, At(32)), deleted);
+        Assert.False(world.Registry.ContainsKey((Repo, MainTag)));
+        Assert.Single(world.GitLab.Calls, $"delete {Repo}:{MainTag}");
     }
 
     [Fact]
