@@ -44,6 +44,7 @@ public static class WorkflowDecider
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
+        (RecordStepError c, _) when state.NeedsWork && rules.Unhealable(c.Source, c.Status) => DecideFinishingError(c, state),
         (RecordStepError, _) => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
@@ -154,6 +155,21 @@ public static class WorkflowDecider
         if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
         var who = c.Source == "gitlab" ? "GitLab" : "the registry";
         return Decision.Of(errored, Failed(state, $"{who} refused the request ({c.Status}): {c.Message}", c.At));
+    }
+
+    /// <summary>
+    /// The attempt has ended and what is left (its note, taking back what it built) keeps being refused the same way: a
+    /// note on a merge request GitLab no longer has or lets the bot see, say. After a few refusals it is given up, on
+    /// record, rather than asked again at every poll for ever.
+    /// </summary>
+    private static Decision DecideFinishingError(RecordStepError c, MergeRequestWorkflow state)
+    {
+        var count = state.ErrorsInStep + 1;
+        var errored = new StepErrored(state.Attempt, state.State, c.Source, c.Status, c.Message, count, c.At);
+        if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
+        var who = c.Source == "gitlab" ? "GitLab" : "the registry";
+        return Decision.Of(errored, new FinishingAbandoned(state.Attempt, state.State, $"{who} refused it {count} times ({c.Status}): {c.Message}",
+            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}")], c.At));
     }
 
     /// <summary>
