@@ -96,5 +96,12 @@ public sealed class GitLabException(int status, string message, string path) : E
 {
     public int Status { get; } = status;
     public string GitLabMessage { get; } = message;
+
+    /// <summary>
+    /// The branch a merge request targets is not there (GitLab answered 404 for its head): a refusal no retry changes, so
+    /// the attempt ends after a few, with this message, rather than failing at every poll until a deadline.
+    /// </summary>
+    public static GitLabException TargetBranchGone(long project, string branch) =>
+        new(404, $"the target branch {branch} was deleted", $"/projects/{project}/repository/branches/{branch}");
 }
 

@@ -81,6 +81,22 @@ public sealed class WorkflowDriverTests
     }
 
     [Fact]
+    public async Task Given_a_verifying_attempt_When_its_target_branch_was_deleted_Then_the_step_fails_as_gitlab_s_404_which_ends_the_attempt_after_a_few()
+    {
+        world.GitLab.Heads.Remove("main");
+
+        var gone = await Assert.ThrowsAsync<GitLabException>(() => world.StepAsync(State(Verifying), At(31)));
+
+        Assert.Equal(404, gone.Status);
+        Assert.Contains("the target branch main was deleted", gone.GitLabMessage);
+        // The grain hands it to the decider as a refusal no retry changes: the third ends the attempt, saying why.
+        var state = Enumerable.Range(0, 3).Aggregate(State(Verifying), (s, n) =>
+            WorkflowDecider.Decide(new RecordStepError("gitlab", gone.Status, gone.GitLabMessage, At(32 + n)), s).Events.Aggregate(s, WorkflowEvolver.Evolve));
+        Assert.Equal(WorkflowState.Failed, state.State);
+        Assert.Contains("the target branch main was deleted", state.Outcome);
+    }
+
+    [Fact]
     public async Task Given_our_running_pipeline_When_the_author_marks_the_mr_draft_Then_the_poll_brings_that_fact_to_the_decider()
     {
         world.GitLab.Pipelines[Pipeline] = new GitLabPipeline(Pipeline, FakeGitLab.Project, RebasedSha, "feature", "running", "api");
