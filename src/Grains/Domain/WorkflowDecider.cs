@@ -101,11 +101,18 @@ public static class WorkflowDecider
     internal static Decision DecideLegacyTimeOut(TimeOut c, MergeRequestWorkflow state) =>
         Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At));
 
-    /// <summary>Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.</summary>
+    /// <summary>
+    /// Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.
+    /// And while an embargo is waited out, against the policy as it is now: a window moved takes the new end, and one no
+    /// longer in force (the policy changed) ends the wait now, recorded as an embargo until this moment.
+    /// </summary>
     internal static Decision DecideEmbargo(ObserveEmbargo c, MergeRequestWorkflow state, WorkflowRules rules) =>
-        rules.Embargo(c.Windows, c.At) is { } until && state.EmbargoedUntil != until
-            ? Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At))
-            : Decision.Nothing;
+        rules.Embargo(c.Windows, c.At) switch
+        {
+            { } until when state.EmbargoedUntil != until => Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At)),
+            null when state.EmbargoedUntil is { } waited && c.At < waited => Decision.Of(new MergeEmbargoed(state.Attempt, c.At, c.Windows ?? [], c.At)),
+            _ => Decision.Nothing,
+        };
 
     /// <summary>
     /// While merging, a merge by the bot (or by no one GitLab names) of exactly the tested commit is ours, done before a

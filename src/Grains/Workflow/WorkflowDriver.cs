@@ -356,7 +356,12 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     {
         if (s.Car is { AtHead: false } car)
             return StepResult.Waiting($"car {car.Position} waits for the cars ahead ({string.Join(", ", car.Ahead.Select(i => $"!{i}"))}) to land");
-        if (s.EmbargoedUntil is { } until && now < until) return StepResult.Waiting($"merges are embargoed until {until:u}");
+        if (s.EmbargoedUntil is { } until && now < until)
+        {
+            // The policy as it is now: an embargo lifted (or moved) since the wait began is the decider's to see.
+            var again = new ObserveEmbargo(policy.Embargo, now);
+            return WorkflowDecider.Decide(again, s).Events.Count > 0 ? StepResult.Of(again) : StepResult.Waiting($"merges are embargoed until {until:u}");
+        }
         // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
             return StepResult.WaitingBriefly("GitLab is still checking mergeability");
