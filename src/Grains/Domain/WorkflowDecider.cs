@@ -241,6 +241,7 @@ public static class WorkflowDecider
             return "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
                 $"A maintainer can store this suggested policy (`PUT /api/v1/projects/<project>/policy`), then ask again:\n\n" +
                 "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n";
+        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn) return withdrawn;
         if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.SourceHead) is { } reason)
             return reason;
         // The merge makes the tag's image main's: it must still be the one our jobs ran on.
@@ -324,7 +325,7 @@ public static class WorkflowDecider
         if (state.State != Building || state.PipelineId != c.PipelineId) return Decision.Nothing;
         var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
         if (c.MergeRequest is { } mr
-            && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead) is { } pointless)
+            && (mr.Withdrawn(state.Requester) ?? Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead)) is { } pointless)
             return Decision.Of(observed, Failed(state, pointless, c.At));
         if (state.PipelineStatus == c.Status && !blocked) return Decision.Nothing;
         if (blocked && c.ManualJobsPolicy != "wait")

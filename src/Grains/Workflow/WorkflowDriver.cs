@@ -242,7 +242,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             : null;
         // With the MR's facts, so that a close, a draft or someone's push stops our now pointless pipeline at once.
         return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now, manual, policy.ManualJobs, policy.SkippedPipelines,
-            await FactsAsync(mr, ct, withApprovals: false)));
+            await FactsAsync(mr, policy, ct, withApprovals: false)));
     }
 
     /// <summary>
@@ -536,15 +536,18 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
-            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow));
+            await FactsAsync(mr, policy, ct), policy.RequiredApprovals, suggested, imagesNow));
     }
 
     /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>
-    private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, CancellationToken ct, bool withApprovals = true)
+    /// With whether the bot is assigned and the policy's trigger label on, for the decider to tell a withdrawn request.
+    private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct, bool withApprovals = true)
     {
         var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : null;
         return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, IsFork(mr),
-            mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired);
+            mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired,
+            BotAssigned: mr.Assignees is { } assignees ? assignees.Any(IsBot) : null,
+            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

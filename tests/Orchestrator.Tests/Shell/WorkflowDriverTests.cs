@@ -46,7 +46,8 @@ public sealed class WorkflowDriverTests
         var check = Command<RecordCheckpoint>(await world.StepAsync(State(Queued), At(1)));
 
         Assert.Equal(PermissionCheckpoint.Request, check.Checkpoint);
-        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2), check.MergeRequest);
+        // The fake MR has the bot assigned; the policy names no trigger label, so none is looked for.
+        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2, BotAssigned: true), check.MergeRequest);
         Assert.Empty(world.GitLab.Calls);
     }
 
