@@ -223,6 +223,9 @@ public static class WorkflowDecider
             : rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
             c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch, c.MergeRequest, c.RequiredApprovals, c.SuggestedPolicy, c.ImagesNow);
+        // Withdrawn (unassigned, label taken off) is a cancellation, whoever's word arrives first: the webhook's or this look.
+        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn)
+            return Decision.Of(checkedEvent, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
         if (verdict.Allowed)
             return CheckpointFailure(c, state, rules) is { } failure ? Decision.Of(checkedEvent, Failed(state, failure, c.At)) : Decision.Of(checkedEvent);
         if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
@@ -241,7 +244,6 @@ public static class WorkflowDecider
             return "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
                 $"A maintainer can store this suggested policy (`PUT /api/v1/projects/<project>/policy`), then ask again:\n\n" +
                 "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n";
-        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn) return withdrawn;
         if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.SourceHead) is { } reason)
             return reason;
         // The merge makes the tag's image main's: it must still be the one our jobs ran on.
@@ -324,8 +326,10 @@ public static class WorkflowDecider
         var blocked = c.Status == "manual" && c.ManualJobs is { Count: > 0 };
         if (state.State != Building || state.PipelineId != c.PipelineId) return Decision.Nothing;
         var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
+        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn)
+            return Decision.Of(observed, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
         if (c.MergeRequest is { } mr
-            && (mr.Withdrawn(state.Requester) ?? Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead)) is { } pointless)
+            && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead) is { } pointless)
             return Decision.Of(observed, Failed(state, pointless, c.At));
         if (state.PipelineStatus == c.Status && !blocked) return Decision.Nothing;
         if (blocked && c.ManualJobsPolicy != "wait")

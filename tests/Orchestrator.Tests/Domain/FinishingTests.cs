@@ -92,17 +92,17 @@ public sealed class WithdrawnRequestTests
     }
 
     [Fact]
-    public void Given_an_assigned_request_When_the_request_checkpoint_sees_the_bot_unassigned_Then_the_attempt_ends_with_that_reason()
+    public void Given_an_assigned_request_When_the_request_checkpoint_sees_the_bot_unassigned_Then_the_attempt_is_cancelled_with_that_reason()
     {
         IWorkflowEvent[] queued = [new MergeRequested(1, "maintainer", At(0), Requester.Person(TriggerKind.Assignment, "maintainer", 7))];
         var seen = new PermissionObservation("main", [new ProtectedBranchRule("main", [new AccessGrant(40)])], 7, 40);
 
         var events = WorkflowDecider.Decide(new RecordCheckpoint(PermissionCheckpoint.Request, "main", seen, [], At(1), Facts(false, null), 0), Fold(queued)).Events;
 
-        Assert.True(Assert.IsType<PermissionChecked>(events[0]).Allowed);
-        Assert.Contains("no longer assigned", Assert.IsType<AttemptFailed>(events[^1]).Reason);
+        Assert.IsType<PermissionChecked>(events[0]);
+        Assert.Contains("no longer assigned", Assert.IsType<AttemptCancelled>(events[^1]).Reason);
         // Assigned still: the same check lets it go on.
         Assert.DoesNotContain(WorkflowDecider.Decide(new RecordCheckpoint(PermissionCheckpoint.Request, "main", seen, [], At(1), Facts(true, null), 0), Fold(queued)).Events,
-            e => e is AttemptFailed);
+            e => e is AttemptCancelled or AttemptFailed);
     }
 }
