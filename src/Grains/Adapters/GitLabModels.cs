@@ -58,12 +58,12 @@ public sealed record GitLabPipelineJob(long Id, string Name, string Status);
 
 public sealed record GitLabRegistryRepository(long Id, string Path);
 
-public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false);
+public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false, DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabLabel(long Id, string Name);
 
 /// <summary>A <c>resource_label_events</c> entry; <c>Label</c> is null when the label was deleted since.</summary>
-public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action);
+public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action, DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId, long? MemberRoleId = null, long? DeployKeyId = null);
 
