@@ -120,6 +120,11 @@ if [ -n "${sandbox_url:-}" ]; then
 fi
 export Orchestrator__Postgres__ConnectionString="${Orchestrator__Postgres__ConnectionString:-$ORCH_PG_CONNECTION}"
 export Orchestrator__Http__Urls="${Orchestrator__Http__Urls:-$url}"
+# Ports and folders of this run's own, off the API port and the state folder, so a second checkout (or the same one on
+# other ports) runs beside this one without sharing Orleans' ports or git mirrors.
+export Orchestrator__Cluster__SiloPort="${Orchestrator__Cluster__SiloPort:-$((ORCH_API_PORT + 6031))}"
+export Orchestrator__Cluster__GatewayPort="${Orchestrator__Cluster__GatewayPort:-$((ORCH_API_PORT + 24920))}"
+export Orchestrator__Git__MirrorRoot="${Orchestrator__Git__MirrorRoot:-$ORCH_STATE/git}"
 dotnet src/Silo/bin/Release/net10.0/Orchestrator.Silo.dll &
 silo=$!
 trap 'kill "$silo" ${sandbox:-} 2>/dev/null; wait "$silo" 2>/dev/null; orch_tear_down' EXIT

@@ -9,8 +9,9 @@ export ORCH_REGISTRY_PORT="${ORCH_REGISTRY_PORT:-5055}"
 export ORCH_PG_PORT="${ORCH_PG_PORT:-55432}"
 export ORCH_STATE="${ORCH_STATE:-$ORCH_ROOT/.state}"
 # The postgres user cannot enter a checkout under /root (mode 700), so the cluster lives
-# under /var/tmp, keyed by the checkout's path so two clones never share one.
-ORCH_PG_DIR="${ORCH_PG_DIR:-/var/tmp/orchestrator-pg-$(printf '%s' "$ORCH_ROOT" | sha1sum | cut -c1-12)}"
+# under /var/tmp, keyed by the checkout's path and the port: two clones never share one, and the same
+# clone on another port gets a cluster of its own rather than taking over the one already running.
+ORCH_PG_DIR="${ORCH_PG_DIR:-/var/tmp/orchestrator-pg-$(printf '%s:%s' "$ORCH_ROOT" "$ORCH_PG_PORT" | sha1sum | cut -c1-12)}"
 export ORCH_PG_DIR
 export ORCH_PG_USER=orchestrator ORCH_PG_PASSWORD=orchestrator ORCH_PG_DB=orchestrator
 export ORCH_PG_CONNECTION="Host=127.0.0.1;Port=$ORCH_PG_PORT;Username=$ORCH_PG_USER;Password=$ORCH_PG_PASSWORD;Database=$ORCH_PG_DB"

@@ -53,9 +53,12 @@ create_db() {
 case "${1:-start}" in
   start)
     ensure_installed
-    # The cluster is keyed by the checkout's path, not by the port: one made with another ORCH_PG_PORT moves to this one.
     if running && [ "$(sed -n 4p "$DATA/postmaster.pid")" = "$ORCH_PG_PORT" ]; then echo running; exit 0; fi
-    if running; then as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; fi
+    # Someone else's, on another port (an ORCH_PG_DIR given twice): never stopped or moved from under them.
+    if running; then
+      echo "postgres: the cluster in $ORCH_PG_DIR runs on port $(sed -n 4p "$DATA/postmaster.pid"), not $ORCH_PG_PORT; stop it or choose another ORCH_PG_DIR" >&2
+      exit 1
+    fi
     [ -f "$DATA/PG_VERSION" ] || init_cluster
     as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$ORCH_PG_DIR/postgres.log" -o "-p $ORCH_PG_PORT" -w -t 60 start >/dev/null
     create_db

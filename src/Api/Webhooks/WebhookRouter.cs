@@ -69,7 +69,7 @@ public sealed class WebhookRouter(IGrainFactory grains, IPipelineWatches watches
         var policy = await policies.GetAsync(hook.Project, ct);
         return WhoAsked.FromMergeRequest(hook, bot, policy.TriggerLabel) switch
         {
-            MergeRequestIntent.Stop stop => RoutedDelivery.Commanded(key, await Grain(key).Cancel(stop.By, $"{stop.By} unassigned {bot}", delivery),
+            MergeRequestIntent.Stop stop => RoutedDelivery.Commanded(key, await Grain(key).Cancel(stop.By, $"{stop.By} {stop.What}", delivery),
                 "cancelled {0}", "nothing to cancel for {0}"),
             MergeRequestIntent.Merge merge => RoutedDelivery.Commanded(key, await Grain(key).Enqueue(merge.Requester, delivery),
                 "enqueued {0}", "{0} already requested"),

@@ -10,7 +10,8 @@ public abstract record MergeRequestIntent
     public sealed record Merge(Requester Requester) : MergeRequestIntent;
 
     /// <summary>The bot was unassigned: stop.</summary>
-    public sealed record Stop(string By) : MergeRequestIntent;
+    /// <summary>Someone took the trigger back: <paramref name="What"/> says how, for the note (e.g. "unassigned marge-bot").</summary>
+    public sealed record Stop(string By, string What) : MergeRequestIntent;
 
     /// <summary>Nothing asked; the merge request may have changed, so its workflow should look.</summary>
     public sealed record Look : MergeRequestIntent;
@@ -27,7 +28,10 @@ public static class WhoAsked
 {
     public static MergeRequestIntent FromMergeRequest(MergeRequestHook hook, string bot, string? triggerLabel)
     {
-        if (hook.AssigneeChange?.Removed(bot) == true) return new MergeRequestIntent.Stop(hook.User.Username);
+        if (hook.AssigneeChange?.Removed(bot) == true) return new MergeRequestIntent.Stop(hook.User.Username, $"unassigned {bot}");
+        // Taking the trigger label off says "do not merge" as plainly as unassigning the bot does.
+        if (triggerLabel is not null && hook.LabelChange?.Removed(triggerLabel) == true)
+            return new MergeRequestIntent.Stop(hook.User.Username, $"removed the label {triggerLabel}");
         if (hook.Action is "close" or "merge") return new MergeRequestIntent.Look();
         if (hook.AssigneeChange?.Added(bot) == true) return Merge(TriggerKind.Assignment, hook.User);
         if (triggerLabel is not null && hook.LabelChange?.Added(triggerLabel) == true) return Merge(TriggerKind.Label, hook.User);

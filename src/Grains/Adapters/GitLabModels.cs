@@ -58,12 +58,12 @@ public sealed record GitLabPipelineJob(long Id, string Name, string Status);
 
 public sealed record GitLabRegistryRepository(long Id, string Path);
 
-public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false);
+public sealed record GitLabNote(long Id, string Body, GitLabUser Author, bool System = false, DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabLabel(long Id, string Name);
 
 /// <summary>A <c>resource_label_events</c> entry; <c>Label</c> is null when the label was deleted since.</summary>
-public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action);
+public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? Label, string Action, DateTimeOffset? CreatedAt = null);
 
 public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId, long? MemberRoleId = null, long? DeployKeyId = null);
 
@@ -96,5 +96,12 @@ public sealed class GitLabException(int status, string message, string path) : E
 {
     public int Status { get; } = status;
     public string GitLabMessage { get; } = message;
+
+    /// <summary>
+    /// The branch a merge request targets is not there (GitLab answered 404 for its head): a refusal no retry changes, so
+    /// the attempt ends after a few, with this message, rather than failing at every poll until a deadline.
+    /// </summary>
+    public static GitLabException TargetBranchGone(long project, string branch) =>
+        new(404, $"the target branch {branch} was deleted", $"/projects/{project}/repository/branches/{branch}");
 }
 

@@ -16,10 +16,26 @@ public sealed record MergeRequestFacts(
     [property: Id(6)] string? Sha,
     [property: Id(7)] int? ApprovalsGiven,
     [property: Id(8)] int? ApprovalsLeft,
-    [property: Id(9)] int? ApprovalsRequired)
+    [property: Id(9)] int? ApprovalsRequired,
+    [property: Id(10)] bool? BotAssigned = null,
+    [property: Id(11)] bool? TriggerLabelOn = null)
 {
     /// <summary>Whether the approvals were looked at when these facts were gathered.</summary>
     public bool ApprovalsSeen => ApprovalsGiven is not null && ApprovalsLeft is not null && ApprovalsRequired is not null;
+
+    /// <summary>
+    /// Why the request no longer stands (null: it does, or nothing standing was asked for, or it was not looked at): an
+    /// attempt asked for by assigning the bot or by the trigger label lasts only while the bot is assigned or the label is
+    /// on. A withdrawal whose webhook was lost, or an old assignment delivered late, must not merge.
+    /// </summary>
+    public string? Withdrawn(Requester? requester) => requester?.Trigger switch
+    {
+        TriggerKind.Assignment or TriggerKind.ReconciledAssignment when BotAssigned == false =>
+            "I am no longer assigned to this merge request; assign me again to have it merged",
+        TriggerKind.Label or TriggerKind.ReconciledLabel when TriggerLabelOn == false =>
+            "the merge label is no longer on this merge request; add it again to have it merged",
+        _ => null,
+    };
 }
 
 /// <summary>

@@ -69,7 +69,7 @@ public static class Outcomes
         WorkflowState.Completed =>
             $"Merged as {s.MergeCommitSha}: pipeline {s.PipelineId} passed on the rebased commit {s.RebasedSha}." +
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
-             : s.BuiltImages.Count > 0 ? " Tested on, and now main's: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : "")
+             : s.BuiltImages.Count > 0 ? $" Tested on, and now `{s.TargetBranch ?? mr.TargetBranch}`'s: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : "")
             + Ride(s),
         WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
         // Before the branch was ours nothing was done for the request: the MR was merged before the bot could act on it.

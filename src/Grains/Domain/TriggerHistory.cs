@@ -3,10 +3,10 @@ using System.Text.RegularExpressions;
 namespace Orchestrator.Domain;
 
 /// <summary>A merge request note as the trigger history reads it; only GitLab's own (system) notes count.</summary>
-public sealed record HistoryNote(string Body, string AuthorUsername, long AuthorId, bool System);
+public sealed record HistoryNote(string Body, string AuthorUsername, long AuthorId, bool System, DateTimeOffset? At = null);
 
 /// <summary>One <c>resource_label_events</c> entry: who added or removed which label.</summary>
-public sealed record LabelEvent(string? Label, string Action, string? Username, long? UserId);
+public sealed record LabelEvent(string? Label, string Action, string? Username, long? UserId, DateTimeOffset? At = null);
 
 /// <summary>
 /// Who put a merge request in the bot's hands when no webhook said so (reconciliation), read from GitLab's own records:
@@ -51,6 +51,22 @@ public static partial class TriggerHistory
         eventsOldestFirst.LastOrDefault(e => e.Action == "add" && e.Label == label) is { Username: { } user, UserId: { } id }
             ? Requester.Person(TriggerKind.ReconciledLabel, user, id)
             : null;
+
+    /// <summary>When the bot was last assigned, by the latest system note adding it (null: no note says, e.g. at creation).</summary>
+    public static DateTimeOffset? AssignedAt(IEnumerable<HistoryNote> notesOldestFirst, string bot) =>
+        notesOldestFirst.Where(n => n.System).LastOrDefault(n => Parse(n.Body).Added.Contains(bot, StringComparer.OrdinalIgnoreCase))?.At;
+
+    /// <summary>When <paramref name="label"/> was last added (null: no event says).</summary>
+    public static DateTimeOffset? LabelledAt(IEnumerable<LabelEvent> eventsOldestFirst, string label) =>
+        eventsOldestFirst.LastOrDefault(e => e.Action == "add" && e.Label == label)?.At;
+
+    /// <summary>
+    /// Whether reconciliation asks again for a merge request whose last attempt has ended: only when its trigger was set
+    /// after that attempt's last event (someone assigned the bot or added the label again, and the webhook was lost). A
+    /// failed merge request keeps its label, and retrying it for ever is not what its author asked for.
+    /// </summary>
+    public static bool AskedAgain(DateTimeOffset? triggeredAt, MergeRequestWorkflow ended) =>
+        !ended.IsActive && triggeredAt is { } at && ended.UpdatedAt is { } last && at > last;
 
     /// <summary>The usernames a GitLab assignee note adds and removes.</summary>
     public static (IReadOnlyList<string> Added, IReadOnlyList<string> Removed, bool Vague) Parse(string body)

@@ -44,6 +44,7 @@ public static class WorkflowDecider
 
         (ObserveClock c, _) => DecideDeadline(c, state, rules),
         (RecordStepError c, _) when state.IsActive && rules.Unhealable(c.Source, c.Status) => DecideStepError(c, state),
+        (RecordStepError c, _) when state.NeedsWork && rules.Unhealable(c.Source, c.Status) => DecideFinishingError(c, state),
         (RecordStepError, _) => Decision.Nothing,
 
         (RecordPromotionUndone c, _) => DecideUndo(c, state),
@@ -103,11 +104,18 @@ public static class WorkflowDecider
     internal static Decision DecideLegacyTimeOut(TimeOut c, MergeRequestWorkflow state) =>
         Decision.Of(new CiTimedOut(state.Attempt, state.PipelineId, c.At), Failed(state, CiTooLong, c.At));
 
-    /// <summary>Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.</summary>
+    /// <summary>
+    /// Checked right before every merge call, not only at the checkpoint: a retry after a refusal may fall inside a window.
+    /// And while an embargo is waited out, against the policy as it is now: a window moved takes the new end, and one no
+    /// longer in force (the policy changed) ends the wait now, recorded as an embargo until this moment.
+    /// </summary>
     internal static Decision DecideEmbargo(ObserveEmbargo c, MergeRequestWorkflow state, WorkflowRules rules) =>
-        rules.Embargo(c.Windows, c.At) is { } until && state.EmbargoedUntil != until
-            ? Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At))
-            : Decision.Nothing;
+        rules.Embargo(c.Windows, c.At) switch
+        {
+            { } until when state.EmbargoedUntil != until => Decision.Of(new MergeEmbargoed(state.Attempt, until, c.Windows!, c.At)),
+            null when state.EmbargoedUntil is { } waited && c.At < waited => Decision.Of(new MergeEmbargoed(state.Attempt, c.At, c.Windows ?? [], c.At)),
+            _ => Decision.Nothing,
+        };
 
     /// <summary>
     /// While merging, a merge by the bot (or by no one GitLab names) of exactly the tested commit is ours, done before a
@@ -160,6 +168,21 @@ public static class WorkflowDecider
     }
 
     /// <summary>
+    /// The attempt has ended and what is left (its note, taking back what it built) keeps being refused the same way: a
+    /// note on a merge request GitLab no longer has or lets the bot see, say. After a few refusals it is given up, on
+    /// record, rather than asked again at every poll for ever.
+    /// </summary>
+    private static Decision DecideFinishingError(RecordStepError c, MergeRequestWorkflow state)
+    {
+        var count = state.ErrorsInStep + 1;
+        var errored = new StepErrored(state.Attempt, state.State, c.Source, c.Status, c.Message, count, c.At);
+        if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
+        var who = c.Source == "gitlab" ? "GitLab" : "the registry";
+        return Decision.Of(errored, new FinishingAbandoned(state.Attempt, state.State, $"{who} refused it {count} times ({c.Status}): {c.Message}",
+            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}")], c.At));
+    }
+
+    /// <summary>
     /// Deadlines count only the workflow's own waits: the queue is waiting on others (never timed), a running pipeline
     /// has the CI timeout, and every other step the step deadline, from when it began or the orchestrator resumed it.
     /// </summary>
@@ -203,6 +226,9 @@ public static class WorkflowDecider
             : rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
             c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch, c.MergeRequest, c.RequiredApprovals, c.SuggestedPolicy, c.ImagesNow);
+        // Withdrawn (unassigned, label taken off) is a cancellation, whoever's word arrives first: the webhook's or this look.
+        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn)
+            return Decision.Of(checkedEvent, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
         if (verdict.Allowed)
             return CheckpointFailure(c, state, rules) is { } failure ? Decision.Of(checkedEvent, Failed(state, failure, c.At)) : Decision.Of(checkedEvent);
         if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
@@ -303,6 +329,8 @@ public static class WorkflowDecider
         var blocked = c.Status == "manual" && c.ManualJobs is { Count: > 0 };
         if (state.State != Building || state.PipelineId != c.PipelineId) return Decision.Nothing;
         var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
+        if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn)
+            return Decision.Of(observed, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
         if (c.MergeRequest is { } mr
             && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead) is { } pointless)
             return Decision.Of(observed, Failed(state, pointless, c.At));

@@ -37,6 +37,7 @@ public static class WorkflowEventNames
         [typeof(StepTimedOut)] = "step_timed_out",
         [typeof(RebaseStopped)] = "rebase_stopped",
         [typeof(StepErrored)] = "step_errored",
+        [typeof(FinishingAbandoned)] = "finishing_abandoned",
         [typeof(MergeEmbargoed)] = "merge_embargoed",
         [typeof(RewritePlanned)] = "rewrite_planned",
         [typeof(RewriteFailed)] = "rewrite_failed",

@@ -62,6 +62,18 @@ public sealed record Rebased(
     [property: Id(4)] RebaseFacts? Facts = null) : IWorkflowEvent;
 
 /// <summary>
+/// What was left to do after an attempt ended (its note, taking back <paramref name="LeftBehind"/>) given up after repeated
+/// refusals: the merge request's timeline and the orchestrator's log say so, for a person to finish.
+/// </summary>
+[GenerateSerializer, Alias("FinishingAbandoned")]
+public sealed record FinishingAbandoned(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] WorkflowState State,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] IReadOnlyList<string> LeftBehind,
+    [property: Id(4)] DateTimeOffset At) : IWorkflowEvent;
+
+/// <summary>
 /// GitLab or the registry refused one of the step's requests in a way no retry changes (a 400 for the CI
 /// configuration, a 403, a 404 for what must exist); <paramref name="Count"/> such refusals so far in this step.
 /// </summary>

@@ -133,7 +133,9 @@ public static class WorkflowTimeline
             .Concat(t.Failed.Select(f => $"the build of {f} failed in our pipeline"))),
         TrainBumpsObserved b => b.Bumps.Count == 0 ? $"its head {Short(b.HeadSha)} bumps no image tag of the target's {Short(b.TargetSha)}"
             : $"its head {Short(b.HeadSha)} bumps {string.Join(", ", b.Bumps)} (the target {Short(b.TargetSha)} names {string.Join(", ", b.Reads.Select(r => $"{r.Name}:{r.TargetTag ?? "none"}"))})",
-        MergeEmbargoed m => $"embargoed until {m.Until:u}",
+        MergeEmbargoed m => m.Until == m.At ? "the embargo no longer applies (the policy changed): merging now" : $"embargoed until {m.Until:u}",
+        FinishingAbandoned f => $"what was left after the attempt was given up: {f.Reason}" +
+            (f.LeftBehind.Count > 0 ? $"; not taken back: {string.Join(", ", f.LeftBehind)} (delete by hand)" : ""),
         StepErrored x => $"{x.Source} refused ({x.Status}, {x.Count} of {WorkflowRules.UnhealableLimit}): {x.Message}",
         StepTimedOut t => $"{t.Step.ToWireName()} made no progress for {t.Clock.StepTimeoutMinutes} minutes",
         ImagePromoted p => $"{p.Name}:{p.Tag} promoted to {p.Repository}",

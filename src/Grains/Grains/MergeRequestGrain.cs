@@ -168,7 +168,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
                 // a few) from one that may heal; either way the step tries again at the next poll.
                 memo.LastProblem = Problem(e);
                 logger.LogWarning(e, "Merge request {MergeRequest}: step {State} failed: {Problem}", Key, state.State, memo.LastProblem);
-                if (state.IsActive && StepError(e) is { } error) await Handle(at => error with { At = at });
+                // Also after the attempt ended: what is left is given up after a few refusals rather than retried for ever.
+                if (state.NeedsWork && StepError(e) is { } error) await Handle(at => error with { At = at });
                 return;
             }
             switch (result)

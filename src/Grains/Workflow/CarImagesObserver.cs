@@ -26,7 +26,7 @@ internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry reg
     {
         if (policy.Images.Count == 0 || mr.Sha is not { } head || TrainBumps.Recorded(s, head) is not null) return null;
         var target = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
         var reads = new List<TagFileRead>();
         foreach (var image in policy.Images)
             reads.Add(new TagFileRead(image.Name,

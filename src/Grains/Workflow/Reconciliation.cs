@@ -48,9 +48,11 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
             foreach (var mr in candidates.DistinctBy(m => m.Iid))
             {
                 var grain = grains.GetGrain<IMergeRequestGrain>(new MergeRequestKey(project, mr.Iid).ToString());
-                // Only the unknown: a failed MR keeps its label, and retrying it forever is not what its author asked for.
-                if ((await grain.GetSnapshot()).Version > 0) continue;
-                var requester = await RequesterAsync(project, mr, policy, ct);
+                var known = await grain.GetSnapshot();
+                if (known.Workflow.IsActive) continue;
+                var (requester, triggeredAt) = await RequesterAsync(project, mr, policy, ct);
+                // The unknown, and an ended one asked for again since (its webhook lost): never an old trigger left on.
+                if (known.Version > 0 && !TriggerHistory.AskedAgain(triggeredAt, known.Workflow)) continue;
                 if ((await grain.Enqueue(requester)).EventsRecorded > 0) enqueued++;
             }
         }
@@ -61,18 +63,20 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
     /// The person who put the merge request in the bot's hands, from GitLab's own records; when no one can be named
     /// the request still goes to the grain, which refuses it (fail closed) and says so on the merge request.
     /// </summary>
-    private async Task<Requester> RequesterAsync(long project, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
+    /// <remarks>With when the trigger was set, as GitLab recorded it (null: not recorded).</remarks>
+    private async Task<(Requester Requester, DateTimeOffset? At)> RequesterAsync(long project, GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct)
     {
         var bot = options.Value.GitLab.BotUsername;
         if ((mr.Assignees ?? []).Any(a => string.Equals(a.Username, bot, StringComparison.OrdinalIgnoreCase)))
         {
-            var notes = await gitlab.ListNotesAsync(project, mr.Iid, ct);
-            return TriggerHistory.Assigner(notes.Select(n => new HistoryNote(n.Body, n.Author.Username, n.Author.Id, n.System)),
-                bot, mr.Author.Username, mr.Author.Id) ?? new Requester(TriggerKind.ReconciledAssignment, null, null, "no one GitLab names");
+            var notes = (await gitlab.ListNotesAsync(project, mr.Iid, ct)).Select(n => new HistoryNote(n.Body, n.Author.Username, n.Author.Id, n.System, n.CreatedAt)).ToList();
+            return (TriggerHistory.Assigner(notes, bot, mr.Author.Username, mr.Author.Id)
+                ?? new Requester(TriggerKind.ReconciledAssignment, null, null, "no one GitLab names"), TriggerHistory.AssignedAt(notes, bot));
         }
-        var events = await gitlab.ListLabelEventsAsync(project, mr.Iid, ct);
-        return TriggerHistory.Labeller(events.Select(e => new LabelEvent(e.Label?.Name, e.Action, e.User?.Username, e.User?.Id)), policy.TriggerLabel ?? "")
-            ?? new Requester(TriggerKind.ReconciledLabel, null, null, "no one GitLab names");
+        var label = policy.TriggerLabel ?? "";
+        var events = (await gitlab.ListLabelEventsAsync(project, mr.Iid, ct)).Select(e => new LabelEvent(e.Label?.Name, e.Action, e.User?.Username, e.User?.Id, e.CreatedAt)).ToList();
+        return (TriggerHistory.Labeller(events, label) ?? new Requester(TriggerKind.ReconciledLabel, null, null, "no one GitLab names"),
+            TriggerHistory.LabelledAt(events, label));
     }
 
     private async Task<IReadOnlySet<long>> ProjectsAsync(CancellationToken ct)

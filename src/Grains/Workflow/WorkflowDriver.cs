@@ -89,7 +89,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, memo, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
         var requested = memo.RebaseRequested == (s.Attempt, s.Rebases);
         // Landed, conflicting, closed (or already on top, rebased before a restart): the decider's to say.
         var seen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested), now);
@@ -114,7 +114,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (s.PlannedRewrite is not { } plan)
         {
             var onto = trainOnto ?? await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-                ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+                ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
             var approvers = (await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? [];
             var resets = (await gitlab.GetProjectApprovalsAsync(mr.TargetProjectId, ct)).ResetApprovalsOnPush;
             var trailers = Domain.Trailers.MergeRequestTrailers.For(policy.Trailers, mr.WebUrl ?? throw new InvalidOperationException("GitLab gave no web_url"),
@@ -244,7 +244,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             : null;
         // With the MR's facts, so that a close, a draft or someone's push stops our now pointless pipeline at once.
         return StepResult.Of(new ObservePipeline(pipeline.Id, pipeline.Status, now, manual, policy.ManualJobs, policy.SkippedPipelines,
-            await FactsAsync(mr, ct, withApprovals: false)));
+            await FactsAsync(mr, policy, ct, withApprovals: false)));
     }
 
     /// <summary>
@@ -328,7 +328,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
         var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone");
+            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
@@ -358,7 +358,12 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     {
         if (s.Car is { AtHead: false } car)
             return StepResult.Waiting($"car {car.Position} waits for the cars ahead ({string.Join(", ", car.Ahead.Select(i => $"!{i}"))}) to land");
-        if (s.EmbargoedUntil is { } until && now < until) return StepResult.Waiting($"merges are embargoed until {until:u}");
+        if (s.EmbargoedUntil is { } until && now < until)
+        {
+            // The policy as it is now: an embargo lifted (or moved) since the wait began is the decider's to see.
+            var again = new ObserveEmbargo(policy.Embargo, now);
+            return WorkflowDecider.Decide(again, s).Events.Count > 0 ? StepResult.Of(again) : StepResult.Waiting($"merges are embargoed until {until:u}");
+        }
         // The step deadline bounds this wait.
         if (mr.DetailedMergeStatus is "checking" or "unchecked" || mr.MergeStatus is "checking" or "unchecked")
             return StepResult.WaitingBriefly("GitLab is still checking mergeability");
@@ -489,7 +494,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     private async Task<ObserveTrain> ObserveTrainAsync(TrainSeat seat, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct,
         bool mergeCommits = false) =>
         new(seat, await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw new InvalidOperationException($"target branch {mr.TargetBranch} is gone"), now, mergeCommits);
+            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch), now, mergeCommits);
 
     /// <summary>Which merge requests ride a train (<see cref="TrainCarRules.Rides"/>), by the target project's merge method.</summary>
     private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct)
@@ -539,15 +544,18 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (s.PermissionChecked(checkpoint)) return null;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
-            await FactsAsync(mr, ct), policy.RequiredApprovals, suggested, imagesNow));
+            await FactsAsync(mr, policy, ct), policy.RequiredApprovals, suggested, imagesNow));
     }
 
     /// <summary>The fields of the merge request (and its approvals, where they are judged) that the preconditions read.</summary>
-    private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, CancellationToken ct, bool withApprovals = true)
+    /// With whether the bot is assigned and the policy's trigger label on, for the decider to tell a withdrawn request.
+    private async Task<MergeRequestFacts> FactsAsync(GitLabMergeRequest mr, ProjectPolicy policy, CancellationToken ct, bool withApprovals = true)
     {
         var approvals = withApprovals ? await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct) : null;
         return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, IsFork(mr),
-            mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired);
+            mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired,
+            BotAssigned: mr.Assignees is { } assignees ? assignees.Any(IsBot) : null,
+            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

@@ -53,6 +53,23 @@ public sealed class EmbargoTests
     }
 
     [Fact]
+    public void Given_a_merge_waiting_out_a_window_When_the_policy_drops_the_embargo_Then_the_wait_ends_now_on_record_and_its_checks_are_made()
+    {
+        IWorkflowEvent[] waiting = [.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], Berlin(28, 12))];
+
+        var lifted = Given(waiting).When(new ObserveEmbargo(null, Berlin(28, 13))).Then(new MergeEmbargoed(1, Berlin(28, 13), [], Berlin(28, 13)));
+
+        Assert.Equal(Berlin(28, 13), lifted.EmbargoedUntil);
+        Assert.IsType<PermissionChecked>(Assert.Single(Given([.. waiting, new MergeEmbargoed(1, Berlin(28, 13), [], Berlin(28, 13))])
+            .When(MergeCheck(Berlin(28, 13, 1))).ThenEvents()));
+        // A window moved rather than dropped: the wait takes its new end.
+        var shorter = new EmbargoWindow("Fri 18:00", "Sat 08:00", "Europe/Berlin");
+        Assert.Equal(Berlin(28, 8), Assert.IsType<MergeEmbargoed>(Assert.Single(Given([.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], Berlin(27, 19))])
+            .When(new ObserveEmbargo([shorter], Berlin(27, 20))).ThenEvents())).Until);
+        Assert.True(WorkflowReplay.Run([.. waiting, new MergeEmbargoed(1, Berlin(28, 13), [], Berlin(28, 13))]).Consistent);
+    }
+
+    [Fact]
     public void Given_an_embargoed_merge_When_the_weekend_passes_Then_no_step_deadline_ends_it_and_its_clock_starts_at_the_window_end()
     {
         IWorkflowEvent[] waiting = [.. MergingByToken, new MergeEmbargoed(1, Berlin(30, 8), [Weekend], Berlin(28, 12))];

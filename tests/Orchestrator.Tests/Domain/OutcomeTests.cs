@@ -133,4 +133,15 @@ public sealed class OutcomeTests
     [Fact]
     public void Given_no_train_When_an_attempt_ends_Then_the_note_says_nothing_of_cars() =>
         Assert.DoesNotContain("car", Outcomes.For(State(Completed), Mr(), Policy with { NoteOnSuccess = true }).Note);
+
+    [Fact]
+    public void Given_a_merge_into_a_branch_other_than_main_When_noted_Then_the_tested_image_is_said_to_be_that_branch_s()
+    {
+        var merged = State(Completed) with { Promotions = [], TargetBranch = "release/26.0" };
+
+        var note = Outcomes.For(merged, Mr(), Policy with { NoteOnSuccess = true }).Note!;
+
+        Assert.Contains($"Tested on, and now `release/26.0`'s: {BuiltBuildImage.Name}:{BuiltBuildImage.Tag}@{Digest}", note);
+        Assert.DoesNotContain("main's", note);
+    }
 }

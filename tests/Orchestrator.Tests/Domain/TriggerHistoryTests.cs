@@ -71,4 +71,34 @@ public sealed class TriggerHistoryTests
         Assert.Null(TriggerHistory.Labeller(events, "absent"));
         Assert.Null(TriggerHistory.Labeller([new LabelEvent(null, "add", "x", 3)], "merge"));
     }
+
+    [Fact]
+    public void Given_an_ended_attempt_When_the_bot_was_assigned_again_after_it_Then_reconciliation_asks_again_and_not_for_an_older_assignment()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.Zero);
+        HistoryNote[] notes =
+        [
+            new("assigned to @marge-bot", "maintainer", 7, true, t0),
+            new("unassigned @marge-bot", "marge-bot", 9, true, t0.AddMinutes(10)),
+            new("assigned to @marge-bot", "maintainer", 7, true, t0.AddMinutes(20)),
+        ];
+        var ended = MergeRequestWorkflow.Initial with { Attempt = 1, State = WorkflowState.Refused, UpdatedAt = t0.AddMinutes(10) };
+
+        Assert.Equal(t0.AddMinutes(20), TriggerHistory.AssignedAt(notes, "marge-bot"));
+        Assert.True(TriggerHistory.AskedAgain(TriggerHistory.AssignedAt(notes, "marge-bot"), ended));
+        // Assigned only before the attempt ended, or nothing recorded, or still running: not asked again.
+        Assert.False(TriggerHistory.AskedAgain(TriggerHistory.AssignedAt(notes[..1], "marge-bot"), ended));
+        Assert.False(TriggerHistory.AskedAgain(null, ended));
+        Assert.False(TriggerHistory.AskedAgain(t0.AddMinutes(20), ended with { State = WorkflowState.Building }));
+    }
+
+    [Fact]
+    public void Given_label_events_When_asked_when_the_label_was_last_added_Then_the_latest_add_counts()
+    {
+        var t0 = new DateTimeOffset(2026, 11, 30, 9, 0, 0, TimeSpan.Zero);
+        LabelEvent[] events = [new("merge-me", "add", "a", 1, t0), new("merge-me", "remove", "b", 2, t0.AddMinutes(1)), new("merge-me", "add", "c", 3, t0.AddMinutes(2)), new("other", "add", "d", 4, t0.AddMinutes(3))];
+
+        Assert.Equal(t0.AddMinutes(2), TriggerHistory.LabelledAt(events, "merge-me"));
+        Assert.Null(TriggerHistory.LabelledAt(events[1..2], "merge-me"));
+    }
 }

@@ -46,7 +46,8 @@ public sealed class WorkflowDriverTests
         var check = Command<RecordCheckpoint>(await world.StepAsync(State(Queued), At(1)));
 
         Assert.Equal(PermissionCheckpoint.Request, check.Checkpoint);
-        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2), check.MergeRequest);
+        // The fake MR has the bot assigned; the policy names no trigger label, so none is looked for.
+        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2, BotAssigned: true), check.MergeRequest);
         Assert.Empty(world.GitLab.Calls);
     }
 
@@ -78,6 +79,22 @@ public sealed class WorkflowDriverTests
         world.GitLab.Mr = world.GitLab.Mr with { Sha = "rebased", DiffRefs = new GitLabDiffRefs("newer", "rebased", "newer") };
         var seen = Command<RecordRebase>(await world.StepAsync(rebasing, At(5)));
         Assert.Equal(new RebaseFacts("opened", "rebased", "newer", "newer", null, Requested: true), seen.Facts);
+    }
+
+    [Fact]
+    public async Task Given_a_verifying_attempt_When_its_target_branch_was_deleted_Then_the_step_fails_as_gitlab_s_404_which_ends_the_attempt_after_a_few()
+    {
+        world.GitLab.Heads.Remove("main");
+
+        var gone = await Assert.ThrowsAsync<GitLabException>(() => world.StepAsync(State(Verifying), At(31)));
+
+        Assert.Equal(404, gone.Status);
+        Assert.Contains("the target branch main was deleted", gone.GitLabMessage);
+        // The grain hands it to the decider as a refusal no retry changes: the third ends the attempt, saying why.
+        var state = Enumerable.Range(0, 3).Aggregate(State(Verifying), (s, n) =>
+            WorkflowDecider.Decide(new RecordStepError("gitlab", gone.Status, gone.GitLabMessage, At(32 + n)), s).Events.Aggregate(s, WorkflowEvolver.Evolve));
+        Assert.Equal(WorkflowState.Failed, state.State);
+        Assert.Contains("the target branch main was deleted", state.Outcome);
     }
 
     [Fact]

@@ -62,6 +62,17 @@ public sealed class WhoAskedTests
     }
 
     [Fact]
+    public void Given_an_update_whose_changes_remove_the_trigger_label_When_read_Then_the_hook_user_stops_the_merge()
+    {
+        var e = Event("update");
+        e["labels"] = new JsonArray(new JsonObject { ["title"] = "API" });
+        e["changes"]!["labels"] = Change(new JsonArray(new JsonObject { ["title"] = "API" }, new JsonObject { ["title"] = Label }),
+            new JsonArray(new JsonObject { ["title"] = "API" }));
+
+        Assert.Equal(new MergeRequestIntent.Stop("alice", $"removed the label {Label}"), Intent(e));
+    }
+
+    [Fact]
     public void Given_an_open_with_the_bot_already_assigned_When_read_Then_the_author_asked_and_is_named_when_they_are_the_hook_user()
     {
         var byOther = Event("open");
@@ -118,7 +129,7 @@ public sealed class WhoAskedTests
         var e = Event("update");
         e["changes"]!["assignees"] = Change(new JsonArray(BotUser.DeepClone(), Alice.DeepClone()), new JsonArray(Alice.DeepClone()));
 
-        Assert.Equal(new MergeRequestIntent.Stop("alice"), Intent(e));
+        Assert.Equal(new MergeRequestIntent.Stop("alice", $"unassigned {Bot}"), Intent(e));
     }
 
     private static Requester? FromNote(string note, long? authorId = 1)
