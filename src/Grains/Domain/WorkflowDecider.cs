@@ -179,7 +179,8 @@ public static class WorkflowDecider
         if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
         var who = c.Source == "gitlab" ? "GitLab" : "the registry";
         return Decision.Of(errored, new FinishingAbandoned(state.Attempt, state.State, $"{who} refused it {count} times ({c.Status}): {c.Message}",
-            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}")], c.At));
+            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}"),
+             .. state.PendingRestores.Select(r => $"{r.Repository}:{r.Tag} (tampered: {r.Tampered ?? "deleted"}, to be {(r.Before is { } b ? $"restored to {b}" : "deleted")})")], c.At));
     }
 
     /// <summary>

@@ -97,6 +97,22 @@ public sealed class RegistryRestoreTests
         Given(Tampered()).When(new RecordTagRestore(Repo, "20261215-next", Later, null, At(40))).ThenRejected(RejectionKind.InvalidInput);
 
     [Fact]
+    public void Given_restores_the_registry_keeps_refusing_When_given_up_Then_the_record_names_each_tampered_tag_and_nothing_is_pending()
+    {
+        var history = Tampered().Concat([
+            new StepErrored(1, WorkflowState.Failed, "gitlab", 403, "403 Forbidden", 1, At(41)),
+            new StepErrored(1, WorkflowState.Failed, "gitlab", 403, "403 Forbidden", 2, At(42))]).ToArray();
+        var events = Given(history).When(new RecordStepError("gitlab", 403, "403 Forbidden", At(43))).ThenEvents();
+
+        var abandoned = Assert.IsType<FinishingAbandoned>(events[1]);
+        Assert.Equal([$"{Repo}:20261101-base (tampered: {Planted}, to be restored to {MainDigest})", $"{Repo}:20261215-next (tampered: {Planted}, to be deleted)"],
+            abandoned.LeftBehind.Where(l => l.Contains("tampered")));
+        var state = Given([.. history, .. events]).State;
+        Assert.Empty(state.PendingRestores);
+        Assert.False(state.NeedsWork);
+    }
+
+    [Fact]
     public void Given_a_tag_already_pending_When_a_later_attempt_finds_it_tampered_again_Then_it_is_still_restored_to_the_first_digest()
     {
         var pending = RegistryRestores.Add([new TagRestore(Repo, "20261101-base", MainDigest, Planted)], [new TagRestore(Repo, "20261101-base", Planted, Later)]);
