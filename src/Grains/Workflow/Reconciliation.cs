@@ -51,7 +51,8 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
                 // Only the unknown: a failed MR keeps its label, and retrying it forever is not what its author asked for.
                 if ((await grain.GetSnapshot()).Version > 0) continue;
                 var requester = await RequesterAsync(project, mr, policy, ct);
-                if ((await grain.Enqueue(requester)).EventsRecorded > 0) enqueued++;
+                // The head the listing showed: the nearest look at what was asked for (a push after it is not the requester's).
+                if ((await grain.Enqueue(requester, head: RequestedHead.From(mr.Sha, RequestedHead.Reconciliation))).EventsRecorded > 0) enqueued++;
             }
         }
         return enqueued;
