@@ -25,15 +25,15 @@ public sealed record ProtectedBranchRule(
 
 /// <summary>
 /// The merge request's source branch, which a rebase (GitLab's or our git's) or a train's push rewrites with the bot's
-/// rights: its name, whether it lives in a fork, the fork's protected-branch rules (in the target project the
-/// observation's own rules serve), and whether GitLab itself calls it protected.
+/// rights: its name, whether it lives in a fork, and whether GitLab itself calls it protected (its branch API, which
+/// anyone who can read the code may call; a fork's rule list needs rights in the fork the bot need not have, and is not
+/// read). In the target project the observation's own rules judge it.
 /// </summary>
 [GenerateSerializer, Alias("SourceBranchObservation")]
 public sealed record SourceBranchObservation(
     [property: Id(0)] string Branch,
     [property: Id(1)] bool InFork,
-    [property: Id(2)] IReadOnlyList<ProtectedBranchRule>? ForkRules = null,
-    [property: Id(3)] bool? Protected = null);
+    [property: Id(2)] bool? Protected = null);
 
 /// <summary>
 /// What GitLab said about the actor and the target branch, read just before a check: every protected-branch rule of
@@ -142,14 +142,15 @@ public static class MergePermission
     {
         if (seen.Source is not { } source) return No("the source branch was not read");
         var branch = source.Branch;
-        var rules = source.InFork ? source.ForkRules ?? [] : seen.Rules;
-        var matching = rules.Where(r => Matches(r.Name, branch)).ToList();
-        var level = seen.AccessLevel;
         var rewrites = "and the bot rewrites it (rebase, force push) with its own rights";
         if (source.InFork)
-            return matching.Count == 0 && source.Protected is false
+            return source.Protected is false
                 ? new(true, $"the fork's branch {branch} is not protected, so members who may merge may push to it")
-                : No($"the source branch {branch} is protected in the fork, where the bot cannot tell whether the requester may push, {rewrites}") with { Advice = RewriteAdvice };
+                : No($"the source branch {branch} is {(source.Protected is true ? "protected in the fork" : "not known to be unprotected in the fork")}, " +
+                    $"where the bot cannot tell whether the requester may push, {rewrites}") with { Advice = RewriteAdvice };
+        var rules = seen.Rules;
+        var matching = rules.Where(r => Matches(r.Name, branch)).ToList();
+        var level = seen.AccessLevel;
         if (matching.Count == 0 && source.Protected is not false)
             return No(source.Protected is true
                 ? $"GitLab says the source branch {branch} is protected, but none of the {rules.Count} rules it listed matches it"

@@ -27,13 +27,9 @@ public sealed class PermissionObserver(IGitLabClient gitlab)
             source is { } s ? await SourceAsync(project, s.Project, s.Branch, ct) : null);
     }
 
-    /// <summary>The source branch as GitLab shows it; a fork's rules are its own project's.</summary>
-    private async Task<SourceBranchObservation> SourceAsync(long target, long project, string branch, CancellationToken ct)
-    {
-        var inFork = project != target;
-        var rules = inFork ? await RulesAsync(project, ct) : null;
-        return new SourceBranchObservation(branch, inFork, rules, (await gitlab.GetBranchAsync(project, branch, ct))?.Protected);
-    }
+    /// <summary>The source branch as GitLab shows it (in a fork, only whether it is protected: the bot need not be a member there).</summary>
+    private async Task<SourceBranchObservation> SourceAsync(long target, long project, string branch, CancellationToken ct) =>
+        new(branch, project != target, (await gitlab.GetBranchAsync(project, branch, ct))?.Protected);
 
     private async Task<List<ProtectedBranchRule>> RulesAsync(long project, CancellationToken ct) =>
         [.. (await gitlab.ListProtectedBranchesAsync(project, ct)).Select(r => new ProtectedBranchRule(r.Name,

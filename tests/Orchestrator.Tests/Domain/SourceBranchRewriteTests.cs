@@ -67,18 +67,10 @@ public sealed class SourceBranchRewriteTests
     public void Given_a_fork_branch_When_the_bot_would_rewrite_it_Then_only_an_unprotected_one_is_open_to_the_target_s_members(
         bool? gitLabSaysProtected, bool allowed)
     {
-        // The fork's own rules, not the target's: t8 is protected upstream but not in this fork.
+        // The fork's own word, not the target's rules: t8 is protected upstream but not in this fork.
         var seen = new PermissionObservation("t5", Rules, UserId, Developer,
-            Source: new SourceBranchObservation("t8", InFork: true, ForkRules: [], Protected: gitLabSaysProtected));
+            Source: new SourceBranchObservation("t8", InFork: true, Protected: gitLabSaysProtected));
         Assert.Equal(allowed, MergePermission.MayRewriteSource(seen).Allowed);
-    }
-
-    [Fact]
-    public void Given_a_fork_rule_matching_the_branch_When_GitLab_still_says_unprotected_Then_the_rule_wins()
-    {
-        var seen = new PermissionObservation("t5", Rules, UserId, Maintainer,
-            Source: new SourceBranchObservation("feature/x", InFork: true, ForkRules: [new("feature/*", [], [], true)], Protected: false));
-        Assert.False(MergePermission.MayRewriteSource(seen).Allowed);
     }
 
     [Fact]
@@ -126,6 +118,6 @@ public sealed class SourceBranchRewriteTests
         var bob = Requester.Person(TriggerKind.Assignment, "bob", UserId);
         var old = new PermissionObservation("t5", Rules, UserId, Developer);
         Assert.True(MergePermission.Evaluate(bob, old, [], At(0)).Allowed);
-        Assert.False(MergePermission.Evaluate(bob, old with { Source = new("t8", false, null, true) }, [], At(0)).Allowed);
+        Assert.False(MergePermission.Evaluate(bob, old with { Source = new("t8", false, true) }, [], At(0)).Allowed);
     }
 }
