@@ -60,7 +60,7 @@ public sealed class ProtectedBranchTests(SandboxHost host) : IClassFixture<Sandb
     }
 
     [Fact]
-    public async Task Given_a_protected_source_branch_When_a_developer_asks_for_a_rebase_Then_403_cannot_push_and_a_maintainer_may()
+    public async Task Given_a_protected_source_branch_When_a_developer_asks_for_a_rebase_Then_403_cannot_push_and_a_maintainer_only_where_force_push_is_allowed()
     {
         var w = await World.CreateAsync(host, "prot6");
         var id = w.Upstream.Long("id");
@@ -71,9 +71,14 @@ public sealed class ProtectedBranchTests(SandboxHost host) : IClassFixture<Sandb
         var path = $"projects/{id}/merge_requests/{mr.Long("iid")}/rebase";
 
         var refused = await developer.Put(path, expect: HttpStatusCode.Forbidden);
+        // A rebase rewrites the branch: GitLab's RebaseService#validate refuses it, whoever asks, where no matching rule allows force push.
+        var noForce = await w.Maintainer.Put(path, expect: HttpStatusCode.Forbidden);
+        await w.Maintainer.Post($"projects/{id}/protected_branches", new { name = "release/1.*", allow_force_push = true });
         await w.Maintainer.Put(path, expect: HttpStatusCode.Accepted);
 
         Assert.Equal("403 Forbidden - Cannot push to source branch", refused.Str("message"));
+        Assert.Equal("403 Forbidden - Source branch is protected from force push", noForce.Str("message"));
+        Assert.Equal(mr["sha"]!.GetValue<string>(), (await w.Maintainer.Get($"projects/{id}/repository/branches/release%2F1.0"))["commit"]!["id"]!.GetValue<string>());
     }
 
     [Fact]

@@ -78,6 +78,10 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
         var source = store.ProjectById(mr.SourceProjectId);
         // GitLab's authorize_push_to_merge_request!: the rebase is a push to the source branch, protection included.
         if (!store.CanPush(source, mr.SourceBranch, user)) throw GitLabError.Forbidden("Cannot push to source branch");
+        // RebaseService#validate: a rebase rewrites the branch, so a protected one must allow force push (any matching rule),
+        // whoever asks, even a Maintainer.
+        if (source.IsProtected(mr.SourceBranch) && !source.ProtectionsOf(mr.SourceBranch).Any(p => p.AllowForcePush))
+            throw GitLabError.Forbidden("Source branch is protected from force push");
         if (mr.State != "opened") throw GitLabError.MethodNotAllowed();
         if (mr.RebaseInProgress) throw GitLabError.Conflict("Rebase is already in progress");
         mr.RebaseInProgress = true;

@@ -33,7 +33,9 @@ public sealed record MergeRequestResponse(
     }
 }
 
-public sealed record EnqueueRequest(string? RequestedBy);
+/// <remarks><paramref name="Sha"/>: the head the caller means (a full commit SHA); a merge request at another head by then is not merged.
+/// Without it, the head the orchestrator first sees is the one pinned.</remarks>
+public sealed record EnqueueRequest(string? RequestedBy, string? Sha = null);
 
 public sealed record CancelRequest(string? Reason);
 

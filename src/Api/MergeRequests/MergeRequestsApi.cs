@@ -39,11 +39,12 @@ public static class MergeRequestsApi
     {
         var key = http.MergeRequest();
         var (body, problem) = await JsonBody.ReadOptionalAsync<EnqueueRequest>(http.Request, ct);
-        if ((problem ?? RequestText.Label("requestedBy", body?.RequestedBy)) is { } bad) return bad;
+        if ((problem ?? RequestText.Label("requestedBy", body?.RequestedBy) ?? CommitSha.Check("sha", body?.Sha)) is { } bad) return bad;
         if (await KnownMergeRequest.CheckAsync(http, key) is { } unknown) return unknown;
         var (requester, unavailable) = await ApiRequester.ForAsync(http, body?.RequestedBy);
         if (requester is null) return unavailable!;
-        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(requester);
+        var outcome = await grains.GetGrain<IMergeRequestGrain>(key.ToString()).Enqueue(requester,
+            head: RequestedHead.From(body?.Sha?.ToLowerInvariant(), RequestedHead.Api));
         if (outcome.Rejection is { } rejection) return Problems.From(rejection);
         var response = MergeRequestResponse.From(key, outcome.Snapshot);
         // 202 when this call started an attempt; 200 when it found one already under way.

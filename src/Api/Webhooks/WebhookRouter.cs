@@ -71,7 +71,8 @@ public sealed class WebhookRouter(IGrainFactory grains, IPipelineWatches watches
         {
             MergeRequestIntent.Stop stop => RoutedDelivery.Commanded(key, await Grain(key).Cancel(stop.By, $"{stop.By} {stop.What}", delivery),
                 "cancelled {0}", "nothing to cancel for {0}"),
-            MergeRequestIntent.Merge merge => RoutedDelivery.Commanded(key, await Grain(key).Enqueue(merge.Requester, delivery),
+            MergeRequestIntent.Merge merge => RoutedDelivery.Commanded(key,
+                await Grain(key).Enqueue(merge.Requester, delivery, RequestedHead.From(hook.LastCommit, RequestedHead.MergeRequestHook)),
                 "enqueued {0}", "{0} already requested"),
             _ => await PokeAsync(key, $"poked {key}"),
         };
@@ -85,7 +86,8 @@ public sealed class WebhookRouter(IGrainFactory grains, IPipelineWatches watches
         if ((await policies.GetAsync(hook.Project, ct)).AllowedCommanders.Count == 0) return RoutedDelivery.Ignored("this project takes no merge commands by note");
         if (WhoAsked.FromNote(hook, options.Value.GitLab.BotUsername) is not { } requester) return RoutedDelivery.Ignored("the note's author did not send it");
         var key = new MergeRequestKey(hook.Project, mr.Iid);
-        return RoutedDelivery.Commanded(key, await Grain(key).Enqueue(requester, delivery), "enqueued {0}", "{0} already requested");
+        return RoutedDelivery.Commanded(key, await Grain(key).Enqueue(requester, delivery, RequestedHead.From(mr.LastCommit, RequestedHead.NoteHook)),
+            "enqueued {0}", "{0} already requested");
     }
 
     private async Task<RoutedDelivery> PokeAsync(MergeRequestKey key, string outcome)

@@ -67,7 +67,8 @@ public sealed record GitLabLabelEvent(long Id, GitLabUser? User, GitLabLabel? La
 
 public sealed record GitLabAccessLevel(int? AccessLevel, long? UserId, long? GroupId, long? MemberRoleId = null, long? DeployKeyId = null);
 
-public sealed record GitLabProtectedBranch(long Id, string Name, IReadOnlyList<GitLabAccessLevel>? MergeAccessLevels);
+public sealed record GitLabProtectedBranch(long Id, string Name, IReadOnlyList<GitLabAccessLevel>? MergeAccessLevels,
+    IReadOnlyList<GitLabAccessLevel>? PushAccessLevels = null, bool? AllowForcePush = null);
 
 public sealed record GitLabBranchCommit(string Id);
 

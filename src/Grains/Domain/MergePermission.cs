@@ -12,15 +12,35 @@ public sealed record AccessGrant(
     [property: Id(3)] string? OtherKind = null);
 
 /// <summary>A protected-branch rule as GitLab lists it: an exact name or a wildcard pattern (<c>release/*</c>).</summary>
+/// <remarks>
+/// <paramref name="PushAccess"/> and <paramref name="AllowForcePush"/> (<c>push_access_levels</c>, <c>allow_force_push</c>)
+/// judge a rewrite of the source branch; null where they were not recorded, which grants no push.
+/// </remarks>
 [GenerateSerializer, Alias("ProtectedBranchRule")]
 public sealed record ProtectedBranchRule(
     [property: Id(0)] string Name,
-    [property: Id(1)] IReadOnlyList<AccessGrant> MergeAccess);
+    [property: Id(1)] IReadOnlyList<AccessGrant> MergeAccess,
+    [property: Id(2)] IReadOnlyList<AccessGrant>? PushAccess = null,
+    [property: Id(3)] bool? AllowForcePush = null);
+
+/// <summary>
+/// The merge request's source branch, which a rebase (GitLab's or our git's) or a train's push rewrites with the bot's
+/// rights: its name, whether it lives in a fork, and whether GitLab itself calls it protected (its branch API, which
+/// anyone who can read the code may call; a fork's rule list needs rights in the fork the bot need not have, and is not
+/// read). In the target project the observation's own rules judge it.
+/// </summary>
+[GenerateSerializer, Alias("SourceBranchObservation")]
+public sealed record SourceBranchObservation(
+    [property: Id(0)] string Branch,
+    [property: Id(1)] bool InFork,
+    [property: Id(2)] bool? Protected = null);
 
 /// <summary>
 /// What GitLab said about the actor and the target branch, read just before a check: every protected-branch rule of
 /// the project (matched here, wildcards included), whether GitLab itself calls the branch protected, the actor's
-/// resolved id, effective access level (0: not a member), account state, membership state and expiry.
+/// resolved id, effective access level (0: not a member), account state, membership state and expiry; before the
+/// bot may rewrite the source branch (the request and each rebase), that branch too (<see cref="Source"/>; null in
+/// observations made before it was read, and at the checkpoints that push nothing to it).
 /// </summary>
 [GenerateSerializer, Alias("PermissionObservation")]
 public sealed record PermissionObservation(
@@ -31,7 +51,8 @@ public sealed record PermissionObservation(
     [property: Id(4)] string? UserState = "active",
     [property: Id(5)] string? MembershipState = null,
     [property: Id(6)] DateOnly? MembershipExpiresAt = null,
-    [property: Id(7)] bool? BranchProtected = null);
+    [property: Id(7)] bool? BranchProtected = null,
+    [property: Id(8)] SourceBranchObservation? Source = null);
 
 /// <summary>Before which effect done with the bot's rights the actor's permission was checked.</summary>
 [GenerateSerializer, Alias("PermissionCheckpoint")]
@@ -84,6 +105,7 @@ public static class MergePermission
             return No(standing);
         var merge = MayMerge(seen);
         if (!merge.Allowed) return merge;
+        if (seen.Source is not null && MayRewriteSource(seen) is { Allowed: false } rewrite) return rewrite;
         if (requester.Trigger == TriggerKind.Note && !MayCommand(requester.Username, seen.AccessLevel, allowedCommanders))
             return No(allowedCommanders.Count == 0
                 ? "this project takes no merge commands by note"
@@ -102,18 +124,62 @@ public static class MergePermission
             return level >= Developer
                 ? new(true, $"{seen.TargetBranch} is not protected and the requester is {Role(level)}")
                 : No($"only Developers and above may merge into the unprotected branch {seen.TargetBranch}, and the requester is {Role(level)}");
-        foreach (var rule in matching)
-            foreach (var grant in rule.MergeAccess)
-            {
-                if (grant.OtherKind is not null) continue;
-                // GitLab honours a grant to a user only while that user is a member of the project.
-                if (grant.UserId is { } user && user == seen.UserId && level > 0)
-                    return new(true, $"protected branch rule {rule.Name} lets this user merge");
-                if (grant.UserId is null && grant.GroupId is null && grant.AccessLevel is > 0 and <= Owner and var needed && level >= needed)
-                    return new(true, $"protected branch rule {rule.Name} lets {RoleName(needed)}s merge and the requester is {Role(level)}");
-            }
+        if (matching.SelectMany(r => r.MergeAccess.Where(g => Grants(g, seen)).Select(g => (Rule: r, Grant: g))).FirstOrDefault() is ({ } rule, { } grant))
+            return new(true, grant.UserId is not null
+                ? $"protected branch rule {rule.Name} lets this user merge"
+                : $"protected branch rule {rule.Name} lets {RoleName(grant.AccessLevel!.Value)}s merge and the requester is {Role(level)}");
         return No($"{seen.TargetBranch} is protected ({string.Join("; ", matching.Select(Describe))}) and the requester is {Role(level)}");
     }
+
+    /// <summary>
+    /// Whether the requester could rewrite the source branch themselves, as the bot's rebase or push does with its own
+    /// rights (GitLab's can_push_to_branch? and its force-push check): in the target project, an unprotected branch takes
+    /// a Developer or more; a protected one needs a matching rule's push access and a matching rule that allows force
+    /// push. A fork's branch is open to the target's members only while it is unprotected (GitLab's allow_collaboration
+    /// never reaches a protected branch), and the requester's rights in the fork are not read: a protected one is refused.
+    /// </summary>
+    public static PermissionVerdict MayRewriteSource(PermissionObservation seen)
+    {
+        if (seen.Source is not { } source) return No("the source branch was not read");
+        var branch = source.Branch;
+        var rewrites = "and the bot rewrites it (rebase, force push) with its own rights";
+        if (source.InFork)
+            return source.Protected is false
+                ? new(true, $"the fork's branch {branch} is not protected, so members who may merge may push to it")
+                : No($"the source branch {branch} is {(source.Protected is true ? "protected in the fork" : "not known to be unprotected in the fork")}, " +
+                    $"where the bot cannot tell whether the requester may push, {rewrites}") with { Advice = RewriteAdvice };
+        var rules = seen.Rules;
+        var matching = rules.Where(r => Matches(r.Name, branch)).ToList();
+        var level = seen.AccessLevel;
+        if (matching.Count == 0 && source.Protected is not false)
+            return No(source.Protected is true
+                ? $"GitLab says the source branch {branch} is protected, but none of the {rules.Count} rules it listed matches it"
+                : $"GitLab did not say whether the source branch {branch} is protected") with { Advice = RewriteAdvice };
+        if (matching.Count == 0)
+            return level >= Developer
+                ? new(true, $"the source branch {branch} is not protected and the requester is {Role(level)}")
+                : No($"only Developers and above may push to the source branch {branch}, the requester is {Role(level)}, {rewrites}") with { Advice = RewriteAdvice };
+        var push = matching.Any(r => (r.PushAccess ?? []).Any(g => Grants(g, seen)));
+        var force = matching.Any(r => r.AllowForcePush is true);
+        var rule = string.Join("; ", matching.Select(r => Describe(r, r.PushAccess ?? [], "push") + (r.AllowForcePush is true ? ", force push allowed" : ", no force push")));
+        return push && force
+            ? new(true, $"the source branch {branch} is protected ({rule}) and the requester may force push to it")
+            : No($"the source branch {branch} is protected ({rule}), the requester is {Role(level)} and may not " +
+                (push ? "force push to it" : "push to it") + $", {rewrites}") with { Advice = RewriteAdvice };
+    }
+
+    /// <summary>What someone who may not rewrite the source branch can do instead.</summary>
+    public const string RewriteAdvice =
+        "Ask someone who may push (and force push) to the source branch to ask me, or rebase it yourself and merge it by hand.";
+
+    /// <summary>
+    /// One grant of a rule, as GitLab honours it: a role up to Owner by minimum level, a user while a member of the
+    /// project. Groups, the Admin level and the kinds a member lookup cannot judge grant nothing.
+    /// </summary>
+    private static bool Grants(AccessGrant grant, PermissionObservation seen) =>
+        grant.OtherKind is null && (grant.UserId is { } user
+            ? user == seen.UserId && seen.AccessLevel > 0
+            : grant.GroupId is null && grant.AccessLevel is > 0 and <= Owner and var needed && seen.AccessLevel >= needed);
 
     /// <summary>GitLab's protected-ref matcher: an exact name, or a pattern whose <c>*</c> matches any characters, <c>/</c> included.</summary>
     public static bool Matches(string rule, string branch) =>
@@ -136,9 +202,11 @@ public static class MergePermission
     };
 
     /// <summary>Who may merge under a rule, as people read it.</summary>
-    public static string Describe(ProtectedBranchRule rule)
+    public static string Describe(ProtectedBranchRule rule) => Describe(rule, rule.MergeAccess, "merge");
+
+    private static string Describe(ProtectedBranchRule rule, IReadOnlyList<AccessGrant> grants, string action)
     {
-        var who = rule.MergeAccess.Select(g => g switch
+        var who = grants.Select(g => g switch
         {
             { OtherKind: { } other } => other,
             { UserId: not null } => "named users",
@@ -148,7 +216,7 @@ public static class MergePermission
             { AccessLevel: { } l } => $"{RoleName(l)}s",
             _ => "no one",
         }).DefaultIfEmpty("no one");
-        return $"{rule.Name}: {string.Join(", ", who)} may merge";
+        return $"{rule.Name}: {string.Join(", ", who)} may {action}";
     }
 
     private static readonly Dictionary<string, int> Levels = new(StringComparer.OrdinalIgnoreCase)

@@ -76,7 +76,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(33)] ApprovalResetObserved? ApprovalReset = null,
     [property: Id(34)] TrainBumpsObserved? TrainBumps = null,
     [property: Id(35)] StaleTagsChosen? StaleTags = null,
-    [property: Id(36)] ImmutableList<TagRestore>? TagRestores = null)
+    [property: Id(36)] RequestedHead? Head = null,
+    [property: Id(37)] ImmutableList<TagRestore>? TagRestores = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
@@ -89,6 +90,12 @@ public sealed record MergeRequestWorkflow(
     /// merge request's own head, which GitLab merges (the tested head is the train branch's merge of it).
     /// </summary>
     public string? SourceHead => Car is { MergeCommits: true, AuthorHead: { } own } ? own : RebasedSha;
+
+    /// <summary>The head the requester asked for (read with the trigger, or at the request's check); null in streams before heads were pinned.</summary>
+    public string? PinnedHead => Head?.Sha;
+
+    /// <summary>The head the merge request must be at now: the one the attempt rebased to, else the one the requester asked for.</summary>
+    public string? ExpectedHead => SourceHead ?? PinnedHead;
 
     /// <summary>
     /// Whether anything is left to do: an attempt under way, its outcome's note not yet posted, or, after an attempt that

@@ -19,11 +19,12 @@ public static class Preconditions
         new("approved", (mr, required, _) => !mr.ApprovalsSeen ? "the merge request's approvals could not be looked at"
             : mr.ApprovalsLeft > 0 || mr.ApprovalsGiven < required
             ? $"Insufficient approvals (have: {mr.ApprovalsGiven}, need: {Math.Max(required, mr.ApprovalsRequired!.Value)})" : null),
-        // Once rebased, the attempt is about exactly that commit: anything else on the source branch is someone's push.
-        new("source_unchanged", (mr, _, rebased) => rebased is not null && mr.Sha != rebased ? WorkflowDecider.SomeonePushed : null),
+        // The attempt is about exactly one commit: the one the requester asked for, then the one it was rebased to.
+        // Anything else on the source branch is someone's push, not the requester's to merge.
+        new("source_unchanged", (mr, _, expected) => expected is not null && mr.Sha != expected ? WorkflowDecider.SomeonePushed : null),
     ];
 
     /// <summary>The first precondition that fails, or null.</summary>
-    public static string? FirstFailure(IReadOnlyList<Precondition> rules, MergeRequestFacts mr, int requiredApprovals, string? rebasedSha) =>
-        rules.Select(r => r.Check(mr, requiredApprovals, rebasedSha)).FirstOrDefault(reason => reason is not null);
+    public static string? FirstFailure(IReadOnlyList<Precondition> rules, MergeRequestFacts mr, int requiredApprovals, string? expectedHead) =>
+        rules.Select(r => r.Check(mr, requiredApprovals, expectedHead)).FirstOrDefault(reason => reason is not null);
 }

@@ -8,7 +8,8 @@ public abstract record WorkflowCommand(DateTimeOffset At);
 
 /// <summary>Ask for the merge request to be merged (a bot's API call, an assignment, a note).</summary>
 /// <remarks><paramref name="Requester"/> is null only when replaying a request recorded before actors were (it is then refused at its next check).</remarks>
-public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? Requester = null) : WorkflowCommand(At);
+/// <remarks><paramref name="Head"/>: the head the requester saw (<see cref="RequestedHead"/>); null only when replaying a request recorded before heads were pinned.</remarks>
+public sealed record Enqueue(string RequestedBy, DateTimeOffset At, Requester? Requester = null, RequestedHead? Head = null) : WorkflowCommand(At);
 
 /// <summary>
 /// What GitLab showed right before <paramref name="Checkpoint"/>'s effect: the person behind the request

@@ -12,6 +12,10 @@ public static class WorkflowDecider
     /// <summary>marge-bot's words when the source moved under an attempt; the shell's checks and the decider's say the same.</summary>
     public const string SomeonePushed = "Someone pushed to branch while we were trying to merge";
 
+    /// <summary>marge-bot's words, and which heads: the branch moved after the merge was asked for.</summary>
+    private static string Moved(string? now, string asked) =>
+        $"{SomeonePushed}: the branch is at {now ?? "nothing"}, not at the {asked} the merge was asked for";
+
     public static Decision Decide(WorkflowCommand command, MergeRequestWorkflow state) => Decide(command, state, WorkflowRules.Current);
 
     /// <summary>
@@ -31,7 +35,7 @@ public static class WorkflowDecider
         (Enqueue, WorkflowState.MergedElsewhere) => Decision.Reject(RejectionKind.Conflict, $"merge request was already {state.Outcome}"),
         (Enqueue, Completed) => Decision.Reject(RejectionKind.Conflict,
             $"merge request was already merged as {state.MergeCommitSha}"),
-        (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At, c.Requester)),
+        (Enqueue c, _) => Decision.Of(new MergeRequested(state.Attempt + 1, c.RequestedBy, c.At, c.Requester, c.Head)),
 
         (RecordCheckpoint c, _) when state.IsActive => DecideCheckpoint(c, state, rules),
 
@@ -144,6 +148,9 @@ public static class WorkflowDecider
         // A car rebuilt onto a new base replays its own commits from the branch we pushed: a push by anyone since is not ours to move.
         if (state.Car is not null && state.SourceHead is { } ours && c.ExpectedSourceSha != ours)
             return Decision.Of(planned, Failed(state, $"{SomeonePushed}: the branch is at {c.ExpectedSourceSha}, not at the {ours} the train pushed", c.At));
+        // Our git's first rewrite replays the requester's head, and nothing pushed after they asked.
+        if (state.RebasedSha is null && state.PinnedHead is { } pinned && c.ExpectedSourceSha != pinned)
+            return Decision.Of(planned, Failed(state, Moved(c.ExpectedSourceSha, pinned), c.At));
         // A merge-commit car pushes only to the train's own branch: the merge request's branch, and its approvals, stay as they are.
         if (!c.ResetsApprovalsOnPush || c.ApprovalsGiven == 0 || state.Car is { MergeCommits: true }) return Decision.Of(planned);
         if (c.OnApprovalReset == ApprovalsResetOnPush.Reapprove)
@@ -248,7 +255,7 @@ public static class WorkflowDecider
             return "this project builds CI images with ci-templates but has no image policy, so nothing would check them. " +
                 $"A maintainer can store this suggested policy (`PUT /api/v1/projects/<project>/policy`), then ask again:\n\n" +
                 "```json\n" + System.Text.Json.JsonSerializer.Serialize(suggested, SuggestionJson) + "\n```\n";
-        if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.SourceHead) is { } reason)
+        if (c.MergeRequest is { } mr && Preconditions.FirstFailure(rules.Preconditions, mr, c.RequiredApprovals, state.ExpectedHead) is { } reason)
             return reason;
         // The merge makes the tag's image main's: it must still be the one our jobs ran on.
         var moved = (c.ImagesNow ?? []).Select(now => (now, tested: state.BuiltImages.FirstOrDefault(b => state.IsTaggedAs(b, now))))
@@ -266,6 +273,10 @@ public static class WorkflowDecider
         var f = c.Facts;
         if (f.State != "opened")
             return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, $"the merge request was {f.State} while we were rebasing it", c.At));
+        // Before our first rebase, the branch must hold what the requester asked for: a later push is not theirs to merge.
+        // (Once our git's rewrite is planned, the plan was held to it, and the push's lease holds the branch to the plan.)
+        if (!f.Requested && state.RebasedSha is null && state.PlannedRewrite is null && state.PinnedHead is { } pinned && f.Sha != pinned)
+            return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, Moved(f.Sha, pinned), c.At));
         if (f.OnTop)
         {
             var rebased = new Rebased(state.Attempt, f.Sha!, f.TargetHead, c.At, f);

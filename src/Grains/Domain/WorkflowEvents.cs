@@ -16,7 +16,25 @@ public sealed record MergeRequested(
     [property: Id(0)] int Attempt,
     [property: Id(1)] string RequestedBy,
     [property: Id(2)] DateTimeOffset At,
-    [property: Id(3)] Requester? Requester = null) : IWorkflowEvent;
+    [property: Id(3)] Requester? Requester = null,
+    [property: Id(4)] RequestedHead? Head = null) : IWorkflowEvent;
+
+/// <summary>
+/// The merge request's head the requester asked for, and where it was read: the merge request hook's
+/// <c>object_attributes.last_commit.id</c>, a note hook's <c>merge_request.last_commit.id</c>, the API request's
+/// <c>sha</c>, the reconciler's listing; <paramref name="Sha"/> null: pinned at the request's permission check (the first
+/// look at the merge request). Commits pushed after it are not the requester's to merge: the attempt ends before
+/// anything rewrites or merges them. A request recorded before heads were pinned holds none, and pins nothing.
+/// </summary>
+[GenerateSerializer, Alias("RequestedHead")]
+public sealed record RequestedHead([property: Id(0)] string? Sha, [property: Id(1)] string Seen)
+{
+    public const string MergeRequestHook = "merge_request_hook", NoteHook = "note_hook", Api = "api", Reconciliation = "reconciliation",
+        FirstLook = "first_look";
+
+    /// <summary>A head read with the trigger, or pinned at the first look when the trigger carried none.</summary>
+    public static RequestedHead From(string? sha, string seen) => new(sha, sha is null ? FirstLook : seen);
+}
 
 /// <summary>The actor's right to merge was checked before an effect; the observation is what the verdict was decided from.</summary>
 [GenerateSerializer, Alias("PermissionChecked")]

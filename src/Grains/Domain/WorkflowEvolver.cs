@@ -11,7 +11,7 @@ public static class WorkflowEvolver
         {
             MergeRequested e => MergeRequestWorkflow.Initial with
             {
-                Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester,
+                Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester, Head = e.Head,
                 // A choice to delete was made on what the tag held then: the attempt's own end looks again.
                 AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds is { } built ? [.. built.Select(i => i with { Cleanup = null })] : null,
                 TagRestores = state.TagRestores,
@@ -21,6 +21,8 @@ public static class WorkflowEvolver
             {
                 LastPermissionCheck = new PermissionMark(e.Checkpoint, e.Rebase),
                 TargetBranch = e.Checkpoint == PermissionCheckpoint.Request ? e.TargetBranch : state.TargetBranch,
+                // A trigger that carried no head pins the one the request's check saw.
+                Head = e.Checkpoint == PermissionCheckpoint.Request && state.Head is { Sha: null } first ? first with { Sha = e.MergeRequest?.Sha } : state.Head,
             },
             RequestRefused e => state with { State = WorkflowState.Refused, Outcome = e.Reason, RefusalAdvice = e.Advice },
             RebaseStarted e => state with

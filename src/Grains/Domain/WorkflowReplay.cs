@@ -73,7 +73,7 @@ public static class WorkflowReplay
     /// <remarks>Null for an event that only ever follows another in a decision (a refusal, a failure's cause): it cannot begin one.</remarks>
     public static WorkflowCommand? CommandFor(IWorkflowEvent first) => first switch
     {
-        MergeRequested e => new Enqueue(e.RequestedBy, e.At, e.Requester),
+        MergeRequested e => new Enqueue(e.RequestedBy, e.At, e.Requester, e.Head),
         PermissionChecked e => new RecordCheckpoint(e.Checkpoint, e.TargetBranch ?? e.Observation?.TargetBranch ?? "", e.Observation, e.AllowedCommanders, e.At,
             e.MergeRequest, e.RequiredApprovals, e.SuggestedPolicy, e.ImagesNow),
         RebaseStarted e => new StartRebase(e.At),

@@ -67,7 +67,8 @@ public static class WorkflowTimeline
 
     private static string Summary(IWorkflowEvent e) => e switch
     {
-        MergeRequested m => $"merge requested by {m.RequestedBy}" + (m.Requester is { } r ? $" ({Trigger(r.Trigger)})" : ""),
+        MergeRequested m => $"merge requested by {m.RequestedBy}" + (m.Requester is { } r ? $" ({Trigger(r.Trigger)})" : "") +
+            (m.Head is { Sha: { } sha } ? $" for {sha[..Math.Min(12, sha.Length)]}" : ""),
         PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
         RequestRefused r => $"refused: {r.Reason}",
         RegistryTampered t => $"ALERT: pipeline {t.PipelineId} changed {string.Join("; ", t.Changes)}",

@@ -15,9 +15,10 @@ public interface IMergeRequestGrain : IGrainWithStringKey
     /// it unchanged; after a failed, cancelled or refused attempt it starts the next; after a merge it is rejected (conflict).
     /// Whether the requester may merge is checked by the workflow, with GitLab, before the bot does anything for them.
     /// </summary>
-    /// <remarks><paramref name="delivery"/>: the GitLab delivery that asks, recorded with the events it causes; asked again, it is a duplicate.</remarks>
+    /// <remarks><paramref name="delivery"/>: the GitLab delivery that asks, recorded with the events it causes; asked again, it is a duplicate.
+    /// <paramref name="head"/>: the head the requester saw, where the trigger carried one; null pins the one the request's check sees.</remarks>
     [Alias("Enqueue")]
-    Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null);
+    Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null, RequestedHead? head = null);
 
     /// <summary>Cancels the active attempt. Cancelling a cancelled attempt changes nothing.</summary>
     [Alias("Cancel")]

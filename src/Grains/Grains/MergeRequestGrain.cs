@@ -35,8 +35,8 @@ public sealed class MergeRequestGrain(WorkflowJournal journal, TimeProvider cloc
 
     private MergeRequestKey Key => MergeRequestKey.Parse(this.GetPrimaryKeyString());
 
-    public async Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null) =>
-        await Driven(await Handle(at => new Enqueue(requester.ToString(), at, requester), delivery));
+    public async Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null, RequestedHead? head = null) =>
+        await Driven(await Handle(at => new Enqueue(requester.ToString(), at, requester, head ?? RequestedHead.From(null, RequestedHead.FirstLook)), delivery));
 
     public async Task<CommandOutcome> Cancel(string cancelledBy, string reason, string? delivery = null) =>
         await Driven(await Handle(at => new Cancel(cancelledBy, reason, at), delivery));

@@ -9,21 +9,31 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class PermissionObserver(IGitLabClient gitlab)
 {
-    public async Task<PermissionObservation?> ObserveAsync(Requester? requester, long project, string targetBranch, CancellationToken ct)
+    /// <remarks><c>source</c>: the source branch (its project and name) where the effect may rewrite it, so the decider can
+    /// judge whether the requester could have; null where nothing is pushed to it.</remarks>
+    public async Task<PermissionObservation?> ObserveAsync(Requester? requester, long project, string targetBranch, CancellationToken ct,
+        (long Project, string Branch)? source = null)
     {
         if (requester is null || !requester.NamesPerson) return null;
         var userId = requester.UserId;
         if (userId is null && requester.Username is { } username) userId = (await gitlab.FindUserAsync(username, ct))?.Id;
         // Every rule, not a lookup by name: wildcard rules (release/*) are only found by matching the whole list.
-        var rules = (await gitlab.ListProtectedBranchesAsync(project, ct))
-            .Select(r => new ProtectedBranchRule(r.Name, [.. (r.MergeAccessLevels ?? []).Select(Grant)]))
-            .ToList();
+        var rules = await RulesAsync(project, ct);
         // GitLab's own verdict on the branch, so a rule the list left out (group-level rules, a capped list) is noticed.
         var branch = await gitlab.GetBranchAsync(project, targetBranch, ct);
         var member = userId is { } id ? await gitlab.GetMemberAsync(project, id, ct) : null;
         return new PermissionObservation(targetBranch, rules, userId, member?.AccessLevel ?? 0,
-            member is null ? "active" : member.State, member?.MembershipState, member?.ExpiresAt, branch?.Protected);
+            member is null ? "active" : member.State, member?.MembershipState, member?.ExpiresAt, branch?.Protected,
+            source is { } s ? await SourceAsync(project, s.Project, s.Branch, ct) : null);
     }
+
+    /// <summary>The source branch as GitLab shows it (in a fork, only whether it is protected: the bot need not be a member there).</summary>
+    private async Task<SourceBranchObservation> SourceAsync(long target, long project, string branch, CancellationToken ct) =>
+        new(branch, project != target, (await gitlab.GetBranchAsync(project, branch, ct))?.Protected);
+
+    private async Task<List<ProtectedBranchRule>> RulesAsync(long project, CancellationToken ct) =>
+        [.. (await gitlab.ListProtectedBranchesAsync(project, ct)).Select(r => new ProtectedBranchRule(r.Name,
+            [.. (r.MergeAccessLevels ?? []).Select(Grant)], [.. (r.PushAccessLevels ?? []).Select(Grant)], r.AllowForcePush ?? false))];
 
     /// <summary>Kinds of grant the rule cannot judge from a member lookup are kept, named, and grant nothing.</summary>
     private static AccessGrant Grant(GitLabAccessLevel a) =>

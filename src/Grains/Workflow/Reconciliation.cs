@@ -53,7 +53,8 @@ public sealed class Reconciliation(IGitLabClient gitlab, IGrainFactory grains, I
                 var (requester, triggeredAt) = await RequesterAsync(project, mr, policy, ct);
                 // The unknown, and an ended one asked for again since (its webhook lost): never an old trigger left on.
                 if (known.Version > 0 && !TriggerHistory.AskedAgain(triggeredAt, known.Workflow)) continue;
-                if ((await grain.Enqueue(requester)).EventsRecorded > 0) enqueued++;
+                // The head the listing showed: the nearest look at what was asked for (a push after it is not the requester's).
+                if ((await grain.Enqueue(requester, head: RequestedHead.From(mr.Sha, RequestedHead.Reconciliation))).EventsRecorded > 0) enqueued++;
             }
         }
         return enqueued;

@@ -542,7 +542,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         IReadOnlyList<TagDigest>? imagesNow = null)
     {
         if (s.PermissionChecked(checkpoint)) return null;
-        var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct);
+        // Where the bot may rewrite the source branch (asked for, and before each rebase or train push), that branch too.
+        var rewrites = checkpoint is PermissionCheckpoint.Request or PermissionCheckpoint.Rebase;
+        var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct,
+            rewrites ? (mr.SourceProjectId, mr.SourceBranch) : null);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
             await FactsAsync(mr, policy, ct), policy.RequiredApprovals, suggested, imagesNow));
     }

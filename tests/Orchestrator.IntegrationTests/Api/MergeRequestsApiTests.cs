@@ -54,6 +54,17 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     }
 
     [Fact]
+    public async Task Given_a_sha_in_the_request_When_enqueued_Then_merge_requested_pins_that_head_as_the_api_s()
+    {
+        const string sha = "0123456789abcdef0123456789abcdef01234567";
+        (await client.PostAsJsonAsync("/api/v1/projects/42/merge-requests/8/merge", new { sha = sha.ToUpperInvariant() })).EnsureSuccessStatusCode();
+
+        var requested = (await client.GetFromJsonAsync<JsonElement>("/api/v1/projects/42/merge-requests/8/events")).EnumerateArray().First();
+        var head = requested.GetProperty("data").GetProperty("head");
+        Assert.Equal((sha, "api"), (head.GetProperty("sha").GetString(), head.GetProperty("seen").GetString()));
+    }
+
+    [Fact]
     public async Task Given_no_GitLab_When_a_token_acting_for_a_user_enqueues_and_cancels_Then_that_user_is_recorded_without_an_id()
     {
         var alice = factory.ClientWith(AliceToken);
@@ -113,6 +124,7 @@ public sealed class MergeRequestsApiTests(SchemaFixture db) : IClassFixture<Sche
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"unexpected\": true}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "requestedBy=x", "application/x-www-form-urlencoded", HttpStatusCode.UnsupportedMediaType)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"@root\"}", "application/json", HttpStatusCode.BadRequest)]
+    [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"sha\": \"abc123\"}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/5/merge", "{\"requestedBy\": \"a\\nb\"}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("DELETE", "/api/v1/projects/1/merge-requests/5/merge", "{\"reason\": [\"x\"]}", "application/json", HttpStatusCode.BadRequest)]
     [InlineData("POST", "/api/v1/projects/1/merge-requests/9223372036854775808/merge", null, null, HttpStatusCode.BadRequest)]

@@ -114,15 +114,20 @@ internal sealed class FakeGitLab : IGitLabClient
     }
     public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) => Unneeded<GitLabJob?>("job");
     public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabLabelEvent>>("label events");
+    /// <summary>Each project's protected-branch rules; a project not listed is unneeded.</summary>
+    public Dictionary<long, IReadOnlyList<GitLabProtectedBranch>> ProtectedBranches { get; } = [];
     public Task<IReadOnlyList<GitLabProtectedBranch>> ListProtectedBranchesAsync(long project, CancellationToken ct) =>
-        Unneeded<IReadOnlyList<GitLabProtectedBranch>>("protected branches");
+        ProtectedBranches.TryGetValue(project, out var rules) ? Task.FromResult(rules) : Unneeded<IReadOnlyList<GitLabProtectedBranch>>("protected branches");
     public Task<GitLabUser?> FindUserAsync(string username, CancellationToken ct) => Unneeded<GitLabUser?>("user");
     public Task RemoveLabelAsync(long project, long iid, string label, CancellationToken ct) => Unneeded<bool>("label");
     /// <summary>Members by user id (null: GitLab's 404, not a member); a lookup of anyone else is unneeded.</summary>
     public Dictionary<long, GitLabMember?> Members { get; } = [];
     public Task<GitLabMember?> GetMemberAsync(long project, long userId, CancellationToken ct) =>
         Members.TryGetValue(userId, out var member) ? Task.FromResult(member) : Unneeded<GitLabMember?>("member");
-    public Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct) => Unneeded<GitLabBranch?>("branch");
+    /// <summary>Branches by project and name (null: GitLab's 404); any other is unneeded.</summary>
+    public Dictionary<(long Project, string Branch), GitLabBranch?> BranchesByName { get; } = [];
+    public Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct) =>
+        BranchesByName.TryGetValue((project, branch), out var found) ? Task.FromResult(found) : Unneeded<GitLabBranch?>("branch");
     public Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabMergeRequest>>("open MRs");
 }

@@ -55,11 +55,27 @@ public sealed class WebhookRouterTests
     [InlineData("looks good to me", false)]
     public async Task Given_a_note_on_an_mr_When_it_commands_a_merge_Then_its_author_is_the_requester(string note, bool enqueued)
     {
-        var hook = new NoteHook(Project, Project, Project, NoteHook.OnMergeRequest, note, 40, new HookUser(40, "maintainer"), new NotedMergeRequest(3, Project));
+        var hook = new NoteHook(Project, Project, Project, NoteHook.OnMergeRequest, note, 40, new HookUser(40, "maintainer"), new NotedMergeRequest(3, Project, Head));
 
         await Router().RouteAsync(hook, "key-4", default);
 
-        Assert.Equal(enqueued ? ["enqueue maintainer Note key-4"] : [], Mr(3).Calls);
+        // The head the note's author saw is pinned with the request.
+        Assert.Equal(enqueued ? [$"enqueue maintainer Note key-4 {Head}/note_hook"] : [], Mr(3).Calls);
+    }
+
+    private const string Head = "0123456789abcdef0123456789abcdef01234567";
+
+    [Theory]
+    [InlineData(Head, Head + "/merge_request_hook")]
+    [InlineData(null, "-/first_look")]
+    public async Task Given_the_bot_assigned_When_the_hook_names_the_head_Then_that_head_is_pinned_else_the_first_look_pins_it(string? lastCommit, string pinned)
+    {
+        var assigned = new HookChange([], ["marge-bot"], MergeRequestHook.UsernameComparer);
+        var hook = new MergeRequestHook(Project, Project, 3, "update", 40, new HookUser(40, "maintainer"), ["marge-bot"], [], assigned, null, lastCommit);
+
+        await Router().RouteAsync(hook, "key-6", default);
+
+        Assert.Equal([$"enqueue maintainer Assignment key-6 {pinned}"], Mr(3).Calls);
     }
 
     [Fact]
@@ -77,9 +93,9 @@ public sealed class WebhookRouterTests
         public List<string> Calls { get; } = [];
         private static readonly CommandOutcome Recorded = new(new WorkflowSnapshot(1, MergeRequestWorkflow.Initial), 1, null);
 
-        public Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null)
+        public Task<CommandOutcome> Enqueue(Requester requester, string? delivery = null, RequestedHead? head = null)
         {
-            Calls.Add($"enqueue {requester.Username} {requester.Trigger} {delivery}");
+            Calls.Add($"enqueue {requester.Username} {requester.Trigger} {delivery} {head?.Sha ?? "-"}/{head?.Seen}");
             return Task.FromResult(Recorded);
         }
 

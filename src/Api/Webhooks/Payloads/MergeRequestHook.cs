@@ -16,7 +16,8 @@ public sealed record MergeRequestHook(
     IReadOnlyList<string> Assignees,
     IReadOnlyList<string> Labels,
     HookChange? AssigneeChange,
-    HookChange? LabelChange) : WebhookEvent(Project)
+    HookChange? LabelChange,
+    string? LastCommit = null) : WebhookEvent(Project)
 {
     // GitLab usernames are unique regardless of case; label titles are compared as written.
     public static readonly StringComparer UsernameComparer = StringComparer.OrdinalIgnoreCase;
@@ -41,8 +42,10 @@ public sealed record MergeRequestHook(
         var changes = root.OptionalObject("changes");
         var assigneeChange = HookReading.Change(changes, "assignees", HookReading.Usernames, UsernameComparer);
         var labelChange = HookReading.Change(changes, "labels", HookReading.Titles, LabelComparer);
+        // The head when the event happened: what the person who assigned or labelled saw.
+        var lastCommit = attributes?.OptionalObject("last_commit")?.OptionalString("id");
         return reader.Error is null
-            ? new MergeRequestHook(project!.Value, target!.Value, iid!.Value, action, author, user!, assignees, labels, assigneeChange, labelChange)
+            ? new MergeRequestHook(project!.Value, target!.Value, iid!.Value, action, author, user!, assignees, labels, assigneeChange, labelChange, lastCommit)
             : null;
     }
 }

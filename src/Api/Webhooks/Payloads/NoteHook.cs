@@ -36,11 +36,12 @@ public sealed record NoteHook(
         var user = HookReading.User(root.Object("user"));
         var mr = noteableType == OnMergeRequest ? root.Object("merge_request") : null;
         var merge = mr is null ? null : (mr.PositiveId("iid"), mr.PositiveId("target_project_id")) is ({ } iid, { } target)
-            ? new NotedMergeRequest(iid, target) : null;
+            ? new NotedMergeRequest(iid, target, mr.OptionalObject("last_commit")?.OptionalString("id")) : null;
         return reader.Error is null
             ? new NoteHook(project!.Value, projectId, noteProject, noteableType!, note!, author, user!, merge)
             : null;
     }
 }
 
-public sealed record NotedMergeRequest(long Iid, long TargetProjectId);
+/// <remarks><paramref name="LastCommit"/>: the merge request's head when the note was written, the one its author commanded.</remarks>
+public sealed record NotedMergeRequest(long Iid, long TargetProjectId, string? LastCommit = null);

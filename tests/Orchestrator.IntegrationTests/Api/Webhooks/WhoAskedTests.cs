@@ -144,6 +144,25 @@ public sealed class WhoAskedTests
     }
 
     [Fact]
+    public void Given_GitLab_s_documented_hooks_When_read_Then_the_head_the_person_saw_is_the_last_commit_they_carry()
+    {
+        T Read<T>(string kind, JsonObject payload) where T : class
+        {
+            using var document = JsonDocument.Parse(payload.ToJsonString());
+            var (hook, error) = HookPayloads.Read(kind, document.RootElement);
+            Assert.Null(error);
+            return Assert.IsType<T>(hook);
+        }
+
+        Assert.Equal("da1560886d4f094c3e6c9ef40349f7d38b5d27d7", Read<MergeRequestHook>(HookPayloads.MergeRequest, Event("update")).LastCommit);
+        Assert.Equal("562e173be03b8ff2efb05345d12df18815438a4b",
+            Read<NoteHook>(HookPayloads.Note, WebhookFixtures.Consistent("note.merge_request.json")).MergeRequest!.LastCommit);
+        var without = Event("update");
+        ((JsonObject)without["object_attributes"]!).Remove("last_commit");
+        Assert.Null(Read<MergeRequestHook>(HookPayloads.MergeRequest, without).LastCommit);
+    }
+
+    [Fact]
     public void Given_a_merge_note_When_read_Then_its_author_asked_by_note()
     {
         Assert.Equal(Requester.Person(TriggerKind.Note, "root", 1), FromNote("/merge"));
