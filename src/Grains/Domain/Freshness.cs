@@ -19,15 +19,22 @@ public sealed record SourceJob(
 
 /// <summary>
 /// Where the images' commits stand in git, as GitLab answered: the target head checked against, the merge base of the
-/// upstream image's commit with it, the merge base of the source image's commit with it, and the job that claims to have
-/// built the source image. The rule compares them; the shell only asks.
+/// upstream image's commit with it, the merge base of the source image's commit with it, the job that claims to have
+/// built the source image, and the merge request's own head (its rebased head, what the pipeline tests) with the merge
+/// base of the source image's commit with that head. The rule compares them; the shell only asks.
 /// </summary>
+/// <remarks>
+/// Observations recorded before <see cref="MergeRequestHead"/> (rule books up to 5) carry none: nothing shows their
+/// source image is the merge request's own, so the rule now finds it stale and their replay says <c>rules_changed</c>.
+/// </remarks>
 [GenerateSerializer, Alias("ImageHistory")]
 public sealed record ImageHistory(
     [property: Id(0)] string TargetSha,
     [property: Id(1)] string? UpstreamMergeBase,
     [property: Id(2)] string? SourceMergeBase,
-    [property: Id(3)] SourceJob? SourceJob);
+    [property: Id(3)] SourceJob? SourceJob,
+    [property: Id(4)] string? MergeRequestHead = null,
+    [property: Id(5)] string? OwnMergeBase = null);
 
 /// <summary>Everything the freshness rule looks at for one image, gathered by the shell from GitLab and the registry.</summary>
 /// <remarks>
@@ -70,6 +77,13 @@ public sealed record ImageObservation(
     /// <summary>The target head is an ancestor of the commit the source image was built from.</summary>
     public bool SourceOnTarget => History is { } h ? h.SourceMergeBase is { } mb && mb == h.TargetSha : TargetIsAncestorOfSourceCommit;
 
+    /// <summary>
+    /// The source image was built from one of this merge request's own commits: its commit is an ancestor of the merge
+    /// request's head. The target's registry holds images that other pipelines of ours pushed (a fork's merge request runs
+    /// its owner's jobs there), and an image of someone else's commit on top of the target is not this request's to reuse.
+    /// </summary>
+    public bool OwnCommit => History is { MergeRequestHead: not null } h && Source?.Commit is { } c && h.OwnMergeBase == c;
+
     /// <summary>Labels are claims: GitLab confirms that the job they name, of the pipeline they name, built that commit and succeeded.</summary>
     public bool Provenance => History is { } h
         ? Source is { JobId: not null, PipelineId: { } pipeline, Commit: { } commit } && h.SourceJob is { Status: "success" } job
@@ -97,11 +111,13 @@ public static class Freshness
         {
             var failed = new List<string>();
             if (!o.SourceOnTarget) failed.Add("the target HEAD is not an ancestor of its fdo.commit");
+            if (!o.OwnCommit)
+                failed.Add($"its fdo.commit is not one of this merge request's commits (not an ancestor of its head {o.History?.MergeRequestHead ?? "(not observed)"})");
             if (o.InputsChangedSinceSource)
                 failed.Add($"its inputs changed between its fdo.commit and the rebased commit{Evidence(o.Inputs, o.ChangedSinceSourceCommit)}");
             if (!o.Provenance) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
             return failed.Count == 0
-                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit} on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
+                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit}, one of this merge request's commits, on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
                 : new(o.Name, o.Tag, FreshnessVerdict.Stale, src.Commit, $"{src.Digest} built from {src.Commit}: {string.Join("; ", failed)}");
         }
         return new(o.Name, o.Tag, FreshnessVerdict.Missing, null,

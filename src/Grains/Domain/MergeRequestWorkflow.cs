@@ -76,7 +76,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(33)] ApprovalResetObserved? ApprovalReset = null,
     [property: Id(34)] TrainBumpsObserved? TrainBumps = null,
     [property: Id(35)] StaleTagsChosen? StaleTags = null,
-    [property: Id(36)] RequestedHead? Head = null)
+    [property: Id(36)] RequestedHead? Head = null,
+    [property: Id(37)] ImmutableList<TagRestore>? TagRestores = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
@@ -101,7 +102,11 @@ public sealed record MergeRequestWorkflow(
     /// did not merge, promotions to take back and images to clean up.
     /// </summary>
     public bool NeedsWork => IsActive || (State != WorkflowState.None && (OutcomeNoteId is null
-        || (State != WorkflowState.Completed && (Promotions.Count > 0 || PendingCleanup.Count > 0))));
+        || (State != WorkflowState.Completed && (Promotions.Count > 0 || PendingCleanup.Count > 0))))
+        || PendingRestores.Count > 0;
+
+    /// <summary>Tags our pipeline tampered with that are not yet taken back: they outlive the attempt, like a cleanup.</summary>
+    public ImmutableList<TagRestore> PendingRestores => TagRestores ?? [];
 
     /// <summary>The attempt a command is about: a request after an ended attempt opens the next one.</summary>
     public int AttemptFor(WorkflowCommand command) => command is Enqueue && !IsActive ? Attempt + 1 : Attempt;

@@ -108,6 +108,9 @@ public sealed record RecordVerification(string TargetSha, IReadOnlyList<BuiltIma
     VerificationEvidence? Evidence = null) : WorkflowCommand(At);
 
 /// <remarks><paramref name="Found"/>: what the tag held when the shell looked, right before deleting what the decider chose.</remarks>
+/// <summary>The shell's word on a tampered tag it took back: what the tag held when looked up, and afterwards (null: nothing).</summary>
+public sealed record RecordTagRestore(string Repository, string Tag, string? Found, string? After, DateTimeOffset At) : WorkflowCommand(At);
+
 public sealed record RecordUpstreamCleanup(string Name, string Tag, bool Deleted, DateTimeOffset At, string? Found = null) : WorkflowCommand(At), INamedImage;
 
 /// <summary>After an attempt that did not merge: what the shell saw of an image our pipelines built upstream, for the decider to choose whether it goes.</summary>

@@ -60,6 +60,9 @@ public static class WorkflowDecider
         (RecordUpstreamCleanup c, _) when !state.IsActive && state.PendingCleanup.FirstOrDefault(i => i.Ref() == c.Ref()) is { } pending =>
             UpstreamCleanups.DecideDone(c, pending, state),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
+        (RecordTagRestore c, _) when !state.IsActive && RegistryRestores.Pending(state, c.Repository, c.Tag) is { } restore =>
+            RegistryRestores.Decide(c, restore, state),
+        (RecordTagRestore, _) => Decision.Nothing,
 
         (ObserveMerged c, _) when state.IsActive => MergedBySomeoneElse(c, state),
         (ObserveMerged, _) => Decision.Nothing,
@@ -183,7 +186,8 @@ public static class WorkflowDecider
         if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
         var who = c.Source == "gitlab" ? "GitLab" : "the registry";
         return Decision.Of(errored, new FinishingAbandoned(state.Attempt, state.State, $"{who} refused it {count} times ({c.Status}): {c.Message}",
-            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}")], c.At));
+            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}"),
+             .. state.PendingRestores.Select(r => $"{r.Repository}:{r.Tag} (tampered: {r.Tampered ?? "deleted"}, to be {(r.Before is { } b ? $"restored to {b}" : "deleted")})")], c.At));
     }
 
     /// <summary>
@@ -390,7 +394,8 @@ public static class WorkflowDecider
 
     /// <summary>
     /// A pipeline that ran in the target project: the images are what its jobs ran on (by the runner's digests), and the
-    /// registry holds nothing else it changed. Nothing is copied afterwards: the merge makes the tested image main's.
+    /// registry holds nothing else it changed. Nothing is copied afterwards: the merge makes the tested image main's. What
+    /// else it changed is recorded to be taken back (<see cref="RegistryRestores"/>), whatever the rest of the verdict.
     /// </summary>
     private static Decision DecideVerifiedInTarget(RecordVerification c, VerificationEvidence evidence, MergeRequestWorkflow state, WorkflowRules rules)
     {
@@ -421,7 +426,8 @@ public static class WorkflowDecider
         var failed = Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At);
         return unexpected.Count == 0
             ? Decision.Of(rejected, failed)
-            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At), failed);
+            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At,
+                RegistryGuard.Unexpected(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside])), failed);
     }
 
     /// <summary>An upstream tag is main's promise to everyone who pulls it: a promotion never overwrites another image there.</summary>

@@ -32,6 +32,7 @@ public static class WorkflowEventNames
         [typeof(StaleTagsChosen)] = "stale_tags_chosen",
         [typeof(PipelinePrepared)] = "pipeline_prepared",
         [typeof(RegistryTampered)] = "registry_tampered",
+        [typeof(RegistryTagRestored)] = "registry_tag_restored",
         [typeof(MergedElsewhere)] = "merged_elsewhere",
         [typeof(StepTimedOut)] = "step_timed_out",
         [typeof(RebaseStopped)] = "rebase_stopped",

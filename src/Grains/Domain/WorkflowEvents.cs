@@ -267,7 +267,22 @@ public sealed record RegistryTampered(
     [property: Id(0)] int Attempt,
     [property: Id(1)] long PipelineId,
     [property: Id(2)] IReadOnlyList<string> Changes,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] IReadOnlyList<TagRestore>? Restores = null) : IWorkflowEvent;
+
+/// <summary>
+/// A tag our pipeline tampered with, taken back after the attempt: <paramref name="Found"/> is what it held when looked up,
+/// <paramref name="After"/> what it held afterwards, and how it ended (<see cref="TagRestoreOutcome"/>).
+/// </summary>
+[GenerateSerializer, Alias("RegistryTagRestored")]
+public sealed record RegistryTagRestored(
+    [property: Id(0)] int Attempt,
+    [property: Id(1)] string Repository,
+    [property: Id(2)] string Tag,
+    [property: Id(3)] string? Found,
+    [property: Id(4)] string? After,
+    [property: Id(5)] TagRestoreOutcome Outcome,
+    [property: Id(6)] DateTimeOffset At) : IWorkflowEvent;
 
 /// <summary>
 /// After an attempt that did not merge, an image our pipeline built in the target's registry under a tag the target

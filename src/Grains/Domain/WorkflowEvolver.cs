@@ -14,6 +14,7 @@ public static class WorkflowEvolver
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester, Head = e.Head,
                 // A choice to delete was made on what the tag held then: the attempt's own end looks again.
                 AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds is { } built ? [.. built.Select(i => i with { Cleanup = null })] : null,
+                TagRestores = state.TagRestores,
             },
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
@@ -81,7 +82,7 @@ public static class WorkflowEvolver
             RebaseStopped => state,
             StepErrored e => state with { ErrorsInStep = e.Count },
             // Nothing more is tried: no note (none is recorded as posted), nothing more taken back.
-            FinishingAbandoned => state with { OutcomeNoteId = state.OutcomeNoteId ?? 0, UpstreamBuilds = [], Promotions = [] },
+            FinishingAbandoned => state with { OutcomeNoteId = state.OutcomeNoteId ?? 0, UpstreamBuilds = [], Promotions = [], TagRestores = [] },
             // The merge's checks are all made afresh once the window closes.
             MergeEmbargoed e => state with
             {
@@ -134,6 +135,8 @@ public static class WorkflowEvolver
                     ? [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = null } : i)]
                     : state.PendingCleanup.RemoveAll(i => i.Ref() == e.Ref()),
             },
+            RegistryTampered e => state with { TagRestores = RegistryRestores.Add(state.PendingRestores, e.Restores ?? []) },
+            RegistryTagRestored e => state with { TagRestores = state.PendingRestores.RemoveAll(r => r.Repository == e.Repository && r.Tag == e.Tag) },
             UpstreamCleanupChosen e => state with
             {
                 UpstreamBuilds = [.. state.PendingCleanup.Select(i => i.Ref() == e.Ref() ? i with { Cleanup = e.Choice } : i)],

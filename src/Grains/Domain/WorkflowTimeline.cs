@@ -72,6 +72,12 @@ public static class WorkflowTimeline
         PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
         RequestRefused r => $"refused: {r.Reason}",
         RegistryTampered t => $"ALERT: pipeline {t.PipelineId} changed {string.Join("; ", t.Changes)}",
+        RegistryTagRestored r => r.Outcome switch
+        {
+            TagRestoreOutcome.Restored => $"{r.Repository}:{r.Tag} taken back to " + (r.After ?? "absent, as before our pipeline"),
+            TagRestoreOutcome.Deleted => $"{r.Repository}:{r.Tag} deleted: the digest it held before our pipeline is gone from the registry",
+            _ => $"{r.Repository}:{r.Tag} left: it held {r.Found ?? "nothing"}, pushed since by someone else",
+        },
         RebaseStarted r => $"rebase {r.Rebase}: {r.Reason}",
         Rebased r => $"rebased to {Short(r.RebasedSha)} on target {Short(r.TargetSha)}",
         FreshnessChecked f => f.Images.Count == 0
@@ -158,6 +164,9 @@ public static class WorkflowTimeline
         ImagePromoted p => [new("digest", p.Digest), new("repository", p.Repository)],
         PromotionUndone p => [new("digest", p.Digest)],
         UpstreamTagTaken t => [new("digest", t.Digest)],
+        RegistryTampered { Restores: { } restores } => [.. restores.Select(r => new TimelineFact($"{r.Repository}:{r.Tag}",
+            r.Before is { } before ? $"to be restored to {before}" : "to be deleted: it was absent before our pipeline"))],
+        RegistryTagRestored r => [new("found", r.Found ?? "nothing"), new("after", r.After ?? "nothing")],
         Merged m => [new("merge commit", m.MergeCommitSha)],
         PermissionChecked { Observation: { } o } p => [
             new("requester", p.Requester?.ToString() ?? "unknown"),

@@ -130,6 +130,35 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return new RecordUpstreamCleanup(image.Name, image.Tag, after != found, now, found);
     }
 
+    /// <summary>
+    /// Takes back a tag our pipeline tampered with, as the decider chose (<see cref="RegistryRestores"/>), looked up first:
+    /// only while it holds the tampered digest is it re-tagged to the digest from before (the manifest is still there by
+    /// digest) or deleted (it was absent); a repeat after a crash finds it restored. What it holds afterwards is read again.
+    /// </summary>
+    public async Task<RecordTagRestore> RestoreAsync(MergeRequestKey key, TagRestore restore, DateTimeOffset now, CancellationToken ct)
+    {
+        var found = await registry.DigestAsync(restore.Repository, restore.Tag, ct);
+        if (found != restore.Tampered || found == restore.Before) return new RecordTagRestore(restore.Repository, restore.Tag, found, found, now);
+        // By tag, never by digest: a planted image may share its manifest with a tag that is not ours to take.
+        if (restore.Before is not { } before || !await RetagAsync(restore.Repository, before, restore.Tag, ct))
+            await gitlab.DeleteRegistryTagAsync(key.ProjectId, restore.Repository, restore.Tag, ct);
+        return new RecordTagRestore(restore.Repository, restore.Tag, found, await registry.DigestAsync(restore.Repository, restore.Tag, ct), now);
+    }
+
+    /// <summary>Puts <paramref name="digest"/> back under the tag; false when the registry no longer has that manifest.</summary>
+    private async Task<bool> RetagAsync(string repository, string digest, string tag, CancellationToken ct)
+    {
+        try
+        {
+            await registry.CopyAsync(repository, digest, repository, tag, ct);
+            return true;
+        }
+        catch (RegistryException e) when (e.Status == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+    }
+
     /// <summary>What a tag holds, read by its digest: the labels, and GitLab's pipeline they name (null when this project has none by that id).</summary>
     public async Task<TrainTagChange> TagChangeAsync(long project, string repository, string tag, string digest, CancellationToken ct)
     {

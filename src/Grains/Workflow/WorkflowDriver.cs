@@ -176,12 +176,14 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             var upstreamBase = upstream?.Commit is { } uc ? await gitlab.MergeBaseAsync(mr.TargetProjectId, uc, target, ct) : null;
             // A fork's registry is writable by its owner at any moment: for a fork MR it is never read.
             var sourceImage = IsFork(mr) ? null : await registry.InspectAsync($"{sourcePath}/{image.Name}", tag, ct);
-            string? sourceBase = null;
+            string? sourceBase = null, ownBase = null;
             SourceJob? job = null;
             ChangedPaths? changedSince = null;
             if (sourceImage?.Commit is { } commit)
             {
                 sourceBase = await gitlab.MergeBaseAsync(source, target, commit, ct);
+                // Is the image this merge request's own? Its commit must be an ancestor of the head the pipeline tests.
+                ownBase = await gitlab.MergeBaseAsync(source, commit, rebased, ct);
                 var since = await gitlab.ChangedPathsAsync(source, commit, rebased, ct);
                 changedSince = ChangedPaths.Of(image.Inputs, since.Paths, since.Complete);
                 job = await SourceJobAsync(source, sourceImage, ct);
@@ -189,7 +191,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
             // own answer, kept for readers of those fields.
             var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
-                new ImageHistory(target, upstreamBase, sourceBase, job), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
+                new ImageHistory(target, upstreamBase, sourceBase, job, rebased, ownBase), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
             observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
@@ -414,6 +416,12 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         }
         // The attempt ended without our merge: our pipeline tests something that no longer matters, so it is stopped.
         var stopping = s.State != WorkflowState.Completed && s.OutcomeNoteId is null && await StopOurPipelineAsync(s, mr, ct);
+        if (s.PendingRestores.FirstOrDefault() is { } tampered)
+        {
+            // A stopping pipeline may still push: the tags it tampered with are taken back once it has stopped.
+            if (stopping) return StepResult.Waiting($"pipeline {s.PipelineId} is stopping before the tags it tampered with are taken back");
+            return StepResult.Of(await target.RestoreAsync(key, tampered, now, ct));
+        }
         if (s.State != WorkflowState.Completed && s.PendingCleanup.FirstOrDefault() is { } built)
         {
             // A cancel is asynchronous and a stopping pipeline may still push: clean up only once it has stopped.

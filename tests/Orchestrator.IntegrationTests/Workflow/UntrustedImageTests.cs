@@ -20,6 +20,22 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         new("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2)),
     ];
 
+    /// <summary>The project's CI with one more job of the fork owner's: it builds the build image under <paramref name="tag"/>.</summary>
+    private static FileChange RogueImageJob(WorkflowHarness h, string tag, bool force)
+    {
+        var ci = IncidentFiles.GitLabCi + $$"""
+
+            sneaky:
+              extends: .fdo.container-build@debian
+              stage: container
+              variables:
+                FDO_REPO_SUFFIX: debian/x86_64_build
+                FDO_DISTRIBUTION_TAG: "{{tag}}"{{(force ? "\n    FDO_FORCE_REBUILD: \"1\"" : "")}}
+                FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh
+            """;
+        return new FileChange("update", ".gitlab-ci.yml", ci.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}"));
+    }
+
     [Fact]
     public async Task Given_a_fork_image_under_the_tag_and_a_test_that_echoes_a_forged_runner_line_When_A_merges_Then_only_the_runners_digest_of_our_build_counts()
     {
@@ -53,19 +69,8 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "guard");
         var mainTagBefore = await h.UpstreamDigest(IncidentFiles.BaseTag);
         Assert.NotNull(mainTagBefore);
-        var evil = IncidentFiles.GitLabCi + $$"""
-
-            sneaky:
-              extends: .fdo.container-build@debian
-              stage: container
-              variables:
-                FDO_REPO_SUFFIX: debian/x86_64_build
-                FDO_DISTRIBUTION_TAG: "{{IncidentFiles.BaseTag}}"
-                FDO_FORCE_REBUILD: "1"
-                FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh
-            """;
         await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2, and a job that rebuilds main's image",
-            [.. FixForLibfoo2, new FileChange("update", ".gitlab-ci.yml", evil.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}"))]);
+            [.. FixForLibfoo2, RogueImageJob(h, IncidentFiles.BaseTag, force: true)]);
 
         await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
         var failed = await h.WaitForOutcome(h.MrA, 1);
@@ -74,7 +79,49 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         Assert.Contains($"debian/x86_64_build:{IncidentFiles.BaseTag} changed from {mainTagBefore}", failed.Outcome);
         Assert.Contains("registry_tampered", await h.EventTypes(h.MrA));
         Assert.Equal("opened", (await h.Get(h.As("maintainer"), $"projects/{h.Upstream}/merge_requests/{h.MrA}"))["state"]!.GetValue<string>());
+        // The tampering is undone: main's tag holds main's image again, not the fork owner's rebuild.
+        Assert.Contains("registry_tag_restored", await h.EventTypes(h.MrA));
+        Assert.Equal(mainTagBefore, await h.UpstreamDigest(IncidentFiles.BaseTag));
         Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
+    }
+
+    /// <summary>
+    /// The repro: the fork owner's job plants an image under a new tag of the target's registry; the attempt fails and
+    /// the tag is deleted. A maintainer's merge request that then bumps to that tag gets an image our pipeline builds for
+    /// it, never the planted one.
+    /// </summary>
+    [Fact]
+    public async Task Given_a_fork_mr_whose_pipeline_plants_a_new_tag_When_verified_Then_the_tag_is_deleted_and_a_bump_to_it_merges_our_own_build()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "plant");
+        const string next = "20261215-next";
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2, and a job that plants an image",
+            [.. FixForLibfoo2, RogueImageJob(h, next, force: false)]);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var failed = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Failed, failed.State);
+        var planted = System.Text.RegularExpressions.Regex.Match(failed.Outcome!, $@"debian/x86_64_build:{next} changed from absent to (sha256:[0-9a-f]{{64}})").Groups[1].Value;
+        Assert.NotEmpty(planted);
+        Assert.Contains("registry_tag_restored", await h.EventTypes(h.MrA));
+        Assert.Null(await h.UpstreamDigest(next));
+        Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
+
+        // The bump's own branch pipeline finds no such tag, and builds it from the bump's commit.
+        var bump = await h.OpenMrAsync("bump-next", "Bump the build image", new FileChange("update", ".gitlab-ci/image-tags.yml", IncidentFiles.ImageTags(next)));
+        var bob = h.As("bob");
+        var branchHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump-next"))["commit"]!["id"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump-next", branchHead))["status"]!.GetValue<string>());
+        await h.Grain(bump).Enqueue(Requester.ApiToken("marge-bot"));
+        var merged = await h.WaitForOutcome(bump, 1);
+
+        Assert.Equal(WorkflowState.Completed, merged.State);
+        var image = Assert.Single(merged.Images);
+        Assert.Equal((FreshnessVerdict.Fresh, branchHead), (image.Verdict, image.FdoCommit));
+        var built = Assert.Single(merged.BuiltImages);
+        Assert.NotEqual(planted, built.Digest);
+        Assert.Equal(built.Digest, await h.UpstreamDigest(next));
     }
 
     [Fact]

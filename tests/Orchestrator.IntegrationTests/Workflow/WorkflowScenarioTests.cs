@@ -78,6 +78,42 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 
+    /// <summary>
+    /// An image on top of the target, its job confirmed by GitLab, but built from another merge request's commit (as a
+    /// fork owner's job in our pipeline would push one): not this request's own, so it is rebuilt, never reused.
+    /// </summary>
+    [Fact]
+    public async Task Given_an_image_another_mr_built_on_the_target_head_When_an_mr_bumping_to_it_is_enqueued_Then_it_is_stale_and_rebuilt_from_its_own_commit()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "frx");
+        const string tag = "20261122-other";
+        var bob = h.As("bob");
+        await h.OpenMrAsync("bump-other", "Bump the image tag", new FileChange("update", TagFile, IncidentFiles.ImageTags(tag)));
+        var otherHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump-other"))["commit"]!["id"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump-other", otherHead))["status"]!.GetValue<string>());
+        var othersImage = await h.UpstreamDigest(tag);
+        Assert.NotNull(othersImage);
+        // Its own branch pipeline finds the tag there already, and builds nothing.
+        var iid = await h.OpenMrAsync("bump-mine", "Bump the image tag, and say so",
+            new FileChange("update", TagFile, IncidentFiles.ImageTags(tag)), new FileChange("update", "README.md", "# mesa\nbumped\n"));
+        var mine = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump-mine"))["commit"]!["id"]!.GetValue<string>();
+        Assert.Equal("success", (await h.WaitForPipeline(bob, h.Upstream, "bump-mine", mine))["status"]!.GetValue<string>());
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Completed, s.State);
+        var image = Assert.Single(s.Images);
+        Assert.Equal((FreshnessVerdict.Stale, otherHead), (image.Verdict, image.FdoCommit));
+        var check = (await h.Grain(iid).GetEvents()).Single(e => e.Type == "freshness_checked");
+        Assert.Contains("not one of this merge request", check.Data);
+        Assert.True(s.ForcedRebuild);
+        var built = Assert.Single(s.BuiltImages);
+        Assert.NotEqual(othersImage, built.Digest);
+        Assert.Equal(s.RebasedSha, built.LabelCommit);
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
     [Fact]
     public async Task Given_a_same_project_mr_whose_image_went_stale_When_enqueued_Then_only_its_own_force_variable_is_set_and_it_is_rebuilt_and_merged()
     {

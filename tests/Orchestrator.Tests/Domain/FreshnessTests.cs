@@ -21,8 +21,12 @@ public sealed class FreshnessRuleTests
         Assert.Equal(FreshnessVerdict.Upstream, Freshness.Assess(Observed(upstream: Image, upstreamInTarget: true, source: Image)).Verdict);
 
     [Fact]
-    public void Given_a_source_image_on_top_of_the_target_with_provenance_When_assessed_Then_fresh() =>
-        Assert.Equal(FreshnessVerdict.Fresh, Freshness.Assess(Observed(source: Image)).Verdict);
+    public void Given_a_source_image_recorded_before_the_merge_request_s_head_was_When_assessed_Then_stale_as_nothing_shows_it_is_its_own()
+    {
+        var a = Freshness.Assess(Observed(source: Image));
+        Assert.Equal(FreshnessVerdict.Stale, a.Verdict);
+        Assert.Contains("not one of this merge request's commits", a.Reason);
+    }
 
     [Theory]
     [InlineData(false, false, true, "not an ancestor")]
@@ -38,10 +42,49 @@ public sealed class FreshnessRuleTests
 
     private const string Target = "b2b2";
 
+    private const string Head = "d1d1";
+
     private static ImageObservation FromGit(RegistryImage? upstream = null, string? upstreamBase = null, RegistryImage? source = null,
-        string? sourceBase = Target, SourceJob? job = null) =>
+        string? sourceBase = Target, SourceJob? job = null, string? ownBase = "c0ffee") =>
         new("debian/x86_64_build", "20261115-tool", "20261101-base", false, upstream, false, source, false, false, false,
-            new ImageHistory(Target, upstreamBase, sourceBase, job));
+            new ImageHistory(Target, upstreamBase, sourceBase, job, Head, ownBase));
+
+    /// <summary>
+    /// The repro: a fork owner's job, run by our pipeline for her merge request, pushed a tag to the target's registry from
+    /// her commit on top of the target; GitLab confirms that job. Another merge request bumping to that tag does not hold
+    /// her commit: the merge base of it with the request's head is an older commit, or git knows none.
+    /// </summary>
+    [Theory]
+    [InlineData(Target)]
+    [InlineData(null)]
+    public void Given_a_confirmed_image_on_top_of_the_target_from_a_commit_not_the_merge_request_s_When_assessed_Then_stale(string? ownBase)
+    {
+        var a = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee"), ownBase: ownBase));
+        Assert.Equal(FreshnessVerdict.Stale, a.Verdict);
+        Assert.Contains($"its fdo.commit is not one of this merge request's commits (not an ancestor of its head {Head})", a.Reason);
+    }
+
+    [Fact]
+    public void Given_a_confirmed_image_on_top_of_the_target_from_the_merge_request_s_own_commit_When_assessed_Then_fresh()
+    {
+        var a = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee")));
+        Assert.Equal(FreshnessVerdict.Fresh, a.Verdict);
+        Assert.Contains("one of this merge request's commits", a.Reason);
+    }
+
+    [Fact]
+    public void Given_a_check_of_a_foreign_commit_s_image_When_its_verdict_is_recorded_as_fresh_Then_replay_catches_it()
+    {
+        var foreign = FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee"), ownBase: Target);
+        var check = Assert.IsType<FreshnessChecked>(WorkflowDecider.Decide(new RecordFreshness([foreign], false, Histories.At(3)),
+            Histories.Fold(Histories.Checking)).Events[0]);
+        Assert.Equal(FreshnessVerdict.Stale, check.Images[0].Verdict);
+
+        var forged = check with { Images = [check.Images[0] with { Verdict = FreshnessVerdict.Fresh }] };
+        Assert.True(WorkflowReplay.Run([.. Histories.Checking, .. WorkflowDecider.Decide(new RecordFreshness([foreign], false, Histories.At(3)),
+            Histories.Fold(Histories.Checking)).Events]).Consistent);
+        Assert.False(WorkflowReplay.Run([.. Histories.Checking, forged]).Consistent);
+    }
 
     [Fact]
     public void Given_git_s_answers_When_the_upstream_commit_is_its_own_merge_base_with_the_target_Then_upstream() =>

@@ -18,7 +18,7 @@ public sealed class InputPathsTests
     /// <summary>A same-project image observed with paths: the tag unbumped, its source image on the target with provenance.</summary>
     private static ImageObservation Seen(IEnumerable<string> byMergeRequest, IEnumerable<string>? sinceSource = null, string tag = "t0") =>
         new(Image, tag, "t0", false, null, false, Own, false, false, false,
-            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 41, "c0ffee")), Globs,
+            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 41, "c0ffee"), RebasedSha, "c0ffee"), Globs,
             ChangedPaths.Of(Globs, byMergeRequest), ChangedPaths.Of(Globs, sinceSource ?? []));
 
     [Theory]
@@ -140,6 +140,7 @@ public sealed class InputPathsTests
     [InlineData(false, FreshnessVerdict.Fresh)]
     public void Given_an_observation_recorded_before_paths_were_When_assessed_Then_its_recorded_boolean_decides(bool changed, FreshnessVerdict verdict)
     {
+        // Its git answers (the merge request's head included) are kept: only the paths are missing.
         var old = Seen([".gitlab-ci/container/x.sh"]) with
         {
             Inputs = null, ChangedByMergeRequest = null, ChangedSinceSourceCommit = null, InputsChangedByMergeRequest = changed,

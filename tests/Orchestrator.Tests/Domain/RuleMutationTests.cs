@@ -48,7 +48,8 @@ public sealed class RuleMutationTests
         FreshnessVerdict.Unbumped => new(name, "same", "same", true, null, false, null, false, false, false),
         FreshnessVerdict.Upstream => new(name, "t", "old", false, new RegistryImage("sha256:up", TargetSha, 1, 2), true, null, false, false, false),
         FreshnessVerdict.Stale => new(name, Tag, "old", false, new RegistryImage("sha256:left", "c3c3", 1, 2), false, null, false, false, false),
-        FreshnessVerdict.Fresh => new(name, "t", "old", false, null, false, new RegistryImage("sha256:src", "d4d4", 3, 4), true, false, true),
+        FreshnessVerdict.Fresh => new(name, "t", "old", false, null, false, new RegistryImage("sha256:src", "d4d4", 3, 4), true, false, true,
+            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 3, "d4d4"), RebasedSha, "d4d4")),
         _ => new(name, "t", "old", false, null, false, null, false, false, false),
     };
 

@@ -23,6 +23,10 @@ internal sealed class ShellWorld
     public WorkflowSettings Workflow { get; } = new();
     /// <summary>The target's registry: images by repository and tag.</summary>
     public Dictionary<(string Repository, string Tag), RegistryImage> Registry { get; } = [];
+    /// <summary>Manifests the registry still holds by digest though no tag names them (a tag pushed over keeps its old one).</summary>
+    public List<RegistryImage> Untagged { get; } = [];
+    /// <summary>Each copy asked of the registry: from repository and digest, to repository and tag.</summary>
+    public List<string> Copies { get; } = [];
     public static readonly MergeRequestKey Key = new(FakeGitLab.Project, FakeGitLab.Iid);
 
     public Task<StepResult> StepAsync(MergeRequestWorkflow state, DateTimeOffset now) => Driver().StepAsync(Key, state, Policy, now, Memo);
@@ -30,7 +34,7 @@ internal sealed class ShellWorld
     private WorkflowDriver Driver()
     {
         var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" }, Workflow = Workflow });
-        var registry = new FakeRegistry(Registry);
+        var registry = new FakeRegistry(this);
         return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
             new Policies(this), new PolicySuggester(GitLab), Git, new ReapprovalObserver(GitLab, Sudo, options), options, NullLogger<WorkflowDriver>.Instance);
     }
@@ -117,11 +121,21 @@ internal sealed class ShellWorld
         public Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default) => Task.FromResult<MergeRequestKey?>(null);
     }
 
-    private sealed class FakeRegistry(Dictionary<(string Repository, string Tag), RegistryImage> images) : IImageRegistry
+    private sealed class FakeRegistry(ShellWorld world) : IImageRegistry
     {
+        private Dictionary<(string Repository, string Tag), RegistryImage> images => world.Registry;
+
         public Task<RegistryImage?> InspectAsync(string repository, string reference, CancellationToken ct = default) =>
             Task.FromResult(images.GetValueOrDefault((repository, reference)));
-        public Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default) => throw new NotSupportedException();
+        /// <summary>Only a manifest the registry holds can be copied, as the real one refuses with a 404 otherwise.</summary>
+        public Task<string> CopyAsync(string fromRepository, string digest, string toRepository, string tag, CancellationToken ct = default)
+        {
+            world.Copies.Add($"{fromRepository}@{digest} -> {toRepository}:{tag}");
+            var image = images.Where(i => i.Key.Repository == fromRepository).Select(i => i.Value).Concat(world.Untagged).FirstOrDefault(i => i.Digest == digest)
+                ?? throw new RegistryException(System.Net.HttpStatusCode.NotFound, $"{fromRepository}@{digest} does not exist");
+            images[(toRepository, tag)] = image;
+            return Task.FromResult(digest);
+        }
         public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) =>
             Task.FromResult(images.GetValueOrDefault((repository, reference))?.Digest);
         public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) => Task.FromResult<IReadOnlyList<string>>([]);

@@ -1,0 +1,100 @@
+using Orchestrator.Adapters;
+using Orchestrator.Domain;
+using Orchestrator.Workflow;
+using Xunit;
+using static Orchestrator.Tests.Domain.Histories;
+
+namespace Orchestrator.Tests.Shell;
+
+/// <summary>
+/// After an attempt whose pipeline tampered with the target's registry, the shell takes back each tag the decider chose,
+/// looked up first: main's tag re-tagged to its digest from before, a planted tag deleted by name; a repeat changes nothing.
+/// </summary>
+public sealed class RestoreDriverTests
+{
+    private const string Repo = "mesa/mesa/debian/x86_64_build", MainTag = "20261101-base", PlantedTag = "20261215-next";
+    private const string MainDigest = "sha256:9999999999999999999999999999999999999999999999999999999999999999";
+    private const string Planted = "sha256:6666666666666666666666666666666666666666666666666666666666666666";
+    private const string Later = "sha256:7777777777777777777777777777777777777777777777777777777777777777";
+    private readonly ShellWorld world = new();
+    private static readonly RegistryImage Main = new(MainDigest, TargetSha, 10, 11);
+    private static readonly RegistryImage Trojan = new(Planted, "a1a1", Pipeline, 7);
+
+    public RestoreDriverTests()
+    {
+        world.Policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", "tags.yml", "TAG", [])], "Mesa/Mesa");
+        world.GitLab.Pipelines[Pipeline] = new GitLabPipeline(Pipeline, FakeGitLab.Project, RebasedSha, "refs/merge-requests/3/head", "success",
+            "merge_request_event", new GitLabUser(FakeGitLab.Bot, "marge-bot"));
+        // The fork owner's job pushed over main's tag (its manifest stays, by digest) and planted one of its own.
+        world.Untagged.Add(Main);
+        world.Registry[(Repo, MainTag)] = Trojan;
+        world.Registry[(Repo, PlantedTag)] = Trojan;
+        world.GitLab.OnDeleteTag = (repository, tag) => world.Registry.Remove((repository, tag));
+    }
+
+    private static MergeRequestWorkflow Tampered => Fold([
+        .. Building, new PipelinePrepared(1, [new TagDigest(Repo, MainTag, MainDigest)], [], At(4)),
+        new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), FakeGitLab.Project), new PipelineObserved(1, Pipeline, "success", At(30)),
+        new RegistryTampered(1, Pipeline, ["…"], At(31), [new TagRestore(Repo, MainTag, MainDigest, Planted), new TagRestore(Repo, PlantedTag, null, Planted)]),
+        new AttemptFailed(1, WorkflowState.Verifying, "The images could not be verified", At(31)),
+    ]);
+
+    private static T Command<T>(StepResult result) where T : WorkflowCommand => Assert.IsType<T>(Assert.IsType<StepResult.Decide>(result).Command);
+
+    private async Task<(RecordTagRestore Report, MergeRequestWorkflow After)> StepAsync(MergeRequestWorkflow state, int minute)
+    {
+        var report = Command<RecordTagRestore>(await world.StepAsync(state, At(minute)));
+        var decision = WorkflowDecider.Decide(report, state);
+        return (report, decision.Events.Aggregate(state, WorkflowEvolver.Evolve));
+    }
+
+    [Fact]
+    public async Task Given_main_s_tag_pushed_over_and_a_tag_planted_When_finished_Then_main_s_digest_is_back_and_the_planted_tag_gone()
+    {
+        var (restored, state) = await StepAsync(Tampered, 32);
+        Assert.Equal(new RecordTagRestore(Repo, MainTag, Planted, MainDigest, At(32)), restored);
+        Assert.Equal(MainDigest, world.Registry[(Repo, MainTag)].Digest);
+        Assert.Equal([$"{Repo}@{MainDigest} -> {Repo}:{MainTag}"], world.Copies);
+
+        var (deleted, after) = await StepAsync(state, 33);
+        Assert.Equal(new RecordTagRestore(Repo, PlantedTag, Planted, null, At(33)), deleted);
+        Assert.False(world.Registry.ContainsKey((Repo, PlantedTag)));
+        Assert.Single(world.GitLab.Calls, $"delete {Repo}:{PlantedTag}");
+        Assert.Empty(after.PendingRestores);
+    }
+
+    [Fact]
+    public async Task Given_a_crash_after_the_restore_When_stepped_again_Then_it_is_found_restored_and_nothing_is_done_twice()
+    {
+        await world.StepAsync(Tampered, At(32));
+        var again = Command<RecordTagRestore>(await world.StepAsync(Tampered, At(33)));
+
+        Assert.Equal(new RecordTagRestore(Repo, MainTag, MainDigest, MainDigest, At(33)), again);
+        Assert.Single(world.Copies);
+        Assert.True(Assert.Single(WorkflowDecider.Decide(again, Tampered).Events) is RegistryTagRestored { Outcome: TagRestoreOutcome.Restored });
+    }
+
+    [Fact]
+    public async Task Given_main_s_digest_from_before_gone_from_the_registry_When_finished_Then_the_tag_is_deleted_rather_than_left_planted()
+    {
+        world.Untagged.Clear();
+
+        var (deleted, _) = await StepAsync(Tampered, 32);
+
+        Assert.Equal(new RecordTagRestore(Repo, MainTag, Planted, null, At(32)), deleted);
+        Assert.False(world.Registry.ContainsKey((Repo, MainTag)));
+        Assert.Single(world.GitLab.Calls, $"delete {Repo}:{MainTag}");
+    }
+
+    [Fact]
+    public async Task Given_main_s_tag_pushed_since_by_someone_else_When_finished_Then_it_is_left_and_said_so()
+    {
+        world.Registry[(Repo, MainTag)] = Trojan with { Digest = Later };
+
+        var (left, _) = await StepAsync(Tampered, 32);
+
+        Assert.Equal(new RecordTagRestore(Repo, MainTag, Later, Later, At(32)), left);
+        Assert.Empty(world.Copies);
+        Assert.Equal(Later, world.Registry[(Repo, MainTag)].Digest);
+    }
+}
