@@ -184,6 +184,9 @@ public sealed class TrainMergeMethodTests(SchemaFixture db, SlowJobsSandboxFixtu
         (await maintainer.PutAsJsonAsync($"projects/{h.Upstream}/members/{bobId}", new { access_level = 40 })).EnsureSuccessStatusCode();
         var one = await h.OpenMrAsync("ahead-one", "One", new FileChange("create", "ahead-one.txt", "1\n"));
         var two = await h.OpenMrAsync("ahead-two", "Two", new FileChange("create", "ahead-two.txt", "2\n"));
+        // Bob assigns the bot, as the requester kind says (a request by assignment stands only while the bot is assigned).
+        (await h.As("bob").PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{one}",
+            new { assignee_ids = new[] { h.Seed["users"]!["bot"]!["id"]!.GetValue<long>() } })).EnsureSuccessStatusCode();
         await h.Grain(one).Enqueue(Requester.Person(TriggerKind.Assignment, bobName, bobId));
         var running = await h.WaitForState(one, s => s.PipelineId is not null, "one's pipeline");
         // Bob may no longer merge: one's code must not be pushed or run again in anyone's car.
