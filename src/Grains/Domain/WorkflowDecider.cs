@@ -181,13 +181,15 @@ public static class WorkflowDecider
     /// </summary>
     private static Decision DecideFinishingError(RecordStepError c, MergeRequestWorkflow state)
     {
+        // Undoing tampering is never given up (a planted image must not stay under a tag): with only that left, it is
+        // tried again at every poll, unrecorded, and the orchestrator's log says why.
+        if (state.OutcomeNoteId is not null && state.PendingCleanup.Count == 0 && state.Promotions.Count == 0) return Decision.Nothing;
         var count = state.ErrorsInStep + 1;
         var errored = new StepErrored(state.Attempt, state.State, c.Source, c.Status, c.Message, count, c.At);
         if (count < WorkflowRules.UnhealableLimit) return Decision.Of(errored);
         var who = c.Source == "gitlab" ? "GitLab" : "the registry";
         return Decision.Of(errored, new FinishingAbandoned(state.Attempt, state.State, $"{who} refused it {count} times ({c.Status}): {c.Message}",
-            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}"),
-             .. state.PendingRestores.Select(r => $"{r.Repository}:{r.Tag} (tampered: {r.Tampered ?? "deleted"}, to be {(r.Before is { } b ? $"restored to {b}" : "deleted")})")], c.At));
+            [.. state.PendingCleanup.Select(i => $"{i.Name}:{i.Tag}"), .. state.Promotions.Select(p => $"{p.Repository}:{p.Tag}@{p.Digest}")], c.At));
     }
 
     /// <summary>

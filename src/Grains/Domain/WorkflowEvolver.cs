@@ -82,7 +82,8 @@ public static class WorkflowEvolver
             RebaseStopped => state,
             StepErrored e => state with { ErrorsInStep = e.Count },
             // Nothing more is tried: no note (none is recorded as posted), nothing more taken back.
-            FinishingAbandoned => state with { OutcomeNoteId = state.OutcomeNoteId ?? 0, UpstreamBuilds = [], Promotions = [], TagRestores = [] },
+            // Tampered tags stay pending: their undoing is never given up.
+            FinishingAbandoned => state with { OutcomeNoteId = state.OutcomeNoteId ?? 0, UpstreamBuilds = [], Promotions = [] },
             // The merge's checks are all made afresh once the window closes.
             MergeEmbargoed e => state with
             {
