@@ -67,11 +67,16 @@ public sealed class RegistryClient(HttpClient http, RegistryCredentials credenti
 
     public async Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct)
     {
+        const int pages = 100, perPage = 1000;
         var tags = new List<string>();
-        var path = $"/v2/{repository}/tags/list?n=1000";
+        var path = $"/v2/{repository}/tags/list?n={perPage}";
         // The registry pages with a Link header; an unknown repository is a 404 with no tags.
-        for (var page = 0; page < 100 && path is not null; page++)
+        for (var page = 0; path is not null; page++)
         {
+            // A partial list would be read as "these are all the tags": a snapshot missing some could not see them change.
+            if (page == pages)
+                throw new RegistryException(HttpStatusCode.RequestEntityTooLarge,
+                    $"{repository} lists more than {pages * perPage} tags; reading only some would leave changes to the others unseen");
             using var response = await SendAsync(HttpMethod.Get, path, $"repository:{repository}:pull", null, null, ct);
             if (response.StatusCode == HttpStatusCode.NotFound) return tags;
             await Ensure(response, ct);
