@@ -60,7 +60,8 @@ public static class WorkflowDecider
         (RecordUpstreamCleanup c, _) when !state.IsActive && state.PendingCleanup.FirstOrDefault(i => i.Ref() == c.Ref()) is { } pending =>
             UpstreamCleanups.DecideDone(c, pending, state),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
-        (RecordTagRestore c, _) when !state.IsActive && RegistryRestores.Pending(state, c.Repository, c.Tag) is { } restore =>
+        // Also while a new attempt waits in the queue: an earlier attempt's tampering is undone before this one does anything.
+        (RecordTagRestore c, _) when (!state.IsActive || state.State == Queued) && RegistryRestores.Pending(state, c.Repository, c.Tag) is { } restore =>
             RegistryRestores.Decide(c, restore, state),
         (RecordTagRestore, _) => Decision.Nothing,
 

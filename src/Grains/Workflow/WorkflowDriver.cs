@@ -28,6 +28,10 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
+        // An earlier attempt's tampered tags are taken back before a new attempt does anything (its snapshot would
+        // otherwise record the planted digest as "before"); each restore is looked up first, so a repeat is harmless.
+        if (s.State == WorkflowState.Queued && s.PendingRestores.FirstOrDefault() is { } earlier)
+            return StepResult.Of(await target.RestoreAsync(key, earlier, now, ct));
         // A car hears from its train before anything else: a new car or base stops what the old one was doing.
         if (s.IsActive && s.State != WorkflowState.Queued && s.Car is not null && await TrainAsync(key, s, mr, policy, now, ct) is { } train) return train;
         // The observer of each step the table declares (WorkflowSteps); an ended attempt is finished off.

@@ -64,6 +64,18 @@ public sealed class RegistryRestoreTests
     }
 
     [Fact]
+    public void Given_tampering_left_by_an_ended_attempt_When_a_new_attempt_is_queued_Then_the_restore_is_taken_before_it_goes_on()
+    {
+        IWorkflowEvent[] requeued = [.. Tampered(), new MergeRequested(2, "marge", At(39))];
+        Assert.Equal(WorkflowState.Queued, Fold(requeued).State);
+
+        var events = WorkflowDecider.Decide(new RecordTagRestore(Repo, "20261101-base", Planted, MainDigest, At(40)), Fold(requeued)).Events;
+
+        Assert.Equal(TagRestoreOutcome.Restored, Assert.IsType<RegistryTagRestored>(Assert.Single(events)).Outcome);
+        Assert.Single(events.Aggregate(Fold(requeued), WorkflowEvolver.Evolve).PendingRestores);
+    }
+
+    [Fact]
     public void Given_a_planted_tag_When_the_shell_reports_it_gone_Then_it_is_deleted_and_nothing_is_left_to_restore()
     {
         var history = Tampered();
