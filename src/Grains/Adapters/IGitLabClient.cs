@@ -57,3 +57,10 @@ public interface IGitLabClient
     Task<GitLabBranch?> GetBranchAsync(long project, string branch, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabMergeRequest>> ListOpenMergeRequestsAsync(long project, string? assigneeUsername, string? label, CancellationToken ct = default);
 }
+
+public static class GitLabClientExtensions
+{
+    /// <summary>The head of the branch the merge request targets; GitLab's 404 (<see cref="GitLabException.TargetBranchGone"/>) when it was deleted.</summary>
+    public static async Task<string> TargetHeadAsync(this IGitLabClient gitlab, GitLabMergeRequest mr, CancellationToken ct) =>
+        await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct) ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
+}

@@ -25,8 +25,7 @@ internal sealed class CarImagesObserver(IGitLabClient gitlab, IImageRegistry reg
         CancellationToken ct)
     {
         if (policy.Images.Count == 0 || mr.Sha is not { } head || TrainBumps.Recorded(s, head) is not null) return null;
-        var target = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
+        var target = await gitlab.TargetHeadAsync(mr, ct);
         var reads = new List<TagFileRead>();
         foreach (var image in policy.Images)
             reads.Add(new TagFileRead(image.Name,

@@ -92,8 +92,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         }
         if (policy.Trailers.Count > 0) return await RewriteAsync(key, s, mr, policy, now, memo, ct);
         if (mr.RebaseInProgress == true) return StepResult.Waiting("GitLab is rebasing");
-        var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
+        var targetHead = await gitlab.TargetHeadAsync(mr, ct);
         var requested = memo.RebaseRequested == (s.Attempt, s.Rebases);
         // Landed, conflicting, closed (or already on top, rebased before a restart): the decider's to say.
         var seen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested), now);
@@ -117,8 +116,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var bot = options.Value.GitLab.BotUsername;
         if (s.PlannedRewrite is not { } plan)
         {
-            var onto = trainOnto ?? await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-                ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
+            var onto = trainOnto ?? await gitlab.TargetHeadAsync(mr, ct);
             var approvers = (await gitlab.GetApprovalsAsync(mr.TargetProjectId, mr.Iid, ct)).ApprovedBy ?? [];
             var resets = (await gitlab.GetProjectApprovalsAsync(mr.TargetProjectId, ct)).ResetApprovalsOnPush;
             var trailers = Domain.Trailers.MergeRequestTrailers.For(policy.Trailers, mr.WebUrl ?? throw new InvalidOperationException("GitLab gave no web_url"),
@@ -331,8 +329,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     private async Task<StepResult> VerifyingAsync(MergeRequestKey key, MergeRequestWorkflow s, GitLabMergeRequest mr, ProjectPolicy policy,
         DateTimeOffset now, StepMemo memo, CancellationToken ct)
     {
-        var targetHead = await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch);
+        var targetHead = await gitlab.TargetHeadAsync(mr, ct);
         // Ours ran in the target project (a fork MR's) or in the project itself (a same-project MR's): either way the
         // images are established from what its jobs ran on, never read through a tag.
         // A pipeline GitLab ran elsewhere never gets here (the decider ended that attempt); without images there is nothing to read.
@@ -497,8 +494,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
 
     private async Task<ObserveTrain> ObserveTrainAsync(TrainSeat seat, GitLabMergeRequest mr, DateTimeOffset now, CancellationToken ct,
         bool mergeCommits = false) =>
-        new(seat, await gitlab.BranchHeadAsync(mr.TargetProjectId, mr.TargetBranch, ct)
-            ?? throw GitLabException.TargetBranchGone(mr.TargetProjectId, mr.TargetBranch), now, mergeCommits);
+        new(seat, await gitlab.TargetHeadAsync(mr, ct), now, mergeCommits);
 
     /// <summary>Which merge requests ride a train (<see cref="TrainCarRules.Rides"/>), by the target project's merge method.</summary>
     private async Task<bool> RidesTrainAsync(GitLabMergeRequest mr, StepMemo memo, CancellationToken ct)
