@@ -558,7 +558,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, IsFork(mr),
             mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired,
             BotAssigned: mr.Assignees is { } assignees ? assignees.Any(IsBot) : null,
-            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null);
+            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null,
+            TargetBranch: mr.TargetBranch);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

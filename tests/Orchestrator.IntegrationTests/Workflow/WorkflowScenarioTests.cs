@@ -361,9 +361,12 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     [InlineData("push", "Someone pushed to branch while we were trying to merge")]
     [InlineData("draft", "Sorry, I can't merge requests marked as Draft!")]
     [InlineData("close", "the merge request is closed")]
+    [InlineData("retarget", "The target branch changed from main to stable after the merge was asked for")]
     public async Task Given_a_running_build_When_someone_changes_the_mr_Then_the_attempt_fails_with_marge_bots_reason(string change, string reason)
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "race" + change);
+        if (change == "retarget")
+            (await h.As("maintainer").PostAsync($"projects/{h.Upstream}/repository/branches?branch=stable&ref=main", null)).EnsureSuccessStatusCode();
         var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
         await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
@@ -376,8 +379,12 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
                 await h.CommitAsync(bob, h.Upstream, "slow", "one more thing", [new FileChange("create", "late.txt", "late\n")]);
                 break;
             default:
-                using (var response = await bob.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}",
-                           change == "draft" ? new { draft = true } as object : new { state_event = "close" }))
+                using (var response = await bob.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}", change switch
+                       {
+                           "draft" => new { draft = true },
+                           "retarget" => new { target_branch = "stable" },
+                           _ => new { state_event = "close" } as object,
+                       }))
                     response.EnsureSuccessStatusCode();
                 break;
         }
