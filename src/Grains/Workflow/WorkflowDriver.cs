@@ -231,6 +231,9 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             }
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
+            // FDO_FORCE_REBUILD overwrites every stale tag: the decider first rules out one that another branch names.
+            if (force.Count > 0 && s.Guard is null && s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
+                return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct, forced: true));
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
