@@ -31,6 +31,8 @@ public static class WorkflowDecider
     /// </summary>
     private static Decision Anywhere(WorkflowCommand command, MergeRequestWorkflow state, WorkflowRules rules) => (command, state.State) switch
     {
+        (Enqueue c, _) when state.IsActive && Reassigned(c.Requester, state.Requester) is { } why =>
+            Decision.Of(new AttemptCancelled(state.Attempt, "gitlab", why, c.At)),
         (Enqueue, _) when state.IsActive => Decision.Nothing,
         (Enqueue, WorkflowState.MergedElsewhere) => Decision.Reject(RejectionKind.Conflict, $"merge request was already {state.Outcome}"),
         (Enqueue, Completed) => Decision.Reject(RejectionKind.Conflict,
@@ -224,6 +226,18 @@ public static class WorkflowDecider
         PermissionCheckpoint.Promote => Promoting,
         _ => Merging,
     };
+
+    /// <summary>
+    /// Why an attempt asked for by assigning the bot no longer stands when someone else's assignment arrives (null: it
+    /// stands): GitLab reports an assignment only when the bot was not assigned before, so the bot was unassigned since the
+    /// attempt began (a withdrawal whose webhook was lost or is late), and the person now assigning it may not merge. The
+    /// attempt is cancelled, and that person's own request (assigning again) is checked like any other.
+    /// </summary>
+    internal static string? Reassigned(Requester? asking, Requester? standing) =>
+        asking is { Trigger: TriggerKind.Assignment, UserId: { } newcomer }
+            && standing is { Trigger: TriggerKind.Assignment or TriggerKind.ReconciledAssignment, UserId: { } original } && newcomer != original
+            ? $"I was unassigned and then assigned again by {asking.Display} while I worked for {standing.Display}; assign me again to have it merged"
+            : null;
 
     private static Decision DecideCheckpoint(RecordCheckpoint c, MergeRequestWorkflow state, WorkflowRules rules)
     {

@@ -154,6 +154,27 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.StartsWith($"Merge cancelled: {cancelled.Outcome}.{undone}\n", Assert.Single(await BotNotes(host, iid)));
     }
 
+    [Fact]
+    public async Task Given_a_build_asked_for_by_a_maintainer_When_the_unassign_is_lost_and_a_developer_assigns_the_bot_Then_the_attempt_is_cancelled_not_merged_for_him()
+    {
+        // Polls far apart: the grain hears nothing between the two edits but what the webhooks bring.
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "reassign", Policy, poll: TimeSpan.FromSeconds(30));
+        var h = host.Harness;
+        var (iid, mr) = await BuildingByAssignmentAsync(host, "slow-reassign");
+
+        // The maintainer's unassign is lost (every delivery is dropped until it was), then bob assigns the bot.
+        await h.Faults(new { drop_deliveries = 1000 });
+        (await h.As("maintainer").PutAsJsonAsync(mr, new { assignee_ids = new[] { 0 } })).EnsureSuccessStatusCode();
+        await Eventually.True(async () => await h.DroppedDeliveries("Merge Request Hook") > 0, "the unassign's delivery to be dropped");
+        await h.Faults(new { drop_deliveries = 0 });
+        (await h.As("bob").PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
+        var ended = await host.WaitForOutcome(iid, 1, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(WorkflowState.Cancelled, ended.State);
+        Assert.Contains("unassigned and then assigned again by @bob", ended.Outcome);
+        Assert.Equal("opened", (await h.Get(h.As("maintainer"), mr))["state"]!.GetValue<string>());
+    }
+
     /// <summary>A merge request with slow tests that a maintainer assigned to the bot, once our pipeline runs.</summary>
     private static async Task<(long Iid, string Path)> BuildingByAssignmentAsync(WebhookFedHost host, string branch)
     {

@@ -163,6 +163,14 @@ public static class WorkflowHarnessExtensions
         return (await admin.GetFromJsonAsync<JsonNode>("/-/sandbox/faults"))!["armed_routes"]!.GetValue<int>();
     }
 
+    /// <summary>How many deliveries of <paramref name="eventName"/> the sandbox dropped (its <c>drop_deliveries</c> fault).</summary>
+    public static async Task<int> DroppedDeliveries(this WorkflowHarness h, string eventName)
+    {
+        using var admin = SandboxAdmin(h);
+        return (await admin.GetFromJsonAsync<JsonArray>("/-/sandbox/deliveries"))!
+            .Count(d => d!["event"]!.GetValue<string>() == eventName && d["status"]!.GetValue<int>() == -1);
+    }
+
     private static HttpClient SandboxAdmin(WorkflowHarness h)
     {
         var admin = new HttpClient { BaseAddress = new Uri(h.Sandbox.BaseUrl) };

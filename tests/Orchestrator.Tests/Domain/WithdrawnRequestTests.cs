@@ -46,4 +46,22 @@ public sealed class WithdrawnRequestTests
         Assert.DoesNotContain(WorkflowDecider.Decide(new RecordCheckpoint(PermissionCheckpoint.Request, "main", seen, [], At(1), Facts(true, null), 0), Fold(queued)).Events,
             e => e is AttemptCancelled or AttemptFailed);
     }
+
+    [Theory]
+    [InlineData(TriggerKind.Assignment, 8, true)]
+    [InlineData(TriggerKind.ReconciledAssignment, 8, true)]
+    [InlineData(TriggerKind.Assignment, 7, false)]
+    [InlineData(TriggerKind.Label, 8, false)]
+    [InlineData(TriggerKind.Api, 8, false)]
+    public void Given_an_attempt_asked_for_by_assignment_When_someone_else_assigns_the_bot_Then_it_was_unassigned_since_and_the_attempt_is_cancelled(
+        TriggerKind standing, long newcomer, bool cancelled)
+    {
+        IWorkflowEvent[] building = [new MergeRequested(1, "maintainer", At(0), new Requester(standing, "maintainer", 7)), .. BuildingWithPipeline[1..]];
+
+        var events = WorkflowDecider.Decide(new Enqueue("dave", At(9), Requester.Person(TriggerKind.Assignment, "dave", newcomer)), Fold(building)).Events;
+
+        if (!cancelled) Assert.Empty(events);
+        else Assert.Equal("I was unassigned and then assigned again by @dave while I worked for @maintainer; assign me again to have it merged",
+            Assert.IsType<AttemptCancelled>(Assert.Single(events)).Reason);
+    }
 }
