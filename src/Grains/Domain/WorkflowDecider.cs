@@ -234,7 +234,7 @@ public static class WorkflowDecider
         var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
         var verdict = moved
             ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")
-            : rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At);
+            : MergePermission.AtCheckpoint(c.Checkpoint, rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At), state.Requester, c.Observation);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
             c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch, c.MergeRequest, c.RequiredApprovals, c.SuggestedPolicy, c.ImagesNow);
         // Withdrawn (unassigned, label taken off) is a cancellation, whoever's word arrives first: the webhook's or this look.

@@ -545,7 +545,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         // Where the bot may rewrite the source branch (asked for, and before each rebase or train push), that branch too.
         var rewrites = checkpoint is PermissionCheckpoint.Request or PermissionCheckpoint.Rebase;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct,
-            rewrites ? (mr.SourceProjectId, mr.SourceBranch) : null);
+            rewrites ? (mr.SourceProjectId, mr.SourceBranch, mr.AllowCollaboration) : null);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
             await FactsAsync(mr, policy, ct), policy.RequiredApprovals, suggested, imagesNow));
     }
