@@ -165,6 +165,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var changedByMr = await gitlab.ChangedPathsAsync(source, target, rebased, ct);
         var observations = new List<ImageObservation>();
         var unreadable = new List<string>();
+        GitLabProject? targetProject = null;
         foreach (var image in policy.Images)
         {
             var tag = Freshness.ReadTag(await gitlab.GetRawFileAsync(source, image.TagFile, rebased, ct), image.TagKey);
@@ -189,11 +190,13 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 var since = await gitlab.ChangedPathsAsync(source, commit, rebased, ct);
                 changedSince = ChangedPaths.Of(image.Inputs, since.Paths, since.Complete);
                 job = await SourceJobAsync(source, sourceImage, ct);
+                // Whether a fork owner's job could have pushed it here: read fresh, once per check, only when there is an image to judge.
+                targetProject ??= await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
             }
             // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
             // own answer, kept for readers of those fields.
             var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
-                new ImageHistory(target, upstreamBase, sourceBase, job, rebased, ownBase), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
+                new ImageHistory(target, upstreamBase, sourceBase, job, rebased, ownBase, sourceImage is null ? null : targetProject?.CiAllowForkPipelinesToRunInParentProject), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
             observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
