@@ -48,6 +48,9 @@ public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string 
 
 public sealed record GitLabVariable(string Key, string? Value);
 
+/// <summary>One merge request diff version (GitLab makes one for every push to the source branch): its source head.</summary>
+public sealed record GitLabDiffVersion(long Id, string HeadCommitSha, string? BaseCommitSha = null, string? StartCommitSha = null);
+
 public sealed record GitLabJobPipeline(long Id, string? Sha);
 
 public sealed record GitLabJobCommit(string Id);

@@ -282,6 +282,12 @@ public static class WorkflowDecider
             return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, Moved(f.Sha, pinned), c.At));
         if (f.OnTop)
         {
+            // GitLab's rebase takes no expected head: what it rewrote must be the head this attempt stands for, or someone pushed.
+            // (Our git's rewrite pushes with a lease on the head it planned from, and needs no such look.)
+            if (f.Requested && state.PlannedRewrite is null && state.ExpectedHead is { } expected && f.Sha != expected && f.RebasedFrom != expected)
+                return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, f.VersionHeads is null
+                    ? $"{SomeonePushed}: GitLab's rebase landed at {f.Sha}, and its diff versions were not read, so nothing shows it rebased the {expected} this attempt stands for"
+                    : $"{SomeonePushed}: GitLab rebased {f.RebasedFrom ?? "a head its diff versions do not show"} to {f.Sha}, not the {expected} this attempt stands for", c.At));
             var rebased = new Rebased(state.Attempt, f.Sha!, f.TargetHead, c.At, f);
             // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
             if (f.Sha == f.TargetHead)

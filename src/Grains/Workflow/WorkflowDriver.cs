@@ -95,7 +95,11 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var targetHead = await gitlab.TargetHeadAsync(mr, ct);
         var requested = memo.RebaseRequested == (s.Attempt, s.Rebases);
         // Landed, conflicting, closed (or already on top, rebased before a restart): the decider's to say.
-        var seen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested), now);
+        var facts = new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested);
+        // Our rebase landed on a new head: which head GitLab rewrote, for the decider to hold to the one this attempt stands for.
+        if (requested && mr.State == "opened" && facts.OnTop && mr.Sha != s.ExpectedHead)
+            facts = facts with { VersionHeads = [.. (await gitlab.ListDiffVersionsAsync(key.ProjectId, key.Iid, ct)).Select(v => v.HeadCommitSha)] };
+        var seen = new RecordRebase(facts, now);
         if (WorkflowDecider.Decide(seen, s).Events.Count > 0) return StepResult.Of(seen);
         if (requested) return StepResult.Waiting("the rebase has not landed yet");
         if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;

@@ -105,6 +105,11 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct) =>
         Task.FromResult(PipelineVariables.GetValueOrDefault(pipeline) ?? []);
     public Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct) => Unneeded<GitLabPipeline>("MR pipeline");
+    /// <summary>The MR's diff versions' heads, newest first (null: not asked for by the test).</summary>
+    public List<string>? VersionHeads { get; set; }
+    public Task<IReadOnlyList<GitLabDiffVersion>> ListDiffVersionsAsync(long project, long iid, CancellationToken ct) =>
+        VersionHeads is { } heads ? Task.FromResult<IReadOnlyList<GitLabDiffVersion>>([.. heads.Select((h, i) => new GitLabDiffVersion(100 - i, h))])
+            : Unneeded<IReadOnlyList<GitLabDiffVersion>>("diff versions");
     public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipeline>>("MR pipelines");
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
