@@ -27,7 +27,7 @@ public sealed record SourceJob(
 /// Observations recorded before <see cref="MergeRequestHead"/> (rule books up to 5) carry none: nothing shows their
 /// source image is the merge request's own, so the rule now finds it stale and their replay says <c>rules_changed</c>.
 /// <see cref="ForkPipelinesRun"/>: the project's <c>ci_allow_fork_pipelines_to_run_in_parent_project</c> as GitLab showed
-/// it when a source image was read (null: not shown, or recorded before it was read, rule books up to 6: their source
+/// it when a source image was read (null: not shown, or recorded before it was read, rule books up to 7: their source
 /// image is now stale and their replay says <c>rules_changed</c>).
 /// </remarks>
 [GenerateSerializer, Alias("ImageHistory")]

@@ -91,7 +91,7 @@ public sealed class FreshnessRuleTests
     [Fact]
     public void Given_a_fresh_verdict_recorded_before_fork_pipelines_were_read_When_replayed_Then_it_says_the_rules_changed()
     {
-        // Rule book 6 recorded no ForkPipelinesRun: today's rule finds the image stale, and the replay says why it differs.
+        // Rule books up to 7 recorded no ForkPipelinesRun: today's rule finds the image stale, and the replay says why it differs.
         var old = FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee"), forkPipelinesRun: null);
         var fresh = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee")));
         IWorkflowEvent[] stream = [.. Histories.Checking, new FreshnessChecked(1, Histories.RebasedSha, [fresh], false, Histories.At(3), [old])];
