@@ -168,4 +168,26 @@ public sealed class MergeRequestBehaviourTests(SandboxHost host) : IClassFixture
         Assert.Equal("opened", reopened.Str("state"));
         Assert.Null(reopened["closed_by"]);
     }
+
+    /// <summary>GitLab makes a diff version when the MR opens and at every push to its source branch, its own rebase's included.</summary>
+    [Fact]
+    public async Task Given_pushes_and_a_rebase_When_the_versions_are_listed_Then_each_head_is_a_version_newest_first()
+    {
+        var (w, id, mr) = await OpenMr(host, "versions1");
+        var path = $"projects/{id}/merge_requests/{mr.Long("iid")}";
+        var opened = mr.Str("sha");
+        var pushed = (await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("topic", "more", "g.txt", "g\n"))).Str("id");
+        var main = (await w.Maintainer.Post($"projects/{id}/repository/commits", World.Commit("main", "main moves", "m.txt", "m\n"))).Str("id");
+        await w.Maintainer.Put($"{path}/rebase", expect: HttpStatusCode.Accepted);
+        await w.Maintainer.WaitFor($"{path}?include_rebase_in_progress=true", m => !m["rebase_in_progress"]!.GetValue<bool>(), TimeSpan.FromSeconds(10));
+        var rebased = (await w.Maintainer.Get(path)).Str("sha");
+
+        var versions = (await w.Maintainer.Get($"{path}/versions")).AsArray();
+
+        Assert.Equal([rebased, pushed, opened], versions.Select(v => v!.Str("head_commit_sha")));
+        Assert.Equal(main, versions[0]!.Str("start_commit_sha"));
+        Assert.Equal(main, versions[0]!.Str("base_commit_sha"));
+        Assert.True(versions[0]!.Long("id") > versions[1]!.Long("id"));
+        Assert.Equal(mr.Long("id"), versions[0]!.Long("merge_request_id"));
+    }
 }

@@ -118,6 +118,18 @@ public static class MergeRequestsApi
             return GitLabEndpoint.Json(r.Service<Views>().Approvals(mr), 201);
         });
 
+        // GitLab's diff versions, newest first, paginated (GET /projects/:id/merge_requests/:iid/versions).
+        app.MapGitLab("GET", One + "/versions", r =>
+        {
+            var (_, mr) = Find(r);
+            return GitLabEndpoint.List(r, [.. Enumerable.Reverse(mr.Versions).Select(v => (JsonNode)new JsonObject
+            {
+                ["id"] = v.Id, ["head_commit_sha"] = v.HeadCommitSha, ["base_commit_sha"] = v.BaseCommitSha,
+                ["start_commit_sha"] = v.StartCommitSha, ["created_at"] = Views.Time(v.CreatedAt), ["merge_request_id"] = mr.Id,
+                ["state"] = "collected", ["real_size"] = v.RealSize?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            })]);
+        });
+
         app.MapGitLab("PUT", One + "/rebase", r =>
         {
             var (_, mr) = Find(r);
@@ -170,6 +182,7 @@ public static class MergeRequestsApi
         ApplyEditable(r, mr, r.Store.CanAdminMergeRequests(target, r.User));
         if (r.Params.Bool("draft") == true) mr.Title = DraftTitle.Mark(mr.Title);
         r.Store.MergeRequests.Add(mr);
+        await r.Service<MergeRequestService>().AddVersionAsync(mr, (await r.Store.Repo(source).BranchHeadAsync(sourceBranch))!);
         // Creation records its labels as events, but GitLab writes no assignee or reviewer note for it (is_update: false).
         MergeRequestActivity.LabelsChanged(r.Store, mr, r.User, []);
         // Opening changes every attribute from nothing, and GitLab lists them so.

@@ -127,6 +127,11 @@ public sealed class MergeRequest
     public string? MergedSha { get; set; }
     /// <summary>Where <c>refs/merge-requests/:iid/head</c> was last set in the target.</summary>
     public string? HeadRefSha { get; set; }
+    /// <summary>
+    /// GitLab's merge request diffs (its <c>versions</c>), oldest first: one when the MR opens and one for every push that
+    /// moves its source branch (GitLab's RefreshService), its own rebase's included.
+    /// </summary>
+    public List<DiffVersion> Versions { get; } = [];
     public bool RebaseInProgress { get; set; }
     /// <summary>The head GitLab's own rebase pushed last: a push of it removes no approvals (GitLab's <c>rebase_commit_sha</c>).</summary>
     public string? RebaseCommitSha { get; set; }
@@ -174,3 +179,6 @@ public static class DraftTitle
 
     public static string Mark(string title) => IsDraft(title) ? title : $"Draft: {title}";
 }
+
+/// <summary>One merge request diff version: the source head of one push, the target head it was compared with, and their merge base.</summary>
+public sealed record DiffVersion(long Id, string HeadCommitSha, string? BaseCommitSha, string? StartCommitSha, DateTimeOffset CreatedAt, int? RealSize);

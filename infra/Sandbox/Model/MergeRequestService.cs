@@ -195,11 +195,31 @@ public sealed class MergeRequestService(SandboxStore store, ILogger<MergeRequest
     public Task NotifyChangedAsync(MergeRequest mr, string action, User user) =>
         MergeRequestChanged?.Invoke(mr, action, user, null, null) ?? Task.CompletedTask;
 
-    /// <summary>The one way every kind of push reaches the model: mergeability rechecks, then CI and hooks.</summary>
-    public Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, PushOptions options)
+    /// <summary>The one way every kind of push reaches the model: new diff versions, mergeability rechecks, then CI and hooks.</summary>
+    public async Task NotifyPushedAsync(Project project, string branch, string? before, string after, User user, PushOptions options)
     {
+        if (!Deleted(after))
+            foreach (var mr in store.MergeRequests.Where(m => m.State == "opened" && m.SourceProjectId == project.Id && m.SourceBranch == branch).ToList())
+                await AddVersionAsync(mr, after);
         store.BranchMoved(project, branch);
-        return BranchPushed?.Invoke(project, branch, before, after, user, options) ?? Task.CompletedTask;
+        await (BranchPushed?.Invoke(project, branch, before, after, user, options) ?? Task.CompletedTask);
+    }
+
+    private static bool Deleted(string after) => after.Length == 0 || after.All(c => c == '0');
+
+    /// <summary>
+    /// GitLab's MergeRequest#reload_diff after a push (and create_merge_request_diff when it opens): a new version for a new
+    /// source head, compared with the target branch's head, with the head ref in the target moved to it.
+    /// </summary>
+    public async Task AddVersionAsync(MergeRequest mr, string head)
+    {
+        if (mr.Versions.Count > 0 && mr.Versions[^1].HeadCommitSha == head) return;
+        var source = store.ProjectById(mr.SourceProjectId);
+        var target = store.ProjectById(mr.TargetProjectId);
+        var targetHead = await store.Repo(target).BranchHeadAsync(mr.TargetBranch);
+        await SyncHeadRefAsync(mr, source, target, head);
+        var compared = targetHead is null ? null : await CompareAsync(target, targetHead, head);
+        mr.Versions.Add(new DiffVersion(store.NewId(), head, compared?.BaseSha, targetHead, store.Now, compared?.Changes));
     }
 
     public async Task MergeAsync(MergeRequest mr, User user, string? sha, bool? removeSource, string? message, string? squashMessage = null)

@@ -105,6 +105,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
     public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
         GetAll<GitLabPipeline>($"projects/{project}/merge_requests/{iid}/pipelines", ct);
 
+    public Task<IReadOnlyList<GitLabDiffVersion>> ListDiffVersionsAsync(long project, long iid, CancellationToken ct) =>
+        Get<IReadOnlyList<GitLabDiffVersion>>($"projects/{project}/merge_requests/{iid}/versions?per_page=20", ct);
+
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
         GetAll<GitLabPipelineJob>($"projects/{project}/pipelines/{pipeline}/bridges", ct);
 

@@ -48,6 +48,9 @@ public sealed record GitLabPipeline(long Id, long ProjectId, string Sha, string 
 
 public sealed record GitLabVariable(string Key, string? Value);
 
+/// <summary>One merge request diff version (GitLab makes one for every push to the source branch): its source head.</summary>
+public sealed record GitLabDiffVersion(long Id, string HeadCommitSha, string? BaseCommitSha = null, string? StartCommitSha = null);
+
 public sealed record GitLabJobPipeline(long Id, string? Sha);
 
 public sealed record GitLabJobCommit(string Id);
@@ -84,7 +87,9 @@ public sealed record GitLabCompare(IReadOnlyList<GitLabDiff> Diffs, bool Compare
 /// <summary>The paths a comparison changed; <paramref name="Complete"/> false when GitLab says it did not finish it.</summary>
 public sealed record GitLabChanges(IReadOnlyList<string> Paths, bool Complete = true);
 
-public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null, string? WebUrl = null);
+/// <remarks><paramref name="CiAllowForkPipelinesToRunInParentProject"/>: shown by GitLab only to those who may administer the project.</remarks>
+public sealed record GitLabProject(long Id, string PathWithNamespace, string? DefaultBranch = null, string? MergeMethod = null, string? WebUrl = null,
+    bool? CiAllowForkPipelinesToRunInParentProject = null);
 
 /// <summary>GitLab's lint of a project's CI configuration at one commit: its <c>merged_yaml</c> has local includes folded in.</summary>
 public sealed record GitLabCiLint(bool Valid, IReadOnlyList<string>? Errors, string? MergedYaml);

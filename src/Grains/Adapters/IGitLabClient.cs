@@ -31,6 +31,8 @@ public interface IGitLabClient
     /// </summary>
     Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct = default);
+    /// <summary>The merge request's diff versions, newest first, first page only (<c>GET …/merge_requests/:iid/versions</c>): one per push.</summary>
+    Task<IReadOnlyList<GitLabDiffVersion>> ListDiffVersionsAsync(long project, long iid, CancellationToken ct = default);
     /// <summary>The pipeline's trigger jobs (<c>GET …/pipelines/:id/bridges</c>): each starts a downstream pipeline.</summary>
     Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct = default);
     Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct = default);

@@ -26,6 +26,9 @@ public sealed record SourceJob(
 /// <remarks>
 /// Observations recorded before <see cref="MergeRequestHead"/> (rule books up to 5) carry none: nothing shows their
 /// source image is the merge request's own, so the rule now finds it stale and their replay says <c>rules_changed</c>.
+/// <see cref="ForkPipelinesRun"/>: the project's <c>ci_allow_fork_pipelines_to_run_in_parent_project</c> as GitLab showed
+/// it when a source image was read (null: not shown, or recorded before it was read, rule books up to 7: their source
+/// image is now stale and their replay says <c>rules_changed</c>).
 /// </remarks>
 [GenerateSerializer, Alias("ImageHistory")]
 public sealed record ImageHistory(
@@ -34,7 +37,8 @@ public sealed record ImageHistory(
     [property: Id(2)] string? SourceMergeBase,
     [property: Id(3)] SourceJob? SourceJob,
     [property: Id(4)] string? MergeRequestHead = null,
-    [property: Id(5)] string? OwnMergeBase = null);
+    [property: Id(5)] string? OwnMergeBase = null,
+    [property: Id(6)] bool? ForkPipelinesRun = null);
 
 /// <summary>Everything the freshness rule looks at for one image, gathered by the shell from GitLab and the registry.</summary>
 /// <remarks>
@@ -84,6 +88,14 @@ public sealed record ImageObservation(
     /// </summary>
     public bool OwnCommit => History is { MergeRequestHead: not null } h && Source?.Commit is { } c && h.OwnMergeBase == c;
 
+    /// <summary>
+    /// No fork owner's job could have pushed the image: the project does not let fork merge requests' pipelines run in it.
+    /// The labels bind the image to a job, not the job to the digest (any job that may push to the project's registry can
+    /// push any image under the tag with labels copied from a real job, and ci-templates logs no digest it pushed), and a
+    /// fork merge request's pipeline run here (ours included) runs its owner's jobs with this registry's push rights.
+    /// </summary>
+    public bool ShutToForkPipelines => History is { ForkPipelinesRun: false };
+
     /// <summary>Labels are claims: GitLab confirms that the job they name, of the pipeline they name, built that commit and succeeded.</summary>
     public bool Provenance => History is { } h
         ? Source is { JobId: not null, PipelineId: { } pipeline, Commit: { } commit } && h.SourceJob is { Status: "success" } job
@@ -116,8 +128,13 @@ public static class Freshness
             if (o.InputsChangedSinceSource)
                 failed.Add($"its inputs changed between its fdo.commit and the rebased commit{Evidence(o.Inputs, o.ChangedSinceSourceCommit)}");
             if (!o.Provenance) failed.Add($"GitLab does not confirm job {src.JobId} of pipeline {src.PipelineId} built it from {src.Commit}");
+            if (!o.ShutToForkPipelines)
+                failed.Add((o.History?.ForkPipelinesRun is true ? "this project lets fork merge requests' pipelines run in it"
+                    : "GitLab did not show whether this project lets fork merge requests' pipelines run in it") +
+                    " (ci_allow_fork_pipelines_to_run_in_parent_project), where a fork owner's job may push any image under this tag " +
+                    "with labels copied from a real job, and nothing binds the digest to the job its labels name");
             return failed.Count == 0
-                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit}, one of this merge request's commits, on top of the target HEAD, inputs unchanged, provenance confirmed", src.Digest)
+                ? new(o.Name, o.Tag, FreshnessVerdict.Fresh, src.Commit, $"{src.Digest} built from {src.Commit}, one of this merge request's commits, on top of the target HEAD, inputs unchanged, provenance confirmed, in a project that runs no fork pipelines", src.Digest)
                 : new(o.Name, o.Tag, FreshnessVerdict.Stale, src.Commit, $"{src.Digest} built from {src.Commit}: {string.Join("; ", failed)}");
         }
         return new(o.Name, o.Tag, FreshnessVerdict.Missing, null,

@@ -27,13 +27,17 @@ public sealed record ProtectedBranchRule(
 /// The merge request's source branch, which a rebase (GitLab's or our git's) or a train's push rewrites with the bot's
 /// rights: its name, whether it lives in a fork, and whether GitLab itself calls it protected (its branch API, which
 /// anyone who can read the code may call; a fork's rule list needs rights in the fork the bot need not have, and is not
-/// read). In the target project the observation's own rules judge it.
+/// read). In the target project the observation's own rules judge it. For a fork, <paramref name="AllowCollaboration"/>
+/// is the merge request's <c>allow_collaboration</c> as GitLab's API shows it (its <c>MergeRequest#allow_collaboration</c>:
+/// <c>allow_maintainer_to_push</c> set by someone who may push to the fork, both projects not private, the branch not
+/// protected in the fork); null where it was not read (same project, or an observation made before it was).
 /// </summary>
 [GenerateSerializer, Alias("SourceBranchObservation")]
 public sealed record SourceBranchObservation(
     [property: Id(0)] string Branch,
     [property: Id(1)] bool InFork,
-    [property: Id(2)] bool? Protected = null);
+    [property: Id(2)] bool? Protected = null,
+    [property: Id(3)] bool? AllowCollaboration = null);
 
 /// <summary>
 /// What GitLab said about the actor and the target branch, read just before a check: every protected-branch rule of
@@ -135,19 +139,18 @@ public static class MergePermission
     /// Whether the requester could rewrite the source branch themselves, as the bot's rebase or push does with its own
     /// rights (GitLab's can_push_to_branch? and its force-push check): in the target project, an unprotected branch takes
     /// a Developer or more; a protected one needs a matching rule's push access and a matching rule that allows force
-    /// push. A fork's branch is open to the target's members only while it is unprotected (GitLab's allow_collaboration
-    /// never reaches a protected branch), and the requester's rights in the fork are not read: a protected one is refused.
+    /// push. A fork's branch is judged by GitLab's collaboration grant alone (Project#branch_allows_collaboration?: an open
+    /// merge request from the branch with allow_collaboration on lets whoever may merge it into its target branch push
+    /// there), never by the bot's own rights in the fork: the fork's branch must be unprotected and allow_collaboration on,
+    /// and the requester must be one who may merge into the target (<see cref="MayMerge"/>). The requester's rights in the
+    /// fork are not read: without collaboration, a fork member asking is refused too (fail closed).
     /// </summary>
     public static PermissionVerdict MayRewriteSource(PermissionObservation seen)
     {
-        if (seen.Source is not { } source) return No("the source branch was not read");
+        if (seen.Source is not { } source) return No("the source branch was not read") with { Advice = RewriteAdvice };
         var branch = source.Branch;
         var rewrites = "and the bot rewrites it (rebase, force push) with its own rights";
-        if (source.InFork)
-            return source.Protected is false
-                ? new(true, $"the fork's branch {branch} is not protected, so members who may merge may push to it")
-                : No($"the source branch {branch} is {(source.Protected is true ? "protected in the fork" : "not known to be unprotected in the fork")}, " +
-                    $"where the bot cannot tell whether the requester may push, {rewrites}") with { Advice = RewriteAdvice };
+        if (source.InFork) return MayRewriteForkBranch(seen, source, rewrites);
         var rules = seen.Rules;
         var matching = rules.Where(r => Matches(r.Name, branch)).ToList();
         var level = seen.AccessLevel;
@@ -167,6 +170,39 @@ public static class MergePermission
             : No($"the source branch {branch} is protected ({rule}), the requester is {Role(level)} and may not " +
                 (push ? "force push to it" : "push to it") + $", {rewrites}") with { Advice = RewriteAdvice };
     }
+
+    /// <summary>A fork's branch, open to the requester only through GitLab's collaboration grant (see <see cref="MayRewriteSource"/>).</summary>
+    private static PermissionVerdict MayRewriteForkBranch(PermissionObservation seen, SourceBranchObservation source, string rewrites)
+    {
+        var branch = source.Branch;
+        if (source.Protected is not false)
+            return No($"the source branch {branch} is {(source.Protected is true ? "protected in the fork" : "not known to be unprotected in the fork")}, " +
+                $"where the bot cannot tell whether the requester may push, {rewrites}") with { Advice = RewriteAdvice };
+        if (source.AllowCollaboration is not true)
+            return No($"the fork's merge request {(source.AllowCollaboration is false ? "does not allow" : "was not seen to allow")} commits from " +
+                $"members who can merge to the target branch (allow_collaboration), so GitLab opens the fork's branch {branch} to no one " +
+                $"of the target project, {rewrites}") with { Advice = RewriteAdvice };
+        return MayMerge(seen) is { Allowed: true }
+            ? new(true, $"the fork's branch {branch} is not protected and its merge request allows collaboration, which lets whoever may merge it push to it")
+            : No($"the fork's branch {branch} is open through collaboration only to those who may merge into {seen.TargetBranch}, {rewrites}") with { Advice = RewriteAdvice };
+    }
+
+    /// <summary>
+    /// The checkpoints before which the bot may rewrite the source branch (the request, for GitLab's rebase or our git's
+    /// push, and each rebase): there the source branch must have been read, or nothing shows the requester could rewrite it.
+    /// </summary>
+    public static bool RewritesSource(PermissionCheckpoint checkpoint) => checkpoint is PermissionCheckpoint.Request or PermissionCheckpoint.Rebase;
+
+    /// <summary>
+    /// <see cref="Evaluate"/> at a checkpoint: before a rewrite of the source branch, a person's observation without the
+    /// source branch fails closed (the rule would have nothing to judge); elsewhere, and for an API token acting on its
+    /// own authority, as <see cref="Evaluate"/> says.
+    /// </summary>
+    public static PermissionVerdict AtCheckpoint(PermissionCheckpoint checkpoint, PermissionVerdict verdict, Requester? requester, PermissionObservation? seen) =>
+        verdict.Allowed && RewritesSource(checkpoint) && requester is { NamesPerson: true } && seen is { Source: null }
+            ? No($"the source branch was not read before the {checkpoint.ToString().ToLowerInvariant()}, so nothing shows the requester could " +
+                "rewrite it, and the bot rewrites it (rebase, force push) with its own rights") with { Advice = RewriteAdvice }
+            : verdict;
 
     /// <summary>What someone who may not rewrite the source branch can do instead.</summary>
     public const string RewriteAdvice =

@@ -52,6 +52,8 @@ public sealed record MergeRequestFacts(
 /// <summary>
 /// The merge request while it is being rebased: its state and head, the base GitLab computed its diff against, the
 /// target's head, GitLab's merge error, and whether this attempt asked GitLab for the rebase (an old error is not ours).
+/// <paramref name="VersionHeads"/>: once GitLab's rebase we asked for landed on a new head, the source heads of the merge
+/// request's diff versions, newest first (GitLab makes one for every push, its rebase's included); null where not read.
 /// </summary>
 [GenerateSerializer, Alias("RebaseFacts")]
 public sealed record RebaseFacts(
@@ -60,8 +62,17 @@ public sealed record RebaseFacts(
     [property: Id(2)] string? BaseSha,
     [property: Id(3)] string TargetHead,
     [property: Id(4)] string? MergeError,
-    [property: Id(5)] bool Requested)
+    [property: Id(5)] bool Requested,
+    [property: Id(6)] IReadOnlyList<string>? VersionHeads = null)
 {
     /// <summary>The head sits on the target's head: GitLab's rebase landed, or there was nothing to do.</summary>
     public bool OnTop => Sha is not null && BaseSha == TargetHead;
+
+    /// <summary>
+    /// The head GitLab's rebase rewrote: the version just before the newest one holding <see cref="Sha"/>. GitLab's rebase
+    /// takes no expected head from us (it rebases the head it knows then, and pushes only over that one), so a push made
+    /// between our look and its rebase shows here as a version of its own. Null when the versions do not show it.
+    /// </summary>
+    public string? RebasedFrom =>
+        VersionHeads is { } heads && Sha is { } sha && heads.ToList().IndexOf(sha) is var i and >= 0 && i + 1 < heads.Count ? heads[i + 1] : null;
 }

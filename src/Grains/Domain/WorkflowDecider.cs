@@ -248,7 +248,7 @@ public static class WorkflowDecider
         var moved = c.Checkpoint != PermissionCheckpoint.Request && state.TargetBranch is { } pinned && pinned != c.TargetBranch;
         var verdict = moved
             ? new PermissionVerdict(false, $"the target branch changed from {state.TargetBranch} to {c.TargetBranch} after the merge was asked for")
-            : rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At);
+            : MergePermission.AtCheckpoint(c.Checkpoint, rules.MayMerge(state.Requester, c.Observation, c.AllowedCommanders, c.At), state.Requester, c.Observation);
         var checkedEvent = new PermissionChecked(state.Attempt, c.Checkpoint, state.Rebases, state.Requester, c.Observation,
             c.AllowedCommanders, verdict.Allowed, verdict.Reason, c.At, c.TargetBranch, c.MergeRequest, c.RequiredApprovals, c.SuggestedPolicy, c.ImagesNow);
         // Withdrawn (unassigned, label taken off) is a cancellation, whoever's word arrives first: the webhook's or this look.
@@ -296,6 +296,12 @@ public static class WorkflowDecider
             return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, Moved(f.Sha, pinned), c.At));
         if (f.OnTop)
         {
+            // GitLab's rebase takes no expected head: what it rewrote must be the head this attempt stands for, or someone pushed.
+            // (Our git's rewrite pushes with a lease on the head it planned from, and needs no such look.)
+            if (f.Requested && state.PlannedRewrite is null && state.ExpectedHead is { } expected && f.Sha != expected && f.RebasedFrom != expected)
+                return Decision.Of(new RebaseStopped(state.Attempt, f, c.At), Failed(state, f.VersionHeads is null
+                    ? $"{SomeonePushed}: GitLab's rebase landed at {f.Sha}, and its diff versions were not read, so nothing shows it rebased the {expected} this attempt stands for"
+                    : $"{SomeonePushed}: GitLab rebased {f.RebasedFrom ?? "a head its diff versions do not show"} to {f.Sha}, not the {expected} this attempt stands for", c.At));
             var rebased = new Rebased(state.Attempt, f.Sha!, f.TargetHead, c.At, f);
             // Rebased onto the target and nothing is left: the changes are already there, and a merge would add nothing.
             if (f.Sha == f.TargetHead)

@@ -24,7 +24,11 @@ public sealed record WorkflowRules(
     public const int UnhealableLimit = 3;
 
     /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
-    public const int Version = 7;
+    /// <remarks>
+    /// 8: the source branch must have been read before a rewrite, and a fork's branch needs allow_collaboration; an image is
+    /// fresh only where no fork pipeline runs; GitLab's rebase must have rewritten the head the attempt stands for.
+    /// </remarks>
+    public const int Version = 8;
 
     /// <summary>How a decision names the rule book it was made with, stored beside its events.</summary>
     public static readonly string Tag = $"rules/{Version}";

@@ -9,10 +9,11 @@ namespace Orchestrator.Workflow;
 /// </summary>
 public sealed class PermissionObserver(IGitLabClient gitlab)
 {
-    /// <remarks><c>source</c>: the source branch (its project and name) where the effect may rewrite it, so the decider can
-    /// judge whether the requester could have; null where nothing is pushed to it.</remarks>
+    /// <remarks><c>source</c>: the source branch (its project and name, and the merge request's <c>allow_collaboration</c> as
+    /// GitLab showed it) where the effect may rewrite it, so the decider can judge whether the requester could have; null
+    /// where nothing is pushed to it.</remarks>
     public async Task<PermissionObservation?> ObserveAsync(Requester? requester, long project, string targetBranch, CancellationToken ct,
-        (long Project, string Branch)? source = null)
+        (long Project, string Branch, bool? AllowCollaboration)? source = null)
     {
         if (requester is null || !requester.NamesPerson) return null;
         var userId = requester.UserId;
@@ -24,12 +25,15 @@ public sealed class PermissionObserver(IGitLabClient gitlab)
         var member = userId is { } id ? await gitlab.GetMemberAsync(project, id, ct) : null;
         return new PermissionObservation(targetBranch, rules, userId, member?.AccessLevel ?? 0,
             member is null ? "active" : member.State, member?.MembershipState, member?.ExpiresAt, branch?.Protected,
-            source is { } s ? await SourceAsync(project, s.Project, s.Branch, ct) : null);
+            source is { } s ? await SourceAsync(project, s.Project, s.Branch, s.AllowCollaboration, ct) : null);
     }
 
-    /// <summary>The source branch as GitLab shows it (in a fork, only whether it is protected: the bot need not be a member there).</summary>
-    private async Task<SourceBranchObservation> SourceAsync(long target, long project, string branch, CancellationToken ct) =>
-        new(branch, project != target, (await gitlab.GetBranchAsync(project, branch, ct))?.Protected);
+    /// <summary>
+    /// The source branch as GitLab shows it (in a fork, only whether it is protected, the bot need not be a member there,
+    /// and whether its merge request opens it to the target's members; GitLab shows allow_collaboration only for forks).
+    /// </summary>
+    private async Task<SourceBranchObservation> SourceAsync(long target, long project, string branch, bool? allowCollaboration, CancellationToken ct) =>
+        new(branch, project != target, (await gitlab.GetBranchAsync(project, branch, ct))?.Protected, project != target ? allowCollaboration : null);
 
     private async Task<List<ProtectedBranchRule>> RulesAsync(long project, CancellationToken ct) =>
         [.. (await gitlab.ListProtectedBranchesAsync(project, ct)).Select(r => new ProtectedBranchRule(r.Name,

@@ -95,7 +95,11 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var targetHead = await gitlab.TargetHeadAsync(mr, ct);
         var requested = memo.RebaseRequested == (s.Attempt, s.Rebases);
         // Landed, conflicting, closed (or already on top, rebased before a restart): the decider's to say.
-        var seen = new RecordRebase(new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested), now);
+        var facts = new RebaseFacts(mr.State, mr.Sha, mr.DiffRefs?.BaseSha, targetHead, mr.MergeError, requested);
+        // Our rebase landed on a new head: which head GitLab rewrote, for the decider to hold to the one this attempt stands for.
+        if (requested && mr.State == "opened" && facts.OnTop && mr.Sha != s.ExpectedHead)
+            facts = facts with { VersionHeads = [.. (await gitlab.ListDiffVersionsAsync(key.ProjectId, key.Iid, ct)).Select(v => v.HeadCommitSha)] };
+        var seen = new RecordRebase(facts, now);
         if (WorkflowDecider.Decide(seen, s).Events.Count > 0) return StepResult.Of(seen);
         if (requested) return StepResult.Waiting("the rebase has not landed yet");
         if (await Checkpoint(PermissionCheckpoint.Rebase, key, s, mr, policy, now, ct) is { } check) return check;
@@ -165,6 +169,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         var changedByMr = await gitlab.ChangedPathsAsync(source, target, rebased, ct);
         var observations = new List<ImageObservation>();
         var unreadable = new List<string>();
+        GitLabProject? targetProject = null;
         foreach (var image in policy.Images)
         {
             var tag = Freshness.ReadTag(await gitlab.GetRawFileAsync(source, image.TagFile, rebased, ct), image.TagKey);
@@ -189,11 +194,13 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 var since = await gitlab.ChangedPathsAsync(source, commit, rebased, ct);
                 changedSince = ChangedPaths.Of(image.Inputs, since.Paths, since.Complete);
                 job = await SourceJobAsync(source, sourceImage, ct);
+                // Whether a fork owner's job could have pushed it here: read fresh, once per check, only when there is an image to judge.
+                targetProject ??= await gitlab.GetProjectAsync(mr.TargetProjectId.ToString(), ct);
             }
             // The paths and the globs, for the rule to match (and replay to match again); the older booleans are the rule's
             // own answer, kept for readers of those fields.
             var seen = new ImageObservation(image.Name, tag, targetTag, false, upstream, false, sourceImage, false, false, false,
-                new ImageHistory(target, upstreamBase, sourceBase, job, rebased, ownBase), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
+                new ImageHistory(target, upstreamBase, sourceBase, job, rebased, ownBase, sourceImage is null ? null : targetProject?.CiAllowForkPipelinesToRunInParentProject), image.Inputs, ChangedPaths.Of(image.Inputs, changedByMr.Paths, changedByMr.Complete), changedSince);
             observations.Add(seen with { InputsChangedByMergeRequest = seen.MergeRequestTouchesInputs, InputsChangedSinceSourceCommit = seen.InputsChangedSinceSource });
         }
         return StepResult.Of(new RecordFreshness(observations, policy.AllowUnbumpedInputs, now, UnreadableTags: unreadable));
@@ -548,7 +555,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         // Where the bot may rewrite the source branch (asked for, and before each rebase or train push), that branch too.
         var rewrites = checkpoint is PermissionCheckpoint.Request or PermissionCheckpoint.Rebase;
         var seen = await permissions.ObserveAsync(s.Requester, key.ProjectId, mr.TargetBranch, ct,
-            rewrites ? (mr.SourceProjectId, mr.SourceBranch) : null);
+            rewrites ? (mr.SourceProjectId, mr.SourceBranch, mr.AllowCollaboration) : null);
         return StepResult.Of(new RecordCheckpoint(checkpoint, mr.TargetBranch, seen, policy.AllowedCommanders, now,
             await FactsAsync(mr, policy, ct), policy.RequiredApprovals, suggested, imagesNow));
     }

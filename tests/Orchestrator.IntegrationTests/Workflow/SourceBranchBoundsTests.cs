@@ -52,4 +52,32 @@ public sealed class SourceBranchBoundsTests(SchemaFixture db, SandboxFixture san
         Assert.Equal(WorkflowState.Completed, merged.State);
         Assert.Equal("merged", (await h.Get(maintainer, mr))["state"]!.GetValue<string>());
     }
+
+    [Fact]
+    public async Task Given_a_fork_MR_not_open_to_collaboration_but_the_bot_a_member_of_the_fork_When_a_maintainer_assigns_the_bot_Then_the_fork_branch_is_not_rewritten()
+    {
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "nocollab", h => WorkflowHarness.IncidentPolicy(h.UpstreamPath));
+        var h = host.Harness;
+        var alice = h.As("alice");
+        var maintainer = h.As("maintainer");
+        var mr = $"projects/{h.Upstream}/merge_requests/{h.MrA}";
+        // GitLab would let the bot push to alice's branch (it is a Maintainer of her fork), though her MR shuts the
+        // target's members out: the bot's own rights there are no reason to rewrite it for the maintainer.
+        (await alice.PostAsJsonAsync($"projects/{h.Fork}/members", new { user_id = host.BotId, access_level = 40 })).EnsureSuccessStatusCode();
+        (await alice.PutAsJsonAsync(mr, new { allow_collaboration = false })).EnsureSuccessStatusCode();
+        var forkHead = (await h.Get(alice, $"projects/{h.Fork}/repository/branches/a-new-tool"))["commit"]!["id"]!.GetValue<string>();
+
+        (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
+        var refused = await host.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Refused, refused.State);
+        Assert.Equal(forkHead, (await h.Get(alice, $"projects/{h.Fork}/repository/branches/a-new-tool"))["commit"]!["id"]!.GetValue<string>());
+        var events = await host.Grain(h.MrA).GetEvents();
+        Assert.DoesNotContain(events.Select(e => e.Type), t => t is "rebase_started" or "rewrite_planned" or "merged");
+        // The observation the refusal was decided from is recorded, so replay judges it again.
+        var check = Assert.Single(events, e => e.Type == "permission_checked");
+        Assert.Contains("\"allowCollaboration\":false", check.Data.Replace(" ", ""), StringComparison.OrdinalIgnoreCase);
+        var note = Assert.Single(await h.NotesAsync(h.MrA), n => n.Contains("I can't merge this merge request for you"));
+        Assert.Contains("allow_collaboration", note);
+    }
 }

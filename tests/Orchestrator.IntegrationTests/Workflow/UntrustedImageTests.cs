@@ -88,7 +88,7 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
     /// <summary>
     /// The repro: the fork owner's job plants an image under a new tag of the target's registry; the attempt fails and
     /// the tag is deleted. A maintainer's merge request that then bumps to that tag gets an image our pipeline builds for
-    /// it, never the planted one.
+    /// it, never the planted one (nor its branch pipeline's: in a project that runs fork pipelines nothing is fresh).
     /// </summary>
     [Fact]
     public async Task Given_a_fork_mr_whose_pipeline_plants_a_new_tag_When_verified_Then_the_tag_is_deleted_and_a_bump_to_it_merges_our_own_build()
@@ -118,7 +118,10 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
 
         Assert.Equal(WorkflowState.Completed, merged.State);
         var image = Assert.Single(merged.Images);
-        Assert.Equal((FreshnessVerdict.Fresh, branchHead), (image.Verdict, image.FdoCommit));
+        // This project runs fork pipelines, so even the bump's own branch image is not taken on its labels: it is rebuilt.
+        Assert.Equal((FreshnessVerdict.Stale, branchHead), (image.Verdict, image.FdoCommit));
+        Assert.Contains("ci_allow_fork_pipelines_to_run_in_parent_project", (await h.Grain(bump).GetEvents()).Single(e => e.Type == "freshness_checked").Data);
+        Assert.True(merged.ForcedRebuild);
         var built = Assert.Single(merged.BuiltImages);
         Assert.NotEqual(planted, built.Digest);
         Assert.Equal(built.Digest, await h.UpstreamDigest(next));

@@ -56,10 +56,18 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 
-    [Fact]
-    public async Task Given_an_mr_whose_own_image_was_built_on_the_target_head_When_enqueued_Then_it_is_fresh_and_not_rebuilt()
+    /// <summary>
+    /// The request's own image, built by its branch pipeline, is reused only where no fork owner's job could have pushed
+    /// under its tag: in a project that runs fork merge requests' pipelines (the seed's, as GitLab's default) it is rebuilt.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Given_an_mr_whose_own_image_was_built_on_the_target_head_When_enqueued_Then_it_is_fresh_only_where_no_fork_pipeline_runs(bool forkPipelinesRun)
     {
-        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "frs");
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, forkPipelinesRun ? "frs-forks" : "frs");
+        (await h.As("maintainer").PutAsJsonAsync($"projects/{h.Upstream}", new { ci_allow_fork_pipelines_to_run_in_parent_project = forkPipelinesRun }))
+            .EnsureSuccessStatusCode();
         var iid = await h.OpenMrAsync("bump", "Bump the image tag", new FileChange("update", TagFile, "variables:\n  DEBIAN_BUILD_TAG: \"20261120-fresh\"\n"));
         var bob = h.As("bob");
         var branchHead = (await h.Get(bob, $"projects/{h.Upstream}/repository/branches/bump"))["commit"]!["id"]!.GetValue<string>();
@@ -70,11 +78,14 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
 
         Assert.Equal(WorkflowState.Completed, s.State);
         var image = Assert.Single(s.Images);
-        Assert.Equal(FreshnessVerdict.Fresh, image.Verdict);
+        Assert.Equal((forkPipelinesRun ? FreshnessVerdict.Stale : FreshnessVerdict.Fresh, branchHead), (image.Verdict, image.FdoCommit));
         var check = (await h.Grain(iid).GetEvents()).Single(e => e.Type == "freshness_checked");
         Assert.Contains($"\"fdoCommit\":\"{branchHead}\"", check.Data);
-        Assert.False(s.ForcedRebuild);
-        Assert.Contains("exists already", await h.Trace(bob, h.Upstream, s.PipelineId!.Value, 0));
+        // What the verdict was decided from is recorded, so replay judges it again.
+        Assert.Contains($"\"forkPipelinesRun\":{(forkPipelinesRun ? "true" : "false")}", check.Data);
+        Assert.Equal(forkPipelinesRun, s.ForcedRebuild);
+        if (forkPipelinesRun) Assert.Contains("ci_allow_fork_pipelines_to_run_in_parent_project", check.Data);
+        else Assert.Contains("exists already", await h.Trace(bob, h.Upstream, s.PipelineId!.Value, 0));
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 

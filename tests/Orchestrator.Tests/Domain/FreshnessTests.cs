@@ -45,9 +45,9 @@ public sealed class FreshnessRuleTests
     private const string Head = "d1d1";
 
     private static ImageObservation FromGit(RegistryImage? upstream = null, string? upstreamBase = null, RegistryImage? source = null,
-        string? sourceBase = Target, SourceJob? job = null, string? ownBase = "c0ffee") =>
+        string? sourceBase = Target, SourceJob? job = null, string? ownBase = "c0ffee", bool? forkPipelinesRun = false) =>
         new("debian/x86_64_build", "20261115-tool", "20261101-base", false, upstream, false, source, false, false, false,
-            new ImageHistory(Target, upstreamBase, sourceBase, job, Head, ownBase));
+            new ImageHistory(Target, upstreamBase, sourceBase, job, Head, ownBase, forkPipelinesRun));
 
     /// <summary>
     /// The repro: a fork owner's job, run by our pipeline for her merge request, pushed a tag to the target's registry from
@@ -70,6 +70,34 @@ public sealed class FreshnessRuleTests
         var a = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee")));
         Assert.Equal(FreshnessVerdict.Fresh, a.Verdict);
         Assert.Contains("one of this merge request's commits", a.Reason);
+    }
+
+    /// <summary>
+    /// The labels name a real job of this project for the request's own commit, but anyone whose job may push to the
+    /// registry can copy them onto another image: in a project where fork merge requests' pipelines run (ours among them),
+    /// that is a fork owner, so nothing binds the digest to the job and the image is rebuilt.
+    /// </summary>
+    [Theory]
+    [InlineData(true, "this project lets fork merge requests' pipelines run in it")]
+    [InlineData(null, "GitLab did not show whether this project lets fork merge requests' pipelines run in it")]
+    public void Given_a_confirmed_image_of_the_merge_request_s_own_commit_When_fork_pipelines_may_run_in_the_project_Then_stale(bool? forkPipelinesRun, string reason)
+    {
+        var a = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee"), forkPipelinesRun: forkPipelinesRun));
+        Assert.Equal(FreshnessVerdict.Stale, a.Verdict);
+        Assert.Contains(reason, a.Reason);
+        Assert.Contains("ci_allow_fork_pipelines_to_run_in_parent_project", a.Reason);
+    }
+
+    [Fact]
+    public void Given_a_fresh_verdict_recorded_before_fork_pipelines_were_read_When_replayed_Then_it_says_the_rules_changed()
+    {
+        // Rule books up to 7 recorded no ForkPipelinesRun: today's rule finds the image stale, and the replay says why it differs.
+        var old = FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee"), forkPipelinesRun: null);
+        var fresh = Freshness.Assess(FromGit(source: Image, job: new SourceJob("success", 41, "c0ffee")));
+        IWorkflowEvent[] stream = [.. Histories.Checking, new FreshnessChecked(1, Histories.RebasedSha, [fresh], false, Histories.At(3), [old])];
+        var replay = WorkflowReplay.Run([.. stream.Select(e => (e, (int?)(WorkflowRules.Version - 1)))]);
+        Assert.Contains(replay.Decisions, d => d.Verdict == "rules_changed");
+        Assert.False(replay.Unexplained);
     }
 
     [Fact]

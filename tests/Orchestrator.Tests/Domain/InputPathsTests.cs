@@ -18,7 +18,7 @@ public sealed class InputPathsTests
     /// <summary>A same-project image observed with paths: the tag unbumped, its source image on the target with provenance.</summary>
     private static ImageObservation Seen(IEnumerable<string> byMergeRequest, IEnumerable<string>? sinceSource = null, string tag = "t0") =>
         new(Image, tag, "t0", false, null, false, Own, false, false, false,
-            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 41, "c0ffee"), RebasedSha, "c0ffee"), Globs,
+            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 41, "c0ffee"), RebasedSha, "c0ffee", ForkPipelinesRun: false), Globs,
             ChangedPaths.Of(Globs, byMergeRequest), ChangedPaths.Of(Globs, sinceSource ?? []));
 
     [Theory]

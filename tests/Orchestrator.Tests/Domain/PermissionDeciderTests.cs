@@ -35,7 +35,8 @@ public sealed class PermissionDeciderTests
         TriggerKind trigger, int role, string branch, bool allowed)
     {
         var requester = trigger == TriggerKind.Api ? Requester.ApiUser("pat", UserId) : Requester.Person(trigger, "pat", UserId);
-        var seen = new PermissionObservation(branch, Rules, UserId, role);
+        // The request may rewrite the source branch, so it is read too: here an unprotected one anyone who may merge may push to.
+        var seen = new PermissionObservation(branch, Rules, UserId, role, Source: new SourceBranchObservation("topic", InFork: false, Protected: false));
         // Commands by note are enabled for developers and up: the list narrows, and here it narrows nothing the branch allows.
         var events = Given(new MergeRequested(1, "pat", At(0), requester))
             .When(new RecordCheckpoint(PermissionCheckpoint.Request, branch, seen, ["developer"], At(1))).ThenEvents();

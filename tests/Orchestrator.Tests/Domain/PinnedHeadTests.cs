@@ -68,9 +68,50 @@ public sealed class PinnedHeadTests
     {
         var history = RebasingPinnedAtFirstLook();
         Given(history).When(new RecordRebase(new RebaseFacts("opened", Asked, "older", TargetSha, null, Requested: false), At(2))).ThenNothing();
-        // Our own rebase's head differs from the pinned one, and is ours.
-        var landed = Given(history).When(new RecordRebase(new RebaseFacts("opened", RebasedSha, TargetSha, TargetSha, null, Requested: true), At(3))).ThenEvents();
+        // Our own rebase's head differs from the pinned one, and is ours: GitLab's diff versions show it was made from the pinned head.
+        var landed = Given(history).When(new RecordRebase(new RebaseFacts("opened", RebasedSha, TargetSha, TargetSha, null, Requested: true,
+            VersionHeads: [RebasedSha, Asked, "0ld0"]), At(3))).ThenEvents();
         Assert.IsType<Rebased>(Assert.Single(landed));
+    }
+
+    /// <summary>
+    /// GitLab's rebase takes no expected head: a push between our look and its rebase is rebased with the rest, and shows
+    /// in the merge request's diff versions as a version of its own between the pinned head and the rebased one.
+    /// </summary>
+    [Fact]
+    public void Given_a_pinned_head_When_gitlab_s_rebase_rewrote_a_later_push_Then_the_attempt_ends_as_someone_pushed()
+    {
+        var events = Given(RebasingPinnedAtFirstLook()).When(new RecordRebase(new RebaseFacts("opened", RebasedSha, TargetSha, TargetSha, null,
+            Requested: true, VersionHeads: [RebasedSha, Late, Asked]), At(3))).ThenEvents();
+
+        Assert.IsType<RebaseStopped>(events[0]);
+        var failed = Assert.IsType<AttemptFailed>(events[1]);
+        Assert.StartsWith(WorkflowDecider.SomeonePushed, failed.Reason);
+        Assert.Contains($"GitLab rebased {Late} to {RebasedSha}, not the {Asked}", failed.Reason);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Given_a_pinned_head_When_gitlab_s_rebase_landed_and_its_versions_do_not_show_what_it_rewrote_Then_the_attempt_ends(bool read)
+    {
+        // Not read (an older stream, or a shell that skipped it), or the rebased head is the only version listed: fail closed.
+        var events = Given(RebasingPinnedAtFirstLook()).When(new RecordRebase(new RebaseFacts("opened", RebasedSha, TargetSha, TargetSha, null,
+            Requested: true, VersionHeads: read ? [RebasedSha] : null), At(3))).ThenEvents();
+
+        Assert.StartsWith(WorkflowDecider.SomeonePushed, Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
+
+    [Fact]
+    public void Given_a_second_rebase_after_the_target_moved_When_gitlab_rebased_our_last_rebased_head_Then_it_lands()
+    {
+        // Back to rebasing after verify: the head this attempt stands for is now the one it rebased to last.
+        var first = Given(RebasingPinnedAtFirstLook()).When(new RecordRebase(new RebaseFacts("opened", RebasedSha, TargetSha, TargetSha, null,
+            Requested: true, VersionHeads: [RebasedSha, Asked]), At(3))).ThenEvents();
+        var state = Fold([.. RebasingPinnedAtFirstLook(), .. first]);
+        Assert.Equal(RebasedSha, state.ExpectedHead);
+        Assert.Equal(RebasedSha, new RebaseFacts("opened", "c3c3", "n3w", "n3w", null, true, ["c3c3", RebasedSha, Asked]).RebasedFrom);
+        Assert.Equal(Late, new RebaseFacts("opened", "c3c3", "n3w", "n3w", null, true, ["c3c3", Late, RebasedSha]).RebasedFrom);
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class RuleMutationTests
         FreshnessVerdict.Upstream => new(name, "t", "old", false, new RegistryImage("sha256:up", TargetSha, 1, 2), true, null, false, false, false),
         FreshnessVerdict.Stale => new(name, Tag, "old", false, new RegistryImage("sha256:left", "c3c3", 1, 2), false, null, false, false, false),
         FreshnessVerdict.Fresh => new(name, "t", "old", false, null, false, new RegistryImage("sha256:src", "d4d4", 3, 4), true, false, true,
-            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 3, "d4d4"), RebasedSha, "d4d4")),
+            new ImageHistory(TargetSha, null, TargetSha, new SourceJob("success", 3, "d4d4"), RebasedSha, "d4d4", ForkPipelinesRun: false)),
         _ => new(name, "t", "old", false, null, false, null, false, false, false),
     };
 

@@ -60,17 +60,48 @@ public sealed class SourceBranchRewriteTests
         Assert.False(MergePermission.MayRewriteSource(seen).Allowed);
     }
 
+    /// <summary>A fork's branch t8 (protected upstream, which says nothing about the fork) as GitLab shows it.</summary>
+    private static PermissionObservation Fork(bool? gitLabSaysProtected, bool? allowCollaboration, int level = Developer) =>
+        new("t5", Rules, UserId, level, Source: new SourceBranchObservation("t8", InFork: true, Protected: gitLabSaysProtected, AllowCollaboration: allowCollaboration));
+
     [Theory]
-    [InlineData(false, true)]
-    [InlineData(true, false)]
-    [InlineData(null, false)]
-    public void Given_a_fork_branch_When_the_bot_would_rewrite_it_Then_only_an_unprotected_one_is_open_to_the_target_s_members(
-        bool? gitLabSaysProtected, bool allowed)
+    [InlineData(false, true, true)]
+    [InlineData(true, true, false)]
+    [InlineData(null, true, false)]
+    // GitLab's collaboration grant is the only way in: without allow_collaboration no one of the target may push there,
+    // whatever rights the bot itself has in the fork (a member there could push, and must not be the reason).
+    [InlineData(false, false, false)]
+    [InlineData(false, null, false)]
+    public void Given_a_fork_branch_When_the_bot_would_rewrite_it_Then_only_an_unprotected_one_open_to_collaboration_is_allowed(
+        bool? gitLabSaysProtected, bool? allowCollaboration, bool allowed)
     {
-        // The fork's own word, not the target's rules: t8 is protected upstream but not in this fork.
-        var seen = new PermissionObservation("t5", Rules, UserId, Developer,
-            Source: new SourceBranchObservation("t8", InFork: true, Protected: gitLabSaysProtected));
-        Assert.Equal(allowed, MergePermission.MayRewriteSource(seen).Allowed);
+        var verdict = MergePermission.MayRewriteSource(Fork(gitLabSaysProtected, allowCollaboration));
+        Assert.Equal(allowed, verdict.Allowed);
+        if (!allowed) Assert.Equal(MergePermission.RewriteAdvice, verdict.Advice);
+        if (gitLabSaysProtected is false && !allowed) Assert.Contains("allow_collaboration", verdict.Reason);
+    }
+
+    [Fact]
+    public void Given_a_fork_open_to_collaboration_When_the_requester_may_not_merge_into_the_target_Then_collaboration_does_not_let_them_push()
+    {
+        // GitLab's branch_allows_collaboration? grants the push only to whoever may merge the MR (can_be_merged_by?).
+        var verdict = MergePermission.MayRewriteSource(Fork(false, true, Reporter));
+        Assert.False(verdict.Allowed);
+        Assert.Contains("only to those who may merge into t5", verdict.Reason);
+    }
+
+    [Theory]
+    [InlineData(true, 1)]
+    [InlineData(false, 2)]
+    public void Given_a_fork_MR_When_checked_at_the_request_Then_it_goes_ahead_only_while_it_allows_collaboration(bool allowCollaboration, int events)
+    {
+        var bob = Requester.Person(TriggerKind.Assignment, "bob", UserId);
+        var decided = Given(new MergeRequested(1, "@bob", At(0), bob))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, "t5", Fork(false, allowCollaboration), [], At(1))).ThenEvents();
+
+        Assert.Equal(allowCollaboration, Assert.IsType<PermissionChecked>(decided[0]).Allowed);
+        Assert.Equal(events, decided.Count);
+        if (!allowCollaboration) Assert.Contains("allow_collaboration", Assert.IsType<RequestRefused>(decided[1]).Reason);
     }
 
     [Fact]
@@ -112,12 +143,61 @@ public sealed class SourceBranchRewriteTests
     }
 
     [Fact]
-    public void Given_an_observation_recorded_before_source_branches_were_read_When_replayed_Then_it_decides_as_it_did()
+    public void Given_a_request_When_the_source_branch_was_not_read_Then_it_is_refused_not_waved_through()
     {
-        // Old streams hold no source branch: the rule has nothing to judge, so their recorded verdicts replay the same.
+        var bob = Requester.Person(TriggerKind.Assignment, "bob", UserId);
+        var unread = new PermissionObservation("t5", Rules, UserId, Developer);
+        var events = Given(new MergeRequested(1, "@bob", At(0), bob))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, "t5", unread, [], At(1))).ThenEvents();
+
+        Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
+        var refused = Assert.IsType<RequestRefused>(Assert.Single(events.Skip(1)));
+        Assert.Contains("source branch was not read before the request", refused.Reason);
+        Assert.Equal(MergePermission.RewriteAdvice, refused.Advice);
+    }
+
+    [Fact]
+    public void Given_a_developer_allowed_at_the_request_When_the_source_was_not_read_before_the_rebase_Then_the_attempt_fails_before_it()
+    {
+        var events = BeforeTheRebase(new PermissionObservation("t5", Rules, UserId, Developer));
+        Assert.False(Assert.IsType<PermissionChecked>(events[0]).Allowed);
+        Assert.Contains("source branch was not read before the rebase", Assert.IsType<AttemptFailed>(events[1]).Reason);
+    }
+
+    [Theory]
+    [InlineData(PermissionCheckpoint.Pipeline)]
+    [InlineData(PermissionCheckpoint.Merge)]
+    public void Given_a_checkpoint_that_pushes_nothing_to_the_source_When_it_was_not_read_Then_the_requester_is_judged_on_the_target_alone(PermissionCheckpoint checkpoint)
+    {
+        var bob = Requester.Person(TriggerKind.Assignment, "bob", UserId);
+        IWorkflowEvent[] history = [new MergeRequested(1, "@bob", At(0), bob), .. (checkpoint == PermissionCheckpoint.Merge ? Merging : Building).Skip(1)];
+        var events = Given(history).When(new RecordCheckpoint(checkpoint, "t5", new PermissionObservation("t5", Rules, UserId, Developer), [], At(40))).ThenEvents();
+        Assert.True(Assert.IsType<PermissionChecked>(Assert.Single(events)).Allowed);
+    }
+
+    [Fact]
+    public void Given_an_API_token_on_its_own_authority_When_the_request_is_checked_Then_no_source_branch_is_needed()
+    {
+        var events = Given(new MergeRequested(1, "ci-bot", At(0), Requester.ApiToken("ci-bot")))
+            .When(new RecordCheckpoint(PermissionCheckpoint.Request, "t5", null, [], At(1))).ThenEvents();
+        Assert.True(Assert.IsType<PermissionChecked>(Assert.Single(events)).Allowed);
+    }
+
+    [Fact]
+    public void Given_a_request_recorded_under_an_older_rule_book_without_a_source_When_replayed_Then_it_says_the_rules_changed()
+    {
+        // The rule (Evaluate) has nothing to judge in such an observation; the decider refuses it now, and says why it differs.
         var bob = Requester.Person(TriggerKind.Assignment, "bob", UserId);
         var old = new PermissionObservation("t5", Rules, UserId, Developer);
         Assert.True(MergePermission.Evaluate(bob, old, [], At(0)).Allowed);
         Assert.False(MergePermission.Evaluate(bob, old with { Source = new("t8", false, true) }, [], At(0)).Allowed);
+        IWorkflowEvent[] stream =
+        [
+            new MergeRequested(1, "@bob", At(0), bob),
+            new PermissionChecked(1, PermissionCheckpoint.Request, 0, bob, old, [], true, "t5 is not protected and the requester is a Developer", At(1), "t5"),
+        ];
+        var replay = WorkflowReplay.Run([.. stream.Select(e => (e, (int?)(WorkflowRules.Version - 1)))]);
+        Assert.Contains(replay.Decisions, d => d.Verdict == "rules_changed");
+        Assert.DoesNotContain(replay.Decisions, d => d.Verdict == "differs");
     }
 }

@@ -96,7 +96,7 @@ public sealed class TrainCarImagesTests
         // but in no car's history once rebased.
         var branchBuilt = new RegistryImage(Built, "5555555555555555555555555555555555555555", 40, 41);
         var seen = new ImageObservation(Image, Tag, "20261101-base", false, null, false, branchBuilt, false, false, false,
-            new ImageHistory(AheadHead, null, AheadHead, new SourceJob("success", 40, branchBuilt.Commit), branchBuilt.Commit, branchBuilt.Commit));
+            new ImageHistory(AheadHead, null, AheadHead, new SourceJob("success", 40, branchBuilt.Commit), branchBuilt.Commit, branchBuilt.Commit, ForkPipelinesRun: false));
         Assert.Equal(FreshnessVerdict.Fresh, Freshness.Assess(seen).Verdict);
 
         var builder = DeciderSpec.Given(Rebased(new CarImages([Key], [], []))).When(new RecordFreshness([seen], false, At(4))).ThenEvents();

@@ -27,7 +27,10 @@ internal sealed class FakeGitLab : IGitLabClient
     public GitLabProjectApprovals ProjectApprovals { get; set; } = new();
     public Task<GitLabProjectApprovals> GetProjectApprovalsAsync(long project, CancellationToken ct) => Task.FromResult(ProjectApprovals);
     public Task<string?> BranchHeadAsync(long project, string branch, CancellationToken ct) => Task.FromResult(Heads.GetValueOrDefault(branch));
-    public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) => Task.FromResult(new GitLabProject(long.Parse(idOrPath), "g/p"));
+    /// <summary>The project's <c>ci_allow_fork_pipelines_to_run_in_parent_project</c> as GitLab shows it (null: not shown).</summary>
+    public bool? ForkPipelinesRun { get; set; }
+    public Task<GitLabProject> GetProjectAsync(string idOrPath, CancellationToken ct) =>
+        Task.FromResult(new GitLabProject(long.Parse(idOrPath), "g/p", CiAllowForkPipelinesToRunInParentProject: ForkPipelinesRun));
 
     public Task RebaseAsync(long project, long iid, bool skipCi, CancellationToken ct)
     {
@@ -79,7 +82,9 @@ internal sealed class FakeGitLab : IGitLabClient
     public Dictionary<(string From, string To), GitLabChanges> Changes { get; } = [];
     public Task<GitLabChanges> ChangedPathsAsync(long project, string from, string to, CancellationToken ct) =>
         Changes.TryGetValue((from, to), out var changes) ? Task.FromResult(changes) : Unneeded<GitLabChanges>("compare");
-    public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) => Unneeded<string?>("merge base");
+    public Dictionary<(string A, string B), string?> MergeBases { get; } = [];
+    public Task<string?> MergeBaseAsync(long project, string a, string b, CancellationToken ct) =>
+        MergeBases.TryGetValue((a, b), out var found) ? Task.FromResult(found) : Unneeded<string?>("merge base");
     /// <summary>The project's branches, for the tests that list them (null: none does).</summary>
     public List<GitLabBranch>? Branches { get; set; }
     public Task<IReadOnlyList<GitLabBranch>> ListBranchesAsync(long project, CancellationToken ct) =>
@@ -100,6 +105,11 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<GitLabVariable>> GetPipelineVariablesAsync(long project, long pipeline, CancellationToken ct) =>
         Task.FromResult(PipelineVariables.GetValueOrDefault(pipeline) ?? []);
     public Task<GitLabPipeline> CreateMergeRequestPipelineAsync(long project, long iid, CancellationToken ct) => Unneeded<GitLabPipeline>("MR pipeline");
+    /// <summary>The MR's diff versions' heads, newest first (null: not asked for by the test).</summary>
+    public List<string>? VersionHeads { get; set; }
+    public Task<IReadOnlyList<GitLabDiffVersion>> ListDiffVersionsAsync(long project, long iid, CancellationToken ct) =>
+        VersionHeads is { } heads ? Task.FromResult<IReadOnlyList<GitLabDiffVersion>>([.. heads.Select((h, i) => new GitLabDiffVersion(100 - i, h))])
+            : Unneeded<IReadOnlyList<GitLabDiffVersion>>("diff versions");
     public Task<IReadOnlyList<GitLabPipeline>> ListMergeRequestPipelinesAsync(long project, long iid, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipeline>>("MR pipelines");
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
@@ -112,7 +122,9 @@ internal sealed class FakeGitLab : IGitLabClient
         Calls.Add($"delete {repositoryPath}:{tag}");
         return OnDeleteTag is { } delete ? Task.FromResult(delete(repositoryPath, tag)) : Unneeded<bool>("tag deletion");
     }
-    public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) => Unneeded<GitLabJob?>("job");
+    public Dictionary<long, GitLabJob?> Jobs { get; } = [];
+    public Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct) =>
+        Jobs.TryGetValue(job, out var found) ? Task.FromResult(found) : Unneeded<GitLabJob?>("job");
     public Task<IReadOnlyList<GitLabLabelEvent>> ListLabelEventsAsync(long project, long iid, CancellationToken ct) => Unneeded<IReadOnlyList<GitLabLabelEvent>>("label events");
     /// <summary>Each project's protected-branch rules; a project not listed is unneeded.</summary>
     public Dictionary<long, IReadOnlyList<GitLabProtectedBranch>> ProtectedBranches { get; } = [];

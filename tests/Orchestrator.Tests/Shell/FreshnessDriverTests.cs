@@ -49,4 +49,36 @@ public sealed class FreshnessDriverTests
         Assert.Empty(seen.ChangedByMergeRequest.Paths);
         Assert.Equal(FreshnessVerdict.Unbumped, Freshness.Assess(seen).Verdict);
     }
+
+    /// <summary>A same-project MR whose own commit's image is in the project's registry, its labels naming a real job of it.</summary>
+    private void OwnImageBuilt(bool? forkPipelinesRun)
+    {
+        const string commit = "c0ffee";
+        world.Policy = new ProjectPolicy([new ImagePolicy("debian/x86_64_build", TagFile, "TAG", [".gitlab-ci/container/**"])], "mesa/mesa");
+        world.GitLab.Files[(TagFile, RebasedSha)] = "TAG: t1\n";
+        world.GitLab.Files[(TagFile, TargetSha)] = "TAG: t0\n";
+        world.GitLab.Changes[(TargetSha, RebasedSha)] = new([".gitlab-ci/image-tags.yml"]);
+        world.GitLab.Changes[(commit, RebasedSha)] = new([]);
+        world.Registry[("g/p/debian/x86_64_build", "t1")] = new RegistryImage("sha256:own", commit, 41, 4242);
+        world.GitLab.MergeBases[(TargetSha, commit)] = TargetSha;
+        world.GitLab.MergeBases[(commit, RebasedSha)] = commit;
+        world.GitLab.Jobs[4242] = new Orchestrator.Adapters.GitLabJob(4242, "debian/x86_64_build", "success", new(41, commit), new(commit));
+        world.GitLab.ForkPipelinesRun = forkPipelinesRun;
+    }
+
+    [Theory]
+    [InlineData(false, FreshnessVerdict.Fresh)]
+    [InlineData(true, FreshnessVerdict.Stale)]
+    [InlineData(null, FreshnessVerdict.Stale)]
+    public async Task Given_the_request_s_own_image_When_checked_Then_whether_fork_pipelines_may_run_in_the_project_is_recorded_and_judged(
+        bool? forkPipelinesRun, FreshnessVerdict verdict)
+    {
+        OwnImageBuilt(forkPipelinesRun);
+
+        var check = Assert.IsType<RecordFreshness>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Fold(Checking), At(3))).Command);
+
+        var seen = Assert.Single(check.Observations!);
+        Assert.Equal(forkPipelinesRun, seen.History!.ForkPipelinesRun);
+        Assert.Equal(verdict, Freshness.Assess(seen).Verdict);
+    }
 }

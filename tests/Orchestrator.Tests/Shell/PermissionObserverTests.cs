@@ -29,7 +29,7 @@ public sealed class PermissionObserverTests
         var gitlab = GitLab();
         gitlab.BranchesByName[(Target, "t8")] = new GitLabBranch("t8", new("c2"), Protected: true);
 
-        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Target, "t8"));
+        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Target, "t8", null));
 
         Assert.Equal(new SourceBranchObservation("t8", InFork: false, Protected: true), seen!.Source);
         var rule = Assert.Single(seen.Rules);
@@ -47,9 +47,33 @@ public sealed class PermissionObserverTests
         var gitlab = GitLab();
         gitlab.BranchesByName[(Fork, "t8")] = new GitLabBranch("t8", new("c3"), Protected: false);
 
-        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Fork, "t8"));
+        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Fork, "t8", true));
 
-        Assert.Equal(new SourceBranchObservation("t8", InFork: true, Protected: false), seen!.Source);
+        Assert.Equal(new SourceBranchObservation("t8", InFork: true, Protected: false, AllowCollaboration: true), seen!.Source);
+        Assert.True(MergePermission.Evaluate(BobAssigned, seen, [], DateTimeOffset.UnixEpoch).Allowed);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(null)]
+    public async Task Given_a_fork_MR_not_open_to_collaboration_When_observed_Then_the_observation_says_so_and_the_rewrite_is_refused(bool? allowCollaboration)
+    {
+        var gitlab = GitLab();
+        gitlab.BranchesByName[(Fork, "t8")] = new GitLabBranch("t8", new("c3"), Protected: false);
+
+        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Fork, "t8", allowCollaboration));
+
+        Assert.Equal(allowCollaboration, seen!.Source!.AllowCollaboration);
+        Assert.False(MergePermission.Evaluate(BobAssigned, seen, [], DateTimeOffset.UnixEpoch).Allowed);
+    }
+
+    [Fact]
+    public async Task Given_a_same_project_source_When_observed_Then_no_allow_collaboration_is_recorded_as_GitLab_shows_none()
+    {
+        var gitlab = GitLab();
+        gitlab.BranchesByName[(Target, "t9")] = new GitLabBranch("t9", new("c4"), Protected: false);
+        var seen = await new PermissionObserver(gitlab).ObserveAsync(BobAssigned, Target, "t5", default, (Target, "t9", true));
+        Assert.Null(seen!.Source!.AllowCollaboration);
         Assert.True(MergePermission.Evaluate(BobAssigned, seen, [], DateTimeOffset.UnixEpoch).Allowed);
     }
 

@@ -77,8 +77,12 @@ public sealed class WorkflowDriverTests
         Assert.Single(world.GitLab.Calls);
 
         world.GitLab.Mr = world.GitLab.Mr with { Sha = "rebased", DiffRefs = new GitLabDiffRefs("newer", "rebased", "newer") };
+        world.GitLab.VersionHeads = ["rebased", "before"];
         var seen = Command<RecordRebase>(await world.StepAsync(rebasing, At(5)));
-        Assert.Equal(new RebaseFacts("opened", "rebased", "newer", "newer", null, Requested: true), seen.Facts);
+        // Which head GitLab rewrote is read once it landed, and recorded for the decider (and replay) to judge.
+        Assert.Equal(new RebaseFacts("opened", "rebased", "newer", "newer", null, Requested: true), seen.Facts with { VersionHeads = null });
+        Assert.Equal(["rebased", "before"], seen.Facts.VersionHeads);
+        Assert.Equal("before", seen.Facts.RebasedFrom);
     }
 
     [Fact]
