@@ -67,6 +67,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return tags;
     }
 
+    /// <summary>The registry as it is now, in the shape verification records it (no jobs or images: the pipeline did not succeed).</summary>
+    public async Task<VerificationEvidence> RegistryNowAsync(ProjectPolicy policy, CancellationToken ct) =>
+        new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
+
     /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
     public async Task<VerificationEvidence> EvidenceAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
     {
