@@ -138,7 +138,8 @@ internal sealed class ShellWorld
         }
         public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) =>
             Task.FromResult(images.GetValueOrDefault((repository, reference))?.Digest);
-        public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) => Task.FromResult<IReadOnlyList<string>>([]);
+        public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) =>
+            Task.FromResult<IReadOnlyList<string>>([.. images.Keys.Where(k => k.Repository == repository).Select(k => k.Tag).Order(StringComparer.Ordinal)]);
         public Task DeleteAsync(string repository, string digest, CancellationToken ct = default) => throw new NotSupportedException();
     }
 
