@@ -69,11 +69,22 @@ public static class RegistryChecks
         var then = state with { Guard = owed.Guard, Images = [.. owed.Images] };
         // Another car's build beside ours is expected only at a digest the train vouches for; any other change is taken back.
         var expected = Expected(owed.Images, owed.Guard, c.Evidence.UpstreamRepository).Concat(TrainVouching.Judge(then, c.Evidence).Expected).ToList();
-        var unexpected = rules.RegistryGuard(owed.Guard.Before, c.Evidence.RegistryAfter, expected);
+        var (unexpected, restores) = Compare(owed.Guard.Before, c.Evidence, expected, rules);
         return unexpected.Count == 0
             ? Decision.Of(check)
-            : Decision.Of(check, new RegistryTampered(state.Attempt, owed.PipelineId ?? 0, unexpected, c.At,
-                RegistryGuard.Unexpected(owed.Guard.Before, c.Evidence.RegistryAfter, expected)));
+            : Decision.Of(check, new RegistryTampered(state.Attempt, owed.PipelineId ?? 0, unexpected, c.At, restores));
+    }
+
+    /// <summary>
+    /// The registry before and after a pipeline of ours, besides the <paramref name="expected"/> changes: what it changed
+    /// (the alert) and how each is taken back, where a change that only undid another merge request's planting is neither
+    /// (<see cref="RegistryGuard.Elsewhere"/>).
+    /// </summary>
+    public static (IReadOnlyList<string> Changes, IReadOnlyList<TagRestore> Restores) Compare(IReadOnlyList<TagDigest> before,
+        VerificationEvidence evidence, IReadOnlyList<(string Repository, string Tag)> expected, WorkflowRules rules)
+    {
+        var (explained, restores) = RegistryGuard.Elsewhere(RegistryGuard.Unexpected(before, evidence.RegistryAfter, expected), evidence.TamperedElsewhere);
+        return (rules.RegistryGuard(before, evidence.RegistryAfter, [.. expected, .. explained]), restores);
     }
 
     /// <summary>Why nothing may go on before the owed read is recorded (a new snapshot, the attempt's note), or null.</summary>

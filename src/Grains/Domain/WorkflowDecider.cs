@@ -416,7 +416,7 @@ public static class WorkflowDecider
         var expected = RegistryChecks.Expected(state.Images, state.Guard, evidence.UpstreamRepository).ToList();
         // Another car's build beside ours is expected only at a digest the train vouches for.
         var (beside, unvouched) = TrainVouching.Judge(state, evidence);
-        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside]);
+        var (unexpected, restores) = RegistryChecks.Compare(state.Guard?.Before ?? [], evidence, [.. expected, .. beside], rules);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).Concat(unvouched)
             .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
@@ -437,8 +437,7 @@ public static class WorkflowDecider
         var failed = Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At);
         return unexpected.Count == 0
             ? Decision.Of(rejected, failed)
-            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At,
-                RegistryGuard.Unexpected(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside])), failed);
+            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At, restores), failed);
     }
 
     /// <summary>An upstream tag is main's promise to everyone who pulls it: a promotion never overwrites another image there.</summary>

@@ -12,7 +12,7 @@ namespace Orchestrator.Workflow;
 /// around it, and afterwards each image is established from the digests GitLab Runner reported for our jobs, read back
 /// by digest. Nothing from the fork's registry, runners or logs is read. Effects are looked up before they are repeated.
 /// </summary>
-public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options)
+public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options, Persistence.ITamperLedger ledger)
 {
     /// <summary>The bot's username: the user GitLab names as every pipeline of ours' creator.</summary>
     public string Bot => options.Value.GitLab.BotUsername;
@@ -68,8 +68,11 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     }
 
     /// <summary>The registry as it is now, in the shape verification records it (no jobs or images: the pipeline did not succeed).</summary>
-    public async Task<VerificationEvidence> RegistryNowAsync(ProjectPolicy policy, CancellationToken ct) =>
-        new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, await SnapshotAsync(policy, ct));
+    public async Task<VerificationEvidence> RegistryNowAsync(MergeRequestKey key, ProjectPolicy policy, CancellationToken ct)
+    {
+        var after = await SnapshotAsync(policy, ct);
+        return new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, after, TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
+    }
 
     /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
     public async Task<VerificationEvidence> EvidenceAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
@@ -95,7 +98,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit, image.CheckedDigest));
         }
         var bridges = (await gitlab.ListPipelineBridgesAsync(key.ProjectId, s.PipelineId!.Value, ct)).Select(b => b.Name).ToList();
-        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct), bridges);
+        // The ledger after the registry: another merge request records a planted digest before it takes it back.
+        var after = await SnapshotAsync(policy, ct);
+        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, after, bridges,
+            TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
     }
 
     /// <summary>

@@ -184,4 +184,60 @@ public sealed class RegistryCheckTests
         var forged = stream.Where(e => e is not RegistryTampered).ToList();
         Assert.False(WorkflowReplay.Run(forged, WorkflowRules.Current).Decisions.Single(d => d.Command == nameof(ObserveRegistryAfter)).Same);
     }
+
+    // Two guarded pipelines at once in one registry (two branches' queues): X's planted digest must never be restored by Y.
+    private const string Ours2 = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+
+    /// <summary>Y's pipeline, whose snapshot saw main's tag already holding what X's job planted there.</summary>
+    private static IWorkflowEvent[] YFailed()
+    {
+        IWorkflowEvent[] running = [.. Building, new PipelinePrepared(1, [MainTag with { Digest = Planted }], [$"{Repo}:20261128-A"], At(4), true),
+            new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), Target, Target)];
+        return [.. running, .. Given(running).When(new ObservePipeline(Pipeline, "failed", At(30))).ThenEvents()];
+    }
+
+    /// <summary>What X's stream recorded: it found main's tag planted over main's digest, and took it back.</summary>
+    private static readonly TagRestore RecordedByX = new(Repo, "20261101-base", MainDigest, Planted);
+
+    private static ObserveRegistryAfter ReadWith(IReadOnlyList<TagRestore>? elsewhere, params TagDigest[] tags) =>
+        new(Pipeline, "failed", After(tags) with { TamperedElsewhere = elsewhere }, At(31));
+
+    [Fact]
+    public void Given_another_mr_took_back_the_digest_it_found_planted_When_our_read_sees_the_tag_back_at_main_s_digest_Then_it_is_not_tampering_of_ours() =>
+        Given(YFailed()).When(ReadWith([RecordedByX], MainTag, Ours))
+            .Then(new RegistryChecked(1, 1, 1, Pipeline, "failed", After(MainTag, Ours) with { TamperedElsewhere = [RecordedByX] }, At(31)));
+
+    [Fact]
+    public void Given_no_record_of_the_other_mr_s_planting_When_our_read_sees_the_tag_changed_Then_it_would_be_taken_back_to_the_planted_digest()
+    {
+        // Why the ledger is read: without it the guard would put the planted digest back.
+        var tampered = Assert.IsType<RegistryTampered>(Given(YFailed()).When(ReadWith(null, MainTag, Ours)).ThenEvents()[1]);
+        Assert.Equal(new TagRestore(Repo, "20261101-base", Planted, MainDigest), Assert.Single(tampered.Restores!));
+    }
+
+    [Fact]
+    public void Given_a_tag_planted_by_another_mr_When_our_pipeline_pushed_over_it_again_Then_it_goes_back_to_what_was_there_before_the_planting()
+    {
+        var tampered = Assert.IsType<RegistryTampered>(Given(YFailed()).When(ReadWith([RecordedByX], MainTag with { Digest = Ours2 }, Ours)).ThenEvents()[1]);
+        Assert.Equal(new TagRestore(Repo, "20261101-base", MainDigest, Ours2), Assert.Single(tampered.Restores!));
+    }
+
+    [Fact]
+    public void Given_the_digest_from_before_planted_by_another_mr_under_another_tag_When_taken_back_Then_the_tag_is_deleted_not_given_it()
+    {
+        var elsewhere = new TagRestore(Repo, "20261215-next", null, Planted);
+        var tampered = Assert.IsType<RegistryTampered>(Given(YFailed()).When(ReadWith([elsewhere], MainTag with { Digest = Ours2 }, Ours)).ThenEvents()[1]);
+        Assert.Equal(new TagRestore(Repo, "20261101-base", null, Ours2), Assert.Single(tampered.Restores!));
+    }
+
+    [Fact]
+    public void Given_plantings_recorded_one_over_another_When_resolved_Then_the_tag_goes_back_to_the_first_digest_and_a_loop_ends_deleted()
+    {
+        // Our pipeline found the tag at Ours2 and left Digest there; X planted Planted over main's, and Z Ours2 over that.
+        var changed = new TagRestore(Repo, "20261101-base", Ours2, Digest);
+        var chain = new[] { new TagRestore(Repo, "20261101-base", Planted, Ours2), new TagRestore(Repo, "20261101-base", MainDigest, Planted) };
+        Assert.Equal(MainDigest, Assert.Single(RegistryGuard.Elsewhere([changed], chain).Restores).Before);
+        var loop = new[] { new TagRestore(Repo, "20261101-base", Planted, Ours2), new TagRestore(Repo, "20261101-base", Ours2, Planted) };
+        Assert.Null(Assert.Single(RegistryGuard.Elsewhere([changed], loop).Restores).Before);
+    }
 }

@@ -35,7 +35,7 @@ internal sealed class ShellWorld
     {
         var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" }, Workflow = Workflow });
         var registry = new FakeRegistry(this);
-        return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
+        return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options, new Ledger(() => TamperedElsewhere)),
             new Policies(this), new PolicySuggester(GitLab), Git, new ReapprovalObserver(GitLab, Sudo, options), options, NullLogger<WorkflowDriver>.Instance);
     }
 
@@ -119,6 +119,14 @@ internal sealed class ShellWorld
     {
         public Task WatchAsync(long project, long pipeline, MergeRequestKey key, CancellationToken ct = default) => Task.CompletedTask;
         public Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default) => Task.FromResult<MergeRequestKey?>(null);
+    }
+
+    /// <summary>What other merge requests' streams recorded as planted in this project's registry.</summary>
+    public List<TagRestore> TamperedElsewhere { get; } = [];
+
+    public sealed class Ledger(Func<IReadOnlyList<TagRestore>> recorded) : Orchestrator.Persistence.ITamperLedger
+    {
+        public Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default) => Task.FromResult(recorded());
     }
 
     private sealed class FakeRegistry(ShellWorld world) : IImageRegistry
