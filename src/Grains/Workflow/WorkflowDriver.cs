@@ -236,7 +236,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
-                return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
+                return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), [], now));
             var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
             var created = await gitlab.CreatePipelineAsync(source, PipelineRef(key, s, mr), vars, ct);
             await watches.WatchAsync(source, created.Id, key, ct);
@@ -274,7 +274,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
                 return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct));
             var deleted = await target.DeleteChosenStaleAsync(key, s.StaleTags?.Delete ?? [], ct);
-            return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
+            return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), deleted, now));
         }
         var created = await gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
         if (created.ProjectId == key.ProjectId) await watches.WatchAsync(key.ProjectId, created.Id, key, ct);

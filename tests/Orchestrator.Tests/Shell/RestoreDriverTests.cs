@@ -152,4 +152,31 @@ public sealed class RestoreDriverTests
         Assert.DoesNotContain($"cancel {Pipeline}", world.GitLab.Calls);
         Assert.Null(RegistryChecks.Due(Apply(Ended, read)));
     }
+
+    [Fact]
+    public async Task Given_a_tag_planted_in_a_repository_the_policy_does_not_list_When_the_registry_is_read_Then_it_is_seen_and_deleted()
+    {
+        PipelineIs("failed");
+        // The project's own image, which no policy image names.
+        world.Registry[("mesa/mesa", "latest")] = Trojan;
+
+        var read = Assert.IsType<ObserveRegistryAfter>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Ended, At(21))).Command);
+        var state = Apply(Ended, read);
+
+        Assert.Contains(new TagRestore("mesa/mesa", "latest", null, Planted), state.PendingRestores);
+        for (var minute = 22; state.PendingRestores.Count > 0 && minute < 30; minute++)
+            state = Apply(state, Assert.IsType<RecordTagRestore>(Assert.IsType<StepResult.Decide>(await world.StepAsync(state, At(minute))).Command));
+        Assert.Empty(state.PendingRestores);
+        Assert.Contains("delete mesa/mesa:latest", world.GitLab.Calls);
+        Assert.False(world.Registry.ContainsKey(("mesa/mesa", "latest")));
+    }
+
+    [Fact]
+    public async Task Given_GitLab_s_list_of_registry_repositories_cannot_be_read_whole_When_the_registry_is_read_Then_the_step_fails_rather_than_read_part()
+    {
+        PipelineIs("failed");
+        world.GitLab.RegistryRepositories = () => throw new InvalidOperationException("more than 50 pages");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => world.StepAsync(Ended, At(21)));
+    }
 }

@@ -15,6 +15,8 @@ namespace Orchestrator.Tests.Shell;
 internal sealed class ShellWorld
 {
     public FakeGitLab GitLab { get; } = new();
+
+    public ShellWorld() => GitLab.RegistryRepositories = () => [.. Registry.Keys.Select(k => k.Repository).Distinct()];
     public ProjectPolicy Policy { get; set; } = new();
     public FakeQueue Queue { get; } = new();
     public FakeGitWorker Git { get; } = new();
