@@ -18,7 +18,8 @@ public sealed record MergeRequestFacts(
     [property: Id(8)] int? ApprovalsLeft,
     [property: Id(9)] int? ApprovalsRequired,
     [property: Id(10)] bool? BotAssigned = null,
-    [property: Id(11)] bool? TriggerLabelOn = null)
+    [property: Id(11)] bool? TriggerLabelOn = null,
+    [property: Id(12)] string? TargetBranch = null)
 {
     /// <summary>Whether the approvals were looked at when these facts were gathered.</summary>
     public bool ApprovalsSeen => ApprovalsGiven is not null && ApprovalsLeft is not null && ApprovalsRequired is not null;
@@ -36,6 +37,16 @@ public sealed record MergeRequestFacts(
             "the merge label is no longer on this merge request; add it again to have it merged",
         _ => null,
     };
+
+    /// <summary>
+    /// Why the attempt's target no longer stands (null: it does, or it was not looked at): a merge request retargeted
+    /// while its pipeline runs is tested against the wrong branch, and its request was checked for the old one.
+    /// </summary>
+    public string? Retargeted(string? pinned) => pinned is not null && TargetBranch is { } now && now != pinned ? RetargetedReason(pinned, now) : null;
+
+    /// <summary>Why an attempt ends when its merge request now targets another branch than the one it was asked for.</summary>
+    public static string RetargetedReason(string pinned, string now) =>
+        $"The target branch changed from {pinned} to {now} after the merge was asked for; ask again for the new target";
 }
 
 /// <summary>

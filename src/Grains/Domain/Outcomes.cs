@@ -43,15 +43,26 @@ public static class Outcomes
                 return new OutcomeActions(mr.BotAssigned, null, null, Note(s, mr, null));
             case WorkflowState.Refused when open && s.Requester is { Trigger: not (TriggerKind.Api or TriggerKind.Note) }:
                 // What made the bot act for someone who may not merge is taken back, so reconciliation does not retry it.
-                // Both triggers go, whichever fired: a label added in the same edit as a refused assignment would otherwise
-                // leave the MR looking queued.
-                var label = policy.TriggerLabel is { } l && mr.TriggerLabelOn ? l : null;
-                var undone = new[] { mr.BotAssigned ? "unassigned myself" : null, label is null ? null : $"removed the ~\"{label}\" label" }
-                    .OfType<string>().ToList();
-                return new OutcomeActions(mr.BotAssigned, null, label, Note(s, mr, undone.Count > 0 ? string.Join(" and ", undone) : null));
+                return TakeBackTriggers(s, mr, policy);
+            case WorkflowState.Cancelled when open:
+                // A cancelled merge request must not look queued: a bot left assigned (a cancel through the API, or the
+                // label taken off) or a label left on reads as "the bot is on it" to everyone, and nothing will happen.
+                return TakeBackTriggers(s, mr, policy);
             default:
                 return new OutcomeActions(false, null, null, Note(s, mr, null));
         }
+    }
+
+    /// <summary>
+    /// Both triggers go, whichever fired: a label added in the same edit as an assignment would otherwise leave the merge
+    /// request looking queued. The note says what was taken back.
+    /// </summary>
+    private static OutcomeActions TakeBackTriggers(MergeRequestWorkflow s, OutcomeFacts mr, ProjectPolicy policy)
+    {
+        var label = policy.TriggerLabel is { } l && mr.TriggerLabelOn ? l : null;
+        var undone = new[] { mr.BotAssigned ? "unassigned myself" : null, label is null ? null : $"removed the ~\"{label}\" label" }
+            .OfType<string>().ToList();
+        return new OutcomeActions(mr.BotAssigned, null, label, Note(s, mr, undone.Count > 0 ? string.Join(" and ", undone) : null));
     }
 
     /// <summary>Said to whoever asked, when the person behind the request may not have the bot merge for them.</summary>
@@ -71,7 +82,7 @@ public static class Outcomes
             (s.Promotions.Count > 0 ? " Promoted: " + string.Join(", ", s.Promotions.Select(p => $"{p.Repository}/{p.Name}:{p.Tag}@{p.Digest}")) + "."
              : s.BuiltImages.Count > 0 ? $" Tested on, and now `{s.TargetBranch ?? mr.TargetBranch}`'s: " + string.Join(", ", s.BuiltImages.Select(b => $"{b.Name}:{b.Tag}@{b.Digest}")) + "." : "")
             + Ride(s),
-        WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}.",
+        WorkflowState.Cancelled => $"Merge cancelled: {s.Outcome}." + (undone is null ? "" : $" I have {undone}."),
         // Before the branch was ours nothing was done for the request: the MR was merged before the bot could act on it.
         WorkflowState.MergedElsewhere when s.Rebases == 0 => $"This merge request was already {s.Outcome}, so there was nothing for me to do.",
         WorkflowState.MergedElsewhere => $"This merge request was {s.Outcome} while I was working on it, so I stopped" +

@@ -252,7 +252,7 @@ public static class WorkflowDecider
             return Decision.Of(checkedEvent, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
         if (verdict.Allowed)
             return CheckpointFailure(c, state, rules) is { } failure ? Decision.Of(checkedEvent, Failed(state, failure, c.At)) : Decision.Of(checkedEvent);
-        if (moved) return Decision.Of(checkedEvent, Failed(state, $"The {verdict.Reason}; ask again for the new target.", c.At));
+        if (moved) return Decision.Of(checkedEvent, Failed(state, MergeRequestFacts.RetargetedReason(state.TargetBranch!, c.TargetBranch), c.At));
         if (c.Checkpoint == PermissionCheckpoint.Request)
             return Decision.Of(checkedEvent, new RequestRefused(state.Attempt, state.Requester, verdict.Reason, c.At, verdict.Advice));
         var who = state.Requester?.Display ?? "the person who asked";
@@ -356,6 +356,8 @@ public static class WorkflowDecider
         var observed = new PipelineObserved(state.Attempt, c.PipelineId, c.Status, c.At, c.ManualJobs, c.ManualJobsPolicy, c.SkippedPipelinesPolicy, c.MergeRequest);
         if (c.MergeRequest?.Withdrawn(state.Requester) is { } withdrawn)
             return Decision.Of(observed, new AttemptCancelled(state.Attempt, "gitlab", withdrawn, c.At));
+        // Noticed while the pipeline runs, not only at the merge: the rest of the pipeline would test the old target.
+        if (c.MergeRequest?.Retargeted(state.TargetBranch) is { } retargeted) return Decision.Of(observed, Failed(state, retargeted, c.At));
         if (c.MergeRequest is { } mr
             && Preconditions.FirstFailure([.. rules.Preconditions.Where(p => WhileBuilding.Contains(p.Name))], mr, 0, state.SourceHead) is { } pointless)
             return Decision.Of(observed, Failed(state, pointless, c.At));

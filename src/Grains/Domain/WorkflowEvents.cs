@@ -208,7 +208,7 @@ public sealed record PipelineCreated(
 /// <summary>
 /// Before a pipeline in the target project: the stale upstream tags deleted so that it rebuilds them, and every tag of
 /// the policy's repositories as it was, to compare with afterwards (the pipeline runs the MR's code with push rights).
-/// <paramref name="ReadAfterAnyEnd"/> (rule book 7): the registry is read after the pipeline whatever ends it
+/// <paramref name="ReadAfterAnyEnd"/> (rule book 8): the registry is read after the pipeline whatever ends it
 /// (<see cref="RegistryChecks"/>); older streams read it only after a success.
 /// </summary>
 [GenerateSerializer, Alias("PipelinePrepared")]

@@ -48,7 +48,7 @@ public static class WorkflowEvolver
             PipelinePrepared e => state with
             {
                 Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),
-                // Owed from now on: whatever ends this pipeline, the registry is read after it (rule book 7 on).
+                // Owed from now on: whatever ends this pipeline, the registry is read after it (rule book 8 on).
                 RegistryCheck = e.ReadAfterAnyEnd
                     ? new OwedRegistryCheck(e.Attempt, state.Rebases, null, null, new PipelineGuard(e.RegistryBefore, e.DeletedTags), state.Images)
                     : state.RegistryCheck,

@@ -99,7 +99,7 @@ public static class WorkflowReplay
         FreshnessChecked e => new RecordFreshness(e.Observations, e.AllowUnbumpedInputs, e.At, e.Observations is null ? e.Images : null, e.UnreadableTags),
         PipelineCreated e => new RecordPipeline(e.PipelineId, e.Sha, e.ForcedRebuild, e.At, e.ProjectId, e.TargetProjectId),
         PipelinePrepared e => new RecordPipelinePrepared(e.RegistryBefore, e.DeletedTags, e.At),
-        StaleTagsChosen e => new ObserveStaleTags(e.UpstreamRepository, e.InUse, e.At),
+        StaleTagsChosen e => new ObserveStaleTags(e.UpstreamRepository, e.InUse, e.At, e.Forced),
         RegistryTagRestored e => new RecordTagRestore(e.Repository, e.Tag, e.Found, e.After, e.At),
         RegistryChecked e => new ObserveRegistryAfter(e.PipelineId, e.PipelineStatus, e.Evidence, e.At),
         UpstreamImageCleaned e => new RecordUpstreamCleanup(e.Name, e.Tag, e.Deleted, e.At, e.Found),

@@ -24,7 +24,7 @@ public sealed record WorkflowRules(
     public const int UnhealableLimit = 3;
 
     /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
-    public const int Version = 7;
+    public const int Version = 8;
 
     /// <summary>How a decision names the rule book it was made with, stored beside its events.</summary>
     public static readonly string Tag = $"rules/{Version}";

@@ -87,6 +87,7 @@ public static class WorkflowTimeline
             : string.Join(", ", f.Images.Select(i => $"{i.Name}:{i.Tag} {i.Verdict.ToString().ToLowerInvariant()}")),
         PipelineCreated p => $"pipeline {p.PipelineId} created on {Short(p.Sha)}" +
             (p.ProjectId is { } project ? $" in the target project {project}" : p.ForcedRebuild ? " with FDO_FORCE_REBUILD=1" : ""),
+        StaleTagsChosen { Forced: true } t => $"the tags a forced rebuild overwrites, checked against what {t.InUse.Select(u => u.Branch).Distinct().Count()} branch head(s) in use name",
         StaleTagsChosen t => t.Delete.Count == 0 ? "no stale tag to delete before our pipeline: each is named by the target or a protected branch"
             : $"to delete before our pipeline, so it rebuilds them: {string.Join(", ", t.Delete)}",
         PipelinePrepared p => p.DeletedTags.Count == 0
@@ -101,7 +102,9 @@ public static class WorkflowTimeline
         UpstreamCleanupChosen u => $"{(u.Choice.Delete ? "to delete" : "to keep")}: {u.Choice.Reason}",
         PipelineObserved p => $"pipeline {p.PipelineId} {p.Status}",
         BuildVerified b => b.Images.Count == 0 ? "pipeline green on the rebased SHA" : $"{b.Images.Count} image(s) verified against the rebased SHA and pipeline",
-        BuildRejected b => $"{b.Images.Count} image(s) rejected: labels do not match the rebased SHA and pipeline",
+        // Why is the attempt's end (the next entry): labels, digests, the registry after the pipeline, or a downstream pipeline.
+        BuildRejected b => b.Images.Count == 0 ? "the build was not verified: see the attempt's end for why"
+            : $"{b.Images.Count} image(s) rejected: see the attempt's end for why",
         TargetMoved t => $"target moved to {Short(t.TargetSha)} (rebased onto {Short(t.RebasedOnto)})",
         CiTimedOut c => c.PipelineId is { } id ? $"pipeline {id} timed out" : "CI timed out",
         RebaseStopped r => r.Facts.State != "opened" ? $"the merge request was {r.Facts.State} during the rebase" : $"rebase conflict: {r.Facts.MergeError}",

@@ -32,14 +32,18 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return null;
     }
 
-    /// <summary>For the decider's choice of stale tags to delete (<see cref="StaleTags"/>): what the heads in use name for each stale image.</summary>
-    public async Task<ObserveStaleTags> ObserveStaleTagsAsync(MergeRequestWorkflow s, ProjectPolicy policy, long project, DateTimeOffset now, CancellationToken ct)
+    /// <summary>
+    /// For the decider's choice of stale tags to delete, or (<paramref name="forced"/>) its check that a forced rebuild
+    /// overwrites no other branch's tag (<see cref="StaleTags"/>): what the heads in use name for each stale image.
+    /// </summary>
+    public async Task<ObserveStaleTags> ObserveStaleTagsAsync(MergeRequestWorkflow s, ProjectPolicy policy, long project, DateTimeOffset now, CancellationToken ct,
+        bool forced = false)
     {
         var heads = await HeadsInUseAsync(project, s.TargetBranch ?? "target", s.TargetSha!, ct);
         var inUse = new List<ImageTagInUse>();
         foreach (var image in policy.Images.Where(p => s.Images.Any(i => i.Name == p.Name && i.Verdict == FreshnessVerdict.Stale)))
             inUse.AddRange((await TagsOfAsync(project, heads, image, ct)).Select(t => new ImageTagInUse(image.Name, t.Branch, t.Sha, t.Tag)));
-        return new ObserveStaleTags(policy.UpstreamRepo!.ToLowerInvariant(), inUse, now);
+        return new ObserveStaleTags(policy.UpstreamRepo!.ToLowerInvariant(), inUse, now, forced);
     }
 
     /// <summary>Deletes the stale tags the decider chose (<c>repository:tag</c>); returns those it deleted now (a repeat finds them gone).</summary>

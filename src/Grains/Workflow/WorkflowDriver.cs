@@ -234,6 +234,9 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             }
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
+            // FDO_FORCE_REBUILD overwrites every stale tag: the decider first rules out one that another branch names.
+            if (force.Count > 0 && s.Guard is null && s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
+                return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct, forced: true));
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
                 return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), [], now));
@@ -592,7 +595,8 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         return new MergeRequestFacts(mr.State, mr.Draft, mr.HasConflicts, mr.BlockingDiscussionsResolved, IsFork(mr),
             mr.AllowCollaboration, mr.Sha, approvals is null ? null : approvals.ApprovedBy?.Count ?? 0, approvals?.ApprovalsLeft, approvals?.ApprovalsRequired,
             BotAssigned: mr.Assignees is { } assignees ? assignees.Any(IsBot) : null,
-            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null);
+            TriggerLabelOn: policy.TriggerLabel is { } label && mr.Labels is { } labels ? labels.Contains(label) : null,
+            TargetBranch: mr.TargetBranch);
     }
 
     /// <summary>The source project's registry path; a project's path rarely changes, so one lookup per activation serves every step.</summary>

@@ -130,25 +130,39 @@ public sealed class TriggerAuthorizationTests(SchemaFixture db, SandboxFixture s
         Assert.Contains(await BotNotes(host, iid), n => n.Contains("may no longer merge this") && n.Contains("Maintainers may merge"));
     }
 
-    [Fact]
-    public async Task Given_a_running_build_When_a_maintainer_unassigns_the_bot_Then_the_attempt_is_cancelled_at_once_and_our_pipeline_stopped()
+    [Theory]
+    [InlineData("unassign", "")]
+    [InlineData("api", " I have unassigned myself.")]
+    public async Task Given_a_running_build_asked_for_by_assignment_When_it_is_cancelled_Then_our_pipeline_stops_and_the_bot_is_left_unassigned(
+        string how, string undone)
     {
-        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "unassign", Policy);
+        await using var host = await WebhookFedHost.StartAsync(db, sandbox, "cancel" + how, Policy);
         var h = host.Harness;
         var maintainer = h.As("maintainer");
-        var iid = await h.OpenMrAsync("slow-unassign", "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 8\ntrue\n"));
-        var mr = $"projects/{h.Upstream}/merge_requests/{iid}";
-        (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
-        await Eventually.True(async () => (await host.Grain(iid).GetSnapshot()).Workflow.PipelineId is not null, "our pipeline to start");
+        var (iid, mr) = await BuildingByAssignmentAsync(host, "slow-" + how);
 
-        (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { 0 } })).EnsureSuccessStatusCode();
+        if (how == "api") await host.Grain(iid).Cancel("api", "no longer wanted");
+        else (await maintainer.PutAsJsonAsync(mr, new { assignee_ids = new[] { 0 } })).EnsureSuccessStatusCode();
         var cancelled = await host.WaitForOutcome(iid, 1, TimeSpan.FromSeconds(20));
 
         Assert.Equal(WorkflowState.Cancelled, cancelled.State);
         await Eventually.True(async () => (await h.Get(maintainer, $"projects/{h.Upstream}/pipelines/{cancelled.PipelineId}"))["status"]!.GetValue<string>() == "canceled",
             "our pipeline to be cancelled");
+        // Left assigned, the bot would tell everyone it is still on it.
+        await Eventually.True(async () => (await h.Get(maintainer, mr))["assignees"]!.AsArray().Count == 0, "the bot to be unassigned");
         Assert.Equal("opened", (await h.Get(maintainer, mr))["state"]!.GetValue<string>());
-        Assert.Single(await BotNotes(host, iid));
+        Assert.StartsWith($"Merge cancelled: {cancelled.Outcome}.{undone}\n", Assert.Single(await BotNotes(host, iid)));
+    }
+
+    /// <summary>A merge request with slow tests that a maintainer assigned to the bot, once our pipeline runs.</summary>
+    private static async Task<(long Iid, string Path)> BuildingByAssignmentAsync(WebhookFedHost host, string branch)
+    {
+        var h = host.Harness;
+        var iid = await h.OpenMrAsync(branch, "Slow tests", new FileChange("update", ".gitlab-ci/run-tests.sh", "sleep 8\ntrue\n"));
+        var mr = $"projects/{h.Upstream}/merge_requests/{iid}";
+        (await h.As("maintainer").PutAsJsonAsync(mr, new { assignee_ids = new[] { host.BotId } })).EnsureSuccessStatusCode();
+        await Eventually.True(async () => (await host.Grain(iid).GetSnapshot()).Workflow.PipelineId is not null, "our pipeline to start");
+        return (iid, mr);
     }
 
     private static async Task<List<string>> BotNotes(WebhookFedHost host, long iid) =>

@@ -119,11 +119,15 @@ public static class WorkflowHarnessExtensions
     }
 
     /// <summary>bob opens a same-project merge request from a new branch of main.</summary>
-    public static async Task<long> OpenMrAsync(this WorkflowHarness h, string branch, string title, params FileChange[] files)
+    public static Task<long> OpenMrAsync(this WorkflowHarness h, string branch, string title, params FileChange[] files) =>
+        h.OpenMrIntoAsync("main", branch, title, files);
+
+    /// <summary>bob opens a same-project merge request into <paramref name="target"/>, from a new branch of it.</summary>
+    public static async Task<long> OpenMrIntoAsync(this WorkflowHarness h, string target, string branch, string title, params FileChange[] files)
     {
         var bob = h.As("bob");
-        await h.CommitAsync(bob, h.Upstream, branch, title, files, startBranch: "main");
-        using var response = await bob.PostAsJsonAsync($"projects/{h.Upstream}/merge_requests", new { source_branch = branch, target_branch = "main", title });
+        await h.CommitAsync(bob, h.Upstream, branch, title, files, startBranch: target);
+        using var response = await bob.PostAsJsonAsync($"projects/{h.Upstream}/merge_requests", new { source_branch = branch, target_branch = target, title });
         response.EnsureSuccessStatusCode();
         return (await response.Content.ReadFromJsonAsync<JsonNode>())!["iid"]!.GetValue<long>();
     }

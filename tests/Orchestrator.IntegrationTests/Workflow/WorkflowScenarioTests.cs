@@ -114,6 +114,33 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
         Assert.True((await h.Grain(iid).Replay()).Consistent);
     }
 
+    /// <summary>
+    /// An MR into a side branch bumps to the tag main uses, whose image main built: stale for the side branch, and a forced
+    /// rebuild would put an image of the side branch's tree under main's tag. Refused before any pipeline; main's image stays.
+    /// </summary>
+    [Fact]
+    public async Task Given_an_mr_into_a_side_branch_When_its_stale_image_has_the_tag_main_uses_Then_it_is_refused_and_mains_image_is_left_alone()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "shr");
+        const string tag = "20261130-main";
+        var maintainer = h.As("maintainer");
+        (await maintainer.PostAsync($"projects/{h.Upstream}/repository/branches?branch=t5&ref=main", null)).EnsureSuccessStatusCode();
+        await h.CommitAsync(maintainer, h.Upstream, "main", "Bump the image tag", [new FileChange("update", TagFile, IncidentFiles.ImageTags(tag))]);
+        Assert.Equal("success", (await h.WaitForPipeline(maintainer, h.Upstream, "main", await h.MainHead()))["status"]!.GetValue<string>());
+        var mains = await h.UpstreamDigest(tag);
+        Assert.NotNull(mains);
+        var iid = await h.OpenMrIntoAsync("t5", "t5-bump", "Bump t5's image tag to main's", new FileChange("update", TagFile, IncidentFiles.ImageTags(tag)));
+
+        await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
+        var s = await h.WaitForOutcome(iid, 1);
+
+        Assert.Equal(WorkflowState.Failed, s.State);
+        Assert.Contains($":{tag} is stale and `main` uses the same tag: rebuilding it for `t5` would replace `main`'s image", s.Outcome);
+        Assert.Null(s.PipelineId);
+        Assert.Equal(mains, await h.UpstreamDigest(tag));
+        Assert.True((await h.Grain(iid).Replay()).Consistent);
+    }
+
     [Fact]
     public async Task Given_a_same_project_mr_whose_image_went_stale_When_enqueued_Then_only_its_own_force_variable_is_set_and_it_is_rebuilt_and_merged()
     {
@@ -361,9 +388,12 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
     [InlineData("push", "Someone pushed to branch while we were trying to merge")]
     [InlineData("draft", "Sorry, I can't merge requests marked as Draft!")]
     [InlineData("close", "the merge request is closed")]
+    [InlineData("retarget", "The target branch changed from main to stable after the merge was asked for")]
     public async Task Given_a_running_build_When_someone_changes_the_mr_Then_the_attempt_fails_with_marge_bots_reason(string change, string reason)
     {
         await using var h = await WorkflowHarness.StartAsync(db, sandbox, "race" + change);
+        if (change == "retarget")
+            (await h.As("maintainer").PostAsync($"projects/{h.Upstream}/repository/branches?branch=stable&ref=main", null)).EnsureSuccessStatusCode();
         var iid = await h.OpenMrAsync("slow", "Slow tests", SlowTests);
         await h.Grain(iid).Enqueue(Requester.ApiToken("marge-bot"));
         await h.WaitForState(iid, s => s.State == WorkflowState.Building && s.PipelineId is not null);
@@ -376,8 +406,12 @@ public sealed class WorkflowScenarioTests(SchemaFixture db, SandboxFixture sandb
                 await h.CommitAsync(bob, h.Upstream, "slow", "one more thing", [new FileChange("create", "late.txt", "late\n")]);
                 break;
             default:
-                using (var response = await bob.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}",
-                           change == "draft" ? new { draft = true } as object : new { state_event = "close" }))
+                using (var response = await bob.PutAsJsonAsync($"projects/{h.Upstream}/merge_requests/{iid}", change switch
+                       {
+                           "draft" => new { draft = true },
+                           "retarget" => new { target_branch = "stable" },
+                           _ => new { state_event = "close" } as object,
+                       }))
                     response.EnsureSuccessStatusCode();
                 break;
         }

@@ -64,6 +64,26 @@ public sealed class OutcomeTests
     }
 
     [Theory]
+    [InlineData(true, true, " I have unassigned myself and removed the ~\"merge-me\" label.")]
+    [InlineData(true, false, " I have unassigned myself.")]
+    [InlineData(false, true, " I have removed the ~\"merge-me\" label.")]
+    [InlineData(false, false, "")]
+    public void Given_a_cancelled_attempt_on_an_open_mr_When_it_ends_Then_no_trigger_is_left_to_make_it_look_queued(
+        bool botAssigned, bool labelOn, string undone)
+    {
+        var actions = Outcomes.For(State(Cancelled), Mr(botAssigned: botAssigned, labelOn: labelOn), Policy);
+        Assert.Equal((botAssigned, labelOn ? "merge-me" : null, null), (actions.UnassignBot, actions.RemoveLabel, actions.AssignTo));
+        Assert.Equal("Merge cancelled: cancelled by api: no longer wanted." + undone, actions.Note);
+    }
+
+    [Fact]
+    public void Given_a_cancelled_attempt_on_a_closed_mr_When_it_ends_Then_its_assignees_and_labels_are_left_alone()
+    {
+        var actions = Outcomes.For(State(Cancelled), Mr(labelOn: true, state: "closed"), Policy);
+        Assert.Equal((false, null, null), (actions.UnassignBot, actions.RemoveLabel, actions.AssignTo));
+    }
+
+    [Theory]
     [InlineData(TriggerKind.Api)]
     [InlineData(TriggerKind.Note)]
     public void Given_a_refused_request_that_left_nothing_on_the_mr_When_it_ends_Then_nothing_is_taken_back(TriggerKind trigger)

@@ -50,6 +50,36 @@ public sealed class StaleTagsTests
         Given(chosen).When(new RecordPipelinePrepared([], [], At(5))).Then(new PipelinePrepared(1, [], [], At(5), ReadAfterAnyEnd: true));
     }
 
+    [Theory]
+    [InlineData("main", "main")]
+    [InlineData("t5", "main")]
+    public void Given_a_same_project_mr_whose_pipeline_forces_a_rebuild_When_another_branch_names_the_stale_tag_Then_the_attempt_fails_before_any_pipeline(
+        string target, string other)
+    {
+        var state = Fold(Building) with { TargetBranch = target };
+        var otherBranch = other == target ? "release/26.0" : other;
+
+        var events = WorkflowDecider.Decide(new ObserveStaleTags(Upstream, [OnMain("20261101-base") with { Branch = target }, new(Name, otherBranch, "c3c3", Tag)], At(4), Forced: true), state).Events;
+
+        var chosen = Assert.IsType<StaleTagsChosen>(events[0]);
+        Assert.Equal((true, 0), (chosen.Forced, chosen.Delete.Count));
+        Assert.Equal($"{Name}:{Tag} is stale and `{otherBranch}` uses the same tag: rebuilding it for `{target}` would replace `{otherBranch}`'s image. " +
+            "Give it a tag of its own on this branch, then ask again", Assert.IsType<AttemptFailed>(events[^1]).Reason);
+    }
+
+    [Fact]
+    public void Given_a_forced_rebuild_When_only_the_target_branch_names_the_stale_tag_Then_it_goes_on_and_deletes_nothing()
+    {
+        var state = Fold(Building) with { TargetBranch = "main" };
+
+        var events = WorkflowDecider.Decide(new ObserveStaleTags(Upstream, [OnMain(Tag), new(Name, "release/26.0", "c3c3", "20261001-rel")], At(4), Forced: true), state).Events;
+
+        Assert.Equal([], Assert.IsType<StaleTagsChosen>(Assert.Single(events)).Delete);
+        // Not forced (a fork's pipeline), the same sight deletes nothing either: the tag is in use, so it is kept.
+        Assert.Empty(Assert.IsType<StaleTagsChosen>(Assert.Single(WorkflowDecider.Decide(
+            new ObserveStaleTags(Upstream, [OnMain(Tag)], At(4)), state).Events)).Delete);
+    }
+
     [Fact]
     public void Given_a_new_rebase_When_it_starts_Then_the_choice_of_the_last_is_forgotten()
     {

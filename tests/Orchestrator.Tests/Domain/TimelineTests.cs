@@ -24,6 +24,15 @@ public sealed class TimelineTests
     }
 
     [Fact]
+    public void Given_a_build_rejected_with_no_image_When_told_Then_it_points_at_the_reason_instead_of_counting_zero_images()
+    {
+        var entries = WorkflowTimeline.Of([.. Verifying, new BuildRejected(1, TargetSha, [], At(31)), new AttemptFailed(1, WorkflowState.Verifying, "tampered", At(31))])
+            .SelectMany(s => s.Entries).ToList();
+
+        Assert.Equal("the build was not verified: see the attempt's end for why", entries.Single(e => e.Event == "build_rejected").Summary);
+    }
+
+    [Fact]
     public void Given_a_completed_merge_When_told_Then_the_verdict_pipeline_and_digests_are_facts()
     {
         var entries = WorkflowTimeline.Of(Completed).SelectMany(s => s.Entries).ToList();

@@ -103,7 +103,7 @@ public sealed class RestoreDriverTests
         world.GitLab.Pipelines[Pipeline] = new GitLabPipeline(Pipeline, FakeGitLab.Project, RebasedSha, "refs/merge-requests/3/head", status,
             "merge_request_event", new GitLabUser(FakeGitLab.Bot, "marge-bot"));
 
-    /// <summary>A later stream (rule book 7): our pipeline ended as "someone pushed" while a job of it still ran.</summary>
+    /// <summary>A later stream (rule book 8): our pipeline ended as "someone pushed" while a job of it still ran.</summary>
     private static MergeRequestWorkflow Ended => Fold([
         .. Building, new PipelinePrepared(1, [new TagDigest(Repo, MainTag, MainDigest)], [], At(4), ReadAfterAnyEnd: true),
         new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), FakeGitLab.Project, FakeGitLab.Project),

@@ -47,7 +47,7 @@ public sealed class WorkflowDriverTests
 
         Assert.Equal(PermissionCheckpoint.Request, check.Checkpoint);
         // The fake MR has the bot assigned; the policy names no trigger label, so none is looked for.
-        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2, BotAssigned: true), check.MergeRequest);
+        Assert.Equal(new MergeRequestFacts("opened", true, false, true, false, null, RebasedSha, 1, 1, 2, BotAssigned: true, TargetBranch: "main"), check.MergeRequest);
         Assert.Empty(world.GitLab.Calls);
     }
 
