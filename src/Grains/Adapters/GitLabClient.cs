@@ -121,6 +121,9 @@ public sealed class GitLabClient(HttpClient http) : IGitLabClient
         return await response.Content.ReadAsStringAsync(ct);
     }
 
+    public async Task<IReadOnlyList<string>> ListRegistryRepositoriesAsync(long project, CancellationToken ct) =>
+        [.. (await GetAll<GitLabRegistryRepository>($"projects/{project}/registry/repositories", ct)).Select(r => r.Path)];
+
     public async Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct)
     {
         var repositories = await GetAll<GitLabRegistryRepository>($"projects/{project}/registry/repositories", ct);

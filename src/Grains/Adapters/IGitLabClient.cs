@@ -38,6 +38,8 @@ public interface IGitLabClient
     Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineJobsAsync(long project, long pipeline, CancellationToken ct = default);
     /// <summary>The raw job log (the runner's lines, ANSI and section markers included).</summary>
     Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct = default);
+    /// <summary>The path of every repository of the project's container registry (GitLab's registry repositories API); past its page bound it throws.</summary>
+    Task<IReadOnlyList<string>> ListRegistryRepositoriesAsync(long project, CancellationToken ct = default);
     /// <summary>Deletes one tag of the project's registry repository <paramref name="repositoryPath"/>; false when it is not there.</summary>
     Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct = default);
     Task<GitLabJob?> GetJobAsync(long project, long job, CancellationToken ct = default);

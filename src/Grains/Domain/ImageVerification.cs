@@ -40,7 +40,8 @@ public sealed record VerificationEvidence(
     [property: Id(4)] IReadOnlyList<TagDigest> RegistryAfter,
     [property: Id(5)] IReadOnlyList<string>? Bridges = null,
     [property: Id(6)] IReadOnlyList<string>? TrainBuilds = null,
-    [property: Id(7)] TrainBesideEvidence? Beside = null);
+    [property: Id(7)] TrainBesideEvidence? Beside = null,
+    [property: Id(8)] IReadOnlyList<TagRestore>? TamperedElsewhere = null);
 
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(

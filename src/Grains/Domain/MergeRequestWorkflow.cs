@@ -77,7 +77,8 @@ public sealed record MergeRequestWorkflow(
     [property: Id(34)] TrainBumpsObserved? TrainBumps = null,
     [property: Id(35)] StaleTagsChosen? StaleTags = null,
     [property: Id(36)] RequestedHead? Head = null,
-    [property: Id(37)] ImmutableList<TagRestore>? TagRestores = null)
+    [property: Id(37)] ImmutableList<TagRestore>? TagRestores = null,
+    [property: Id(38)] OwedRegistryCheck? RegistryCheck = null)
 {
     public static readonly MergeRequestWorkflow Initial = new(
         0, WorkflowState.None, null, 0, null, null, null, null, false,
@@ -99,11 +100,11 @@ public sealed record MergeRequestWorkflow(
 
     /// <summary>
     /// Whether anything is left to do: an attempt under way, its outcome's note not yet posted, or, after an attempt that
-    /// did not merge, promotions to take back and images to clean up.
+    /// did not merge, promotions to take back and images to clean up; the registry to read after a pipeline of ours.
     /// </summary>
     public bool NeedsWork => IsActive || (State != WorkflowState.None && (OutcomeNoteId is null
         || (State != WorkflowState.Completed && (Promotions.Count > 0 || PendingCleanup.Count > 0))))
-        || PendingRestores.Count > 0;
+        || PendingRestores.Count > 0 || RegistryCheck is not null;
 
     /// <summary>Tags our pipeline tampered with that are not yet taken back: they outlive the attempt, like a cleanup.</summary>
     public ImmutableList<TagRestore> PendingRestores => TagRestores ?? [];

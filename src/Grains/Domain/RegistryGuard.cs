@@ -45,4 +45,29 @@ public static class RegistryGuard
         }
         return changes;
     }
+
+    /// <summary>
+    /// The restores to make, given what other merge requests' pipelines in the same registry were found to have planted
+    /// (<paramref name="elsewhere"/>): a tag is never put back to a digest another one recorded as planted, but to what
+    /// that one recorded as there before it (followed back, each record at most once), or deleted when the digest was
+    /// planted under another tag. A change that only undid another's planting (the tag holds what was there before it)
+    /// is no tampering of ours: it is <c>Explained</c>, and neither alerted nor taken back.
+    /// </summary>
+    public static (IReadOnlyList<(string Repository, string Tag)> Explained, IReadOnlyList<TagRestore> Restores) Elsewhere(
+        IReadOnlyList<TagRestore> unexpected, IReadOnlyList<TagRestore>? elsewhere)
+    {
+        if (elsewhere is not { Count: > 0 }) return ([], unexpected);
+        var explained = new List<(string, string)>();
+        var restores = new List<TagRestore>();
+        foreach (var r in unexpected)
+        {
+            var before = r.Before;
+            for (var hops = 0; before is not null && elsewhere.Any(e => e.Tampered == before); hops++)
+                before = hops == elsewhere.Count ? null
+                    : elsewhere.FirstOrDefault(e => e.Repository == r.Repository && e.Tag == r.Tag && e.Tampered == before)?.Before;
+            if (before == r.Tampered && before != r.Before) explained.Add((r.Repository, r.Tag));
+            else restores.Add(r with { Before = before });
+        }
+        return (explained, restores);
+    }
 }

@@ -62,14 +62,19 @@ public static class WorkflowDecider
         (RecordUpstreamCleanup c, _) when !state.IsActive && state.PendingCleanup.FirstOrDefault(i => i.Ref() == c.Ref()) is { } pending =>
             UpstreamCleanups.DecideDone(c, pending, state),
         (RecordUpstreamCleanup, _) when !state.IsActive => Decision.Nothing,
-        // Also while a new attempt waits in the queue: an earlier attempt's tampering is undone before this one does anything.
-        (RecordTagRestore c, _) when (!state.IsActive || state.State == Queued) && RegistryRestores.Pending(state, c.Repository, c.Tag) is { } restore =>
-            RegistryRestores.Decide(c, restore, state),
+        // Also while no pipeline of ours runs (a new attempt queued, a rebase before its pipeline): an earlier pipeline's
+        // tampering is undone before a new snapshot is taken, and only once the registry was read after that pipeline stopped.
+        (RecordTagRestore c, _) when (!state.IsActive || state.PipelineId is null) && RegistryChecks.Due(state) is null
+            && RegistryRestores.Pending(state, c.Repository, c.Tag) is { } restore => RegistryRestores.Decide(c, restore, state),
         (RecordTagRestore, _) => Decision.Nothing,
+        (ObserveRegistryAfter c, _) when RegistryChecks.Due(state) is { } owed => RegistryChecks.Decide(c, owed, state, rules),
+        (ObserveRegistryAfter, _) => Decision.Nothing,
 
         (ObserveMerged c, _) when state.IsActive => MergedBySomeoneElse(c, state),
         (ObserveMerged, _) => Decision.Nothing,
 
+        // The attempt's finishing completes only once the registry was read after its pipeline stopped.
+        (RecordNote, _) when RegistryChecks.Blocks(state) is { } unread => Decision.Reject(RejectionKind.InvalidState, unread),
         (RecordNote c, Completed or WorkflowState.Failed or Cancelled or Refused or WorkflowState.MergedElsewhere) when state.OutcomeNoteId is null =>
             Decision.Of(new OutcomeNoted(state.Attempt, c.NoteId, c.At)),
         (RecordNote c, _) when state.OutcomeNoteId == c.NoteId => Decision.Nothing,
@@ -99,12 +104,17 @@ public static class WorkflowDecider
         : state is { PlannedRewrite: { } plan } && Reapprovals.Needed(plan) ? Reapprovals.Decide(c, state, rules)
         : DoesNotApply(c, state);
 
-    /// <summary>The registry is snapshotted once per pipeline, before it is created: a second snapshot changes nothing.</summary>
+    /// <summary>
+    /// The registry is snapshotted once per pipeline, before it is created: a second snapshot changes nothing. Never before
+    /// the registry was read after the last pipeline of ours: a snapshot would take a digest it planted for what was there
+    /// before. (A tag still pending a restore keeps its first digest from before: <see cref="RegistryRestores.Add"/>.)
+    /// </summary>
     internal static Decision DecidePipelinePrepared(RecordPipelinePrepared c, MergeRequestWorkflow state) =>
         state.Guard is not null ? Decision.Nothing
+        : RegistryChecks.Blocks(state) is { } unread ? Decision.Reject(RejectionKind.InvalidState, $"no new snapshot: {unread}")
         : StaleTags.Unchosen(state, c.DeletedTags) is { } unchosen
             ? Decision.Reject(RejectionKind.InvalidInput, $"{unchosen} was deleted, but the stale tags chosen for deletion were {string.Join(", ", state.StaleTags!.Delete)}")
-        : state.PipelineId is null ? Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At))
+        : state.PipelineId is null ? Decision.Of(new PipelinePrepared(state.Attempt, c.RegistryBefore, c.DeletedTags, c.At, ReadAfterAnyEnd: true))
         : DoesNotApply(c, state);
 
     /// <summary>The CI timeout as streams recorded it before deadlines carried their clock reading.</summary>
@@ -425,12 +435,10 @@ public static class WorkflowDecider
     private static Decision DecideVerifiedInTarget(RecordVerification c, VerificationEvidence evidence, MergeRequestWorkflow state, WorkflowRules rules)
     {
         var result = ImageVerification.Verify(evidence.Images, evidence.Jobs, state.RebasedSha!, state.PipelineId!.Value, evidence.UnverifiedJobsAllowed);
-        var expected = state.Images.Where(i => i.Verdict.NeedsRebuild()).Select(i => (Repository: $"{evidence.UpstreamRepository}/{i.Name}", i.Tag))
-            .Concat((state.Guard?.DeletedTags ?? []).Select(t => (Repository: t[..t.LastIndexOf(':')], Tag: t[(t.LastIndexOf(':') + 1)..])))
-            .ToList();
+        var expected = RegistryChecks.Expected(state.Images, state.Guard, evidence.UpstreamRepository).ToList();
         // Another car's build beside ours is expected only at a digest the train vouches for.
         var (beside, unvouched) = TrainVouching.Judge(state, evidence);
-        var unexpected = rules.RegistryGuard(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside]);
+        var (unexpected, restores) = RegistryChecks.Compare(state.Guard?.Before ?? [], evidence, [.. expected, .. beside], rules);
         var problems = result.Problems.Concat(unexpected.Select(u => $"our pipeline changed a tag it had no business changing: {u}")).Concat(unvouched)
             .Concat(TrainCarImages.VerificationProblems(state, result.Verified)).ToList();
         // A trigger job's downstream pipeline runs the MR's code after ours reports success, and unseen by these checks.
@@ -451,8 +459,7 @@ public static class WorkflowDecider
         var failed = Failed(state, "The images could not be verified: " + string.Join("; ", problems) + ".", c.At);
         return unexpected.Count == 0
             ? Decision.Of(rejected, failed)
-            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At,
-                RegistryGuard.Unexpected(state.Guard?.Before ?? [], evidence.RegistryAfter, [.. expected, .. beside])), failed);
+            : Decision.Of(rejected, new RegistryTampered(state.Attempt, state.PipelineId!.Value, unexpected, c.At, restores), failed);
     }
 
     /// <summary>An upstream tag is main's promise to everyone who pulls it: a promotion never overwrites another image there.</summary>

@@ -33,6 +33,7 @@ public static class WorkflowEventNames
         [typeof(PipelinePrepared)] = "pipeline_prepared",
         [typeof(RegistryTampered)] = "registry_tampered",
         [typeof(RegistryTagRestored)] = "registry_tag_restored",
+        [typeof(RegistryChecked)] = "registry_checked",
         [typeof(MergedElsewhere)] = "merged_elsewhere",
         [typeof(StepTimedOut)] = "step_timed_out",
         [typeof(RebaseStopped)] = "rebase_stopped",

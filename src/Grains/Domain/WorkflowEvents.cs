@@ -208,13 +208,16 @@ public sealed record PipelineCreated(
 /// <summary>
 /// Before a pipeline in the target project: the stale upstream tags deleted so that it rebuilds them, and every tag of
 /// the policy's repositories as it was, to compare with afterwards (the pipeline runs the MR's code with push rights).
+/// <paramref name="ReadAfterAnyEnd"/> (rule book 8): the registry is read after the pipeline whatever ends it
+/// (<see cref="RegistryChecks"/>); older streams read it only after a success.
 /// </summary>
 [GenerateSerializer, Alias("PipelinePrepared")]
 public sealed record PipelinePrepared(
     [property: Id(0)] int Attempt,
     [property: Id(1)] IReadOnlyList<TagDigest> RegistryBefore,
     [property: Id(2)] IReadOnlyList<string> DeletedTags,
-    [property: Id(3)] DateTimeOffset At) : IWorkflowEvent;
+    [property: Id(3)] DateTimeOffset At,
+    [property: Id(4)] bool ReadAfterAnyEnd = false) : IWorkflowEvent;
 
 [GenerateSerializer, Alias("PipelineObserved")]
 public sealed record PipelineObserved(

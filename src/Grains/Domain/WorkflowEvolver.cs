@@ -14,7 +14,7 @@ public static class WorkflowEvolver
                 Attempt = e.Attempt, State = WorkflowState.Queued, RequestedBy = e.RequestedBy, Requester = e.Requester, Head = e.Head,
                 // A choice to delete was made on what the tag held then: the attempt's own end looks again.
                 AttemptStartedAt = e.At, Promotions = state.Promotions, UpstreamBuilds = state.UpstreamBuilds is { } built ? [.. built.Select(i => i with { Cleanup = null })] : null,
-                TagRestores = state.TagRestores,
+                TagRestores = state.TagRestores, RegistryCheck = state.RegistryCheck,
             },
             // The request's check pins the target branch: every later effect is for that branch or none.
             PermissionChecked e => state with
@@ -41,11 +41,17 @@ public static class WorkflowEvolver
             {
                 PipelineId = e.PipelineId, PipelineStatus = "created", ForcedRebuild = e.ForcedRebuild, PipelineCreatedAt = e.At,
                 PipelineProjectId = e.ProjectId,
+                RegistryCheck = state.RegistryCheck is { } owed && owed.Attempt == e.Attempt && owed.Rebase == state.Rebases
+                    ? owed with { PipelineId = e.PipelineId, PipelineProjectId = e.ProjectId } : state.RegistryCheck,
             },
             StaleTagsChosen e => state with { StaleTags = e },
             PipelinePrepared e => state with
             {
                 Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),
+                // Owed from now on: whatever ends this pipeline, the registry is read after it (rule book 8 on).
+                RegistryCheck = e.ReadAfterAnyEnd
+                    ? new OwedRegistryCheck(e.Attempt, state.Rebases, null, null, new PipelineGuard(e.RegistryBefore, e.DeletedTags), state.Images)
+                    : state.RegistryCheck,
                 // What our pipeline may build in the target's registry: taken back unless the merge happens.
                 UpstreamBuilds = state.PendingCleanup.AddRange(
                     state.Images.Where(i => i.Verdict.NeedsRebuild() && !state.PendingCleanup.Any(p => p.Ref() == i.Ref()))),
@@ -59,6 +65,8 @@ public static class WorkflowEvolver
             },
             BuildVerified e => state with
             {
+                // The evidence holds the registry as read after the pipeline succeeded: that read is the owed one.
+                RegistryCheck = e.Evidence is null ? state.RegistryCheck : null,
                 State = e.Images.Count > 0 && e.Evidence is null ? WorkflowState.Promoting : WorkflowState.Merging,
                 BuiltImages = [.. e.Images],
                 VerifiedInRepository = e.Evidence?.UpstreamRepository,
@@ -76,7 +84,8 @@ public static class WorkflowEvolver
                 Promotions = state.Promotions.RemoveAll(p => p.Pin() == e.Pin()),
             },
             MergeRefused => state,
-            BuildRejected => state,
+            BuildRejected e => e.Evidence is null ? state : state with { RegistryCheck = null },
+            RegistryChecked => state with { RegistryCheck = null },
             CiTimedOut => state,
             StepTimedOut => state,
             RebaseStopped => state,

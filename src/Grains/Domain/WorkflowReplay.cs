@@ -101,6 +101,7 @@ public static class WorkflowReplay
         PipelinePrepared e => new RecordPipelinePrepared(e.RegistryBefore, e.DeletedTags, e.At),
         StaleTagsChosen e => new ObserveStaleTags(e.UpstreamRepository, e.InUse, e.At, e.Forced),
         RegistryTagRestored e => new RecordTagRestore(e.Repository, e.Tag, e.Found, e.After, e.At),
+        RegistryChecked e => new ObserveRegistryAfter(e.PipelineId, e.PipelineStatus, e.Evidence, e.At),
         UpstreamImageCleaned e => new RecordUpstreamCleanup(e.Name, e.Tag, e.Deleted, e.At, e.Found),
         UpstreamCleanupChosen e => new ObserveCleanup(e.Name, e.Tag, e.Observation, e.At),
         PipelineObserved e => new ObservePipeline(e.PipelineId, e.Status, e.At, e.ManualJobs, e.ManualJobsPolicy, e.SkippedPipelinesPolicy, e.MergeRequest),

@@ -26,7 +26,8 @@ public sealed record WorkflowRules(
     /// <summary>Raised whenever a rule changes what it decides, so replays of older decisions say so.</summary>
     /// <remarks>
     /// 8: the source branch must have been read before a rewrite, and a fork's branch needs allow_collaboration; an image is
-    /// fresh only where no fork pipeline runs; GitLab's rebase must have rewritten the head the attempt stands for.
+    /// fresh only where no fork pipeline runs; GitLab's rebase must have rewritten the head the attempt stands for; the registry
+    /// is read after every end of a guarded pipeline (registry_checked), not only a success.
     /// </remarks>
     public const int Version = 8;
 

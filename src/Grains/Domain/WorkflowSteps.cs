@@ -21,7 +21,8 @@ public static class WorkflowSteps
 {
     /// <summary>What may happen in any active state: someone else merges or cancels, time passes, GitLab refuses, a legacy failure.</summary>
     public static readonly IReadOnlyList<Type> Anywhere =
-        [typeof(ObserveMerged), typeof(Cancel), typeof(ObserveClock), typeof(RecordStepError), typeof(Fail), typeof(RecordCheckpoint)];
+        [typeof(ObserveMerged), typeof(Cancel), typeof(ObserveClock), typeof(RecordStepError), typeof(Fail), typeof(RecordCheckpoint),
+        typeof(ObserveRegistryAfter)];
 
     /// <summary>Where an attempt may end from any active state.</summary>
     private static readonly WorkflowState[] Ends = [Failed, Cancelled, WorkflowState.MergedElsewhere];

@@ -71,6 +71,8 @@ public static class WorkflowTimeline
             (m.Head is { Sha: { } sha } ? $" for {sha[..Math.Min(12, sha.Length)]}" : ""),
         PermissionChecked p => $"{(p.Allowed ? "allowed" : "refused")} before the {p.Checkpoint.ToString().ToLowerInvariant()}: {p.Reason}",
         RequestRefused r => $"refused: {r.Reason}",
+        RegistryChecked r => $"registry read after pipeline {r.PipelineId?.ToString() ?? "(none recorded)"} stopped ({r.PipelineStatus ?? "never created"}): " +
+            $"{r.Evidence.RegistryAfter.Count} tags",
         RegistryTampered t => $"ALERT: pipeline {t.PipelineId} changed {string.Join("; ", t.Changes)}",
         RegistryTagRestored r => r.Outcome switch
         {

@@ -66,6 +66,7 @@ public static class OrchestratorSilo
                 ? new Workflow.ParkedDriver() : sp.GetRequiredService<Workflow.WorkflowDriver>());
         services.TryAddSingleton<Workflow.PermissionObserver>();
         services.TryAddSingleton<Workflow.ReapprovalObserver>();
+        services.TryAddSingleton<Persistence.ITamperLedger, Persistence.MartenTamperLedger>();
         services.TryAddSingleton<Workflow.TargetPipeline>();
         services.TryAddSingleton<Workflow.PolicySuggester>();
         services.AddHostedService<Workflow.Reconciliation>();

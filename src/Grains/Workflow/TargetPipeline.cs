@@ -12,7 +12,7 @@ namespace Orchestrator.Workflow;
 /// around it, and afterwards each image is established from the digests GitLab Runner reported for our jobs, read back
 /// by digest. Nothing from the fork's registry, runners or logs is read. Effects are looked up before they are repeated.
 /// </summary>
-public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options)
+public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry, IOptions<OrchestratorOptions> options, Persistence.ITamperLedger ledger)
 {
     /// <summary>The bot's username: the user GitLab names as every pipeline of ours' creator.</summary>
     public string Bot => options.Value.GitLab.BotUsername;
@@ -58,17 +58,36 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         return deleted;
     }
 
-    /// <summary>Every tag of every policy image's repository in the target's registry, with its digest.</summary>
-    public async Task<IReadOnlyList<TagDigest>> SnapshotAsync(ProjectPolicy policy, CancellationToken ct)
+    /// <summary>A snapshot of more tags than this is not taken in part: it fails, and so does the step.</summary>
+    public const int MaxSnapshotTags = 20_000;
+
+    /// <summary>
+    /// Every tag of every repository of the target project's registry (GitLab's list of them, and the policy images' own,
+    /// which may not exist yet), with its digest: a job can push under any of them, the project's own image included. A
+    /// list that cannot be read whole (GitLab's or a repository's tags past their page bounds, or more tags than
+    /// <see cref="MaxSnapshotTags"/>) fails rather than answer part of it.
+    /// </summary>
+    public async Task<IReadOnlyList<TagDigest>> SnapshotAsync(long project, ProjectPolicy policy, CancellationToken ct)
     {
+        var repositories = (await gitlab.ListRegistryRepositoriesAsync(project, ct)).Select(r => r.ToLowerInvariant())
+            .Concat(policy.Images.Select(i => Repository(policy, i.Name))).Distinct().Order(StringComparer.Ordinal);
         var tags = new List<TagDigest>();
-        foreach (var image in policy.Images)
+        foreach (var repository in repositories)
         {
-            var repository = Repository(policy, image.Name);
-            foreach (var tag in await registry.ListTagsAsync(repository, ct))
+            var names = await registry.ListTagsAsync(repository, ct);
+            if (tags.Count + names.Count > MaxSnapshotTags)
+                throw new InvalidOperationException($"the registry of project {project} has more than {MaxSnapshotTags} tags: it is not snapshotted in part");
+            foreach (var tag in names)
                 tags.Add(new TagDigest(repository, tag, await registry.DigestAsync(repository, tag, ct)));
         }
         return tags;
+    }
+
+    /// <summary>The registry as it is now, in the shape verification records it (no jobs or images: the pipeline did not succeed).</summary>
+    public async Task<VerificationEvidence> RegistryNowAsync(MergeRequestKey key, ProjectPolicy policy, CancellationToken ct)
+    {
+        var after = await SnapshotAsync(key.ProjectId, policy, ct);
+        return new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, after, TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
     }
 
     /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
@@ -95,7 +114,10 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit, image.CheckedDigest));
         }
         var bridges = (await gitlab.ListPipelineBridgesAsync(key.ProjectId, s.PipelineId!.Value, ct)).Select(b => b.Name).ToList();
-        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, await SnapshotAsync(policy, ct), bridges);
+        // The ledger after the registry: another merge request records a planted digest before it takes it back.
+        var after = await SnapshotAsync(key.ProjectId, policy, ct);
+        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, after, bridges,
+            TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
     }
 
     /// <summary>

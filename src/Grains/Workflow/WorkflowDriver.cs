@@ -28,9 +28,12 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
     {
         var mr = await gitlab.GetMergeRequestAsync(key.ProjectId, key.Iid, ct);
         if (s.IsActive && mr.State == "merged") return StepResult.Of(Merged(mr, now));
-        // An earlier attempt's tampered tags are taken back before a new attempt does anything (its snapshot would
-        // otherwise record the planted digest as "before"); each restore is looked up first, so a repeat is harmless.
-        if (s.State == WorkflowState.Queued && s.PendingRestores.FirstOrDefault() is { } earlier)
+        // Whatever ended a pipeline of ours (success, failure, cancel, a push, the timeout, a moved target, a withdrawn
+        // request), the registry is read once it has stopped, before anything else: its jobs may have pushed and then failed.
+        if (RegistryChecks.Due(s) is { } owed) return await RegistryAfterAsync(key, s, owed, mr, policy, now, ct);
+        // An earlier pipeline's tampered tags are taken back before a new one is prepared (its snapshot would otherwise
+        // record the planted digest as "before"); each restore is looked up first, so a repeat is harmless.
+        if (s.IsActive && s.PipelineId is null && s.PendingRestores.FirstOrDefault() is { } earlier)
             return StepResult.Of(await target.RestoreAsync(key, earlier, now, ct));
         // A car hears from its train before anything else: a new car or base stops what the old one was doing.
         if (s.IsActive && s.State != WorkflowState.Queued && s.Car is not null && await TrainAsync(key, s, mr, policy, now, ct) is { } train) return train;
@@ -243,7 +246,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct, forced: true));
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
-                return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), [], now));
+                return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), [], now));
             var vars = new Dictionary<string, string>(force) { [AttemptVariable] = marker };
             var created = await gitlab.CreatePipelineAsync(source, PipelineRef(key, s, mr), vars, ct);
             await watches.WatchAsync(source, created.Id, key, ct);
@@ -281,7 +284,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
                 return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct));
             var deleted = await target.DeleteChosenStaleAsync(key, s.StaleTags?.Delete ?? [], ct);
-            return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(policy, ct), deleted, now));
+            return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), deleted, now));
         }
         var created = await gitlab.CreateMergeRequestPipelineAsync(key.ProjectId, key.Iid, ct);
         if (created.ProjectId == key.ProjectId) await watches.WatchAsync(key.ProjectId, created.Id, key, ct);
@@ -304,6 +307,37 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
 
     private ObserveMerged Merged(GitLabMergeRequest mr, DateTimeOffset now) =>
         new(mr.MergeCommitSha ?? mr.SquashCommitSha, mr.MergedBy?.Username, options.Value.GitLab.BotUsername, now, mr.Sha);
+
+    /// <summary>
+    /// The owed read of the registry after a pipeline of ours (<see cref="RegistryChecks"/>): the pipeline is cancelled if it
+    /// still runs, and the registry is read only once GitLab says it has stopped; the decider compares and records.
+    /// </summary>
+    private async Task<StepResult> RegistryAfterAsync(MergeRequestKey key, MergeRequestWorkflow s, OwedRegistryCheck owed, GitLabMergeRequest mr,
+        ProjectPolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        string? status = null;
+        if (owed.PipelineId is { } id)
+        {
+            try
+            {
+                var pipeline = await gitlab.GetPipelineAsync(owed.PipelineProjectId ?? mr.SourceProjectId, id, ct);
+                status = pipeline.Status;
+                if (PipelineStatus.Classify(status) == PipelineOutcome.Running)
+                {
+                    await TryCancelAsync(pipeline, ct);
+                    return StepResult.Waiting($"pipeline {id} is stopping before the registry is read after it");
+                }
+            }
+            catch (GitLabException e) when (e.Status is 401 or 403 or 404)
+            {
+                // A pipeline GitLab ran in a fork the bot cannot see: its jobs pushed to the fork's registry, not this one.
+                status = "unseen";
+            }
+        }
+        var evidence = await target.RegistryNowAsync(key, policy, ct);
+        if (s.CarImages is not null) evidence = await carImages.WithTrainBesideAsync(evidence, key, s with { Guard = owed.Guard }, Train(key, s, mr), ct) ?? evidence;
+        return StepResult.Of(new ObserveRegistryAfter(owed.PipelineId, status, evidence, now));
+    }
 
     /// <summary>Cancels this attempt's pipeline if it is still running; true when it was (a finished one is left as it is).</summary>
     private async Task<bool> StopOurPipelineAsync(MergeRequestWorkflow s, GitLabMergeRequest mr, CancellationToken ct)

@@ -20,19 +20,21 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         new("update", "tests/requirements.txt", IncidentFiles.RequirementsWithFoo(2)),
     ];
 
-    /// <summary>The project's CI with one more job of the fork owner's: it builds the build image under <paramref name="tag"/>.</summary>
-    private static FileChange RogueImageJob(WorkflowHarness h, string tag, bool force)
-    {
-        var ci = IncidentFiles.GitLabCi + $$"""
+    /// <summary>The project's CI with more jobs of the fork owner's: each builds the build image under its tag (forced or not).</summary>
+    private static FileChange RogueImageJob(WorkflowHarness h, string tag, bool force) => RogueImageJobs(h, (tag, force));
 
-            sneaky:
+    private static FileChange RogueImageJobs(WorkflowHarness h, params (string Tag, bool Force)[] jobs)
+    {
+        var ci = IncidentFiles.GitLabCi + string.Concat(jobs.Select((job, i) => $$"""
+
+            sneaky-{{i}}:
               extends: .fdo.container-build@debian
               stage: container
               variables:
                 FDO_REPO_SUFFIX: debian/x86_64_build
-                FDO_DISTRIBUTION_TAG: "{{tag}}"{{(force ? "\n    FDO_FORCE_REBUILD: \"1\"" : "")}}
+                FDO_DISTRIBUTION_TAG: "{{job.Tag}}"{{(job.Force ? "\n    FDO_FORCE_REBUILD: \"1\"" : "")}}
                 FDO_DISTRIBUTION_EXEC: bash .gitlab-ci/container/debian/x86_64_build.sh
-            """;
+            """));
         return new FileChange("update", ".gitlab-ci.yml", ci.Replace("FDO_UPSTREAM_REPO: mesa/mesa", $"FDO_UPSTREAM_REPO: {h.UpstreamPath}"));
     }
 
@@ -125,6 +127,42 @@ public sealed class UntrustedImageTests(SchemaFixture db, SandboxFixture sandbox
         var built = Assert.Single(merged.BuiltImages);
         Assert.NotEqual(planted, built.Digest);
         Assert.Equal(built.Digest, await h.UpstreamDigest(next));
+    }
+
+    /// <summary>
+    /// The repro of the review's first finding: the fork owner's jobs push over main's tag and plant a new one, then its
+    /// tests fail the pipeline. The attempt ends as "CI failed!", and the registry is still read once the pipeline has
+    /// stopped: the tampering is recorded and both tags are taken back before the note.
+    /// </summary>
+    [Fact]
+    public async Task Given_a_fork_mr_whose_jobs_overwrite_main_s_tag_and_plant_another_then_fail_When_the_attempt_fails_Then_both_are_taken_back()
+    {
+        await using var h = await WorkflowHarness.StartAsync(db, sandbox, "failplant");
+        const string next = "20261215-next";
+        var mainTagBefore = await h.UpstreamDigest(IncidentFiles.BaseTag);
+        Assert.NotNull(mainTagBefore);
+        await h.CommitAsync(h.As("alice"), h.Fork, "a-new-tool", "ci: libfoo 2, jobs that push images, and a test that fails",
+            [.. FixForLibfoo2, RogueImageJobs(h, (IncidentFiles.BaseTag, true), (next, false)),
+             new FileChange("update", ".gitlab-ci/run-tests.sh", "echo failing on purpose\nexit 1\n")]);
+
+        await h.Grain(h.MrA).Enqueue(Requester.ApiToken("marge-bot"));
+        var failed = await h.WaitForOutcome(h.MrA, 1);
+
+        Assert.Equal(WorkflowState.Failed, failed.State);
+        Assert.Contains("CI failed!", failed.Outcome);
+        var events = await h.EventTypes(h.MrA);
+        Assert.DoesNotContain("build_verified", events);
+        Assert.DoesNotContain("build_rejected", events);
+        Assert.Contains("registry_checked", events);
+        Assert.Contains("registry_tampered", events);
+        Assert.Equal(2, events.Count(e => e == "registry_tag_restored"));
+        // Taken back before the note: the attempt's end waited for the read.
+        Assert.True(events.ToList().LastIndexOf("registry_tag_restored") < events.ToList().IndexOf("outcome_noted"));
+        Assert.Equal(mainTagBefore, await h.UpstreamDigest(IncidentFiles.BaseTag));
+        Assert.Null(await h.UpstreamDigest(next));
+        Assert.Empty(failed.PendingRestores);
+        Assert.Null(failed.RegistryCheck);
+        Assert.True((await h.Grain(h.MrA).Replay()).Consistent);
     }
 
     [Fact]

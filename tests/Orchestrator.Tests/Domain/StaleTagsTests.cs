@@ -45,9 +45,9 @@ public sealed class StaleTagsTests
 
         var refused = Given(chosen).When(new RecordPipelinePrepared([], [$"{Upstream}/{Name}:20261101-base"], At(5))).ThenRejected(RejectionKind.InvalidInput);
         Assert.Contains("20261101-base", refused.Reason);
-        Given(chosen).When(new RecordPipelinePrepared([], [Ours], At(5))).Then(new PipelinePrepared(1, [], [Ours], At(5)));
+        Given(chosen).When(new RecordPipelinePrepared([], [Ours], At(5))).Then(new PipelinePrepared(1, [], [Ours], At(5), ReadAfterAnyEnd: true));
         // A repeat after a crash finds the tag gone already: nothing deleted now, which is no breach of the choice.
-        Given(chosen).When(new RecordPipelinePrepared([], [], At(5))).Then(new PipelinePrepared(1, [], [], At(5)));
+        Given(chosen).When(new RecordPipelinePrepared([], [], At(5))).Then(new PipelinePrepared(1, [], [], At(5), ReadAfterAnyEnd: true));
     }
 
     [Theory]
@@ -92,7 +92,7 @@ public sealed class StaleTagsTests
     public void Given_recorded_choices_When_replayed_Then_each_is_made_again_from_what_was_seen_and_a_forged_one_is_caught()
     {
         var chosen = new StaleTagsChosen(1, 1, Upstream, [OnMain("20261101-base")], [Ours], At(4));
-        Assert.True(WorkflowReplay.Run([.. Building, chosen, new PipelinePrepared(1, [], [Ours], At(5))]).Consistent);
+        Assert.True(WorkflowReplay.Run([.. Building, chosen, new PipelinePrepared(1, [], [Ours], At(5), ReadAfterAnyEnd: true)]).Consistent);
 
         // Deleting the tag main names: no rule of today's chooses that.
         var forged = chosen with { InUse = [OnMain(Tag)] };
@@ -104,6 +104,6 @@ public sealed class StaleTagsTests
     [Fact]
     public void Given_a_stream_from_before_the_choice_was_recorded_When_replayed_Then_its_deletions_are_taken_as_recorded()
     {
-        Assert.True(WorkflowReplay.Run([.. Building, new PipelinePrepared(1, [], [Ours], At(5))]).Consistent);
+        Assert.True(WorkflowReplay.Run([.. Building, new PipelinePrepared(1, [], [Ours], At(5), ReadAfterAnyEnd: true)]).Consistent);
     }
 }

@@ -19,7 +19,7 @@ public sealed class TargetPipelineDeciderTests
     private static IWorkflowEvent[] VerifyingInTarget =>
     [
         .. Building,
-        new PipelinePrepared(1, [MainTag], [$"{Repo}:20261128-A"], At(4)),
+        new PipelinePrepared(1, [MainTag], [$"{Repo}:20261128-A"], At(4), ReadAfterAnyEnd: true),
         // Each decision has its own time (replay tells decisions apart by it).
         new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), Target),
         new PipelineObserved(1, Pipeline, "success", At(30)),
@@ -89,8 +89,8 @@ public sealed class TargetPipelineDeciderTests
     [Fact]
     public void Given_a_prepared_pipeline_When_prepared_again_after_a_crash_Then_nothing_new_is_recorded()
     {
-        Given(Building).When(new RecordPipelinePrepared([MainTag], [], At(4))).Then(new PipelinePrepared(1, [MainTag], [], At(4)));
-        Given([.. Building, new PipelinePrepared(1, [MainTag], [], At(4))]).When(new RecordPipelinePrepared([], [], At(5))).ThenNothing();
+        Given(Building).When(new RecordPipelinePrepared([MainTag], [], At(4))).Then(new PipelinePrepared(1, [MainTag], [], At(4), ReadAfterAnyEnd: true));
+        Given([.. Building, new PipelinePrepared(1, [MainTag], [], At(4), ReadAfterAnyEnd: true)]).When(new RecordPipelinePrepared([], [], At(5))).ThenNothing();
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed class UpstreamCleanupTests
     private static IWorkflowEvent[] Failed =>
     [
         .. Building,
-        new PipelinePrepared(1, [], [], At(4)),
+        new PipelinePrepared(1, [], [], At(4), ReadAfterAnyEnd: true),
         new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), 17),
         new PipelineObserved(1, Pipeline, "failed", At(30)),
         new AttemptFailed(1, WorkflowState.Building, "CI failed!", At(30)),

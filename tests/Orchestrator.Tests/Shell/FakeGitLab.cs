@@ -115,6 +115,10 @@ internal sealed class FakeGitLab : IGitLabClient
     public Task<IReadOnlyList<GitLabPipelineJob>> ListPipelineBridgesAsync(long project, long pipeline, CancellationToken ct) =>
         Unneeded<IReadOnlyList<GitLabPipelineJob>>("bridges");
     public Task<string> GetJobTraceAsync(long project, long job, CancellationToken ct) => Unneeded<string>("trace");
+    /// <summary>The registry's repositories, as GitLab lists them; null: no test expects the list read.</summary>
+    public Func<IReadOnlyList<string>>? RegistryRepositories { get; set; }
+    public Task<IReadOnlyList<string>> ListRegistryRepositoriesAsync(long project, CancellationToken ct) =>
+        RegistryRepositories is { } list ? Task.FromResult(list()) : Unneeded<IReadOnlyList<string>>("registry repositories");
     /// <summary>Called back on each tag deletion (the registry's side of it); null: no test expects one.</summary>
     public Func<string, string, bool>? OnDeleteTag { get; set; }
     public Task<bool> DeleteRegistryTagAsync(long project, string repositoryPath, string tag, CancellationToken ct)

@@ -9,6 +9,7 @@ namespace Orchestrator.Tests.Shell;
 /// <summary>
 /// After an attempt whose pipeline tampered with the target's registry, the shell takes back each tag the decider chose,
 /// looked up first: main's tag re-tagged to its digest from before, a planted tag deleted by name; a repeat changes nothing.
+/// After a pipeline that did not succeed, it first stops it if it still runs and reads the registry once it has stopped.
 /// </summary>
 public sealed class RestoreDriverTests
 {
@@ -96,5 +97,86 @@ public sealed class RestoreDriverTests
         Assert.Equal(new RecordTagRestore(Repo, MainTag, Later, Later, At(32)), left);
         Assert.Empty(world.Copies);
         Assert.Equal(Later, world.Registry[(Repo, MainTag)].Digest);
+    }
+
+    private void PipelineIs(string status) =>
+        world.GitLab.Pipelines[Pipeline] = new GitLabPipeline(Pipeline, FakeGitLab.Project, RebasedSha, "refs/merge-requests/3/head", status,
+            "merge_request_event", new GitLabUser(FakeGitLab.Bot, "marge-bot"));
+
+    /// <summary>A later stream (rule book 8): our pipeline ended as "someone pushed" while a job of it still ran.</summary>
+    private static MergeRequestWorkflow Ended => Fold([
+        .. Building, new PipelinePrepared(1, [new TagDigest(Repo, MainTag, MainDigest)], [], At(4), ReadAfterAnyEnd: true),
+        new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), FakeGitLab.Project, FakeGitLab.Project),
+        new AttemptFailed(1, WorkflowState.Building, WorkflowDecider.SomeonePushed, At(20)),
+    ]);
+
+    private static MergeRequestWorkflow Apply(MergeRequestWorkflow state, WorkflowCommand command)
+    {
+        var decision = WorkflowDecider.Decide(command, state);
+        Assert.Null(decision.Rejection);
+        return decision.Events.Aggregate(state, WorkflowEvolver.Evolve);
+    }
+
+    [Fact]
+    public async Task Given_a_pipeline_still_running_after_the_attempt_ended_When_stepped_Then_it_is_cancelled_and_the_registry_read_only_once_it_stopped()
+    {
+        PipelineIs("running");
+
+        Assert.IsType<StepResult.Wait>(await world.StepAsync(Ended, At(21)));
+        Assert.Contains($"cancel {Pipeline}", world.GitLab.Calls);
+        Assert.Empty(world.GitLab.Notes);
+
+        var read = Assert.IsType<ObserveRegistryAfter>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Ended, At(22))).Command);
+        Assert.Equal("canceled", read.PipelineStatus);
+        Assert.Contains(new TagDigest(Repo, PlantedTag, Planted), read.Evidence.RegistryAfter);
+        var state = Apply(Ended, read);
+        Assert.Equal(2, state.PendingRestores.Count);
+
+        // Then the tags are taken back, before anything else of the attempt's end.
+        state = Apply(state, Assert.IsType<RecordTagRestore>(Assert.IsType<StepResult.Decide>(await world.StepAsync(state, At(23))).Command));
+        state = Apply(state, Assert.IsType<RecordTagRestore>(Assert.IsType<StepResult.Decide>(await world.StepAsync(state, At(24))).Command));
+        Assert.Empty(state.PendingRestores);
+        Assert.Equal(MainDigest, world.Registry[(Repo, MainTag)].Digest);
+        Assert.False(world.Registry.ContainsKey((Repo, PlantedTag)));
+        Assert.Empty(world.GitLab.Notes);
+    }
+
+    [Fact]
+    public async Task Given_a_pipeline_that_failed_When_stepped_Then_the_registry_is_read_at_once_without_a_cancel()
+    {
+        PipelineIs("failed");
+
+        var read = Assert.IsType<ObserveRegistryAfter>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Ended, At(21))).Command);
+
+        Assert.Equal("failed", read.PipelineStatus);
+        Assert.DoesNotContain($"cancel {Pipeline}", world.GitLab.Calls);
+        Assert.Null(RegistryChecks.Due(Apply(Ended, read)));
+    }
+
+    [Fact]
+    public async Task Given_a_tag_planted_in_a_repository_the_policy_does_not_list_When_the_registry_is_read_Then_it_is_seen_and_deleted()
+    {
+        PipelineIs("failed");
+        // The project's own image, which no policy image names.
+        world.Registry[("mesa/mesa", "latest")] = Trojan;
+
+        var read = Assert.IsType<ObserveRegistryAfter>(Assert.IsType<StepResult.Decide>(await world.StepAsync(Ended, At(21))).Command);
+        var state = Apply(Ended, read);
+
+        Assert.Contains(new TagRestore("mesa/mesa", "latest", null, Planted), state.PendingRestores);
+        for (var minute = 22; state.PendingRestores.Count > 0 && minute < 30; minute++)
+            state = Apply(state, Assert.IsType<RecordTagRestore>(Assert.IsType<StepResult.Decide>(await world.StepAsync(state, At(minute))).Command));
+        Assert.Empty(state.PendingRestores);
+        Assert.Contains("delete mesa/mesa:latest", world.GitLab.Calls);
+        Assert.False(world.Registry.ContainsKey(("mesa/mesa", "latest")));
+    }
+
+    [Fact]
+    public async Task Given_GitLab_s_list_of_registry_repositories_cannot_be_read_whole_When_the_registry_is_read_Then_the_step_fails_rather_than_read_part()
+    {
+        PipelineIs("failed");
+        world.GitLab.RegistryRepositories = () => throw new InvalidOperationException("more than 50 pages");
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => world.StepAsync(Ended, At(21)));
     }
 }

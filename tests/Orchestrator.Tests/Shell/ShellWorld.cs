@@ -15,6 +15,8 @@ namespace Orchestrator.Tests.Shell;
 internal sealed class ShellWorld
 {
     public FakeGitLab GitLab { get; } = new();
+
+    public ShellWorld() => GitLab.RegistryRepositories = () => [.. Registry.Keys.Select(k => k.Repository).Distinct()];
     public ProjectPolicy Policy { get; set; } = new();
     public FakeQueue Queue { get; } = new();
     public FakeGitWorker Git { get; } = new();
@@ -35,7 +37,7 @@ internal sealed class ShellWorld
     {
         var options = Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" }, Workflow = Workflow });
         var registry = new FakeRegistry(this);
-        return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options),
+        return new WorkflowDriver(GitLab, registry, GrainsFor(Queue), new Watches(), new PermissionObserver(GitLab), new TargetPipeline(GitLab, registry, options, new Ledger(() => TamperedElsewhere)),
             new Policies(this), new PolicySuggester(GitLab), Git, new ReapprovalObserver(GitLab, Sudo, options), options, NullLogger<WorkflowDriver>.Instance);
     }
 
@@ -121,6 +123,14 @@ internal sealed class ShellWorld
         public Task<MergeRequestKey?> FindAsync(long project, long pipeline, CancellationToken ct = default) => Task.FromResult<MergeRequestKey?>(null);
     }
 
+    /// <summary>What other merge requests' streams recorded as planted in this project's registry.</summary>
+    public List<TagRestore> TamperedElsewhere { get; } = [];
+
+    public sealed class Ledger(Func<IReadOnlyList<TagRestore>> recorded) : Orchestrator.Persistence.ITamperLedger
+    {
+        public Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default) => Task.FromResult(recorded());
+    }
+
     private sealed class FakeRegistry(ShellWorld world) : IImageRegistry
     {
         private Dictionary<(string Repository, string Tag), RegistryImage> images => world.Registry;
@@ -138,7 +148,8 @@ internal sealed class ShellWorld
         }
         public Task<string?> DigestAsync(string repository, string reference, CancellationToken ct = default) =>
             Task.FromResult(images.GetValueOrDefault((repository, reference))?.Digest);
-        public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) => Task.FromResult<IReadOnlyList<string>>([]);
+        public Task<IReadOnlyList<string>> ListTagsAsync(string repository, CancellationToken ct = default) =>
+            Task.FromResult<IReadOnlyList<string>>([.. images.Keys.Where(k => k.Repository == repository).Select(k => k.Tag).Order(StringComparer.Ordinal)]);
         public Task DeleteAsync(string repository, string digest, CancellationToken ct = default) => throw new NotSupportedException();
     }
 

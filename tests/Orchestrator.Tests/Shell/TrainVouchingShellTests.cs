@@ -38,7 +38,7 @@ public sealed class TrainVouchingShellTests
     private static readonly ProjectPolicy Policy = new([new ImagePolicy(Image, "tags.yml", "TAG", [])], "mesa/mesa", 0, 10, 3, false);
 
     private TargetPipeline Target() => new(gitlab, registry,
-        Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" } }));
+        Options.Create(new OrchestratorOptions { GitLab = new GitLabOptions { BotUsername = "marge-bot" } }), new ShellWorld.Ledger(() => []));
 
     /// <summary>An image built by a pipeline at <paramref name="commit"/>, by <paramref name="creator"/>, on another ref.</summary>
     private void Built(string tag, string digest, string commit, string creator = "marge-bot", long pipeline = OtherPipeline)
