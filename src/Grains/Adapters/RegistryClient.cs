@@ -78,7 +78,10 @@ public sealed class RegistryClient(HttpClient http, RegistryCredentials credenti
                 throw new RegistryException(HttpStatusCode.RequestEntityTooLarge,
                     $"{repository} lists more than {pages * perPage} tags; reading only some would leave changes to the others unseen");
             using var response = await SendAsync(HttpMethod.Get, path, $"repository:{repository}:pull", null, null, ct);
-            if (response.StatusCode == HttpStatusCode.NotFound) return tags;
+            // Only the first page's 404 means "no such repository"; a later one means it went away mid-list, and what was
+            // read is not all of it.
+            if (response.StatusCode == HttpStatusCode.NotFound)
+                return page == 0 ? tags : throw new RegistryException(HttpStatusCode.NotFound, $"{repository} went away while its tags were listed");
             await Ensure(response, ct);
             var list = JsonNode.Parse(await response.Content.ReadAsStringAsync(ct))?["tags"] as JsonArray;
             tags.AddRange((list ?? []).Select(t => t!.GetValue<string>()));

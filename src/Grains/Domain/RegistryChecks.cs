@@ -68,7 +68,12 @@ public static class RegistryChecks
         // As it stood then: the car, head and snapshot of the rebase that ran the pipeline.
         var then = state with { Guard = owed.Guard, Images = [.. owed.Images] };
         // Another car's build beside ours is expected only at a digest the train vouches for; any other change is taken back.
-        var expected = Expected(owed.Images, owed.Guard, c.Evidence.UpstreamRepository).Concat(TrainVouching.Judge(then, c.Evidence).Expected).ToList();
+        // A pipeline that did not succeed merges nothing: only what it built under a tag absent before (which the cleanup
+        // then deletes) is its business; a tag that held an image before (a stale one no deletion freed, say because a
+        // branch names it) is put back, whoever pushed over it.
+        var expected = Expected(owed.Images, owed.Guard, c.Evidence.UpstreamRepository)
+            .Where(t => !owed.Guard.Before.Any(b => b.Repository == t.Repository && b.Tag == t.Tag && b.Digest is not null))
+            .Concat(TrainVouching.Judge(then, c.Evidence).Expected).ToList();
         var (unexpected, restores) = Compare(owed.Guard.Before, c.Evidence, expected, rules);
         return unexpected.Count == 0
             ? Decision.Of(check)

@@ -28,8 +28,9 @@ public sealed record WorkflowRules(
     /// 8: the source branch must have been read before a rewrite, and a fork's branch needs allow_collaboration; an image is
     /// fresh only where no fork pipeline runs; GitLab's rebase must have rewritten the head the attempt stands for; the registry
     /// is read after every end of a guarded pipeline (registry_checked), not only a success.
+    /// 9: after a pipeline that did not succeed, a rebuilt tag that held an image before is taken back too.
     /// </remarks>
-    public const int Version = 8;
+    public const int Version = 9;
 
     /// <summary>How a decision names the rule book it was made with, stored beside its events.</summary>
     public static readonly string Tag = $"rules/{Version}";

@@ -70,6 +70,24 @@ public sealed class RegistryCheckTests
     }
 
     [Fact]
+    public void Given_a_stale_tag_that_held_an_image_before_When_a_failed_pipeline_pushed_over_it_Then_it_is_taken_back_not_excused_as_a_rebuild()
+    {
+        // Not deleted before the pipeline (a branch names it), so it held an image in the snapshot.
+        const string Before = "sha256:5555555555555555555555555555555555555555555555555555555555555555";
+        IWorkflowEvent[] running =
+        [
+            .. Building,
+            new PipelinePrepared(1, [MainTag, Ours with { Digest = Before }], [], At(4), true),
+            new PipelineCreated(1, Pipeline, RebasedSha, true, At(5), Target, Target),
+        ];
+        IWorkflowEvent[] failed = [.. running, .. Given(running).When(new ObservePipeline(Pipeline, "failed", At(30))).ThenEvents()];
+
+        var events = Given(failed).When(Read("failed", MainTag, Ours with { Digest = Planted })).ThenEvents();
+
+        Assert.Equal([new TagRestore(Repo, "20261128-A", Before, Planted)], Assert.IsType<RegistryTampered>(events[^1]).Restores!);
+    }
+
+    [Fact]
     public void Given_a_failed_pipeline_When_the_registry_holds_only_what_it_built_Then_the_read_is_recorded_and_nothing_is_tampered()
     {
         var state = Given(CiFailed).When(Read("failed", MainTag, Ours))
