@@ -41,7 +41,8 @@ public sealed record VerificationEvidence(
     [property: Id(5)] IReadOnlyList<string>? Bridges = null,
     [property: Id(6)] IReadOnlyList<string>? TrainBuilds = null,
     [property: Id(7)] TrainBesideEvidence? Beside = null,
-    [property: Id(8)] IReadOnlyList<TagRestore>? TamperedElsewhere = null);
+    [property: Id(8)] IReadOnlyList<TagRestore>? TamperedElsewhere = null,
+    [property: Id(9)] IReadOnlyList<string>? OverlappedBy = null);
 
 [GenerateSerializer, Alias("ImageVerificationResult")]
 public sealed record ImageVerificationResult(

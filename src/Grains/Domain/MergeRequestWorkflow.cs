@@ -22,7 +22,8 @@ public sealed record PermissionMark([property: Id(0)] PermissionCheckpoint Check
 [GenerateSerializer, Alias("PipelineGuard")]
 public sealed record PipelineGuard(
     [property: Id(0)] IReadOnlyList<TagDigest> Before,
-    [property: Id(1)] IReadOnlyList<string> DeletedTags);
+    [property: Id(1)] IReadOnlyList<string> DeletedTags,
+    [property: Id(2)] DateTimeOffset? PreparedAt = null);
 
 /// <summary>An image copied to the upstream repository and not (yet) taken back.</summary>
 [GenerateSerializer, Alias("Promotion")]

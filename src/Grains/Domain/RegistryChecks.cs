@@ -89,7 +89,7 @@ public static class RegistryChecks
         VerificationEvidence evidence, IReadOnlyList<(string Repository, string Tag)> expected, WorkflowRules rules)
     {
         var (explained, restores) = RegistryGuard.Elsewhere(RegistryGuard.Unexpected(before, evidence.RegistryAfter, expected), evidence.TamperedElsewhere);
-        return (rules.RegistryGuard(before, evidence.RegistryAfter, [.. expected, .. explained]), restores);
+        return (rules.RegistryGuard(before, evidence.RegistryAfter, [.. expected, .. explained]), GuardedWindows.Distrust(restores, evidence.OverlappedBy));
     }
 
     /// <summary>Why nothing may go on before the owed read is recorded (a new snapshot, the attempt's note), or null.</summary>

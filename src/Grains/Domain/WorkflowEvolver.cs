@@ -47,10 +47,10 @@ public static class WorkflowEvolver
             StaleTagsChosen e => state with { StaleTags = e },
             PipelinePrepared e => state with
             {
-                Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags),
+                Guard = new PipelineGuard(e.RegistryBefore, e.DeletedTags, e.At),
                 // Owed from now on: whatever ends this pipeline, the registry is read after it (rule book 8 on).
                 RegistryCheck = e.ReadAfterAnyEnd
-                    ? new OwedRegistryCheck(e.Attempt, state.Rebases, null, null, new PipelineGuard(e.RegistryBefore, e.DeletedTags), state.Images)
+                    ? new OwedRegistryCheck(e.Attempt, state.Rebases, null, null, new PipelineGuard(e.RegistryBefore, e.DeletedTags, e.At), state.Images)
                     : state.RegistryCheck,
                 // What our pipeline may build in the target's registry: taken back unless the merge happens.
                 UpstreamBuilds = state.PendingCleanup.AddRange(

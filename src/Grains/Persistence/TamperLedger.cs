@@ -14,6 +14,12 @@ public interface ITamperLedger
     /// there before). Read after the registry: a restore another merge request made is recorded before it is made.
     /// </summary>
     Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default);
+
+    /// <summary>
+    /// The project's other merge requests whose guarded pipeline ran at <paramref name="snapshotAt"/> (<see cref="GuardedWindows.OpenAt"/>),
+    /// looking back <see cref="MartenTamperLedger.Lookback"/>.
+    /// </summary>
+    Task<IReadOnlyList<string>> OverlappingAsync(MergeRequestKey key, DateTimeOffset snapshotAt, CancellationToken ct = default);
 }
 
 /// <summary>Read from the event store: <c>registry_tampered</c> events are alerts, few per project; too many fails closed.</summary>
@@ -23,6 +29,27 @@ public sealed class MartenTamperLedger(IDocumentStore store) : ITamperLedger
     public const int Limit = 10_000;
 
     private static readonly string Name = WorkflowEventNames.All[typeof(RegistryTampered)];
+
+    /// <summary>How far back a guarded window may have opened: longer than any CI timeout a policy takes.</summary>
+    public static readonly TimeSpan Lookback = TimeSpan.FromDays(2);
+
+    private static readonly string[] WindowEvents =
+        [.. new[] { typeof(PipelinePrepared), typeof(RegistryChecked), typeof(BuildVerified), typeof(BuildRejected) }.Select(t => WorkflowEventNames.All[t])];
+
+    public async Task<IReadOnlyList<string>> OverlappingAsync(MergeRequestKey key, DateTimeOffset snapshotAt, CancellationToken ct = default)
+    {
+        var prefix = $"mr-{key.ProjectId}-";
+        var own = key.StreamKey;
+        var since = snapshotAt - Lookback;
+        await using var session = store.QuerySession();
+        var events = await session.Events.QueryAllRawEvents()
+            .Where(e => e.EventTypeName.IsOneOf(WindowEvents) && e.StreamKey!.StartsWith(prefix) && e.StreamKey != own && e.Timestamp >= since)
+            .Take(Limit + 1)
+            .ToListAsync(ct);
+        if (events.Count > Limit)
+            throw new InvalidOperationException($"more than {Limit} guarded pipeline events in project {key.ProjectId} since {since:u}: not read in part");
+        return GuardedWindows.OpenAt(events.Select(e => (e.StreamKey!, (IWorkflowEvent)e.Data)), snapshotAt);
+    }
 
     public async Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default)
     {

@@ -84,11 +84,16 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     }
 
     /// <summary>The registry as it is now, in the shape verification records it (no jobs or images: the pipeline did not succeed).</summary>
-    public async Task<VerificationEvidence> RegistryNowAsync(MergeRequestKey key, ProjectPolicy policy, CancellationToken ct)
+    public async Task<VerificationEvidence> RegistryNowAsync(MergeRequestKey key, ProjectPolicy policy, DateTimeOffset? snapshotAt, CancellationToken ct)
     {
         var after = await SnapshotAsync(key.ProjectId, policy, ct);
-        return new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, after, TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
+        return new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, after, TamperedElsewhere: await ledger.ElsewhereAsync(key, ct),
+            OverlappedBy: await OverlappedByAsync(key, snapshotAt, ct));
     }
+
+    /// <summary>Who else's guarded pipeline ran when our snapshot was taken (null: a snapshot recorded before its time was).</summary>
+    private async Task<IReadOnlyList<string>?> OverlappedByAsync(MergeRequestKey key, DateTimeOffset? snapshotAt, CancellationToken ct) =>
+        snapshotAt is { } at ? await ledger.OverlappingAsync(key, at, ct) : null;
 
     /// <summary>What verification needs: each job's runner lines, each image read by the digest its jobs ran on, the registry after.</summary>
     public async Task<VerificationEvidence> EvidenceAsync(MergeRequestKey key, MergeRequestWorkflow s, ProjectPolicy policy, CancellationToken ct)
@@ -117,7 +122,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
         // The ledger after the registry: another merge request records a planted digest before it takes it back.
         var after = await SnapshotAsync(key.ProjectId, policy, ct);
         return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, after, bridges,
-            TamperedElsewhere: await ledger.ElsewhereAsync(key, ct));
+            TamperedElsewhere: await ledger.ElsewhereAsync(key, ct), OverlappedBy: await OverlappedByAsync(key, s.Guard?.PreparedAt, ct));
     }
 
     /// <summary>

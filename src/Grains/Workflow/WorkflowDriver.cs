@@ -334,7 +334,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
                 status = "unseen";
             }
         }
-        var evidence = await target.RegistryNowAsync(key, policy, ct);
+        var evidence = await target.RegistryNowAsync(key, policy, owed.Guard.PreparedAt, ct);
         if (s.CarImages is not null) evidence = await carImages.WithTrainBesideAsync(evidence, key, s with { Guard = owed.Guard }, Train(key, s, mr), ct) ?? evidence;
         return StepResult.Of(new ObserveRegistryAfter(owed.PipelineId, status, evidence, now));
     }

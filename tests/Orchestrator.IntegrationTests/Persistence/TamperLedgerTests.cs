@@ -33,4 +33,24 @@ public sealed class TamperLedgerTests(SchemaFixture db) : IClassFixture<SchemaFi
 
         Assert.Equal([new TagRestore(Repo, "base", "sha256:aa", "sha256:p1")], elsewhere);
     }
+
+    [Fact]
+    public async Task Given_guarded_pipelines_in_several_streams_When_asked_who_ran_at_our_snapshot_Then_the_project_s_other_open_windows_are_named()
+    {
+        var nothing = new VerificationEvidence(Repo, [], [], [], []);
+        await using var store = DocumentStore.For(o => MartenSetup.Configure(o, db.DataSource, db.Schema));
+        await using (var session = store.LightweightSession())
+        {
+            session.Events.Append(new MergeRequestKey(22, 1).StreamKey, new MergeRequested(1, "marge", T), new PipelinePrepared(1, [], [], T.AddMinutes(1), true));
+            session.Events.Append(new MergeRequestKey(22, 2).StreamKey, new MergeRequested(1, "marge", T), new PipelinePrepared(1, [], [], T.AddMinutes(1), true),
+                new RegistryChecked(1, 1, 1, 4711, "failed", nothing, T.AddMinutes(2)));
+            session.Events.Append(new MergeRequestKey(23, 1).StreamKey, new MergeRequested(1, "marge", T), new PipelinePrepared(1, [], [], T.AddMinutes(1), true));
+            session.Events.Append(new MergeRequestKey(22, 3).StreamKey, new MergeRequested(1, "marge", T), new PipelinePrepared(1, [], [], T.AddMinutes(3), true));
+            await session.SaveChangesAsync();
+        }
+
+        var open = await new MartenTamperLedger(store).OverlappingAsync(new MergeRequestKey(22, 3), T.AddMinutes(3));
+
+        Assert.Equal(["mr-22-1"], open);
+    }
 }

@@ -88,6 +88,16 @@ public sealed class RegistryCheckTests
     }
 
     [Fact]
+    public void Given_a_snapshot_taken_while_another_mr_s_guarded_pipeline_ran_When_our_read_finds_a_tag_changed_Then_it_is_deleted_not_given_back_its_before()
+    {
+        // The other pipeline's owner may have planted what our snapshot holds as main's "before", then put the good digest back.
+        var events = Given(CiFailed).When(new ObserveRegistryAfter(Pipeline, "failed", After(MainTag with { Digest = Planted }, Ours) with { OverlappedBy = ["mr-17-9"] }, At(31)))
+            .ThenEvents();
+
+        Assert.Equal([new TagRestore(Repo, "20261101-base", null, Planted)], Assert.IsType<RegistryTampered>(events[^1]).Restores!);
+    }
+
+    [Fact]
     public void Given_a_failed_pipeline_When_the_registry_holds_only_what_it_built_Then_the_read_is_recorded_and_nothing_is_tampered()
     {
         var state = Given(CiFailed).When(Read("failed", MainTag, Ours))

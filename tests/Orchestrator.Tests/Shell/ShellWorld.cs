@@ -129,6 +129,10 @@ internal sealed class ShellWorld
     public sealed class Ledger(Func<IReadOnlyList<TagRestore>> recorded) : Orchestrator.Persistence.ITamperLedger
     {
         public Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default) => Task.FromResult(recorded());
+
+        /// <summary>No other guarded pipeline in these worlds.</summary>
+        public Task<IReadOnlyList<string>> OverlappingAsync(MergeRequestKey key, DateTimeOffset snapshotAt, CancellationToken ct = default) =>
+            Task.FromResult<IReadOnlyList<string>>([]);
     }
 
     private sealed class FakeRegistry(ShellWorld world) : IImageRegistry
