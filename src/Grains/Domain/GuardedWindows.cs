@@ -13,11 +13,11 @@ public static class GuardedWindows
     /// <see cref="BuildRejected"/>) at or before it.
     /// </summary>
     public static IReadOnlyList<string> OpenAt(IEnumerable<(string Stream, IWorkflowEvent Event)> events, DateTimeOffset at) =>
-        [.. events.Where(e => e.Event.At <= at).GroupBy(e => e.Stream)
-            .Where(stream => stream.Where(e => e.Event is PipelinePrepared).Select(e => e.Event.At).DefaultIfEmpty().Max() is var prepared
-                && prepared != default
-                && !stream.Any(e => e.Event is RegistryChecked or BuildVerified or BuildRejected && e.Event.At >= prepared))
-            .Select(stream => stream.Key).Order(StringComparer.Ordinal)];
+        [.. events.Where(e => e.Event.At <= at).GroupBy(e => e.Stream, e => e.Event).Where(Open).Select(stream => stream.Key).Order(StringComparer.Ordinal)];
+
+    private static bool Open(IEnumerable<IWorkflowEvent> stream) =>
+        stream.OfType<PipelinePrepared>().MaxBy(p => p.At) is { } prepared
+        && !stream.Any(e => e is RegistryChecked or BuildVerified or BuildRejected && e.At >= prepared.At);
 
     /// <summary>Restores after a snapshot that overlapped another guarded window: each tag is deleted rather than given back a "before" that window may have planted.</summary>
     public static IReadOnlyList<TagRestore> Distrust(IReadOnlyList<TagRestore> restores, IReadOnlyList<string>? overlappedBy) =>

@@ -62,6 +62,9 @@ public static class StaleTags
                          $"`{targetBranch ?? "the target branch"}` would replace `{s.Branch}`'s image. Give it a tag of its own on this branch, then ask again")
             .FirstOrDefault();
 
+    /// <summary>Stale images and no look yet, this rebase, at what the heads in use name for them.</summary>
+    public static bool Owed(MergeRequestWorkflow state) => state.StaleTags is null && state.Images.Any(i => i.Verdict == FreshnessVerdict.Stale);
+
     /// <summary>A tag the shell says it deleted that was not chosen (streams from before the choice was recorded have none to hold to).</summary>
     public static string? Unchosen(MergeRequestWorkflow state, IReadOnlyList<string> deleted) =>
         state.StaleTags is { } chosen ? deleted.FirstOrDefault(t => !chosen.Delete.Contains(t)) : null;

@@ -205,13 +205,8 @@ public sealed class PostgresOptions
     /// <summary>The schema holding the event store, reminders and the project's own tables.</summary>
     public string Schema { get; set; } = "orchestrator";
 
-    /// <summary>How many group commits of the journal may be under way at once (each on a connection of its own).</summary>
-    /// <remarks>
-    /// One: while a commit is under way every write that arrives waits for the next, so batches are larger, commits fewer,
-    /// and fewer threads wake per delivery. On 2 cores (bench/intake-ab.sh, idle, 2026-11-30) one writer against two took
-    /// 1.19× and 1.20× the deliveries at 16 connections and 1.04× at 64, with a lower p99 at both. More cores may want more.
-    /// </remarks>
-    public int JournalWriters { get; set; } = 1;
+    /// <summary>How many group commits of the journal may be under way at once (each on a connection of its own); see <see cref="Persistence.BatchOptions"/>.</summary>
+    public int JournalWriters { get; set; } = Persistence.BatchOptions.Default.Writers;
 
     /// <summary>How long a commit waits for company once its first write arrived (zero: only what already waits joins it).</summary>
     public TimeSpan JournalLinger { get; set; } = TimeSpan.Zero;

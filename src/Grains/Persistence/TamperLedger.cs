@@ -38,30 +38,26 @@ public sealed class MartenTamperLedger(IDocumentStore store) : ITamperLedger
 
     public async Task<IReadOnlyList<string>> OverlappingAsync(MergeRequestKey key, DateTimeOffset snapshotAt, CancellationToken ct = default)
     {
-        var prefix = $"mr-{key.ProjectId}-";
-        var own = key.StreamKey;
-        var since = snapshotAt - Lookback;
-        await using var session = store.QuerySession();
-        var events = await session.Events.QueryAllRawEvents()
-            .Where(e => e.EventTypeName.IsOneOf(WindowEvents) && e.StreamKey!.StartsWith(prefix) && e.StreamKey != own && e.Timestamp >= since)
-            .Take(Limit + 1)
-            .ToListAsync(ct);
-        if (events.Count > Limit)
-            throw new InvalidOperationException($"more than {Limit} guarded pipeline events in project {key.ProjectId} since {since:u}: not read in part");
+        var events = await OthersAsync(key, WindowEvents, snapshotAt - Lookback, "guarded pipeline events", ct);
         return GuardedWindows.OpenAt(events.Select(e => (e.StreamKey!, (IWorkflowEvent)e.Data)), snapshotAt);
     }
 
-    public async Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default)
+    public async Task<IReadOnlyList<TagRestore>> ElsewhereAsync(MergeRequestKey key, CancellationToken ct = default) =>
+        [.. (await OthersAsync(key, [Name], DateTimeOffset.MinValue, "registry tamperings", ct)).Select(e => e.Data).OfType<RegistryTampered>()
+            .SelectMany(t => t.Restores ?? []).Where(r => r.Tampered is not null).Distinct()];
+
+    /// <summary>The events of these types in the project's other merge requests' streams since then; more than <see cref="Limit"/> fails.</summary>
+    private async Task<IReadOnlyList<JasperFx.Events.IEvent>> OthersAsync(MergeRequestKey key, string[] types, DateTimeOffset since, string what, CancellationToken ct)
     {
         var prefix = $"mr-{key.ProjectId}-";
         var own = key.StreamKey;
         await using var session = store.QuerySession();
         var events = await session.Events.QueryAllRawEvents()
-            .Where(e => e.EventTypeName == Name && e.StreamKey!.StartsWith(prefix) && e.StreamKey != own)
+            .Where(e => e.EventTypeName.IsOneOf(types) && e.StreamKey!.StartsWith(prefix) && e.StreamKey != own && e.Timestamp >= since)
             .Take(Limit + 1)
             .ToListAsync(ct);
-        if (events.Count > Limit)
-            throw new InvalidOperationException($"more than {Limit} registry tamperings recorded in project {key.ProjectId}: not read in part");
-        return [.. events.Select(e => e.Data).OfType<RegistryTampered>().SelectMany(t => t.Restores ?? []).Where(r => r.Tampered is not null).Distinct()];
+        return events.Count > Limit
+            ? throw new InvalidOperationException($"more than {Limit} {what} recorded in project {key.ProjectId}: not read in part")
+            : events;
     }
 }

@@ -86,6 +86,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
     /// <summary>The registry as it is now, in the shape verification records it (no jobs or images: the pipeline did not succeed).</summary>
     public async Task<VerificationEvidence> RegistryNowAsync(MergeRequestKey key, ProjectPolicy policy, DateTimeOffset? snapshotAt, CancellationToken ct)
     {
+        // The ledger after the registry: another merge request records a planted digest before it takes it back.
         var after = await SnapshotAsync(key.ProjectId, policy, ct);
         return new((policy.UpstreamRepo ?? "").ToLowerInvariant(), [], [], policy.UnverifiedJobs, after, TamperedElsewhere: await ledger.ElsewhereAsync(key, ct),
             OverlappedBy: await OverlappedByAsync(key, snapshotAt, ct));
@@ -119,10 +120,7 @@ public sealed class TargetPipeline(IGitLabClient gitlab, IImageRegistry registry
             images.Add(new ImageEvidence(image.Name, image.Tag, reference, image.Verdict, digest, labels, inTarget, image.FdoCommit, image.CheckedDigest));
         }
         var bridges = (await gitlab.ListPipelineBridgesAsync(key.ProjectId, s.PipelineId!.Value, ct)).Select(b => b.Name).ToList();
-        // The ledger after the registry: another merge request records a planted digest before it takes it back.
-        var after = await SnapshotAsync(key.ProjectId, policy, ct);
-        return new VerificationEvidence(policy.UpstreamRepo!.ToLowerInvariant(), images, jobs, policy.UnverifiedJobs, after, bridges,
-            TamperedElsewhere: await ledger.ElsewhereAsync(key, ct), OverlappedBy: await OverlappedByAsync(key, s.Guard?.PreparedAt, ct));
+        return await RegistryNowAsync(key, policy, s.Guard?.PreparedAt, ct) with { Images = images, Jobs = jobs, Bridges = bridges };
     }
 
     /// <summary>

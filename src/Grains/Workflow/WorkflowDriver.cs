@@ -242,7 +242,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
             if (await Checkpoint(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } check) return check;
             if (await CarsAheadAsync(PermissionCheckpoint.Pipeline, key, s, mr, policy, now, ct) is { } ahead) return ahead;
             // FDO_FORCE_REBUILD overwrites every stale tag: the decider first rules out one that another branch names.
-            if (force.Count > 0 && s.Guard is null && s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
+            if (force.Count > 0 && s.Guard is null && StaleTags.Owed(s))
                 return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct, forced: true));
             // The project's own registry is where the pipeline pushes: snapshot it to see anything else the MR's code changed.
             if (policy.Images.Count > 0 && s.Guard is null)
@@ -281,7 +281,7 @@ public sealed partial class WorkflowDriver(IGitLabClient gitlab, IImageRegistry 
         if (s.Guard is null)
         {
             // Which stale tags go is the decider's, on the tags the heads in use name; then only those are deleted.
-            if (s.StaleTags is null && s.Images.Any(i => i.Verdict == FreshnessVerdict.Stale))
+            if (StaleTags.Owed(s))
                 return StepResult.Of(await target.ObserveStaleTagsAsync(s, policy, key.ProjectId, now, ct));
             var deleted = await target.DeleteChosenStaleAsync(key, s.StaleTags?.Delete ?? [], ct);
             return StepResult.Of(new RecordPipelinePrepared(await target.SnapshotAsync(key.ProjectId, policy, ct), deleted, now));
